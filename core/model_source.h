@@ -1,0 +1,26 @@
+#pragma once
+// Where a model comes from: a built-in preset or (later) a model folder on disk.
+#include <memory>
+#include <string>
+
+#include "core/model.h"
+#include "core/tokenizer.h"
+
+namespace kvscope {
+
+struct LoadedModel {
+  std::string name;  // what the window and the CLI call it
+  std::shared_ptr<const Model> model;
+  std::shared_ptr<const Tokenizer> tokenizer;
+};
+
+// "demo" (the built-in classroom model with its word vocabulary) or "gpt2-small" (GPT-2 124M's
+// shape with seeded random weights and no vocabulary). Throws UsageError for an unknown name.
+LoadedModel load_preset(const std::string& name);
+
+// The word list of the demo preset.
+const std::vector<std::string>& demo_vocabulary();
+
+constexpr std::uint64_t kPresetSeed = 1234;
+
+}  // namespace kvscope

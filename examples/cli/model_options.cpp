@@ -1,0 +1,52 @@
+#include "examples/cli/model_options.h"
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace kvscope::cli {
+
+void ModelOptions::add_to(CLI::App& command) {
+  command.add_option("--preset", preset, "built-in model: demo (default) or gpt2-small (random weights)");
+}
+
+LoadedModel ModelOptions::load() const { return load_preset(preset); }
+
+CLI::Validator positive_integer() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const long n = std::strtol(value.c_str(), &end, 10);
+        if (value.empty() || *end != '\0' || errno == ERANGE || n < 1 || n > 1000000000L)
+          return "must be a positive integer, got '" + value + "'";
+        return "";
+      },
+      "POSITIVE");
+}
+
+std::vector<int> parse_ids(const std::string& text, const std::string& option_name) {
+  std::vector<int> ids;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == ',' || text[i] == ' ') {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && text[j] != ',' && text[j] != ' ') ++j;
+    const std::string piece = text.substr(i, j - i);
+    char* end = nullptr;
+    errno = 0;
+    const long value = std::strtol(piece.c_str(), &end, 10);
+    if (end != piece.c_str() + piece.size() || errno == ERANGE || value < 0 || value > 2147483647L)
+      throw UsageError(option_name + ": '" + piece + "' is not a token id (a non-negative integer)");
+    ids.push_back(int(value));
+    i = j;
+  }
+  if (ids.empty()) throw UsageError(option_name + ": no token ids given");
+  return ids;
+}
+
+}  // namespace kvscope::cli
