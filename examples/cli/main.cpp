@@ -2,6 +2,7 @@
 // Exit status: 0 success, 1 bad data, 2 bad usage; errors are one line on stderr.
 #include <algorithm>
 #include <iostream>
+#include <string>
 
 #include "core/error.h"
 #include "examples/cli/commands.h"
@@ -27,6 +28,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty()) {
+      std::string known;
+      for (const CLI::App* sub : app.get_subcommands({})) known += (known.empty() ? "" : ", ") + sub->get_name();
+      std::cerr << "kvscope-cli: unknown subcommand '" << argv[1] << "' (known: " << known << ")\n";
+      return 2;
+    }
     std::cerr << "kvscope-cli: " << e.what() << " (see --help)\n";
     return 2;
   }

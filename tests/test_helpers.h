@@ -1,0 +1,65 @@
+#pragma once
+// Small models and tools shared by the core tests.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/id_tokenizer.h"
+#include "core/model.h"
+#include "core/random.h"
+#include "core/weights.h"
+
+namespace test {
+
+// Random weights scaled up so attention is far from uniform and logits are O(1): a mistake in
+// masking or positions then changes the numbers clearly.
+inline std::shared_ptr<kvscope::Model> spiky_model(const kvscope::ModelConfig& c, std::uint64_t seed, float scale = 12.0f) {
+  kvscope::ModelWeights w = kvscope::random_weights(c, seed);
+  w.token_embedding *= scale / 4;
+  w.position_embedding *= scale;
+  for (kvscope::LayerWeights& l : w.layers) {
+    l.attn_qkv *= scale;
+    l.attn_proj *= scale / 2;
+    l.mlp_fc *= scale / 2;
+    l.mlp_proj *= scale / 2;
+  }
+  return std::make_shared<kvscope::Model>(c, std::move(w));
+}
+
+inline kvscope::ModelConfig small_config(int vocab, int context, int d_model, int n_head, int n_layer) {
+  kvscope::ModelConfig c;
+  c.vocab_size = vocab;
+  c.context_length = context;
+  c.d_model = d_model;
+  c.n_head = n_head;
+  c.n_layer = n_layer;
+  return c;
+}
+
+inline std::vector<int> random_ids(int n, int vocab, std::uint64_t seed) {
+  kvscope::SplitMix64 rng(seed);
+  std::vector<int> ids(n);
+  for (int& id : ids) id = int(rng.next() % std::uint64_t(vocab));
+  return ids;
+}
+
+// max |a - b| / max(1, max |b|).
+template <typename A, typename B>
+double relative_error(const A& a, const B& b) {
+  double diff = 0, scale = 1;
+  for (size_t i = 0; i < size_t(b.size()); ++i) {
+    diff = std::max(diff, std::abs(double(a[i]) - double(b[i])));
+    scale = std::max(scale, std::abs(double(b[i])));
+  }
+  return diff / scale;
+}
+
+inline std::vector<int> range(int begin, int end) {
+  std::vector<int> r;
+  for (int i = begin; i < end; ++i) r.push_back(i);
+  return r;
+}
+
+}  // namespace test
