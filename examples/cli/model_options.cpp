@@ -4,14 +4,18 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "core/model_folder.h"
 
 namespace kvscope::cli {
 
 void ModelOptions::add_to(CLI::App& command) {
-  command.add_option("--preset", preset, "built-in model: demo (default) or gpt2-small (random weights)");
+  auto* preset_option =
+      command.add_option("--preset", preset, "built-in model: demo (default) or gpt2-small (random weights)");
+  command.add_option("--model", model_dir, "Hugging Face GPT-2 folder: config.json, model.safetensors, vocab.json, merges.txt")
+      ->excludes(preset_option);
 }
 
-LoadedModel ModelOptions::load() const { return load_preset(preset); }
+LoadedModel ModelOptions::load() const { return model_dir.empty() ? load_preset(preset) : load_model_folder(model_dir); }
 
 CLI::Validator positive_integer() {
   return CLI::Validator(

@@ -1,0 +1,24 @@
+#pragma once
+// Gpt2Pretokenizer: GPT-2's first cut of text into pieces before byte-level BPE, with its regex
+//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+// run by PCRE2 with real Unicode classes (PCRE2_UTF | PCRE2_UCP), like the `regex` module
+// GPT-2's encoder.py uses. "Hello  world" -> ["Hello", " ", " world"].
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kvscope {
+
+class Gpt2Pretokenizer {
+ public:
+  Gpt2Pretokenizer();
+  // Pieces in order; concatenated they give text back. Throws DataError for text that is not
+  // valid UTF-8, naming the byte offset (GPT-2 tokenises Unicode text, not arbitrary bytes).
+  std::vector<std::string> split(const std::string& text) const;
+
+ private:
+  struct Compiled;
+  std::shared_ptr<const Compiled> compiled_;
+};
+
+}  // namespace kvscope

@@ -1,0 +1,93 @@
+#include "core/hf_gpt2_weights.h"
+
+#include <cstdlib>
+#include <utility>
+
+#include "core/error.h"
+#include "core/safetensors.h"
+
+namespace kvscope {
+
+namespace {
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// Looks tensors up by their GPT-2 name and checks each shape against config.json.
+class Gpt2TensorReader {
+ public:
+  Gpt2TensorReader(const SafetensorsFile& file, std::string prefix) : file_(file), prefix_(std::move(prefix)) {}
+
+  const TensorEntry& need(const std::string& name, const std::vector<std::int64_t>& shape, bool prefixed = true) const {
+    const std::string full = (prefixed ? prefix_ : "") + name;
+    const TensorEntry* t = file_.find(full);
+    if (!t) throw DataError(file_.path() + ": missing tensor '" + full + "'");
+    if (t->shape != shape)
+      throw DataError(file_.path() + ": tensor '" + full + "' has shape " + shape_text(t->shape) +
+                      ", config.json needs " + shape_text(shape));
+    return *t;
+  }
+  void vector(const std::string& name, Vector& v) const { file_.read(need(name, {v.size()}), v.data()); }
+  void matrix(const std::string& name, Matrix& m, bool prefixed = true) const {
+    file_.read(need(name, {m.rows(), m.cols()}, prefixed), m.data());
+  }
+  // Conv1D: stored [in, out]; m is [out, in].
+  void conv1d(const std::string& name, Matrix& m) const {
+    file_.read_transposed(need(name, {m.cols(), m.rows()}), m.data());
+  }
+
+ private:
+  const SafetensorsFile& file_;
+  std::string prefix_;
+};
+
+// A file with more blocks than config.json says is a config mismatch, not something to ignore.
+void check_layer_count(const SafetensorsFile& file, const std::string& prefix, int n_layer) {
+  const std::string blocks = prefix + "h.";
+  for (const TensorEntry& t : file.tensors()) {
+    if (t.name.compare(0, blocks.size(), blocks) != 0) continue;
+    const long layer = std::strtol(t.name.c_str() + blocks.size(), nullptr, 10);
+    if (layer >= n_layer)
+      throw DataError(file.path() + ": tensor '" + t.name + "' belongs to layer " + std::to_string(layer) +
+                      ", but config.json has n_layer = " + std::to_string(n_layer));
+  }
+}
+}  // namespace
+
+ModelWeights read_hf_gpt2_weights(const std::string& path, const ModelConfig& config) {
+  const SafetensorsFile file(path);
+  const std::string prefix = file.find("transformer.wte.weight") ? "transformer." : "";
+  check_layer_count(file, prefix, config.n_layer);
+  const Gpt2TensorReader read(file, prefix);
+  ModelWeights w = allocate_weights(config);
+  read.matrix("wte.weight", w.token_embedding);
+  read.matrix("wpe.weight", w.position_embedding);
+  for (int i = 0; i < config.n_layer; ++i) {
+    const std::string h = "h." + std::to_string(i) + ".";
+    LayerWeights& l = w.layers[i];
+    read.vector(h + "ln_1.weight", l.ln_1_gamma);
+    read.vector(h + "ln_1.bias", l.ln_1_beta);
+    read.conv1d(h + "attn.c_attn.weight", l.attn_qkv);
+    read.vector(h + "attn.c_attn.bias", l.attn_qkv_bias);
+    read.conv1d(h + "attn.c_proj.weight", l.attn_proj);
+    read.vector(h + "attn.c_proj.bias", l.attn_proj_bias);
+    read.vector(h + "ln_2.weight", l.ln_2_gamma);
+    read.vector(h + "ln_2.bias", l.ln_2_beta);
+    read.conv1d(h + "mlp.c_fc.weight", l.mlp_fc);
+    read.vector(h + "mlp.c_fc.bias", l.mlp_fc_bias);
+    read.conv1d(h + "mlp.c_proj.weight", l.mlp_proj);
+    read.vector(h + "mlp.c_proj.bias", l.mlp_proj_bias);
+  }
+  read.vector("ln_f.weight", w.ln_f_gamma);
+  read.vector("ln_f.bias", w.ln_f_beta);
+  // nn.Linear [vocab, d]; its name never carries the "transformer." prefix.
+  if (file.find("lm_head.weight")) {
+    w.lm_head = Matrix::Zero(config.vocab_size, config.d_model);
+    read.matrix("lm_head.weight", w.lm_head, false);
+  }
+  return w;
+}
+
+}  // namespace kvscope

@@ -1,0 +1,79 @@
+#include "core/model_folder.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/bpe_tokenizer.h"
+#include "core/error.h"
+#include "core/hf_config.h"
+#include "core/hf_gpt2_weights.h"
+#include "core/id_tokenizer.h"
+#include "core/word_tokenizer.h"
+
+namespace kvscope {
+
+namespace fs = std::filesystem;
+
+namespace {
+fs::path checked_folder(const std::string& dir) {
+  std::error_code error;
+  const fs::path path(dir);
+  if (!fs::exists(path, error)) throw DataError("model folder " + dir + " does not exist");
+  if (!fs::is_directory(path, error)) throw DataError("model folder " + dir + " is not a folder");
+  return path;
+}
+
+std::vector<std::string> read_word_list(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path + ": cannot open the word list");
+  std::vector<std::string> words;
+  std::string line;
+  for (int line_number = 1; std::getline(in, line); ++line_number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) throw DataError(path + ": line " + std::to_string(line_number) + " is empty (one word per line)");
+    words.push_back(line);
+  }
+  if (words.empty()) throw DataError(path + ": the word list is empty");
+  return words;
+}
+
+std::shared_ptr<const Tokenizer> folder_tokenizer(const fs::path& dir, int vocab_size) {
+  const fs::path vocab_json = dir / "vocab.json", merges_txt = dir / "merges.txt", vocab_txt = dir / "vocab.txt";
+  const bool has_vocab_json = fs::exists(vocab_json), has_merges = fs::exists(merges_txt);
+  std::shared_ptr<const Tokenizer> tokenizer;
+  std::string source;
+  if (has_vocab_json || has_merges) {
+    if (!has_vocab_json) throw DataError(merges_txt.string() + ": found without vocab.json beside it");
+    if (!has_merges) throw DataError(vocab_json.string() + ": found without merges.txt beside it");
+    tokenizer = std::make_shared<BpeTokenizer>(BpeTokenizer::from_files(vocab_json.string(), merges_txt.string()));
+    source = vocab_json.string();
+  } else if (fs::exists(vocab_txt)) {
+    tokenizer = std::make_shared<WordTokenizer>(read_word_list(vocab_txt.string()));
+    source = vocab_txt.string();
+  } else {
+    return std::make_shared<IdTokenizer>(vocab_size);
+  }
+  if (tokenizer->vocab_size() > vocab_size)
+    throw DataError(source + ": has " + std::to_string(tokenizer->vocab_size()) +
+                    " tokens, but config.json has vocab_size = " + std::to_string(vocab_size));
+  return tokenizer;
+}
+}  // namespace
+
+std::shared_ptr<const Tokenizer> load_folder_tokenizer(const std::string& dir) {
+  const fs::path folder = checked_folder(dir);
+  return folder_tokenizer(folder, read_hf_config((folder / "config.json").string()).vocab_size);
+}
+
+LoadedModel load_model_folder(const std::string& dir) {
+  const fs::path folder = checked_folder(dir);
+  const ModelConfig config = read_hf_config((folder / "config.json").string());
+  LoadedModel loaded;
+  loaded.tokenizer = folder_tokenizer(folder, config.vocab_size);  // cheap checks before the big read
+  loaded.model = std::make_shared<Model>(config, read_hf_gpt2_weights((folder / "model.safetensors").string(), config));
+  const fs::path name = fs::absolute(folder).lexically_normal();
+  loaded.name = name.has_filename() ? name.filename().string() : name.parent_path().filename().string();
+  return loaded;
+}
+
+}  // namespace kvscope
