@@ -36,15 +36,16 @@ Model::Model(ModelConfig config, ModelWeights weights) : config_(config), weight
   check_shapes(weights_, config_);
 }
 
-void Model::run_layer(int layer, Matrix& x, int first_position, KvCache& cache, int window,
+void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvCache& cache, int window,
                       LayerRecord* record, bool with_attention, bool with_rows) const {
+  Matrix& x = s.x;
+  Matrix& qkv = s.qkv;  // [n, 3d]: Q | K | V per row
   const LayerWeights& w = weights_.layers[layer];
   const int n = int(x.rows()), d = config_.d_model, n_head = config_.n_head, d_head = config_.d_head();
   const float scale = 1.0f / std::sqrt(float(d_head));
 
-  Matrix h, qkv;  // qkv [n, 3d]: Q | K | V per row
-  layer_norm(x, w.ln_1_gamma, w.ln_1_beta, config_.layer_norm_eps, h);
-  linear(h, w.attn_qkv, config_.qkv_bias ? &w.attn_qkv_bias : nullptr, qkv);
+  layer_norm(x, w.ln_1_gamma, w.ln_1_beta, config_.layer_norm_eps, s.normed);
+  linear(s.normed, w.attn_qkv, config_.qkv_bias ? &w.attn_qkv_bias : nullptr, qkv);
 
   // K or V row of a position: older positions from the cache, new ones from this call's qkv.
   auto key_of = [&](int pos) -> const float* {
@@ -56,8 +57,10 @@ void Model::run_layer(int layer, Matrix& x, int first_position, KvCache& cache, 
 
   const int key_end = first_position + n;
   if (record && with_attention) record->attention.assign(n_head, Matrix::Zero(n, key_end));
-  Matrix mixed = Matrix::Zero(n, d);  // [n, d] attention output, heads side by side
-  std::vector<float> weights_row(key_end);
+  Matrix& mixed = s.mixed;  // [n, d] attention output, heads side by side
+  mixed.setZero(n, d);
+  std::vector<float>& weights_row = s.weights_row;
+  if (int(weights_row.size()) < key_end) weights_row.resize(std::max<size_t>(key_end, config_.context_length));
   std::int64_t keys_read = 0;
   for (int i = 0; i < n; ++i) {
     const int pos = first_position + i;
@@ -105,22 +108,23 @@ void Model::run_layer(int layer, Matrix& x, int first_position, KvCache& cache, 
   // New rows enter the cache only after every query of this call has read what it needs.
   for (int i = 0; i < n; ++i) cache.write(layer, first_position + i, qkv.row(i).data() + d, qkv.row(i).data() + 2 * d);
 
-  Matrix projected;
-  linear(mixed, w.attn_proj, &w.attn_proj_bias, projected);
-  x += projected;
-  layer_norm(x, w.ln_2_gamma, w.ln_2_beta, config_.layer_norm_eps, h);
-  Matrix hidden;  // [n, 4d]
-  linear(h, w.mlp_fc, &w.mlp_fc_bias, hidden);
-  gelu_in_place(hidden);
-  linear(hidden, w.mlp_proj, &w.mlp_proj_bias, projected);
-  x += projected;
+  linear(mixed, w.attn_proj, &w.attn_proj_bias, s.projected);
+  x += s.projected;
+  layer_norm(x, w.ln_2_gamma, w.ln_2_beta, config_.layer_norm_eps, s.normed);
+  linear(s.normed, w.mlp_fc, &w.mlp_fc_bias, s.hidden);
+  gelu_in_place(s.hidden);
+  linear(s.hidden, w.mlp_proj, &w.mlp_proj_bias, s.projected);
+  x += s.projected;
 }
 
 void Model::forward_cached(const std::vector<int>& tokens, KvCache& cache, int window, RowVector& logits,
-                           ForwardRecord* record) const {
+                           ForwardRecord* record, ForwardScratch* scratch) const {
   assert(!tokens.empty() && "a forward call feeds at least one token");
+  ForwardScratch local;
+  ForwardScratch& s = scratch ? *scratch : local;
   const int first = cache.next_position(), n = int(tokens.size()), d = config_.d_model;
-  Matrix x(n, d);  // [n, d] residual stream of the new positions
+  Matrix& x = s.x;
+  x.resize(n, d);
   for (int i = 0; i < n; ++i) {
     const int id = tokens[i];
     if (id < 0 || id >= config_.vocab_size)
@@ -136,7 +140,7 @@ void Model::forward_cached(const std::vector<int>& tokens, KvCache& cache, int w
     record->layers.assign(config_.n_layer, LayerRecord());
   }
   for (int l = 0; l < config_.n_layer; ++l)
-    run_layer(l, x, first, cache, window, record ? &record->layers[l] : nullptr,
+    run_layer(l, s, first, cache, window, record ? &record->layers[l] : nullptr,
               record && record->with_attention, record && record->with_rows);
   cache.advance(n);
 
@@ -148,12 +152,10 @@ void Model::forward_cached(const std::vector<int>& tokens, KvCache& cache, int w
     record->output_head_macs = std::int64_t(d) * config_.vocab_size;
   }
 
-  Matrix last, normed;
-  last = x.row(n - 1);
-  layer_norm(last, weights_.ln_f_gamma, weights_.ln_f_beta, config_.layer_norm_eps, normed);
-  Matrix out;
-  linear(normed, weights_.output_head(), nullptr, out);
-  logits = out.row(0);
+  s.last = x.row(n - 1);
+  layer_norm(s.last, weights_.ln_f_gamma, weights_.ln_f_beta, config_.layer_norm_eps, s.normed);
+  linear(s.normed, weights_.output_head(), nullptr, s.out);
+  logits = s.out.row(0);
 }
 
 void Model::forward_uncached(const std::vector<int>& tokens, int window, RowVector& logits,

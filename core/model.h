@@ -13,6 +13,14 @@
 
 namespace kvscope {
 
+// Buffers reused from call to call so a cached decode step allocates nothing once warmed up.
+struct ForwardScratch {
+  Matrix x;                         // [n, d] residual stream of the new positions
+  Matrix normed, qkv, mixed, projected, hidden;  // [n, d], [n, 3d], [n, d], [n, d], [n, 4d]
+  Matrix last, out;                 // [1, d] newest row after ln_f, [1, vocab] its logits
+  std::vector<float> weights_row;   // one query's attention weights over key positions
+};
+
 class Model {
  public:
   Model(ModelConfig config, ModelWeights weights);
@@ -23,7 +31,7 @@ class Model {
   // Appends tokens at positions cache.next_position()... and returns the logits [vocab] of the
   // newest position. record may be null. The caller checks positions against the context limit.
   void forward_cached(const std::vector<int>& tokens, KvCache& cache, int window, RowVector& logits,
-                      ForwardRecord* record) const;
+                      ForwardRecord* record, ForwardScratch* scratch = nullptr) const;
 
   // Recomputes every position of tokens from nothing; returns the logits of the last position.
   void forward_uncached(const std::vector<int>& tokens, int window, RowVector& logits,
@@ -34,7 +42,7 @@ class Model {
   int position_row(int position) const { return position % config_.context_length; }
 
  private:
-  void run_layer(int layer, Matrix& x, int first_position, KvCache& cache, int window,
+  void run_layer(int layer, ForwardScratch& s, int first_position, KvCache& cache, int window,
                  LayerRecord* record, bool with_attention, bool with_rows) const;
 
   ModelConfig config_;

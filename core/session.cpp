@@ -170,7 +170,7 @@ const StepTrace& DecodeSession::step() {
     prepare(t.cached);
     undo = save_overwritten(t.position_begin, int(feed.size()));
     const auto start = std::chrono::steady_clock::now();
-    model_->forward_cached(feed, cache_, options_.window, t.cached.logits, &t.cached.forward);
+    model_->forward_cached(feed, cache_, options_.window, t.cached.logits, &t.cached.forward, &scratch_);
     t.cached.seconds = seconds_since(start);
     t.cached.cache_bytes = cache_.bytes_held();
     t.cached.cache_bytes_allocated = cache_.bytes_allocated();

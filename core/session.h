@@ -74,6 +74,7 @@ class DecodeSession {
   SessionOptions options_;
   std::vector<int> prompt_, forced_;
   KvCache cache_;
+  ForwardScratch scratch_;  // reused by every cached step
   std::vector<StepTrace> history_;
   std::vector<Undo> undo_;
 };

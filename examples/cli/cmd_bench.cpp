@@ -1,0 +1,202 @@
+// kvscope-cli bench: decode speed with and without a KV cache, against the memory-bandwidth roofline.
+// Cached decode must stream every weight once per token, so bytes per token / bandwidth is the
+// fastest a step can be; the bench reports how close it gets.
+#include <Eigen/Core>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/linear.h"
+#include "core/model.h"
+#include "core/random.h"
+#include "examples/cli/bandwidth_probe.h"
+#include "examples/cli/commands.h"
+#include "examples/cli/model_options.h"
+
+namespace kvscope::cli {
+
+namespace {
+
+struct BenchOptions {
+  ModelOptions model;
+  int prompt_len = 4, new_tokens = 200, threads = 0, probe_mb = 256;
+  std::string mode = "both";
+  bool json = false;
+};
+
+struct ModeTiming {
+  double total_seconds = 0, first_step_ms = 0, last_step_ms = 0, prefill_ms = 0;
+  int tokens = 0;
+  double tokens_per_second() const { return tokens / total_seconds; }
+};
+
+double elapsed(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+int argmax(const RowVector& logits) {
+  Eigen::Index best = 0;
+  logits.maxCoeff(&best);
+  return int(best);
+}
+
+void progress(const char* mode, int step, int total) {
+  std::fprintf(stderr, "\rbench: %s step %d/%d   ", mode, step, total);
+  std::fflush(stderr);
+}
+
+// Prefill, then new_tokens - 1 decode steps; fills `tokens` with the prompt and the greedy tokens.
+ModeTiming run_cached(const Model& model, std::vector<int>& tokens, int new_tokens) {
+  KvCache cache(model.config(), 0);
+  ForwardScratch scratch;
+  RowVector logits;
+  ModeTiming timing;
+  auto start = std::chrono::steady_clock::now();
+  model.forward_cached(tokens, cache, 0, logits, nullptr, &scratch);
+  timing.prefill_ms = elapsed(start) * 1e3;
+  tokens.push_back(argmax(logits));
+  const auto decode_start = std::chrono::steady_clock::now();
+  for (int s = 1; s < new_tokens; ++s) {
+    progress("cached", s + 1, new_tokens);
+    start = std::chrono::steady_clock::now();
+    model.forward_cached({tokens.back()}, cache, 0, logits, nullptr, &scratch);
+    const double ms = elapsed(start) * 1e3;
+    if (s == 1) timing.first_step_ms = ms;
+    timing.last_step_ms = ms;
+    tokens.push_back(argmax(logits));
+  }
+  timing.total_seconds = elapsed(decode_start);
+  timing.tokens = new_tokens - 1;
+  return timing;
+}
+
+// Every step re-runs the whole sequence so far (the same tokens the cached run chose).
+ModeTiming run_uncached(const Model& model, const std::vector<int>& tokens, int prompt_len, int new_tokens) {
+  RowVector logits;
+  ModeTiming timing;
+  for (int s = 0; s < new_tokens; ++s) {
+    progress("uncached", s + 1, new_tokens);
+    const std::vector<int> prefix(tokens.begin(), tokens.begin() + prompt_len + s);
+    const auto start = std::chrono::steady_clock::now();
+    model.forward_uncached(prefix, 0, logits, nullptr);
+    const double seconds = elapsed(start);
+    if (s == 0) timing.prefill_ms = seconds * 1e3;
+    if (s == 1) timing.first_step_ms = seconds * 1e3;
+    timing.last_step_ms = seconds * 1e3;
+    if (s >= 1) timing.total_seconds += seconds;
+  }
+  timing.tokens = new_tokens - 1;
+  return timing;
+}
+
+// Bytes a one-token decode step must read: every layer weight, ln_f, the output head, two
+// embedding rows, and the K and V rows of `positions` cached positions.
+double decode_bytes(const Model& model, double positions) {
+  const ModelConfig& c = model.config();
+  const ModelWeights& w = model.weights();
+  const double embeddings = double(w.token_embedding.size() + w.position_embedding.size()) * 4;
+  const double weights = double(weight_bytes(w)) - embeddings + 2.0 * c.d_model * 4 +
+                         (w.lm_head.size() ? 0.0 : double(w.token_embedding.size()) * 4);
+  return weights + positions * double(c.kv_bytes_per_position());
+}
+
+nlohmann::json timing_json(const ModeTiming& t) {
+  return {{"tokens_per_s", t.tokens_per_second()}, {"ms_per_token_first", t.first_step_ms},
+          {"ms_per_token_last", t.last_step_ms},   {"prefill_ms", t.prefill_ms},
+          {"decode_seconds", t.total_seconds},     {"decode_steps", t.tokens}};
+}
+
+int run_bench(const BenchOptions& o) {
+  if (o.mode != "both" && o.mode != "cached" && o.mode != "uncached")
+    throw UsageError("--mode must be both, cached or uncached, got '" + o.mode + "'");
+  if (o.new_tokens < 2) throw UsageError("--new-tokens must be at least 2 (a prefill and one decode step)");
+  const int threads = o.threads > 0 ? o.threads : linear_threads();
+  set_linear_threads(threads);
+  Eigen::setNbThreads(threads);
+
+  std::fprintf(stderr, "bench: measuring read bandwidth (%d MiB, %d threads)\n", o.probe_mb, threads);
+  const double bandwidth = measure_read_bandwidth(std::size_t(o.probe_mb) << 20, threads, 5);
+  std::fprintf(stderr, "bench: loading the model\n");
+  const LoadedModel loaded = o.model.load();
+  const Model& model = *loaded.model;
+  const ModelConfig& c = model.config();
+  if (o.prompt_len + o.new_tokens - 1 > c.context_length)
+    throw UsageError("--prompt-len + --new-tokens - 1 must fit the context length " + std::to_string(c.context_length));
+
+  std::vector<int> tokens(o.prompt_len);
+  SplitMix64 rng(7);
+  for (int& id : tokens) id = int(rng.next() % std::uint64_t(c.vocab_size));
+  ModeTiming cached, uncached;
+  cached = run_cached(model, tokens, o.new_tokens);  // always: it chooses the tokens both modes feed
+  if (o.mode != "cached") uncached = run_uncached(model, tokens, o.prompt_len, o.new_tokens);
+  std::fprintf(stderr, "\n");
+
+  const double mean_positions = o.prompt_len + (o.new_tokens - 1) / 2.0;
+  const double bytes_per_token = decode_bytes(model, mean_positions);
+  const double achieved = bytes_per_token / (cached.total_seconds / cached.tokens);
+  const double weights_and_cache = double(weight_bytes(model.weights())) +
+                                   double(c.kv_bytes_per_position()) * c.context_length;
+  const double rss = double(peak_rss_bytes());
+
+  nlohmann::json doc;
+  doc["model"] = loaded.name;
+  doc["threads"] = threads;
+  doc["prompt_len"] = o.prompt_len;
+  doc["new_tokens"] = o.new_tokens;
+  doc["cached"] = timing_json(cached);
+  if (o.mode != "cached") {
+    doc["uncached"] = timing_json(uncached);
+    doc["uncached_over_cached_time"] = uncached.total_seconds / cached.total_seconds;
+  }
+  doc["bytes_per_token"] = bytes_per_token;
+  doc["bandwidth_gb_s"] = bandwidth / 1e9;
+  doc["achieved_gb_s"] = achieved / 1e9;
+  doc["roofline_fraction"] = achieved / bandwidth;
+  doc["peak_rss_bytes"] = rss;
+  doc["weights_plus_cache_bytes"] = weights_and_cache;
+  doc["peak_rss_over_weights_plus_cache"] = rss / weights_and_cache;
+  if (o.json) {
+    std::cout << doc.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("model %s, %d threads, prompt %d tokens, %d new tokens\n", loaded.name.c_str(), threads,
+              o.prompt_len, o.new_tokens);
+  std::printf("%-9s %12s %16s %16s %12s\n", "mode", "tokens/s", "ms/token first", "ms/token last", "prefill ms");
+  std::printf("%-9s %12.2f %16.2f %16.2f %12.2f\n", "cached", cached.tokens_per_second(), cached.first_step_ms,
+              cached.last_step_ms, cached.prefill_ms);
+  if (o.mode != "cached")
+    std::printf("%-9s %12.2f %16.2f %16.2f %12.2f\n", "uncached", uncached.tokens_per_second(),
+                uncached.first_step_ms, uncached.last_step_ms, uncached.prefill_ms);
+  if (o.mode != "cached")
+    std::printf("uncached / cached decode time: %.1fx\n", uncached.total_seconds / cached.total_seconds);
+  std::printf("bytes per cached token %.1f MB; read bandwidth %.2f GB/s; achieved %.2f GB/s = %.0f%% of roofline\n",
+              bytes_per_token / 1e6, bandwidth / 1e9, achieved / 1e9, 100.0 * achieved / bandwidth);
+  std::printf("peak RSS %.1f MB = %.2fx weights + full cache (%.1f MB)\n", rss / 1e6, rss / weights_and_cache,
+              weights_and_cache / 1e6);
+  return 0;
+}
+
+void add_bench_command(CLI::App& app, Runner& run) {
+  auto o = std::make_shared<BenchOptions>();
+  o->model.preset = "gpt2-small";
+  CLI::App* cmd = app.add_subcommand("bench", "decode speed with and without the cache, against the bandwidth roofline");
+  o->model.add_to(*cmd);
+  cmd->add_option("--prompt-len", o->prompt_len, "prompt tokens (default 4)")->check(positive_integer());
+  cmd->add_option("--new-tokens", o->new_tokens, "tokens to generate (default 200)")->check(positive_integer());
+  cmd->add_option("--threads", o->threads, "threads (default: all cores, at most 8)")->check(positive_integer());
+  cmd->add_option("--mode", o->mode, "both (default), cached or uncached");
+  cmd->add_option("--probe-mb", o->probe_mb, "bandwidth probe buffer in MiB (default 256)")->check(positive_integer());
+  cmd->add_flag("--json", o->json, "one JSON document");
+  cmd->callback([o, &run] { run = [o] { return run_bench(*o); }; });
+}
+
+const CommandRegistrar registrar(40, add_bench_command);
+
+}  // namespace
+}  // namespace kvscope::cli
