@@ -1,0 +1,99 @@
+#pragma once
+// App: owns the model, the decode session, the traces shown and the UiState. Each frame it turns keys
+// into actions, applies them (between frames, never while a step runs), then lays out the panels.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/model_source.h"
+#include "core/session.h"
+#include "gui/lesson.h"
+#include "gui/panels.h"
+#include "gui/step_runner.h"
+#include "gui/theme.h"
+#include "gui/trace_view.h"
+#include "gui/ui_state.h"
+
+namespace kvscope::gui {
+
+struct AppOptions {
+  std::string preset = "demo";
+  std::string model_dir;        // Hugging Face GPT-2 folder (overrides preset)
+  std::string lesson_path;      // empty: the built-in lesson
+  std::string prompt;           // overrides the lesson's prompt when set
+  std::string continuation;     // overrides the lesson's continuation when has_continuation
+  bool has_prompt = false, has_continuation = false;
+  int layer = -1, head = -1, window = -1;  // -1: from the lesson
+  int steps = -1;               // headless: run steps 0..steps, then screenshot and quit
+  std::string screenshot;       // where the headless path writes its PNG
+  std::string state_file;       // test hook: JSON line per change of what is shown
+  ThemeId theme = ThemeId::Light;
+  bool presentation = true;
+  float font_scale = 1.0f;
+};
+
+struct WindowHooks {
+  std::function<void()> toggle_fullscreen;
+};
+
+class App {
+ public:
+  // Loads the model and the lesson (a broken lesson file shows its error in the window instead).
+  // Throws UsageError / DataError for a bad preset or model folder.
+  App(AppOptions options, WindowHooks hooks);
+  ~App();
+
+  // Before ImGui::NewFrame: rebuilds the font atlas if the size in use changed. Returns true if it did
+  // (the caller's backend must then recreate its font texture).
+  bool update_fonts(float window_height, float framebuffer_scale, float content_scale);
+  // Between ImGui::NewFrame and ImGui::Render. Builds heatmap textures (GL) as needed.
+  void frame();
+  // After rendering: a PNG path to write the frame to (empty: none), then report_screenshot().
+  std::string take_screenshot_request();
+  void report_screenshot(const std::string& path, const std::string& error);
+  bool should_quit() const { return quit_; }
+  int exit_code() const { return exit_code_; }
+  bool busy() const { return runner_.busy(); }
+
+ private:
+  void start_lesson(const Lesson& lesson);
+  void apply(const Action& action);
+  void apply_prompt();
+  void request_step();
+  void finish_step();
+  void back();
+  void reset();
+  void handle_keys();
+  void play_tick();
+  void headless_tick();
+  void rebuild_views();
+  void layout();
+  void write_state_file();
+
+  AppOptions options_;
+  WindowHooks hooks_;
+  LoadedModel model_;
+  Lesson lesson_;
+  std::unique_ptr<DecodeSession> session_;
+  StepRunner runner_;
+  std::vector<StepTrace> shown_;  // copies of the session's history, read by the panels
+  std::vector<std::string> prompt_texts_;
+  std::uint64_t trace_version_ = 1;
+  UiState ui_;
+  Fonts fonts_;
+  std::vector<Action> actions_;
+  std::unique_ptr<HeatmapRenderer> heatmaps_[2];
+  PaneView panes_[2];
+  std::uint64_t views_version_ = 0;
+  int views_layer_ = -1;
+  LayoutRects rects_;
+  std::string screenshot_request_;
+  int frames_after_last_step_ = 0;
+  std::string last_state_;
+  bool quit_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace kvscope::gui

@@ -1,0 +1,57 @@
+// Drawing helpers shared by the panels.
+#include <algorithm>
+#include <cmath>
+
+#include "gui/panels.h"
+
+namespace kvscope::gui {
+
+float line_height() { return ImGui::GetTextLineHeightWithSpacing(); }
+
+ImVec2 draw_row_marker(ImDrawList* dl, ImVec2 pos, RowKind kind, const Palette& pal, float size) {
+  const ImVec2 end(pos.x + size * 1.25f, pos.y + size);
+  dl->AddRectFilled(pos, end, pal.row[int(kind)], 3.0f);
+  dl->AddRect(pos, end, pal.border, 3.0f, 0, 1.5f);
+  const char* glyph = row_kind_glyph(kind);
+  const ImVec2 text = ImGui::CalcTextSize(glyph);
+  dl->AddText(ImVec2(pos.x + (end.x - pos.x - text.x) * 0.5f, pos.y + (size - text.y) * 0.5f), pal.row_glyph[int(kind)],
+              glyph);
+  return ImVec2(end.x - pos.x, size);
+}
+
+void draw_value_strip(ImDrawList* dl, ImVec2 pos, ImVec2 size, const float* values, int n, float scale,
+                      const Palette& pal, bool dashed_border) {
+  if (!values || n <= 0) {
+    dl->AddRect(pos, ImVec2(pos.x + size.x, pos.y + size.y), pal.border);
+    return;
+  }
+  const float cell = size.x / float(n);
+  for (int i = 0; i < n; ++i) {
+    const float t = scale > 0.0f ? 0.5f + 0.5f * values[i] / scale : 0.5f;
+    dl->AddRectFilled(ImVec2(pos.x + cell * i, pos.y), ImVec2(pos.x + cell * (i + 1), pos.y + size.y), viridis(t));
+  }
+  if (!dashed_border) {
+    dl->AddRect(pos, ImVec2(pos.x + size.x, pos.y + size.y), pal.border);
+    return;
+  }
+  // Dashed outline: the query row is temporary.
+  const float dash = std::max(4.0f, size.y * 0.3f);
+  for (float x = pos.x; x < pos.x + size.x; x += 2 * dash) {
+    const float x1 = std::min(x + dash, pos.x + size.x);
+    dl->AddLine(ImVec2(x, pos.y), ImVec2(x1, pos.y), pal.text, 2.0f);
+    dl->AddLine(ImVec2(x, pos.y + size.y), ImVec2(x1, pos.y + size.y), pal.text, 2.0f);
+  }
+  dl->AddLine(pos, ImVec2(pos.x, pos.y + size.y), pal.text, 2.0f);
+  dl->AddLine(ImVec2(pos.x + size.x, pos.y), ImVec2(pos.x + size.x, pos.y + size.y), pal.text, 2.0f);
+}
+
+void hover_position_if_item_hovered(UiState& ui, int position) {
+  if (ImGui::IsItemHovered()) ui.next_hover_position = position;
+}
+
+std::string token_label(const StepTrace& t, int position) {
+  if (position < 0 || position >= int(t.context_texts.size())) return "?";
+  return quoted(t.context_texts[position]);
+}
+
+}  // namespace kvscope::gui

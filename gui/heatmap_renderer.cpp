@@ -1,0 +1,115 @@
+#include "gui/heatmap_renderer.h"
+
+#include <cstring>
+
+#include "gui/embedded.h"
+
+namespace kvscope::gui {
+
+namespace {
+
+std::uint32_t hash_colors(const HeatmapColors& c) {
+  std::uint32_t h = 2166136261u;  // FNV-1a over the bytes
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(&c);
+  for (std::size_t i = 0; i < sizeof c; ++i) h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
+void set_nearest(GLuint texture) {
+  glBindTexture(GL_TEXTURE_2D, texture);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+}
+
+}  // namespace
+
+HeatmapRenderer::HeatmapRenderer()
+    : program_(build_program("heatmap", embedded::heatmap_vert, embedded::heatmap_frag)),
+      vao_(make_vertex_array()),
+      values_(make_texture()),
+      picture_(make_texture()),
+      fbo_(make_framebuffer()) {
+  set_nearest(values_.get());
+  set_nearest(picture_.get());
+  glBindTexture(GL_TEXTURE_2D, 0);
+  check_gl("heatmap renderer set-up");
+}
+
+void HeatmapRenderer::upload(const HeatmapRequest& r) {
+  glBindTexture(GL_TEXTURE_2D, values_.get());
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+  glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+  if (r.weights && r.weights->size() > 0) {
+    // Matrix is RowMajor, so its data is already texture rows (one query row per texture row).
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_R32F, GLsizei(r.weights->cols()), GLsizei(r.weights->rows()), 0, GL_RED,
+                 GL_FLOAT, r.weights->data());
+  } else {
+    const float zero = 0.0f;
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_R32F, 1, 1, 0, GL_RED, GL_FLOAT, &zero);
+  }
+  glBindTexture(GL_TEXTURE_2D, 0);
+  check_gl("heatmap upload");
+  uploaded_key_ = r.data_key;
+  ++uploads_;
+}
+
+void HeatmapRenderer::draw(const HeatmapRequest& r, int width, int height, const HeatmapColors& c) {
+  if (width != drawn_width_ || height != drawn_height_) {
+    glBindTexture(GL_TEXTURE_2D, picture_.get());
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, nullptr);
+    glBindFramebuffer(GL_FRAMEBUFFER, fbo_.get());
+    glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, picture_.get(), 0);
+    if (glCheckFramebufferStatus(GL_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE)
+      throw GlError("heatmap framebuffer is incomplete");
+  }
+  GLint viewport[4];
+  glGetIntegerv(GL_VIEWPORT, viewport);
+  glBindFramebuffer(GL_FRAMEBUFFER, fbo_.get());
+  glViewport(0, 0, width, height);
+  glDisable(GL_BLEND);
+  glDisable(GL_SCISSOR_TEST);
+  glDisable(GL_DEPTH_TEST);
+  glUseProgram(program_.get());
+  const GLuint p = program_.get();
+  glActiveTexture(GL_TEXTURE0);
+  glBindTexture(GL_TEXTURE_2D, values_.get());
+  glUniform1i(glGetUniformLocation(p, "u_values"), 0);
+  const int n_rows = r.weights ? int(r.weights->rows()) : 0;
+  glUniform1i(glGetUniformLocation(p, "u_n_positions"), r.n_positions > 0 ? r.n_positions : 1);
+  glUniform1i(glGetUniformLocation(p, "u_query_begin"), r.query_begin);
+  glUniform1i(glGetUniformLocation(p, "u_n_query_rows"), n_rows);
+  glUniform1i(glGetUniformLocation(p, "u_window"), r.window);
+  glUniform2f(glGetUniformLocation(p, "u_size_px"), float(width), float(height));
+  glUniform3fv(glGetUniformLocation(p, "u_masked"), 1, c.masked);
+  glUniform3fv(glGetUniformLocation(p, "u_hatch"), 1, c.hatch);
+  glUniform3fv(glGetUniformLocation(p, "u_empty"), 1, c.empty);
+  glUniform3fv(glGetUniformLocation(p, "u_grid"), 1, c.grid);
+  glBindVertexArray(vao_.get());
+  glDrawArrays(GL_TRIANGLES, 0, 3);
+  glBindVertexArray(0);
+  glUseProgram(0);
+  glBindTexture(GL_TEXTURE_2D, 0);
+  glBindFramebuffer(GL_FRAMEBUFFER, 0);
+  glViewport(viewport[0], viewport[1], viewport[2], viewport[3]);
+  check_gl("heatmap colormap pass");
+  drawn_width_ = width;
+  drawn_height_ = height;
+  ++passes_;
+}
+
+GLuint HeatmapRenderer::render(const HeatmapRequest& r, int width, int height, const HeatmapColors& colors) {
+  if (width < 1) width = 1;
+  if (height < 1) height = 1;
+  const std::uint32_t colors_hash = hash_colors(colors);
+  if (r.data_key != uploaded_key_) upload(r);
+  if (r.data_key != drawn_key_ || width != drawn_width_ || height != drawn_height_ || colors_hash != drawn_colors_) {
+    draw(r, width, height, colors);
+    drawn_key_ = r.data_key;
+    drawn_colors_ = colors_hash;
+  }
+  return picture_.get();
+}
+
+}  // namespace kvscope::gui

@@ -1,0 +1,129 @@
+// kvscope: the window. Opens a GLFW window with an OpenGL 3.3 core context, runs the App each frame
+// and shuts down; nothing else. Exit status: 0 success, 1 bad data or a GL/shader failure, 2 bad
+// arguments; errors are one line on stderr.
+#include <GLFW/glfw3.h>
+#include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_opengl3.h>
+#include <imgui.h>
+
+#include <iostream>
+#include <string>
+
+#include "core/error.h"
+#include "gui/app.h"
+#include "gui/gl_util.h"
+#include "gui/options.h"
+#include "gui/screenshot.h"
+
+namespace {
+
+std::string g_glfw_error = "unknown error";
+void on_glfw_error(int, const char* description) { g_glfw_error = description; }
+
+struct Windowed {
+  int x = 0, y = 0, w = 0, h = 0;
+};
+
+void toggle_fullscreen(GLFWwindow* window, Windowed& saved) {
+  if (glfwGetWindowMonitor(window)) {
+    glfwSetWindowMonitor(window, nullptr, saved.x, saved.y, saved.w, saved.h, 0);
+    return;
+  }
+  glfwGetWindowPos(window, &saved.x, &saved.y);
+  glfwGetWindowSize(window, &saved.w, &saved.h);
+  GLFWmonitor* monitor = glfwGetPrimaryMonitor();
+  const GLFWvidmode* mode = monitor ? glfwGetVideoMode(monitor) : nullptr;
+  if (mode) glfwSetWindowMonitor(window, monitor, 0, 0, mode->width, mode->height, mode->refreshRate);
+}
+
+GLFWwindow* open_window(const kvscope::gui::WindowOptions& o) {
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
+  glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
+  glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GLFW_TRUE);
+  glfwWindowHint(GLFW_SCALE_TO_MONITOR, GLFW_TRUE);  // DPI awareness
+  GLFWwindow* window = glfwCreateWindow(o.width, o.height, "kvscope", nullptr, nullptr);
+  if (!window) return nullptr;
+  glfwMakeContextCurrent(window);
+  glfwSwapInterval(o.app.steps >= 0 ? 0 : 1);
+  return window;
+}
+
+int run(GLFWwindow* window, kvscope::gui::App& app, bool headless) {
+  using namespace kvscope::gui;
+  while (!glfwWindowShouldClose(window) && !app.should_quit()) {
+    if (headless || app.busy())
+      glfwPollEvents();
+    else if (glfwGetWindowAttrib(window, GLFW_ICONIFIED))
+      glfwWaitEvents();  // minimised: sleep until something happens
+    else
+      glfwWaitEventsTimeout(0.05);  // Play and the progress line need a tick, nothing faster
+    int win_w = 0, win_h = 0, fb_w = 0, fb_h = 0;
+    float scale_x = 1.0f, scale_y = 1.0f;
+    glfwGetWindowSize(window, &win_w, &win_h);
+    glfwGetFramebufferSize(window, &fb_w, &fb_h);
+    glfwGetWindowContentScale(window, &scale_x, &scale_y);
+    app.update_fonts(float(win_h), win_w > 0 ? float(fb_w) / float(win_w) : 1.0f, scale_y);
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplGlfw_NewFrame();
+    ImGui::NewFrame();
+    app.frame();
+    ImGui::Render();
+    glViewport(0, 0, fb_w, fb_h);
+    glClearColor(0.96f, 0.96f, 0.96f, 1.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    const std::string shot = app.take_screenshot_request();
+    if (!shot.empty()) app.report_screenshot(shot, save_screenshot(shot, fb_w, fb_h));
+    glfwSwapBuffers(window);
+    check_gl("frame");
+  }
+  return app.exit_code();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace kvscope::gui;
+  WindowOptions options;
+  const int parsed = parse_options(argc, argv, options);
+  if (parsed != 0) return parsed < 0 ? 0 : parsed;
+  Windowed saved;
+  GLFWwindow* window = nullptr;
+  WindowHooks hooks{[&] { toggle_fullscreen(window, saved); }};
+  int status = 0;
+  try {
+    App app(options.app, hooks);  // loads the model before any window opens
+    glfwSetErrorCallback(on_glfw_error);
+    if (!glfwInit()) throw GlError("cannot start GLFW: " + g_glfw_error + " (no display? try xvfb-run)");
+    window = open_window(options);
+    if (!window) throw GlError("cannot open an OpenGL 3.3 core window: " + g_glfw_error);
+    if (options.fullscreen) toggle_fullscreen(window, saved);
+    IMGUI_CHECKVERSION();
+    ImGui::CreateContext();
+    ImGui::GetIO().IniFilename = nullptr;  // the layout is computed, nothing to save
+    ImGui_ImplGlfw_InitForOpenGL(window, true);
+    ImGui_ImplOpenGL3_Init("#version 330 core");
+    status = run(window, app, options.app.steps >= 0);
+  } catch (const GlError& e) {
+    std::cerr << "kvscope: " << e.what() << "\n";
+    status = 1;
+  } catch (const kvscope::UsageError& e) {
+    std::cerr << "kvscope: " << e.what() << "\n";
+    status = 2;
+  } catch (const kvscope::DataError& e) {
+    std::cerr << "kvscope: " << e.what() << "\n";
+    status = 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "kvscope: out of memory\n";
+    status = 1;
+  }
+  if (ImGui::GetCurrentContext()) {
+    ImGui_ImplOpenGL3_Shutdown();
+    ImGui_ImplGlfw_Shutdown();
+    ImGui::DestroyContext();
+  }
+  if (window) glfwDestroyWindow(window);
+  glfwTerminate();
+  return status;
+}

@@ -1,0 +1,70 @@
+#include "gui/options.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+namespace kvscope::gui {
+
+namespace {
+
+bool parse_size(const std::string& text, int& w, int& h) {
+  char x = 0, extra = 0;
+  return std::sscanf(text.c_str(), "%d%c%d%c", &w, &x, &h, &extra) == 3 && (x == 'x' || x == 'X') && w >= 320 &&
+         h >= 240 && w <= 16384 && h <= 16384;
+}
+
+}  // namespace
+
+int parse_options(int argc, char** argv, WindowOptions& out) {
+  CLI::App cli{"kvscope: watch a KV cache speed up GPT decoding, step by step"};
+  AppOptions& a = out.app;
+  std::string size, theme = "light";
+  auto* preset = cli.add_option("--preset", a.preset, "built-in model: demo (default) or gpt2-small (random weights)");
+  cli.add_option("--model", a.model_dir, "Hugging Face GPT-2 folder (config.json, model.safetensors, vocab.json, merges.txt)")
+      ->excludes(preset);
+  cli.add_option("--lesson", a.lesson_path, "lesson JSON (default: the built-in 'Time flies fast')");
+  auto* prompt = cli.add_option("--prompt", a.prompt, "prompt text (token ids for a model without a vocabulary)");
+  auto* continuation = cli.add_option("--continuation", a.continuation, "teacher-forced continuation; \"\" = model's choice");
+  cli.add_option("--layer", a.layer, "layer to show first")->check(CLI::NonNegativeNumber);
+  cli.add_option("--head", a.head, "head to show first")->check(CLI::NonNegativeNumber);
+  cli.add_option("--window", a.window, "sliding window of W positions (0 = none)")->check(CLI::NonNegativeNumber);
+  cli.add_option("--steps", a.steps, "headless: run steps 0..N (prefill + N decode steps), write --screenshot, exit")
+      ->check(CLI::NonNegativeNumber);
+  cli.add_option("--screenshot", a.screenshot, "PNG written after --steps");
+  cli.add_option("--size", size, "window size WxH (default 1600x900)");
+  cli.add_option("--theme", theme, "light (default), dark or high-contrast");
+  cli.add_option("--font-scale", a.font_scale, "text size factor (default 1)")->check(CLI::Range(0.5f, 3.0f));
+  cli.add_flag("--no-presenter", [&a](std::int64_t) { a.presentation = false; }, "normal text size, not 1/49 of the height");
+  cli.add_flag("--fullscreen", out.fullscreen, "start full screen");
+  cli.add_option("--state-file", a.state_file, "test hook: append what is shown as JSON lines");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e) == 0 ? -1 : 2;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "kvscope: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  a.has_prompt = prompt->count() > 0;
+  a.has_continuation = continuation->count() > 0;
+  if (!size.empty() && !parse_size(size, out.width, out.height)) {
+    std::cerr << "kvscope: --size must be WxH between 320x240 and 16384x16384, got '" << size << "'\n";
+    return 2;
+  }
+  if (theme == "light") a.theme = ThemeId::Light;
+  else if (theme == "dark") a.theme = ThemeId::Dark;
+  else if (theme == "high-contrast") a.theme = ThemeId::HighContrast;
+  else {
+    std::cerr << "kvscope: --theme must be light, dark or high-contrast, got '" << theme << "'\n";
+    return 2;
+  }
+  if ((a.steps >= 0) != !a.screenshot.empty()) {
+    std::cerr << "kvscope: --steps and --screenshot go together (headless path)\n";
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace kvscope::gui

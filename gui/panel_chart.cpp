@@ -1,0 +1,104 @@
+// Charts over the steps shown: cumulative K/V rows computed (quadratic without a cache, linear with
+// one) and the cache's memory per step (2 x layers x d_model x t x 4 bytes). Points are trace fields.
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "gui/panels.h"
+
+namespace kvscope::gui {
+
+namespace {
+
+struct Series {
+  const char* name;
+  ImU32 color;
+  std::vector<double> y;
+  bool square_marks;  // told apart by mark shape as well as colour
+};
+
+void draw_chart(PanelContext& c, const char* title, const std::vector<Series>& series, ImVec2 size,
+                std::string (*format)(std::int64_t)) {
+  ImGui::TextUnformatted(title);
+  const float th = ImGui::GetTextLineHeight();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  double y_max = 1.0;
+  std::size_t n = 0;
+  for (const Series& s : series) {
+    for (double v : s.y) y_max = std::max(y_max, v);
+    n = std::max(n, s.y.size());
+  }
+  const std::string top = format(std::int64_t(y_max));
+  const float axis_x = p.x + ImGui::CalcTextSize(top.c_str()).x + 6;
+  const ImVec2 a(axis_x, p.y + th * 0.5f), b(p.x + size.x - 4, p.y + size.y - th * 1.2f);
+  dl->AddText(ImVec2(p.x, a.y - th * 0.5f), c.pal.text_muted, top.c_str());
+  dl->AddText(ImVec2(axis_x - ImGui::CalcTextSize("0").x - 6, b.y - th * 0.5f), c.pal.text_muted, "0");
+  dl->AddLine(ImVec2(a.x, b.y), b, c.pal.border);
+  dl->AddLine(a, ImVec2(a.x, b.y), c.pal.border);
+  const std::size_t x_max = std::max<std::size_t>(n, 2) - 1;
+  char steps[32];
+  std::snprintf(steps, sizeof steps, "step %zu", x_max);
+  dl->AddText(ImVec2(b.x - ImGui::CalcTextSize(steps).x, b.y + 2), c.pal.text_muted, steps);
+  dl->AddText(ImVec2(a.x, b.y + 2), c.pal.text_muted, "step 0");
+  auto point = [&](std::size_t i, double v) {
+    return ImVec2(a.x + (b.x - a.x) * float(i) / float(x_max), b.y - (b.y - a.y) * float(v / y_max));
+  };
+  const float r = std::max(3.0f, th * 0.22f);
+  for (const Series& s : series)
+    for (std::size_t i = 0; i < s.y.size(); ++i) {
+      const ImVec2 q = point(i, s.y[i]);
+      if (i) dl->AddLine(point(i - 1, s.y[i - 1]), q, s.color, 2.5f);
+      if (s.square_marks)
+        dl->AddRectFilled(ImVec2(q.x - r, q.y - r), ImVec2(q.x + r, q.y + r), s.color);
+      else
+        dl->AddCircleFilled(q, r, s.color);
+    }
+  ImGui::Dummy(size);
+}
+
+void legend_item(const Series& s, const PanelContext& c) {
+  const float th = ImGui::GetTextLineHeight();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const ImVec2 m(p.x + th * 0.5f, p.y + th * 0.5f);
+  dl->AddLine(ImVec2(p.x, m.y), ImVec2(p.x + th, m.y), s.color, 2.5f);
+  if (s.square_marks)
+    dl->AddRectFilled(ImVec2(m.x - 4, m.y - 4), ImVec2(m.x + 4, m.y + 4), s.color);
+  else
+    dl->AddCircleFilled(m, 4.5f, s.color);
+  ImGui::Dummy(ImVec2(th, th));
+  ImGui::SameLine();
+  ImGui::TextUnformatted(s.name);
+  (void)c;
+}
+
+std::string count_label(std::int64_t n) { return format_count(n); }
+
+}  // namespace
+
+void draw_chart_panel(PanelContext& c, float height) {
+  ImGui::Separator();
+  if (c.history.empty()) {
+    ImGui::TextWrapped("Charts of rows computed and cache memory appear as you step.");
+    return;
+  }
+  Series uncached{"without cache", c.pal.series_uncached, {}, false};
+  Series cached{"with cache", c.pal.series_cached, {}, true};
+  Series memory{"cache bytes", c.pal.series_memory, {}, true};
+  for (const StepTrace& t : c.history) {
+    uncached.y.push_back(double(t.uncached.total_rows_computed));
+    cached.y.push_back(double(t.cached.total_rows_computed));
+    memory.y.push_back(double(t.cached.cache_bytes));
+  }
+  const float lh = line_height();
+  const float w = ImGui::GetContentRegionAvail().x;
+  const float chart_h = std::max(lh * 3.0f, (height - lh * 4.5f) * 0.5f);
+  draw_chart(c, "K/V rows computed, cumulative", {uncached, cached}, ImVec2(w, chart_h), count_label);
+  legend_item(uncached, c);
+  ImGui::SameLine(0, lh);
+  legend_item(cached, c);
+  draw_chart(c, "Cache memory (bytes)", {memory}, ImVec2(w, chart_h), format_bytes);
+}
+
+}  // namespace kvscope::gui

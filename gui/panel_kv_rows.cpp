@@ -1,0 +1,236 @@
+// The twin panes, "Without KV cache" | "With KV cache": for the chosen layer, the K and V rows of
+// positions 0..t (the chosen head's slice of each), each marked by what happened to it this step; the
+// temporary query row; a map of every layer; and the costs of the step.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "gui/panels.h"
+
+namespace kvscope::gui {
+
+namespace {
+
+const char* kind_long_name(RowKind kind) {
+  switch (kind) {
+    case RowKind::NewlyComputed: return "newly computed";
+    case RowKind::Recomputed: return "recomputed (redundant)";
+    case RowKind::ReadFromCache: return "read from cache";
+    case RowKind::Evicted: return "evicted by the window";
+  }
+  return "";
+}
+
+// Largest |value| over the chosen head's slice of both panes' rows: one colour scale for both.
+float value_scale(const PanelContext& c, int head, int d_head) {
+  float m = 0.0f;
+  for (const PaneView* pane : c.panes) {
+    if (!pane) continue;
+    for (const RowView& r : pane->rows)
+      for (const float* v : {r.key, r.value})
+        if (v)
+          for (int i = 0; i < d_head; ++i) m = std::max(m, std::abs(v[head * d_head + i]));
+  }
+  if (c.trace && c.ui.layer < int(c.trace->cached.forward.layers.size())) {
+    const RowVector& q = c.trace->cached.forward.layers[c.ui.layer].query;
+    for (int i = 0; i < d_head && head * d_head + i < q.size(); ++i) m = std::max(m, std::abs(q[head * d_head + i]));
+  }
+  return m;
+}
+
+struct Columns {
+  float marker, pos, token, status, k, v, strip_w;
+};
+
+Columns columns(float width, float font_px) {
+  Columns col;
+  col.marker = 0.0f;
+  col.pos = col.marker + font_px * 1.6f;
+  col.token = col.pos + ImGui::CalcTextSize("000").x + font_px * 0.4f;
+  col.status = col.token + std::max(ImGui::CalcTextSize("'flies'").x, width * 0.13f);
+  const float fixed = col.status + ImGui::CalcTextSize("from cache").x + font_px * 0.6f;
+  col.strip_w = std::max(font_px * 2.0f, (width - fixed - font_px * 0.8f) * 0.5f);
+  col.k = fixed;
+  col.v = fixed + col.strip_w + font_px * 0.8f;
+  return col;
+}
+
+void draw_header(PanelContext& c, int pane) {
+  ImGui::PushFont(c.fonts.title);
+  ImGui::TextUnformatted(pane ? "With KV cache" : "Without KV cache");
+  ImGui::PopFont();
+  if (c.trace) {
+    ImGui::SameLine();
+    const int fed = c.trace->position_end - c.trace->position_begin;
+    char phase[96];
+    if (c.trace->prefill)
+      std::snprintf(phase, sizeof phase, "Prefill: %d row%s at once", fed, fed == 1 ? "" : "s");
+    else
+      std::snprintf(phase, sizeof phase, "Decode: %s", pane ? "1 new row" : "all rows again");
+    ImGui::TextDisabled("\xC2\xB7 %s", phase);
+  }
+  const int t = c.trace ? c.trace->position_end : 0;
+  if (pane)
+    ImGui::Text("Cache K,V: [%d layers, %d heads, t=%d, %d] \xE2\x80\x94 only t grows", c.config.n_layer, c.config.n_head, t,
+                c.config.d_head());
+  else
+    ImGui::TextUnformatted("No cache: each step starts again from position 0");
+}
+
+void draw_column_titles(PanelContext& c, const Columns& col) {
+  const float x = ImGui::GetCursorPosX();
+  ImGui::TextDisabled("pos");
+  ImGui::SameLine(x + col.token);
+  ImGui::TextDisabled("token");
+  ImGui::SameLine(x + col.k);
+  ImGui::TextDisabled("K (L%d, head %d)", c.ui.layer, c.ui.head);
+  ImGui::SameLine(x + col.v);
+  ImGui::TextDisabled("V (L%d, head %d)", c.ui.layer, c.ui.head);
+}
+
+void draw_row(PanelContext& c, const RowView& r, const Columns& col, float scale, float row_w) {
+  const float lh = line_height(), th = ImGui::GetTextLineHeight();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  if (c.ui.hover_position == r.position) dl->AddRectFilled(p, ImVec2(p.x + row_w, p.y + lh), c.pal.hover);
+  // The row's item plus ItemSpacing.y is exactly one line, so the clipper's step matches.
+  ImGui::InvisibleButton(("row" + std::to_string(r.position)).c_str(),
+                         ImVec2(row_w, lh - ImGui::GetStyle().ItemSpacing.y));
+  hover_position_if_item_hovered(c.ui, r.position);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("position %d %s: %s%s", r.position, token_label(*c.trace, r.position).c_str(),
+                      kind_long_name(r.kind),
+                      r.computed_at_step >= 0 ? (" (values from step " + std::to_string(r.computed_at_step) + ")").c_str() : "");
+  const float y = p.y + (lh - th) * 0.5f;
+  draw_row_marker(dl, ImVec2(p.x + col.marker, y), r.kind, c.pal, th);
+  dl->AddText(ImVec2(p.x + col.pos, y), c.pal.text, std::to_string(r.position).c_str());
+  const std::string token = token_label(*c.trace, r.position);
+  dl->PushClipRect(ImVec2(p.x + col.token, p.y), ImVec2(p.x + col.status - 4, p.y + lh), true);
+  dl->AddText(ImVec2(p.x + col.token, y), c.pal.text, token.c_str());
+  dl->PopClipRect();
+  dl->AddText(ImVec2(p.x + col.status, y), c.pal.text, row_kind_name(r.kind));
+  const int d_head = c.config.d_head(), off = c.ui.head * d_head;
+  const ImVec2 strip(col.strip_w, th * 0.8f);
+  const float sy = p.y + (lh - strip.y) * 0.5f;
+  draw_value_strip(dl, ImVec2(p.x + col.k, sy), strip, r.key ? r.key + off : nullptr, d_head, scale, c.pal, false);
+  draw_value_strip(dl, ImVec2(p.x + col.v, sy), strip, r.value ? r.value + off : nullptr, d_head, scale, c.pal, false);
+  if (r.kind == RowKind::Evicted)  // struck through: no longer in the cache
+    dl->AddLine(ImVec2(p.x + col.k, p.y + lh * 0.5f), ImVec2(p.x + col.v + col.strip_w, p.y + lh * 0.5f), c.pal.text, 2.0f);
+}
+
+void draw_query_row(PanelContext& c, int pane, const Columns& col, float scale) {
+  const StepTrace& t = *c.trace;
+  const ModeTrace& m = pane ? t.cached : t.uncached;
+  if (c.ui.layer >= int(m.forward.layers.size())) return;
+  const RowVector& q = m.forward.layers[c.ui.layer].query;
+  const float th = ImGui::GetTextLineHeight();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->AddText(ImVec2(p.x + col.marker, p.y), c.pal.text, "Q");
+  dl->AddText(ImVec2(p.x + col.pos, p.y), c.pal.text, std::to_string(t.newest_position()).c_str());
+  dl->PushClipRect(ImVec2(p.x, p.y), ImVec2(p.x + col.v - 4, p.y + line_height()), true);
+  dl->AddText(ImVec2(p.x + col.token, p.y), c.pal.text, "query: used this step, then dropped");
+  dl->PopClipRect();
+  const int d_head = c.config.d_head();
+  const float* values = q.size() >= (c.ui.head + 1) * d_head ? q.data() + c.ui.head * d_head : nullptr;
+  draw_value_strip(dl, ImVec2(p.x + col.v, p.y + th * 0.1f), ImVec2(col.strip_w, th * 0.8f), values, d_head, scale, c.pal,
+                   true);
+  ImGui::Dummy(ImVec2(1, line_height()));
+}
+
+void draw_layer_map(PanelContext& c, const PaneView& pane) {
+  const int n_layer = int(pane.layers.size());
+  if (n_layer == 0) return;
+  ImGui::AlignTextToFramePadding();
+  ImGui::Text("All %d layers:", n_layer);
+  ImGui::SameLine();
+  const int n = int(pane.layers[0].size());
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const float avail = ImGui::GetContentRegionAvail().x;
+  const float lh = line_height();
+  const float cell_w = std::min(lh * 1.2f, avail / float(std::max(1, n)));
+  const float cell_h = std::min(lh * 0.9f, std::max(3.0f, 2.0f * lh / float(n_layer)));
+  const float gap = cell_w >= 6.0f ? 2.0f : 0.0f;  // gaps keep each cell its own mark
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  for (int l = 0; l < n_layer; ++l)
+    for (int k = 0; k < n; ++k) {
+      const ImVec2 a(p.x + k * cell_w, p.y + l * cell_h);
+      dl->AddRectFilled(a, ImVec2(a.x + cell_w - gap, a.y + cell_h - gap), c.pal.row[int(pane.layers[l][k])]);
+      if (l == c.ui.layer && k == c.ui.hover_position)
+        dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(a.x + cell_w - gap + 1, a.y + cell_h - gap + 1), c.pal.text, 0, 0, 2);
+    }
+  ImGui::Dummy(ImVec2(n * cell_w, n_layer * cell_h));
+}
+
+void draw_costs(PanelContext& c, const PaneView& v, int pane) {
+  ImGui::Text("K/V rows computed: %s (%s/layer) \xC2\xB7 total %s", format_count(v.rows_computed_step).c_str(),
+              format_count(v.rows_computed_per_layer).c_str(), format_count(v.rows_computed_total).c_str());
+  ImGui::Text("K/V rows read: %s by the new query", format_count(v.rows_read_newest).c_str());
+  if (!pane && v.rows_read_all_queries > v.rows_read_newest) {
+    ImGui::SameLine(0, 0);
+    ImGui::Text(" \xC2\xB7 %s by all", format_count(v.rows_read_all_queries).c_str());
+  }
+  ImGui::Text("Multiply-adds: %s \xC2\xB7 total %s", format_count(v.macs_step).c_str(), format_count(v.macs_total).c_str());
+  if (pane)
+    ImGui::Text("Time %s \xC2\xB7 cache %s", format_seconds(v.seconds).c_str(), format_bytes(v.cache_bytes).c_str());
+  else
+    ImGui::Text("Time %s \xC2\xB7 cache: none kept", format_seconds(v.seconds).c_str());
+}
+
+}  // namespace
+
+void draw_legend(PanelContext& c) {
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const float th = ImGui::GetTextLineHeight();
+  for (RowKind kind : {RowKind::NewlyComputed, RowKind::Recomputed, RowKind::ReadFromCache, RowKind::Evicted}) {
+    const ImVec2 p = ImGui::GetCursorScreenPos();
+    const ImVec2 size = draw_row_marker(dl, p, kind, c.pal, th);
+    ImGui::Dummy(size);
+    ImGui::SameLine();
+    ImGui::TextUnformatted(kind_long_name(kind));
+    ImGui::SameLine(0, th);
+  }
+  ImGui::TextUnformatted("values:");
+  ImGui::SameLine();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const float w = th * 4.0f;
+  for (int i = 0; i < 32; ++i)
+    dl->AddRectFilled(ImVec2(p.x + w * i / 32, p.y), ImVec2(p.x + w * (i + 1) / 32 + 1, p.y + th), viridis(i / 31.0f));
+  ImGui::Dummy(ImVec2(w, th));
+  ImGui::SameLine();
+  ImGui::TextUnformatted("\xE2\x88\x92 to +");
+}
+
+void draw_kv_rows_panel(PanelContext& c, int pane, float) {
+  const ImVec2 wp = ImGui::GetWindowPos(), ws = ImGui::GetWindowSize();
+  c.rects.pane[pane] = {wp.x, wp.y, wp.x + ws.x, wp.y + ws.y};
+  draw_header(c, pane);
+  const PaneView* v = c.panes[pane];
+  if (!c.trace || !v) {
+    ImGui::TextWrapped(pane ? "The cache is empty: step 0 (prefill) will write the prompt's rows."
+                            : "Nothing computed yet: press Space to run step 0 (prefill).");
+    return;
+  }
+  if (!v->ran) {
+    ImGui::TextUnformatted("This mode did not run.");
+    return;
+  }
+  const float width = ImGui::GetContentRegionAvail().x;
+  const Columns col = columns(width, c.fonts.body_px);
+  const float scale = value_scale(c, c.ui.head, c.config.d_head());
+  draw_column_titles(c, col);
+  const float lh = line_height();
+  const float map_h = std::min(2.0f * lh, c.config.n_layer * lh * 0.45f);
+  const float rows_h = std::max(lh, ImGui::GetContentRegionAvail().y - lh * 6.2f - map_h);
+  ImGui::BeginChild("rows", ImVec2(0, std::min(rows_h, lh * float(v->rows.size()))), false);
+  ImGuiListClipper clipper;
+  clipper.Begin(int(v->rows.size()), lh);
+  while (clipper.Step())
+    for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) draw_row(c, v->rows[i], col, scale, width);
+  ImGui::EndChild();
+  draw_query_row(c, pane, col, scale);
+  draw_layer_map(c, *v);
+  draw_costs(c, *v, pane);
+}
+
+}  // namespace kvscope::gui

@@ -1,0 +1,78 @@
+// Token strip: every position with its token and id, the newest highlighted, then the token chosen
+// next and the model's five most likely next tokens. Hovering a token highlights its position.
+#include <cstdio>
+
+#include "gui/panels.h"
+
+namespace kvscope::gui {
+
+namespace {
+
+// One token box: text on the first line, "pos · id" on the second. Returns false if it did not fit.
+bool token_box(PanelContext& c, int position, const std::string& text, int id, bool newest, float max_x) {
+  char meta[48];
+  if (id >= 0)
+    std::snprintf(meta, sizeof meta, "%d \xC2\xB7 #%d", position, id);
+  else
+    std::snprintf(meta, sizeof meta, "%d", position);
+  const ImVec2 a = ImGui::CalcTextSize(text.c_str()), b = ImGui::CalcTextSize(meta);
+  const float pad = ImGui::GetStyle().FramePadding.x;
+  const float lh = ImGui::GetTextLineHeight();
+  const ImVec2 size(std::max(a.x, b.x) + 2 * pad, 2 * lh + 2 * ImGui::GetStyle().FramePadding.y);
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  if (p.x + size.x > max_x) return false;
+  ImGui::InvisibleButton(("tok" + std::to_string(position)).c_str(), size);
+  hover_position_if_item_hovered(c.ui, position);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const ImVec2 q(p.x + size.x, p.y + size.y);
+  if (c.ui.hover_position == position) dl->AddRectFilled(p, q, c.pal.hover, 4.0f);
+  dl->AddRect(p, q, newest ? c.pal.newest : c.pal.border, 4.0f, 0, newest ? 3.0f : 1.0f);
+  dl->AddText(ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y), c.pal.text, text.c_str());
+  dl->AddText(ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y + lh), c.pal.text_muted, meta);
+  ImGui::SameLine();
+  return true;
+}
+
+}  // namespace
+
+void draw_tokens_panel(PanelContext& c) {
+  const float max_x = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
+  if (!c.trace) {
+    for (int p = 0; p < int(c.prompt_texts.size()); ++p)
+      if (!token_box(c, p, c.prompt_texts[p], -1, false, max_x)) break;
+    ImGui::NewLine();
+    return;
+  }
+  const StepTrace& t = *c.trace;
+  const int n = int(t.context_texts.size());
+  // Long sequences: show the newest positions that fit (the strip is for orientation, not a list).
+  float width = 0.0f;
+  int first = n;
+  const float budget = (max_x - ImGui::GetCursorScreenPos().x) * 0.62f;
+  while (first > 0) {
+    const float w = ImGui::CalcTextSize(t.context_texts[first - 1].c_str()).x + ImGui::CalcTextSize("00 \xC2\xB7 #00000").x * 0.6f;
+    if (width + w > budget && first < n) break;
+    width += w;
+    --first;
+  }
+  if (first > 0) {
+    ImGui::AlignTextToFramePadding();
+    ImGui::Text("\xE2\x80\xA6 %d earlier", first);
+    ImGui::SameLine();
+  }
+  for (int p = first; p < n; ++p)
+    if (!token_box(c, p, t.context_texts[p], t.context_ids[p], p == t.newest_position(), max_x)) break;
+  ImGui::BeginGroup();
+  ImGui::Text("next \xE2\x86\x92 %s%s", quoted(t.next_text).c_str(), t.forced ? " (teacher-forced)" : " (model's choice)");
+  std::string top = "model's top 5:";
+  char item[96];
+  for (const TokenProbability& tp : t.top) {
+    std::snprintf(item, sizeof item, "  %s %.0f%%", quoted(tp.text).c_str(), tp.probability * 100.0f);
+    top += item;
+  }
+  ImGui::TextUnformatted(top.c_str());
+  ImGui::EndGroup();
+  ImGui::NewLine();
+}
+
+}  // namespace kvscope::gui

@@ -1,0 +1,192 @@
+#include "gui/trace_view.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace kvscope::gui {
+
+const char* row_kind_glyph(RowKind kind) {
+  switch (kind) {
+    case RowKind::NewlyComputed: return "\xE2\x9C\x9A";  // ✚
+    case RowKind::Recomputed: return "\xE2\x86\xBB";     // ↻
+    case RowKind::ReadFromCache: return "\xE2\x9C\x93";  // ✓
+    case RowKind::Evicted: return "\xE2\x9C\x95";        // ✕
+  }
+  return "?";
+}
+
+const char* row_kind_name(RowKind kind) {
+  switch (kind) {
+    case RowKind::NewlyComputed: return "new";
+    case RowKind::Recomputed: return "recomputed";
+    case RowKind::ReadFromCache: return "from cache";
+    case RowKind::Evicted: return "evicted";
+  }
+  return "?";
+}
+
+namespace {
+
+int index_of(const std::vector<int>& v, int x) {
+  auto it = std::find(v.begin(), v.end(), x);
+  return it == v.end() ? -1 : int(it - v.begin());
+}
+
+// The K/V values of `position` in `layer` as the cached mode computed them: at the latest step
+// <= step whose cached forward projected that position.
+void find_cached_values(const std::vector<StepTrace>& history, int step, int layer, RowView& row) {
+  for (int s = step; s >= 0; --s) {
+    const ModeTrace& m = history[s].cached;
+    if (!m.ran || layer >= int(m.forward.layers.size())) continue;
+    const LayerRecord& l = m.forward.layers[layer];
+    const int i = index_of(l.computed_rows, row.position);
+    if (i < 0) continue;
+    row.computed_at_step = s;
+    if (m.forward.with_rows && i < l.keys.rows()) {
+      row.key = l.keys.row(i).data();
+      row.value = l.values.row(i).data();
+    }
+    return;
+  }
+}
+
+std::int64_t visible_keys(int query, int n_positions, int window) {
+  std::int64_t n = 0;
+  for (int k = 0; k < n_positions; ++k) n += is_visible(query, k, window) ? 1 : 0;
+  return n;
+}
+
+void fill_costs(const StepTrace& t, const ModeTrace& m, int layer, PaneView& pane) {
+  pane.ran = m.ran;
+  pane.rows_computed_step = m.rows_computed();
+  pane.rows_computed_total = m.total_rows_computed;
+  pane.macs_step = m.macs();
+  pane.macs_total = m.total_macs;
+  pane.seconds = m.seconds;
+  pane.cache_bytes = m.cache_bytes;
+  pane.rows_read_newest = visible_keys(t.newest_position(), t.position_end, t.window);
+  if (layer < int(m.forward.layers.size())) {
+    pane.rows_computed_per_layer = std::int64_t(m.forward.layers[layer].computed_rows.size());
+    pane.rows_read_all_queries = m.forward.layers[layer].keys_read;
+  }
+}
+
+}  // namespace
+
+PaneView uncached_pane(const std::vector<StepTrace>& history, int step, int layer) {
+  PaneView pane;
+  const StepTrace& t = history[step];
+  const ModeTrace& m = t.uncached;
+  fill_costs(t, m, layer, pane);
+  if (!m.ran) return pane;
+  for (int l = 0; l < int(m.forward.layers.size()); ++l) {
+    const LayerRecord& rec = m.forward.layers[l];
+    std::vector<RowKind> kinds(std::size_t(t.position_end), RowKind::Recomputed);
+    for (int i = 0; i < int(rec.computed_rows.size()); ++i) {
+      const int p = rec.computed_rows[i];
+      const RowKind kind = p < t.position_begin ? RowKind::Recomputed : RowKind::NewlyComputed;
+      if (p < t.position_end) kinds[p] = kind;
+      if (kind == RowKind::Recomputed) ++pane.redundant_rows;
+      if (l != layer) continue;
+      RowView row;
+      row.position = p;
+      row.kind = kind;
+      row.computed_at_step = step;
+      if (m.forward.with_rows && i < rec.keys.rows()) {
+        row.key = rec.keys.row(i).data();
+        row.value = rec.values.row(i).data();
+      }
+      pane.rows.push_back(row);
+    }
+    pane.layers.push_back(std::move(kinds));
+  }
+  std::sort(pane.rows.begin(), pane.rows.end(), [](const RowView& a, const RowView& b) { return a.position < b.position; });
+  return pane;
+}
+
+PaneView cached_pane(const std::vector<StepTrace>& history, int step, int layer) {
+  PaneView pane;
+  const StepTrace& t = history[step];
+  const ModeTrace& m = t.cached;
+  fill_costs(t, m, layer, pane);
+  if (!m.ran) return pane;
+  for (int l = 0; l < int(m.forward.layers.size()); ++l) {
+    const LayerRecord& rec = m.forward.layers[l];
+    std::vector<RowKind> kinds(std::size_t(t.position_end), RowKind::Evicted);
+    std::vector<RowView> rows;
+    auto add = [&](const std::vector<int>& positions, RowKind kind) {
+      for (int p : positions) {
+        if (p >= 0 && p < t.position_end) kinds[p] = kind;
+        RowView row;
+        row.position = p;
+        row.kind = kind;
+        rows.push_back(row);
+      }
+    };
+    add(rec.evicted_rows, RowKind::Evicted);
+    add(rec.reused_rows, RowKind::ReadFromCache);
+    add(rec.computed_rows, RowKind::NewlyComputed);
+    pane.layers.push_back(std::move(kinds));
+    if (l != layer) continue;
+    for (RowView& row : rows) find_cached_values(history, step, layer, row);
+    std::sort(rows.begin(), rows.end(), [](const RowView& a, const RowView& b) { return a.position < b.position; });
+    pane.rows = std::move(rows);
+  }
+  return pane;
+}
+
+std::string quoted(const std::string& text) {
+  if (!text.empty() && text[0] == '#') return text;
+  return "'" + text + "'";
+}
+
+std::string position_list(const std::vector<int>& positions) {
+  if (positions.empty()) return "none";
+  std::vector<int> p = positions;
+  std::sort(p.begin(), p.end());
+  const bool contiguous = p.back() - p.front() + 1 == int(p.size());
+  if (p.size() == 1) return std::to_string(p[0]);
+  if (contiguous) return std::to_string(p.front()) + "\xE2\x80\x93" + std::to_string(p.back());  // en dash
+  std::string s;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (i == 6 && p.size() > 8) return s + ", \xE2\x80\xA6 " + std::to_string(p.back());
+    s += (i ? ", " : "") + std::to_string(p[i]);
+  }
+  return s;
+}
+
+std::string format_bytes(std::int64_t bytes) {
+  char buf[64];
+  if (bytes < 1024)
+    std::snprintf(buf, sizeof buf, "%lld B", (long long)bytes);
+  else if (bytes < 1024 * 1024)
+    std::snprintf(buf, sizeof buf, "%.1f KiB", double(bytes) / 1024.0);
+  else if (bytes < 1024LL * 1024 * 1024)
+    std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
+  else
+    std::snprintf(buf, sizeof buf, "%.2f GiB", double(bytes) / (1024.0 * 1024.0 * 1024.0));
+  return buf;
+}
+
+std::string format_count(std::int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return (n < 0 ? "-" : "") + out;
+}
+
+std::string format_seconds(double seconds) {
+  char buf[32];
+  if (seconds < 1e-3)
+    std::snprintf(buf, sizeof buf, "%.0f \xC2\xB5s", seconds * 1e6);
+  else if (seconds < 1.0)
+    std::snprintf(buf, sizeof buf, "%.1f ms", seconds * 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.2f s", seconds);
+  return buf;
+}
+
+}  // namespace kvscope::gui

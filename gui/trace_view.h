@@ -1,0 +1,55 @@
+#pragma once
+// What the panes show, derived from StepTrace fields only (no ImGui, no GL: unit-tested directly).
+// Row kinds: the uncached pane marks rows fed in earlier steps as recomputed (redundant work) and the
+// rows fed this step as newly computed; the cached pane marks computed rows new, reused rows read from
+// the cache and the window's evictions evicted.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/trace.h"
+
+namespace kvscope::gui {
+
+enum class RowKind { NewlyComputed, Recomputed, ReadFromCache, Evicted };
+
+const char* row_kind_glyph(RowKind kind);  // ✚ ↻ ✓ ✕ (UTF-8)
+const char* row_kind_name(RowKind kind);   // "new", "recomputed", "from cache", "evicted"
+
+struct RowView {
+  int position = 0;
+  RowKind kind = RowKind::NewlyComputed;
+  const float* key = nullptr;    // d_model floats (all heads), or null when rows were not recorded
+  const float* value = nullptr;
+  int computed_at_step = -1;     // step whose trace holds these values
+};
+
+struct PaneView {
+  bool ran = false;
+  std::vector<RowView> rows;                 // chosen layer, by position (evicted rows included)
+  std::vector<std::vector<RowKind>> layers;  // every layer: kind of each position 0..t (map overview)
+  std::int64_t rows_computed_step = 0;       // K/V rows projected this step, all layers
+  std::int64_t rows_computed_per_layer = 0;
+  std::int64_t rows_computed_total = 0;      // over steps 0..this one
+  std::int64_t redundant_rows = 0;           // recomputed rows of earlier positions, all layers
+  std::int64_t rows_read_newest = 0;         // K/V rows the newest query reads (t+1 without a window)
+  std::int64_t rows_read_all_queries = 0;    // over every query row computed this step, per layer
+  std::int64_t macs_step = 0, macs_total = 0;
+  double seconds = 0.0;
+  std::int64_t cache_bytes = 0;
+};
+
+// history[step] is the trace shown; layer is clamped by the caller.
+PaneView uncached_pane(const std::vector<StepTrace>& history, int step, int layer);
+PaneView cached_pane(const std::vector<StepTrace>& history, int step, int layer);
+
+// "'fast'" — a token's text in quotes, or "#123" for models without a vocabulary.
+std::string quoted(const std::string& token_text);
+// "0–2" or "3" for a contiguous run; "0, 2, 5" otherwise.
+std::string position_list(const std::vector<int>& positions);
+// "1.5 KiB", "3.0 MiB"; "12,345"; "1.2 ms".
+std::string format_bytes(std::int64_t bytes);
+std::string format_count(std::int64_t n);
+std::string format_seconds(double seconds);
+
+}  // namespace kvscope::gui

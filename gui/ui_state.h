@@ -1,0 +1,41 @@
+#pragma once
+// UiState: what the teacher chose (layer, head, theme, pace...), and Action: what panels ask the App
+// to do. Panels never change the session; they push actions, and the App applies them between frames.
+#include <string>
+
+#include "gui/theme.h"
+
+namespace kvscope::gui {
+
+enum class ActionType {
+  Step, Back, Reset, TogglePlay, SetPrompt, SetLayer, SetHead, SetWindow, SetTheme,
+  FontBigger, FontSmaller, TogglePresentation, ToggleFullscreen, Screenshot, LoadLesson
+};
+
+struct Action {
+  ActionType type;
+  int value = 0;       // layer, head, window, theme
+  std::string text;    // lesson path
+};
+
+struct UiState {
+  int layer = 0;
+  int head = 0;
+  int window = 0;                  // sliding window for the next SetPrompt (0 = none)
+  ThemeId theme = ThemeId::Light;
+  bool presentation = true;        // text at least height/49 px: 22 px at 1080 lines
+  float font_scale = 1.0f;         // + / - on top of the mode's size
+  bool playing = false;
+  float steps_per_second = 1.0f;
+  double last_play_step = 0.0;     // time of the last step Play made
+  char prompt[512] = "";
+  char continuation[512] = "";
+  char lesson_path[512] = "";
+  std::string error;               // shown in the window (bad prompt, broken lesson); never a crash
+  std::string status;              // last screenshot written, etc.
+  // Linked hover: the position under the pointer last frame (read) and this frame (written).
+  int hover_position = -1;
+  int next_hover_position = -1;
+};
+
+}  // namespace kvscope::gui
