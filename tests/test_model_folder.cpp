@@ -1,7 +1,9 @@
 // kvscope-cli generate --model on Hugging Face GPT-2 folders the test writes itself (random
 // weights, F32/F16/BF16), checked step by step against hf_gpt2_reference.h, an independent
-// forward pass over the [in, out] layout; then a table of damaged folders.
+// forward pass over the [in, out] layout; tokenizer choice; peak memory at gpt2-small size.
 #include <catch2/catch.hpp>
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "cli_exec.h"
+#include "core/safetensors_writer.h"
 #include "hf_gpt2_folder.h"
 #include "toy_bpe.h"
 
@@ -112,4 +115,52 @@ TEST_CASE("model folder: --prompt uses vocab.json + merges.txt, else vocab.txt, 
   expect_matches_reference(small_gpt2(false), doc, {11, 14, 2, 7});
   CHECK(test::exec_cli({"tokenize", "--model", dir.path, "hello world"}).out == "11 14 2 7\n");
   CHECK(test::exec_cli({"generate", "--model", dir.path, "--preset", "demo", "--ids", "1"}).status == 2);
+}
+
+TEST_CASE("model folder: a gpt2-small-size F32 folder loads with peak memory under 1.3x its weights", "[model_folder][cli][slow]") {
+  const int V = 50257, C = 1024, d = 768, L = 12;
+  // All tensors point into one read-only anonymous mapping: zeros served by the kernel's shared
+  // zero page, so writing 500 MB does not make this process large. (A spawned child's peak RSS
+  // includes its parent's peak at exec, and this keeps that small.)
+  const std::size_t largest = std::size_t(V) * d * sizeof(float);
+  void* zeros = ::mmap(nullptr, largest, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(zeros != MAP_FAILED);
+  const float* z = static_cast<const float*>(zeros);
+  std::vector<kvscope::NamedTensor> tensors = {{"wte.weight", {V, d}, "F32", z}, {"wpe.weight", {C, d}, "F32", z}};
+  for (int l = 0; l < L; ++l) {
+    const std::string h = "h." + std::to_string(l) + ".";
+    for (const char* ln : {"ln_1.", "ln_2."})
+      for (const char* part : {"weight", "bias"}) tensors.push_back({h + ln + part, {d}, "F32", z});
+    tensors.push_back({h + "attn.c_attn.weight", {d, 3 * d}, "F32", z});
+    tensors.push_back({h + "attn.c_attn.bias", {3 * d}, "F32", z});
+    tensors.push_back({h + "attn.c_proj.weight", {d, d}, "F32", z});
+    tensors.push_back({h + "attn.c_proj.bias", {d}, "F32", z});
+    tensors.push_back({h + "mlp.c_fc.weight", {d, 4 * d}, "F32", z});
+    tensors.push_back({h + "mlp.c_fc.bias", {4 * d}, "F32", z});
+    tensors.push_back({h + "mlp.c_proj.weight", {4 * d, d}, "F32", z});
+    tensors.push_back({h + "mlp.c_proj.bias", {d}, "F32", z});
+  }
+  tensors.push_back({"ln_f.weight", {d}, "F32", z});
+  tensors.push_back({"ln_f.bias", {d}, "F32", z});
+  test::TempDir dir("gpt2_small");
+  hf::Gpt2 shape;
+  shape.vocab = V, shape.context = C, shape.d = d, shape.n_head = 12, shape.n_layer = L;
+  test::write_text(dir / "config.json", test::gpt2_config_json(shape).dump());
+  kvscope::write_safetensors(dir / "model.safetensors", tensors);
+  ::munmap(zeros, largest);
+
+  std::int64_t weight_bytes = 0;
+  for (const kvscope::NamedTensor& t : tensors) {
+    std::int64_t n = 4;
+    for (std::int64_t s : t.shape) n *= s;
+    weight_bytes += n;
+  }
+  CHECK(weight_bytes == 124439808LL * 4);  // GPT-2 124M
+  const test::ExecResult r = test::exec_cli({"generate", "--model", dir.path, "--ids", "464,2068", "--max-new-tokens", "2",
+                                             "--mode", "cached", "--json"});
+  REQUIRE(r.status == 0);
+  const double ratio = double(r.peak_rss_kib) * 1024.0 / double(weight_bytes);
+  INFO("peak RSS " << r.peak_rss_kib << " KiB = " << ratio << " x the float32 weights");
+  CHECK(ratio < 1.3);
+  CHECK(ratio > 0.9);  // the weights really were loaded
 }
