@@ -56,6 +56,8 @@ class App {
   bool should_quit() const { return quit_; }
   int exit_code() const { return exit_code_; }
   bool busy() const { return runner_.busy(); }
+  // The headless path ignores the pointer, so screenshots show no hover wherever the pointer is.
+  bool ignores_mouse() const { return options_.steps >= 0; }
 
  private:
   void start_lesson(const Lesson& lesson);

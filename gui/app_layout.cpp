@@ -13,12 +13,14 @@ namespace kvscope::gui {
 
 namespace {
 
-float pane_rows_height(const PaneView* pane, int n_layer, float available) {
-  const float lh = line_height();
-  const int n_rows = pane ? int(pane->rows.size()) : 0;
-  const float fixed = lh * 8.4f + std::min(2.0f * lh, n_layer * lh * 0.45f);  // header, Q, map, counters
-  const int max_rows = std::max(3, int((available * 0.5f - fixed) / lh));
-  return fixed + lh * float(std::clamp(n_rows, 1, max_rows));
+float pane_height(const PaneView* const panes[2], int n_layer, float available) {
+  int n_rows = 1;
+  for (int i = 0; i < 2; ++i)
+    if (panes[i]) n_rows = std::max(n_rows, int(panes[i]->rows.size()));
+  // Long sequences scroll inside the pane; the heatmaps keep at least ~45% of the height.
+  const float empty = kv_pane_height(0, n_layer);
+  const int max_rows = std::max(3, int((available * 0.55f - empty) / line_height()));
+  return kv_pane_height(std::min(n_rows, max_rows), n_layer);
 }
 
 }  // namespace
@@ -74,8 +76,7 @@ void App::layout() {
   ImGui::EndChild();
   draw_legend(c);
   const float rest = ImGui::GetContentRegionAvail().y;
-  const float pane_h = pane_rows_height(panes[1] && panes[1]->rows.size() > (panes[0] ? panes[0]->rows.size() : 0) ? panes[1] : panes[0],
-                                        c.config.n_layer, rest) + pad;
+  const float pane_h = pane_height(panes, c.config.n_layer, rest);
   const float half_w = (ImGui::GetContentRegionAvail().x - style.ItemSpacing.x) * 0.5f;
   for (int pane = 0; pane < 2; ++pane) {
     if (pane) ImGui::SameLine();

@@ -27,7 +27,7 @@ std::string uncached_sentence(const StepTrace& t) {
     for (int p : l.computed_rows) redundant += p < t.position_begin ? 1 : 0;
   const std::vector<int>& rows = m.forward.layers.empty() ? std::vector<int>{} : m.forward.layers[0].computed_rows;
   std::string s = "Without a cache: K and V " + std::string(t.prefill ? "computed" : "recomputed") +
-                  " for positions " + position_list(rows) + " in every layer (" +
+                  (rows.size() == 1 ? " for position " : " for positions ") + position_list(rows) + " in every layer (" +
                   (redundant ? plural(redundant, "row", "rows") + " redundant" : std::string("none redundant yet")) + ").";
   return s;
 }
@@ -39,7 +39,7 @@ std::string cached_sentence(const StepTrace& t) {
   const LayerRecord& l = m.forward.layers[0];
   std::string s = "With a cache: " + plural(std::int64_t(l.computed_rows.size()), "new row", "new rows") + " per layer";
   if (t.prefill) s += " (prefill writes the prompt's rows at once)";
-  s += l.reused_rows.empty() ? "; nothing to read back yet" : "; rows " + position_list(l.reused_rows) + " read back";
+  s += l.reused_rows.empty() ? "; nothing to read back yet" : (l.reused_rows.size() == 1 ? "; row " : "; rows ") + position_list(l.reused_rows) + " read back";
   if (!l.evicted_rows.empty()) s += "; row " + position_list(l.evicted_rows) + " evicted by the window";
   return s + ".";
 }

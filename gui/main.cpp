@@ -6,6 +6,7 @@
 #include <backends/imgui_impl_opengl3.h>
 #include <imgui.h>
 
+#include <cfloat>
 #include <iostream>
 #include <string>
 
@@ -66,6 +67,7 @@ int run(GLFWwindow* window, kvscope::gui::App& app, bool headless) {
     app.update_fonts(float(win_h), win_w > 0 ? float(fb_w) / float(win_w) : 1.0f, scale_y);
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
+    if (app.ignores_mouse()) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
     ImGui::NewFrame();
     app.frame();
     ImGui::Render();

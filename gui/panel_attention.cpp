@@ -46,7 +46,7 @@ void draw_labels(PanelContext& c, ImDrawList* dl, ImVec2 origin, float cell, int
     const std::string tok = c.trace->context_texts[k];
     if (ImGui::CalcTextSize((s + " " + tok).c_str()).x < cell * every - 4) s += " " + tok;
     const float w = ImGui::CalcTextSize(s.c_str()).x;
-    const ImU32 col = k == c.ui.hover_position ? c.pal.outline : c.pal.text;
+    const ImU32 col = k == c.ui.hover_position ? c.pal.newest : c.pal.text;
     dl->AddText(ImVec2(origin.x + cell * (k + 0.5f) - w * 0.5f, origin.y - th - 2), col, s.c_str());
   }
   const int every_row = std::max(1, int(std::ceil(th / cell)));
@@ -54,7 +54,7 @@ void draw_labels(PanelContext& c, ImDrawList* dl, ImVec2 origin, float cell, int
     std::string s = std::to_string(q) + " " + c.trace->context_texts[q];
     while (s.size() > 3 && ImGui::CalcTextSize(s.c_str()).x > label_w - 6) s.pop_back();
     const float w = ImGui::CalcTextSize(s.c_str()).x;
-    const ImU32 col = q == c.ui.hover_position ? c.pal.outline : c.pal.text;
+    const ImU32 col = q == c.ui.hover_position ? c.pal.newest : c.pal.text;
     dl->AddText(ImVec2(origin.x - w - 6, origin.y + cell * (q + 0.5f) - th * 0.5f), col, s.c_str());
   }
 }
@@ -78,6 +78,7 @@ void draw_attention_panel(PanelContext& c, int pane, HeatmapRenderer& renderer, 
                        n_rows == 1 ? n : n_rows);
   else
     ImGui::TextWrapped("Every query row recomputed: %d \xC3\x97 %d", n, n);
+  ImGui::TextDisabled("hatched: masked (later key) \xC2\xB7 outlined: computed now");
   if (!w) {
     ImGui::TextUnformatted("attention was not recorded for this step");
     return;
@@ -110,6 +111,13 @@ void draw_attention_panel(PanelContext& c, int pane, HeatmapRenderer& renderer, 
   // Rows computed this step, outlined.
   dl->AddRect(ImVec2(origin.x - 2, origin.y + cell * query_begin - 2),
               ImVec2(origin.x + side + 2, origin.y + cell * (query_begin + n_rows) + 2), c.pal.outline, 0, 0, 3.0f);
+  if (query_begin > 0 && cell * query_begin >= th * 1.5f) {  // the rows a cached step never computes
+    const char* note = "no Q kept for earlier rows";
+    const ImVec2 size = ImGui::CalcTextSize(note);
+    if (size.x < side - 8)
+      dl->AddText(ImVec2(origin.x + (side - size.x) * 0.5f, origin.y + (cell * query_begin - size.y) * 0.5f), c.pal.text,
+                  note);
+  }
   if (c.ui.hover_position >= 0 && c.ui.hover_position < n) {
     const float x = origin.x + cell * c.ui.hover_position;
     dl->AddRect(ImVec2(x, origin.y), ImVec2(x + cell, origin.y + side), c.pal.text, 0, 0, 2.0f);

@@ -149,7 +149,7 @@ void draw_layer_map(PanelContext& c, const PaneView& pane) {
   const float avail = ImGui::GetContentRegionAvail().x;
   const float lh = line_height();
   const float cell_w = std::min(lh * 1.2f, avail / float(std::max(1, n)));
-  const float cell_h = std::min(lh * 0.9f, std::max(3.0f, 2.0f * lh / float(n_layer)));
+  const float cell_h = kv_layer_map_height(n_layer) / float(n_layer);
   const float gap = cell_w >= 6.0f ? 2.0f : 0.0f;  // gaps keep each cell its own mark
   ImDrawList* dl = ImGui::GetWindowDrawList();
   for (int l = 0; l < n_layer; ++l)
@@ -178,6 +178,24 @@ void draw_costs(PanelContext& c, const PaneView& v, int pane) {
 }
 
 }  // namespace
+
+float kv_layer_map_height(int n_layer) {
+  const float lh = line_height();
+  return float(n_layer) * std::min(lh * 0.9f, std::max(3.0f, 2.0f * lh / float(std::max(1, n_layer))));
+}
+
+float kv_pane_tail_height(int n_layer) {
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float map = std::max(kv_layer_map_height(n_layer), ImGui::GetFrameHeight());
+  return line_height() * 5.0f + map + style.ItemSpacing.y * 2.0f;  // Q row, map, 4 cost lines
+}
+
+float kv_pane_height(int n_rows, int n_layer) {
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float title = ImGui::GetFontSize() * 1.15f + style.ItemSpacing.y;
+  return title + line_height() * (2.0f + float(n_rows)) + style.ItemSpacing.y + kv_pane_tail_height(n_layer) +
+         style.WindowPadding.y * 2.0f;
+}
 
 void draw_legend(PanelContext& c) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -220,8 +238,7 @@ void draw_kv_rows_panel(PanelContext& c, int pane, float) {
   const float scale = value_scale(c, c.ui.head, c.config.d_head());
   draw_column_titles(c, col);
   const float lh = line_height();
-  const float map_h = std::min(2.0f * lh, c.config.n_layer * lh * 0.45f);
-  const float rows_h = std::max(lh, ImGui::GetContentRegionAvail().y - lh * 6.2f - map_h);
+  const float rows_h = std::max(lh, ImGui::GetContentRegionAvail().y - kv_pane_tail_height(c.config.n_layer));
   ImGui::BeginChild("rows", ImVec2(0, std::min(rows_h, lh * float(v->rows.size()))), false);
   ImGuiListClipper clipper;
   clipper.Begin(int(v->rows.size()), lh);

@@ -54,6 +54,10 @@ void draw_caption_panel(PanelContext& c);
 void draw_tokens_panel(PanelContext& c);
 void draw_legend(PanelContext& c);
 void draw_kv_rows_panel(PanelContext& c, int pane, float height);
+// Heights the pane needs: the layer map, what follows the row list, the whole pane for n rows.
+float kv_layer_map_height(int n_layer);
+float kv_pane_tail_height(int n_layer);
+float kv_pane_height(int n_rows, int n_layer);
 void draw_attention_panel(PanelContext& c, int pane, HeatmapRenderer& renderer, float height);
 void draw_chart_panel(PanelContext& c, float height);
 
