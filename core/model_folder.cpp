@@ -39,7 +39,8 @@ std::vector<std::string> read_word_list(const std::string& path) {
 
 std::shared_ptr<const Tokenizer> folder_tokenizer(const fs::path& dir, int vocab_size) {
   const fs::path vocab_json = dir / "vocab.json", merges_txt = dir / "merges.txt", vocab_txt = dir / "vocab.txt";
-  const bool has_vocab_json = fs::exists(vocab_json), has_merges = fs::exists(merges_txt);
+  std::error_code error;  // an entry that cannot even be checked counts as absent
+  const bool has_vocab_json = fs::exists(vocab_json, error), has_merges = fs::exists(merges_txt, error);
   std::shared_ptr<const Tokenizer> tokenizer;
   std::string source;
   if (has_vocab_json || has_merges) {
@@ -47,7 +48,7 @@ std::shared_ptr<const Tokenizer> folder_tokenizer(const fs::path& dir, int vocab
     if (!has_merges) throw DataError(vocab_json.string() + ": found without merges.txt beside it");
     tokenizer = std::make_shared<BpeTokenizer>(BpeTokenizer::from_files(vocab_json.string(), merges_txt.string()));
     source = vocab_json.string();
-  } else if (fs::exists(vocab_txt)) {
+  } else if (fs::exists(vocab_txt, error)) {
     tokenizer = std::make_shared<WordTokenizer>(read_word_list(vocab_txt.string()));
     source = vocab_txt.string();
   } else {
@@ -71,7 +72,8 @@ LoadedModel load_model_folder(const std::string& dir) {
   LoadedModel loaded;
   loaded.tokenizer = folder_tokenizer(folder, config.vocab_size);  // cheap checks before the big read
   loaded.model = std::make_shared<Model>(config, read_hf_gpt2_weights((folder / "model.safetensors").string(), config));
-  const fs::path name = fs::absolute(folder).lexically_normal();
+  std::error_code error;
+  const fs::path name = fs::absolute(folder, error).lexically_normal();
   loaded.name = name.has_filename() ? name.filename().string() : name.parent_path().filename().string();
   return loaded;
 }

@@ -20,6 +20,7 @@ constexpr std::uint64_t kMaxHeaderBytes = 100000000;
 // Bounds element counts so that count x 8 bytes cannot overflow 64 bits.
 constexpr std::int64_t kMaxElements = std::int64_t(1) << 60;
 constexpr std::size_t kChunkBytes = 1 << 20;
+constexpr bool kLittleEndianHost = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 
 std::string text(std::uint64_t n) { return std::to_string(n); }
 
@@ -184,22 +185,30 @@ void SafetensorsFile::check_offsets() {
   }
 }
 
+// Calls sink(first_index, values, n) for consecutive pieces of the tensor; n is a multiple of
+// `granule` (whole rows, for the transpose) whenever a chunk can hold that many values.
 template <typename Sink>
-void SafetensorsFile::read_chunks(const TensorEntry& t, Sink&& sink) const {
+void SafetensorsFile::read_chunks(const TensorEntry& t, std::int64_t granule, Sink&& sink) const {
   const int size = dtype_size(t.dtype);
   if (t.dtype != "F32" && t.dtype != "F16" && t.dtype != "BF16")
     fail("tensor '" + t.name + "' has dtype " + t.dtype + "; kvscope reads F32, F16 or BF16");
   const bool bf16 = t.dtype == "BF16";
   std::vector<unsigned char> bytes(kChunkBytes);
-  std::vector<float> values(kChunkBytes / std::size_t(size));
+  std::int64_t capacity = std::int64_t(kChunkBytes) / size;
+  if (granule > 0 && granule <= capacity) capacity -= capacity % granule;
+  std::vector<float> values(static_cast<std::size_t>(capacity));
   std::int64_t done = 0;
   while (done < t.element_count) {
-    const std::int64_t n = std::min<std::int64_t>(std::int64_t(values.size()), t.element_count - done);
+    const std::int64_t n = std::min(capacity, t.element_count - done);
     if (!read_at(fd_, data_start_ + t.begin + std::uint64_t(done) * size, bytes.data(), std::size_t(n) * size))
       fail("tensor '" + t.name + "': file ended while reading its data (truncated since it was opened?)");
-    for (std::int64_t k = 0; k < n; ++k) {
-      const unsigned char* b = bytes.data() + k * size;
-      values[k] = bf16 ? bfloat16_to_float(std::uint16_t(b[0] | b[1] << 8)) : decode_value(b, size);
+    if (size == 4 && kLittleEndianHost) {
+      std::memcpy(values.data(), bytes.data(), std::size_t(n) * 4);  // already IEEE float32, LE
+    } else {
+      for (std::int64_t k = 0; k < n; ++k) {
+        const unsigned char* b = bytes.data() + k * size;
+        values[k] = bf16 ? bfloat16_to_float(std::uint16_t(b[0] | b[1] << 8)) : decode_value(b, size);
+      }
     }
     sink(done, values.data(), n);
     done += n;
@@ -207,7 +216,7 @@ void SafetensorsFile::read_chunks(const TensorEntry& t, Sink&& sink) const {
 }
 
 void SafetensorsFile::read(const TensorEntry& t, float* out) const {
-  read_chunks(t, [out](std::int64_t first, const float* values, std::int64_t n) {
+  read_chunks(t, 0, [out](std::int64_t first, const float* values, std::int64_t n) {
     std::copy(values, values + n, out + first);
   });
 }
@@ -215,8 +224,15 @@ void SafetensorsFile::read(const TensorEntry& t, float* out) const {
 void SafetensorsFile::read_transposed(const TensorEntry& t, float* out) const {
   if (t.shape.size() != 2) fail("tensor '" + t.name + "' is not 2-D, cannot transpose it");
   const std::int64_t rows = t.shape[0], cols = t.shape[1];
-  read_chunks(t, [out, rows, cols](std::int64_t first, const float* values, std::int64_t n) {
-    for (std::int64_t k = 0; k < n; ++k) {
+  read_chunks(t, cols, [out, rows, cols](std::int64_t first, const float* values, std::int64_t n) {
+    if (first % cols == 0 && n % cols == 0) {
+      // Whole rows r0..r0+m-1: walk the output row by row so writes stay contiguous.
+      const std::int64_t r0 = first / cols, m = n / cols;
+      for (std::int64_t c = 0; c < cols; ++c)
+        for (std::int64_t r = 0; r < m; ++r) out[c * rows + r0 + r] = values[r * cols + c];
+      return;
+    }
+    for (std::int64_t k = 0; k < n; ++k) {  // rows wider than a chunk: element by element
       const std::int64_t r = (first + k) / cols, c = (first + k) % cols;
       out[c * rows + r] = values[k];
     }

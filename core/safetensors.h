@@ -45,7 +45,7 @@ class SafetensorsFile {
 
  private:
   template <typename Sink>
-  void read_chunks(const TensorEntry& tensor, Sink&& sink) const;
+  void read_chunks(const TensorEntry& tensor, std::int64_t granule, Sink&& sink) const;
   void parse_header(const std::string& header);
   void check_offsets();
   [[noreturn]] void fail(const std::string& problem) const;
