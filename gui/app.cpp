@@ -83,6 +83,7 @@ void App::start_lesson(const Lesson& lesson) {
 
 void App::apply_prompt() {
   if (runner_.busy()) return;
+  queued_steps_ = 0;
   const ModelConfig& config = model_.model->config();
   try {
     std::vector<int> prompt = encode_field(*model_.tokenizer, ui_.prompt, "prompt");
@@ -106,7 +107,11 @@ void App::apply_prompt() {
 }
 
 void App::request_step() {
-  if (!session_ || runner_.busy()) return;
+  if (!session_) return;
+  if (runner_.busy()) {
+    queued_steps_ = std::min(queued_steps_ + 1, 8);
+    return;
+  }
   std::string why;
   if (!session_->can_step(&why)) {
     ui_.status = why;
@@ -121,14 +126,20 @@ void App::finish_step() {
   if (!runner_.error().empty()) {
     ui_.error = "step failed: " + runner_.error();
     ui_.playing = false;
+    queued_steps_ = 0;
     return;
   }
   shown_.push_back(session_->history().back());
   ++trace_version_;
   frames_after_last_step_ = 0;
+  if (queued_steps_ > 0) {
+    --queued_steps_;
+    request_step();
+  }
 }
 
 void App::back() {
+  queued_steps_ = 0;
   if (runner_.busy() || !session_) return;
   if (session_->back()) {
     shown_.pop_back();
@@ -137,6 +148,7 @@ void App::back() {
 }
 
 void App::reset() {
+  queued_steps_ = 0;
   if (runner_.busy() || !session_) return;
   session_->reset();
   shown_.clear();
@@ -186,21 +198,35 @@ void App::apply(const Action& a) {
   }
 }
 
+void App::on_key(int key, int action) {
+  const bool repeatable = key == GLFW_KEY_RIGHT || key == GLFW_KEY_LEFT;
+  if (action == GLFW_PRESS || (action == GLFW_REPEAT && repeatable)) pressed_keys_.push_back(key);
+}
+
 void App::handle_keys() {
-  const ImGuiIO& io = ImGui::GetIO();
-  if (io.WantTextInput) return;  // typing in a field: keys are text
-  auto pressed = [](int key) { return ImGui::IsKeyPressed(key, false); };
+  std::vector<int> keys;
+  keys.swap(pressed_keys_);
+  if (ImGui::GetIO().WantTextInput) return;  // typing in a field: keys are text
   auto push = [this](ActionType type, int value = 0) { actions_.push_back({type, value, ""}); };
-  if (pressed(GLFW_KEY_SPACE) || pressed(GLFW_KEY_RIGHT)) push(ActionType::Step);
-  if (pressed(GLFW_KEY_LEFT) || pressed(GLFW_KEY_BACKSPACE)) push(ActionType::Back);
-  if (pressed(GLFW_KEY_R)) push(ActionType::Reset);
-  if (pressed(GLFW_KEY_P)) push(ActionType::TogglePlay);
-  if (pressed(GLFW_KEY_F11)) push(ActionType::ToggleFullscreen);
-  if (pressed(GLFW_KEY_F12)) push(ActionType::Screenshot);
-  if (pressed(GLFW_KEY_EQUAL) || pressed(GLFW_KEY_KP_ADD)) push(ActionType::FontBigger);
-  if (pressed(GLFW_KEY_MINUS) || pressed(GLFW_KEY_KP_SUBTRACT)) push(ActionType::FontSmaller);
-  for (int k = 1; k <= 9; ++k)
-    if (pressed(GLFW_KEY_0 + k) && k <= model_.model->config().n_layer) push(ActionType::SetLayer, k - 1);
+  for (int key : keys) {
+    switch (key) {
+      case GLFW_KEY_SPACE:
+      case GLFW_KEY_RIGHT: push(ActionType::Step); break;
+      case GLFW_KEY_LEFT:
+      case GLFW_KEY_BACKSPACE: push(ActionType::Back); break;
+      case GLFW_KEY_R: push(ActionType::Reset); break;
+      case GLFW_KEY_P: push(ActionType::TogglePlay); break;
+      case GLFW_KEY_F11: push(ActionType::ToggleFullscreen); break;
+      case GLFW_KEY_F12: push(ActionType::Screenshot); break;
+      case GLFW_KEY_EQUAL:
+      case GLFW_KEY_KP_ADD: push(ActionType::FontBigger); break;
+      case GLFW_KEY_MINUS:
+      case GLFW_KEY_KP_SUBTRACT: push(ActionType::FontSmaller); break;
+      default:
+        if (key >= GLFW_KEY_1 && key <= GLFW_KEY_9 && key - GLFW_KEY_0 <= model_.model->config().n_layer)
+          push(ActionType::SetLayer, key - GLFW_KEY_1);
+    }
+  }
 }
 
 void App::play_tick() {

@@ -48,6 +48,9 @@ class App {
   // Before ImGui::NewFrame: rebuilds the font atlas if the size in use changed. Returns true if it did
   // (the caller's backend must then recreate its font texture).
   bool update_fonts(float window_height, float framebuffer_scale, float content_scale);
+  // A GLFW key event. Presses are queued, so a press and release within one frame still count
+  // (ImGui 1.86 only sees key state at frame start).
+  void on_key(int key, int action);
   // Between ImGui::NewFrame and ImGui::Render. Builds heatmap textures (GL) as needed.
   void frame();
   // After rendering: a PNG path to write the frame to (empty: none), then report_screenshot().
@@ -86,6 +89,8 @@ class App {
   UiState ui_;
   Fonts fonts_;
   std::vector<Action> actions_;
+  std::vector<int> pressed_keys_;
+  int queued_steps_ = 0;  // Step pressed while a step was running: run after it
   std::unique_ptr<HeatmapRenderer> heatmaps_[2];
   PaneView panes_[2];
   std::uint64_t views_version_ = 0;

@@ -104,6 +104,11 @@ int main(int argc, char** argv) {
     IMGUI_CHECKVERSION();
     ImGui::CreateContext();
     ImGui::GetIO().IniFilename = nullptr;  // the layout is computed, nothing to save
+    // Ours first: ImGui's backend chains to the callback installed before it.
+    glfwSetWindowUserPointer(window, &app);
+    glfwSetKeyCallback(window, [](GLFWwindow* w, int key, int, int action, int) {
+      static_cast<App*>(glfwGetWindowUserPointer(w))->on_key(key, action);
+    });
     ImGui_ImplGlfw_InitForOpenGL(window, true);
     ImGui_ImplOpenGL3_Init("#version 330 core");
     status = run(window, app, options.app.steps >= 0);

@@ -1,0 +1,131 @@
+// Views derived from traces, captions, lessons and the palette: no display needed.
+#include <catch2/catch.hpp>
+
+#include "core/error.h"
+#include "core/model_source.h"
+#include "core/session.h"
+#include "gui/caption.h"
+#include "gui/lesson.h"
+#include "gui/theme.h"
+#include "gui/trace_view.h"
+
+using namespace kvscope;
+using namespace kvscope::gui;
+
+namespace {
+
+// The default lesson: "Time", then "flies fast" forced, three steps on the demo model.
+std::vector<StepTrace> default_lesson_traces(int window = 0, const std::string& prompt = "Time",
+                                             const std::string& forced = "flies fast", int steps = 3) {
+  LoadedModel m = load_preset("demo");
+  SessionOptions options;
+  options.window = window;
+  DecodeSession session(m.model, m.tokenizer, options);
+  session.start(m.tokenizer->encode(prompt), m.tokenizer->encode(forced));
+  for (int i = 0; i < steps; ++i) session.step();
+  return session.history();
+}
+
+std::vector<RowKind> kinds(const PaneView& pane) {
+  std::vector<RowKind> k;
+  for (const RowView& r : pane.rows) k.push_back(r.kind);
+  return k;
+}
+
+}  // namespace
+
+TEST_CASE("uncached pane marks earlier rows recomputed and the fed row new", "[gui][views]") {
+  const std::vector<StepTrace> h = default_lesson_traces();
+  const PaneView step0 = uncached_pane(h, 0, 0);
+  CHECK(kinds(step0) == std::vector<RowKind>{RowKind::NewlyComputed});
+  CHECK(step0.redundant_rows == 0);
+  const PaneView step2 = uncached_pane(h, 2, 1);
+  CHECK(kinds(step2) == std::vector<RowKind>{RowKind::Recomputed, RowKind::Recomputed, RowKind::NewlyComputed});
+  CHECK(step2.redundant_rows == 4);  // positions 0-1 in both layers
+  CHECK(step2.rows_computed_step == 6);
+  CHECK(step2.rows_computed_total == 1 * 2 + 2 * 2 + 3 * 2);  // quadratic
+  CHECK(step2.rows_read_newest == 3);
+  CHECK(step2.rows_read_all_queries == 1 + 2 + 3);
+  REQUIRE(step2.layers.size() == 2);
+  CHECK(step2.cache_bytes == 0);
+  for (const RowView& r : step2.rows) CHECK(r.key != nullptr);
+}
+
+TEST_CASE("cached pane reads old rows back with the values of the step that computed them", "[gui][views]") {
+  const std::vector<StepTrace> h = default_lesson_traces();
+  const PaneView p = cached_pane(h, 2, 0);
+  CHECK(kinds(p) == std::vector<RowKind>{RowKind::ReadFromCache, RowKind::ReadFromCache, RowKind::NewlyComputed});
+  CHECK(p.rows[0].computed_at_step == 0);
+  CHECK(p.rows[1].computed_at_step == 1);
+  CHECK(p.rows[2].computed_at_step == 2);
+  CHECK(p.rows_computed_step == 2);  // one row per layer
+  CHECK(p.rows_computed_total == 2 + 2 + 2);  // linear
+  CHECK(p.rows_read_newest == 3);  // the cache saves projections, not reads
+  CHECK(p.cache_bytes == 2LL * 2 * 64 * 3 * 4);
+  // The cached row 0 holds the same K values as the uncached recomputation of position 0.
+  const PaneView u = uncached_pane(h, 2, 0);
+  const int d = 64;
+  for (int i = 0; i < d; ++i) CHECK(p.rows[0].key[i] == Approx(u.rows[0].key[i]).margin(1e-5));
+  CHECK(p.rows[0].key == h[0].cached.forward.layers[0].keys.row(0).data());
+}
+
+TEST_CASE("a sliding window shows evicted rows", "[gui][views]") {
+  const std::vector<StepTrace> h = default_lesson_traces(2, "Time flies", "fast like an", 3);
+  const PaneView p = cached_pane(h, 2, 0);  // positions 0..3 with a window of 2: position 1 leaves
+  bool evicted = false;
+  for (const RowView& r : p.rows) evicted |= r.kind == RowKind::Evicted;
+  CHECK(evicted);
+  CHECK(p.rows_read_newest == 2);
+}
+
+TEST_CASE("captions are written from the trace", "[gui][views]") {
+  const std::vector<StepTrace> h = default_lesson_traces();
+  const Caption c0 = make_caption(h[0]);
+  CHECK(c0.title == "Step 0 \xE2\x80\x94 'Time' at position 0 \xC2\xB7 Prefill");
+  CHECK(c0.uncached == "Without a cache: K and V computed for position 0 in every layer (none redundant yet).");
+  const Caption c2 = make_caption(h[2]);
+  CHECK(c2.title == "Step 2 \xE2\x80\x94 'fast' at position 2 \xC2\xB7 Decode");
+  CHECK(c2.uncached ==
+        "Without a cache: K and V recomputed for positions 0\xE2\x80\x93" "2 in every layer (4 rows redundant).");
+  CHECK(c2.cached == "With a cache: 1 new row per layer; rows 0\xE2\x80\x93" "1 read back.");
+  CHECK(c2.modes_agree);
+  CHECK(c2.badge.rfind("cached = uncached \xE2\x9C\x93", 0) == 0);
+  StepTrace broken = h[2];
+  broken.max_abs_logit_diff = 0.5f;
+  CHECK_FALSE(make_caption(broken).modes_agree);
+}
+
+TEST_CASE("lessons: the built-in default and broken files", "[gui][views]") {
+  const Lesson l = default_lesson();
+  CHECK(l.prompt == "Time");
+  CHECK(l.continuation == "flies fast");
+  CHECK(l.steps.size() == 3);
+  const Lesson file = load_lesson_file(KVSCOPE_SOURCE_DIR "/examples/lessons/time_flies_fast.json");
+  CHECK(file.title == l.title);
+  CHECK_THROWS_WITH(parse_lesson("{\"prompt\": 3}", "x.json"), Catch::Contains("x.json") && Catch::Contains("prompt"));
+  CHECK_THROWS_AS(parse_lesson("{not json", "y.json"), DataError);
+  CHECK_THROWS_WITH(load_lesson_file("/nonexistent/lesson.json"), Catch::Contains("/nonexistent/lesson.json"));
+}
+
+TEST_CASE("palette: text and marker glyphs meet 4.5:1 in every theme", "[gui][views]") {
+  for (ThemeId id : {ThemeId::Light, ThemeId::Dark, ThemeId::HighContrast}) {
+    const Palette& p = palette(id);
+    INFO(theme_name(id));
+    CHECK(contrast_ratio(p.text, p.panel) >= 4.5f);
+    CHECK(contrast_ratio(p.text, p.background) >= 4.5f);
+    CHECK(contrast_ratio(p.text_muted, p.panel) >= 4.5f);
+    CHECK(contrast_ratio(p.good, p.panel) >= 4.5f);
+    CHECK(contrast_ratio(p.bad, p.panel) >= 4.5f);
+    CHECK(contrast_ratio(p.newest, p.panel) >= 3.0f);
+    for (int k = 0; k < 4; ++k) CHECK(contrast_ratio(p.row_glyph[k], p.row[k]) >= 4.5f);
+    CHECK(contrast_ratio(p.border, p.panel) >= 3.0f);
+  }
+}
+
+TEST_CASE("number formats", "[gui][views]") {
+  CHECK(format_count(1234567) == "1,234,567");
+  CHECK(format_bytes(3072) == "3.0 KiB");
+  CHECK(position_list({0, 1, 2}) == "0\xE2\x80\x93" "2");
+  CHECK(position_list({4}) == "4");
+  CHECK(position_list({0, 2}) == "0, 2");
+}

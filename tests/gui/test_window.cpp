@@ -1,0 +1,161 @@
+// The real kvscope window under Xvfb: the headless screenshot path, pixel checks of both panes and the
+// heatmaps, and stepping with the keyboard alone.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <thread>
+
+#include "window_driver.h"
+
+using kvscope::test::count_pixels;
+using kvscope::test::count_regions;
+using nlohmann::json;
+
+namespace {
+
+constexpr unsigned kNew = 0x0072B2, kRecomputed = 0xE69F00, kFromCache = 0x56B4E9;  // light theme marks
+constexpr unsigned kMasked = 0xC8C8C8, kHatch = 0x8A8A8A, kEmpty = 0xF4F4F4;
+
+json last_state(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  REQUIRE_FALSE(last.empty());
+  return json::parse(last);
+}
+
+struct Shot {
+  kvscope::test::Image image;
+  json state;
+};
+
+Shot headless(int steps, const std::string& size) {
+  const std::string dir = kvscope::test::temp_dir();
+  const std::string png = dir + "/shot.png", state = dir + "/state.jsonl";
+  const kvscope::test::RunResult r = kvscope::test::run(
+      {KVSCOPE_GUI_BINARY, "--steps", std::to_string(steps), "--size", size, "--screenshot", png, "--state-file", state});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  return {kvscope::test::load_png(png), last_state(state)};
+}
+
+// Marks per pane at step t on the demo model (2 layers): the chosen layer's row list plus the map of
+// every layer. Without a cache rows 0..t-1 are recomputed and row t is new, in every layer; with one,
+// rows 0..t-1 come from the cache and one row per layer is new.
+void check_panes(const Shot& s, int t) {
+  const int n_layer = s.state["n_layer"];
+  REQUIRE(n_layer == 2);
+  const json& unc = s.state["pane_uncached"];
+  const json& kv = s.state["pane_cached"];
+  CHECK(count_regions(s.image, kRecomputed, unc) == t + t * n_layer);
+  CHECK(count_regions(s.image, kNew, unc) == 1 + n_layer);
+  CHECK(count_regions(s.image, kNew, kv) == 1 + n_layer);
+  CHECK(count_regions(s.image, kFromCache, kv) == t + t * n_layer);
+  CHECK(count_regions(s.image, kRecomputed, kv) == 0);
+  CHECK(count_regions(s.image, kFromCache, unc) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("headless: step 2 at 1600x900 shows both panes, the heatmaps and the tokens", "[gui][window]") {
+  const Shot s = headless(2, "1600x900");
+  CHECK(s.image.width == 1600);
+  CHECK(s.image.height == 900);
+  CHECK(s.state["step"] == 2);
+  CHECK(s.state["tokens"] == json::array({"Time", "flies", "fast"}));
+  CHECK(s.state["caption"] == "Step 2 \xE2\x80\x94 'fast' at position 2 \xC2\xB7 Decode");
+  CHECK(s.state["font_px"].get<double>() >= 18.0);  // presenter: 900 / 49
+  check_panes(s, 2);
+  // Uncached heatmap: the full 3x3 causal matrix, its 3 future cells hatched, no empty rows.
+  const json& hu = s.state["heatmap_uncached"];
+  const double side = hu[2].get<double>() - hu[0].get<double>();
+  REQUIRE(side > 100);
+  CHECK(count_pixels(s.image, kMasked, hu) > 0);
+  CHECK(count_pixels(s.image, kHatch, hu) > 0);
+  CHECK(count_pixels(s.image, kEmpty, hu) == 0);
+  // Cached heatmap: only the newest query row; the two rows above are empty (no Q kept), none masked.
+  const json& hc = s.state["heatmap_cached"];
+  const long empty = count_pixels(s.image, kEmpty, hc);
+  CHECK(empty > long(side * side * 0.5));
+  CHECK(empty < long(side * side * 0.7));
+  CHECK(count_pixels(s.image, kMasked, hc) < 20);  // at most anti-aliased text edges, no masked cell
+}
+
+TEST_CASE("headless: the PNG has the requested size, nothing lost at 1280x720 and 1920x1080", "[gui][window]") {
+  for (const char* size : {"1280x720", "1920x1080"}) {
+    INFO(size);
+    const Shot s = headless(1, size);
+    CHECK(s.image.width == (std::string(size) == "1280x720" ? 1280 : 1920));
+    CHECK(s.image.height == (std::string(size) == "1280x720" ? 720 : 1080));
+    check_panes(s, 1);
+    if (std::string(size) == "1920x1080") CHECK(s.state["font_px"].get<double>() >= 22.0);
+    // Every pane and heatmap lies inside the window.
+    for (const char* key : {"pane_uncached", "pane_cached", "heatmap_uncached", "heatmap_cached"}) {
+      const json& r = s.state[key];
+      CHECK(r[2].get<double>() <= s.image.width);
+      CHECK(r[3].get<double>() <= s.image.height);
+    }
+  }
+}
+
+TEST_CASE("bad arguments exit 2, a broken lesson exits 1, each with one line", "[gui][window]") {
+  const auto bad = kvscope::test::run({KVSCOPE_GUI_BINARY, "--size", "banana"});
+  CHECK(bad.status == 2);
+  CHECK(bad.output.find("--size") != std::string::npos);
+  const std::string dir = kvscope::test::temp_dir();
+  std::ofstream(dir + "/broken.json") << "{\"prompt\": ";
+  const auto broken = kvscope::test::run(
+      {KVSCOPE_GUI_BINARY, "--lesson", dir + "/broken.json", "--steps", "0", "--screenshot", dir + "/x.png"});
+  CHECK(broken.status == 1);
+  CHECK(broken.output.find("broken.json") != std::string::npos);
+  CHECK(std::count(broken.output.begin(), broken.output.end(), '\n') == 1);
+  const auto preset = kvscope::test::run({KVSCOPE_GUI_BINARY, "--preset", "nope", "--steps", "0", "--screenshot", dir + "/y.png"});
+  CHECK(preset.status == 2);
+}
+
+TEST_CASE("keyboard alone: step, back and reset change the step shown", "[gui][window]") {
+  const std::string dir = kvscope::test::temp_dir();
+  const std::string state = dir + "/state.jsonl";
+  kvscope::test::WindowProcess w({KVSCOPE_GUI_BINARY, "--size", "1280x720", "--state-file", state}, state, dir);
+  auto shown = [](int n) { return [n](const json& j) { return j["steps_shown"] == n && !j["busy"].get<bool>(); }; };
+  REQUIRE_FALSE(w.wait_for(shown(0)).is_null());
+  CHECK(w.latest()["step"] == -1);  // opens ready to step, nothing computed
+  w.key("space");
+  json j = w.wait_for(shown(1));
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["caption"] == "Step 0 \xE2\x80\x94 'Time' at position 0 \xC2\xB7 Prefill");
+  const int uploads_after_step = j["heatmap_uploads"];
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // several idle frames
+  CHECK(w.latest()["heatmap_uploads"] == uploads_after_step);   // textures rebuilt only on change
+  w.key("Right");
+  REQUIRE_FALSE(w.wait_for(shown(2)).is_null());
+  w.key("space");
+  j = w.wait_for(shown(3));
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["step"] == 2);
+  CHECK(j["position"] == 2);
+  CHECK(j["tokens"] == json::array({"Time", "flies", "fast"}));
+  w.key("Left");
+  j = w.wait_for(shown(2));
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["step"] == 1);
+  CHECK(j["tokens"] == json::array({"Time", "flies"}));
+  w.key("BackSpace");
+  REQUIRE_FALSE(w.wait_for(shown(1)).is_null());
+  w.key("space");
+  w.key("space");
+  REQUIRE_FALSE(w.wait_for(shown(3)).is_null());
+  w.key("r");
+  j = w.wait_for(shown(0));
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["step"] == -1);
+  w.key("2");
+  CHECK_FALSE(w.wait_for([](const json& s) { return s["layer"] == 1; }).is_null());
+  const double px = w.latest()["font_px"];
+  w.key("plus");
+  CHECK_FALSE(w.wait_for([px](const json& s) { return s["font_px"].get<double>() > px; }).is_null());
+  w.key("F12");
+  CHECK_FALSE(w.wait_for([&dir](const json&) { return std::ifstream(dir + "/kvscope-step0.png").good(); }).is_null());
+  CHECK(w.alive());
+}

@@ -1,0 +1,52 @@
+#pragma once
+// Drives the real kvscope binary for the window tests: start it, press keys with xdotool (as a person
+// would, through the X server), read the state it reports, and inspect its PNGs.
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace kvscope::test {
+
+struct RunResult {
+  int status = -1;     // exit status
+  std::string output;  // stdout + stderr
+};
+
+RunResult run(const std::vector<std::string>& args, const std::string& cwd = "");
+
+// A kvscope window running in the background; killed (by its pid) when destroyed.
+class WindowProcess {
+ public:
+  WindowProcess(const std::vector<std::string>& args, const std::string& state_file, const std::string& cwd);
+  ~WindowProcess();
+  // The newest state line, once one satisfying `ready` arrives within timeout_s; else null json.
+  nlohmann::json wait_for(const std::function<bool(const nlohmann::json&)>& ready, double timeout_s = 20.0);
+  nlohmann::json latest() const;
+  void key(const std::string& keysym);  // xdotool key, to the focused kvscope window
+  bool alive();
+
+ private:
+  pid_t pid_ = -1;
+  std::string state_file_;
+  std::string window_id_;
+};
+
+struct Image {
+  int width = 0, height = 0;
+  std::vector<unsigned char> rgb;  // top row first
+  unsigned color(int x, int y) const;  // 0xRRGGBB
+};
+
+Image load_png(const std::string& path);  // REQUIREs success
+
+// Connected regions (4-neighbour) of exactly `rgb` inside [x0,x1) x [y0,y1), of at least min_pixels.
+int count_regions(const Image& image, unsigned rgb, const nlohmann::json& rect, int min_pixels = 12);
+long count_pixels(const Image& image, unsigned rgb, const nlohmann::json& rect);
+
+std::string temp_dir();  // a fresh directory for one test
+
+}  // namespace kvscope::test
