@@ -2,8 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 #include <thread>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "core/error.h"
 
@@ -22,6 +27,23 @@ void check_options(const TrainOptions& o) {
   if (!(o.beta1 >= 0.0f && o.beta1 < 1.0f && o.beta2 >= 0.0f && o.beta2 < 1.0f)) fail("Adam betas must be in [0, 1)");
   if (!(o.adam_eps > 0.0f)) fail("Adam epsilon must be positive");
   if (!(o.grad_clip >= 0.0f)) fail("gradient clip must not be negative");
+}
+
+// Runs fn(0) .. fn(kTrainShards - 1) on worker threads, each shard on exactly one thread. Workers
+// limit Eigen to one thread for themselves (their own OpenMP setting): the products here are too
+// small to split, and the workers already fill the cores.
+void for_each_shard(int n_threads, const std::function<void(int)>& fn) {
+  if (n_threads <= 0) n_threads = int(std::thread::hardware_concurrency());
+  n_threads = std::max(1, std::min(kTrainShards, n_threads));
+  std::vector<std::thread> workers;
+  for (int t = 0; t < n_threads; ++t)
+    workers.emplace_back([&fn, t, n_threads] {
+#ifdef _OPENMP
+      omp_set_num_threads(1);
+#endif
+      for (int k = t; k < kTrainShards; k += n_threads) fn(k);
+    });
+  for (std::thread& w : workers) w.join();
 }
 
 }  // namespace
@@ -105,15 +127,7 @@ void Trainer::accumulate_gradients(const std::vector<int>& batch, double& loss_s
       backward_sequence(layout_, params_.data(), acts, e.targets, loss_scale, g.data());
     }
   };
-  int n_threads = options_.n_threads > 0 ? options_.n_threads : int(std::thread::hardware_concurrency());
-  n_threads = std::max(1, std::min(kTrainShards, n_threads));
-  std::vector<std::thread> workers;
-  for (int t = 1; t < n_threads; ++t)
-    workers.emplace_back([&run_shard, t, n_threads] {
-      for (int k = t; k < kTrainShards; k += n_threads) run_shard(k);
-    });
-  for (int k = 0; k < kTrainShards; k += n_threads) run_shard(k);
-  for (std::thread& w : workers) w.join();
+  for_each_shard(options_.n_threads, run_shard);
 
   loss_sum = 0.0;
   std::fill(grads_.begin(), grads_.end(), 0.0f);
@@ -159,13 +173,16 @@ double Trainer::step() {
 }
 
 double Trainer::mean_loss() const {
-  SequenceActivations<float> acts;
+  double shard_loss[kTrainShards] = {};
+  for_each_shard(options_.n_threads, [&](int k) {
+    SequenceActivations<float> acts;
+    for (size_t i = examples_.size() * k / kTrainShards; i < examples_.size() * (k + 1) / kTrainShards; ++i)
+      shard_loss[k] += forward_sequence(layout_, params_.data(), examples_[i].inputs, examples_[i].targets, acts);
+  });
   double loss = 0.0;
   std::int64_t count = 0;
-  for (const TrainExample& e : examples_) {
-    loss += forward_sequence(layout_, params_.data(), e.inputs, e.targets, acts);
-    count += std::int64_t(e.targets.size());
-  }
+  for (int k = 0; k < kTrainShards; ++k) loss += shard_loss[k];
+  for (const TrainExample& e : examples_) count += std::int64_t(e.targets.size());
   return loss / double(count);
 }
 

@@ -1,0 +1,164 @@
+#include "core/model_folder_writer.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "core/error.h"
+#include "core/safetensors_writer.h"
+
+namespace kvscope {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The float epsilon as the decimal it was meant to be (1e-5f -> 1e-05, not 9.99999974e-06).
+double short_decimal(float value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.7g", double(value));
+  return std::strtod(text, nullptr);
+}
+
+nlohmann::json hf_config(const ModelConfig& c, const nlohmann::json& extra) {
+  nlohmann::json j;
+  j["architectures"] = {"GPT2LMHeadModel"};
+  j["model_type"] = "gpt2";
+  j["vocab_size"] = c.vocab_size;
+  j["n_positions"] = c.context_length;
+  j["n_ctx"] = c.context_length;
+  j["n_embd"] = c.d_model;
+  j["n_head"] = c.n_head;
+  j["n_layer"] = c.n_layer;
+  j["layer_norm_epsilon"] = short_decimal(c.layer_norm_eps);
+  j["activation_function"] = "gelu_new";  // the tanh approximation
+  j["tie_word_embeddings"] = true;
+  j["resid_pdrop"] = j["embd_pdrop"] = j["attn_pdrop"] = 0.0;
+  if (extra.is_object())
+    for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
+  return j;
+}
+
+// The tensors under their GPT-2 names; transposed copies of the Conv1D weights live in storage.
+std::vector<NamedTensor> hf_tensors(const ModelWeights& w, std::vector<std::vector<float>>& storage) {
+  std::vector<NamedTensor> tensors;
+  auto add = [&tensors](const std::string& name, std::vector<std::int64_t> shape, const float* data) {
+    tensors.push_back({name, std::move(shape), "F32", data});
+  };
+  auto add_vector = [&add](const std::string& name, const Vector& v) { add(name, {v.size()}, v.data()); };
+  auto add_conv1d = [&add, &storage](const std::string& name, const Matrix& m) {  // [out, in] -> [in, out]
+    storage.emplace_back(size_t(m.size()));
+    Eigen::Map<Matrix>(storage.back().data(), m.cols(), m.rows()) = m.transpose();
+    add(name, {m.cols(), m.rows()}, storage.back().data());
+  };
+  storage.reserve(4 * w.layers.size());  // pointers into storage must stay valid
+  add("wte.weight", {w.token_embedding.rows(), w.token_embedding.cols()}, w.token_embedding.data());
+  add("wpe.weight", {w.position_embedding.rows(), w.position_embedding.cols()}, w.position_embedding.data());
+  for (size_t i = 0; i < w.layers.size(); ++i) {
+    const LayerWeights& l = w.layers[i];
+    const std::string h = "h." + std::to_string(i) + ".";
+    add_vector(h + "ln_1.weight", l.ln_1_gamma);
+    add_vector(h + "ln_1.bias", l.ln_1_beta);
+    add_conv1d(h + "attn.c_attn.weight", l.attn_qkv);
+    add_vector(h + "attn.c_attn.bias", l.attn_qkv_bias);
+    add_conv1d(h + "attn.c_proj.weight", l.attn_proj);
+    add_vector(h + "attn.c_proj.bias", l.attn_proj_bias);
+    add_vector(h + "ln_2.weight", l.ln_2_gamma);
+    add_vector(h + "ln_2.bias", l.ln_2_beta);
+    add_conv1d(h + "mlp.c_fc.weight", l.mlp_fc);
+    add_vector(h + "mlp.c_fc.bias", l.mlp_fc_bias);
+    add_conv1d(h + "mlp.c_proj.weight", l.mlp_proj);
+    add_vector(h + "mlp.c_proj.bias", l.mlp_proj_bias);
+  }
+  add_vector("ln_f.weight", w.ln_f_gamma);
+  add_vector("ln_f.bias", w.ln_f_beta);
+  return tensors;
+}
+
+void check_vocabulary(const std::vector<std::string>& vocabulary, int vocab_size) {
+  if (int(vocabulary.size()) != vocab_size)
+    throw UsageError("the vocabulary has " + std::to_string(vocabulary.size()) + " words, the model " +
+                     std::to_string(vocab_size));
+  std::set<std::string> seen;
+  for (const std::string& word : vocabulary) {
+    if (word.empty() || word.find_first_of("\r\n") != std::string::npos)
+      throw UsageError("vocabulary word '" + word + "' cannot be one line of vocab.txt");
+    if (!seen.insert(word).second) throw UsageError("vocabulary word '" + word + "' appears twice");
+  }
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) throw DataError(path.string() + ": cannot write");
+}
+
+// Moves the finished folder to target, replacing what is there only when allowed.
+void publish(const fs::path& staged, const fs::path& target, bool replace_existing) {
+  std::error_code error;
+  const bool exists = fs::exists(target, error);
+  if (exists && !fs::is_directory(target, error))
+    throw UsageError(target.string() + " exists and is not a folder");
+  if (exists && !fs::is_empty(target, error)) {
+    if (!replace_existing) throw UsageError(target.string() + " already exists and is not empty (replace it with --overwrite)");
+    const fs::path old = target.string() + ".old-" + std::to_string(::getpid());
+    fs::rename(target, old, error);
+    if (error) throw DataError(target.string() + ": cannot move the old folder aside: " + error.message());
+    fs::rename(staged, target, error);
+    if (error) {
+      fs::rename(old, target);  // put the old folder back
+      throw DataError(target.string() + ": cannot move the new folder in place: " + error.message());
+    }
+    fs::remove_all(old, error);
+    return;
+  }
+  fs::rename(staged, target, error);  // replaces an empty folder
+  if (error) throw DataError(target.string() + ": cannot move the new folder in place: " + error.message());
+}
+
+}  // namespace
+
+void save_model_folder(const std::string& dir, const ModelConfig& config, const ModelWeights& weights,
+                       const std::vector<std::string>& vocabulary, const SaveFolderOptions& options) {
+  validate(config);
+  check_shapes(weights, config);
+  check_vocabulary(vocabulary, config.vocab_size);
+  fs::path target = fs::path(dir).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();  // "out/" -> "out"
+  if (target.empty() || target == "." || target == "..") throw UsageError("'" + dir + "' cannot be a model folder");
+  std::error_code error;
+  if (fs::exists(target, error) && !fs::is_directory(target, error))
+    throw UsageError(target.string() + " exists and is not a folder");
+  if (fs::exists(target, error) && !fs::is_empty(target, error) && !options.replace_existing)
+    throw UsageError(target.string() + " already exists and is not empty (replace it with --overwrite)");
+
+  const fs::path parent = target.parent_path();
+  if (!parent.empty()) {
+    fs::create_directories(parent, error);
+    if (error) throw DataError(parent.string() + ": cannot create the folder: " + error.message());
+  }
+  const fs::path staged = (parent.empty() ? fs::path(".") : parent) /
+                          ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  fs::remove_all(staged, error);
+  fs::create_directory(staged, error);
+  if (error) throw DataError(staged.string() + ": cannot create the folder: " + error.message());
+  try {
+    write_text(staged / "config.json", hf_config(config, options.extra_config).dump(2) + "\n");
+    std::string words;
+    for (const std::string& word : vocabulary) words += word + "\n";
+    write_text(staged / "vocab.txt", words);
+    std::vector<std::vector<float>> storage;
+    write_safetensors((staged / "model.safetensors").string(), hf_tensors(weights, storage), {{"format", "pt"}});
+    publish(staged, target, options.replace_existing);
+  } catch (...) {
+    fs::remove_all(staged, error);
+    throw;
+  }
+}
+
+}  // namespace kvscope

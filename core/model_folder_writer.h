@@ -1,0 +1,33 @@
+#pragma once
+// save_model_folder: a trained word-level model -> a Hugging Face GPT-2 folder that
+// load_model_folder (and transformers' GPT2LMHeadModel) opens:
+//   config.json        n_embd, n_head, n_layer, n_positions, vocab_size, layer_norm_epsilon, ...
+//   model.safetensors  F32; wte.weight, wpe.weight, h.N.{ln_1, attn.c_attn, attn.c_proj, ln_2,
+//                      mlp.c_fc, mlp.c_proj}.{weight, bias}, ln_f.{weight, bias}. Conv1D weights
+//                      are stored [in, out], the transpose of ModelWeights' [out, in]. The head is
+//                      tied to wte, so there is no lm_head.weight.
+//   vocab.txt          one word per line, line i = token id i
+// The folder appears whole or not at all: the files are written into a temporary folder beside it,
+// which is then renamed.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/config.h"
+#include "core/weights.h"
+
+namespace kvscope {
+
+struct SaveFolderOptions {
+  bool replace_existing = false;  // else a non-empty folder at dir is refused
+  nlohmann::json extra_config;    // more keys for config.json (e.g. how the model was trained)
+};
+
+// Throws UsageError when dir exists and may not be replaced (or is a file), when the vocabulary
+// does not match config.vocab_size or a word cannot be one line of vocab.txt; DataError naming the
+// path when writing fails (dir is then left as it was).
+void save_model_folder(const std::string& dir, const ModelConfig& config, const ModelWeights& weights,
+                       const std::vector<std::string>& vocabulary, const SaveFolderOptions& options = {});
+
+}  // namespace kvscope

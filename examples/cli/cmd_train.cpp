@@ -1,0 +1,109 @@
+// kvscope-cli train: teach a small word-level GPT-2 a corpus (one sentence per line) and write a
+// model folder that --model opens. Progress (step, loss, elapsed) goes to stderr, the summary to stdout.
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "core/config.h"
+#include "core/corpus.h"
+#include "core/error.h"
+#include "core/model_folder_writer.h"
+#include "core/train.h"
+#include "examples/cli/commands.h"
+#include "examples/cli/model_options.h"
+
+namespace kvscope::cli {
+
+namespace {
+
+struct TrainCommandOptions {
+  std::string corpus, out;
+  ModelConfig shape = preset_config("demo");  // vocab_size comes from the corpus
+  TrainOptions train;
+  int log_every = 100;
+  bool overwrite = false;
+};
+
+// Rejects a bad shape before any work (vocab_size is not known yet, so a stand-in is used).
+void check_shape(ModelConfig shape) {
+  shape.vocab_size = 1;
+  validate(shape);
+}
+
+nlohmann::json training_record(const TrainCommandOptions& o, const Corpus& corpus, double mean_loss, double seconds) {
+  nlohmann::json j;
+  j["corpus"] = o.corpus;
+  j["sentences"] = corpus.sequences.size();
+  j["words"] = corpus.word_count;
+  j["steps"] = o.train.steps;
+  j["batch_size"] = o.train.batch_size;
+  j["learning_rate"] = o.train.learning_rate;
+  j["seed"] = o.train.seed;
+  j["mean_loss"] = mean_loss;
+  j["seconds"] = seconds;
+  return nlohmann::json{{"kvscope_training", j}};
+}
+
+int run_train(const TrainCommandOptions& o) {
+  check_shape(o.shape);
+  const Corpus corpus = read_corpus(o.corpus);
+  ModelConfig config = o.shape;
+  config.vocab_size = int(corpus.vocabulary.size());
+  Trainer trainer(config, corpus.sequences, o.train);
+  std::fprintf(stderr, "corpus %s: %zu sentences, %d words, vocabulary %d; model %lld parameters, %zu examples\n",
+               o.corpus.c_str(), corpus.sequences.size(), corpus.word_count, config.vocab_size,
+               (long long)config.parameter_count(), trainer.examples().size());
+
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&start] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  double loss_since_log = 0.0;
+  int steps_since_log = 0;
+  for (int s = 1; s <= o.train.steps; ++s) {
+    loss_since_log += trainer.step();
+    ++steps_since_log;
+    if (s % o.log_every == 0 || s == o.train.steps) {
+      std::fprintf(stderr, "step %5d/%d  loss %.4f  lr %.2e  %.1f s\n", s, o.train.steps,
+                   loss_since_log / steps_since_log, trainer.learning_rate(s - 1), elapsed());
+      loss_since_log = 0.0;
+      steps_since_log = 0;
+    }
+  }
+  const double mean_loss = trainer.mean_loss();
+  const double seconds = elapsed();
+
+  SaveFolderOptions save;
+  save.replace_existing = o.overwrite;
+  save.extra_config = training_record(o, corpus, mean_loss, seconds);
+  save_model_folder(o.out, config, trainer.weights(), corpus.vocabulary, save);
+  std::printf("wrote %s: mean loss over the corpus %.4f nats/token after %d steps, %.1f s\n", o.out.c_str(),
+              mean_loss, o.train.steps, seconds);
+  return 0;
+}
+
+void add_train_command(CLI::App& app, Runner& run) {
+  auto o = std::make_shared<TrainCommandOptions>();
+  o->train.steps = 1500;
+  CLI::App* cmd = app.add_subcommand("train", "train a small word-level model on a corpus and write a model folder");
+  cmd->add_option("--corpus", o->corpus, "text file, one sentence per line ('#' starts a comment line)")->required();
+  cmd->add_option("--out", o->out, "model folder to write (config.json, model.safetensors, vocab.txt)")->required();
+  cmd->add_flag("--overwrite", o->overwrite, "replace --out if it already holds files");
+  cmd->add_option("--steps", o->train.steps, "optimiser steps (default 1500)")->check(positive_integer());
+  cmd->add_option("--seed", o->train.seed, "seed of the initial weights and batch order (default 1)");
+  cmd->add_option("--batch-size", o->train.batch_size, "sentences per step (default 16)")->check(positive_integer());
+  cmd->add_option("--lr", o->train.learning_rate, "peak learning rate (default 3e-3)")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", o->train.n_threads, "worker threads (default: all cores, at most 4)")
+      ->check(positive_integer());
+  cmd->add_option("--log-every", o->log_every, "steps between progress lines (default 100)")->check(positive_integer());
+  cmd->add_option("--d-model", o->shape.d_model, "width (default 64, as the demo)")->check(positive_integer());
+  cmd->add_option("--n-head", o->shape.n_head, "attention heads (default 4)")->check(positive_integer());
+  cmd->add_option("--n-layer", o->shape.n_layer, "blocks (default 2)")->check(positive_integer());
+  cmd->add_option("--context", o->shape.context_length, "context length in tokens (default 32)")
+      ->check(positive_integer());
+  cmd->callback([o, &run] { run = [o] { return run_train(*o); }; });
+}
+
+const CommandRegistrar registrar(50, add_train_command);
+
+}  // namespace
+}  // namespace kvscope::cli
