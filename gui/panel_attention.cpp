@@ -73,11 +73,12 @@ void draw_attention_panel(PanelContext& c, int pane, HeatmapRenderer& renderer, 
   const Matrix* w = chosen_weights(c, pane, &query_begin);
   const int n = c.trace->position_end;
   const int n_rows = w ? int(w->rows()) : 0;
-  if (pane)
-    ImGui::TextWrapped(n_rows == 1 ? "Only the new query's row is computed: 1 \xC3\x97 %d" : "Prefill: all %d query rows",
-                       n_rows == 1 ? n : n_rows);
+  if (c.trace->prefill)
+    ImGui::TextWrapped("Prefill: every prompt query row computed: %d \xC3\x97 %d", n_rows, n);
+  else if (pane)
+    ImGui::TextWrapped("Only the new query's row is computed: %d \xC3\x97 %d", n_rows, n);
   else
-    ImGui::TextWrapped("Every query row recomputed: %d \xC3\x97 %d", n, n);
+    ImGui::TextWrapped("Every query row recomputed: %d \xC3\x97 %d", n_rows, n);
   ImGui::TextDisabled("hatched: masked (later key) \xC2\xB7 outlined: computed now");
   if (!w) {
     ImGui::TextUnformatted("attention was not recorded for this step");

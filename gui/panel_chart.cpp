@@ -39,7 +39,7 @@ void draw_chart(PanelContext& c, const char* title, const std::vector<Series>& s
   const std::size_t x_max = std::max<std::size_t>(n, 2) - 1;
   char steps[32];
   std::snprintf(steps, sizeof steps, "step %zu", x_max);
-  dl->AddText(ImVec2(b.x - ImGui::CalcTextSize(steps).x, b.y + 2), c.pal.text_muted, steps);
+  if (n > 1) dl->AddText(ImVec2(b.x - ImGui::CalcTextSize(steps).x, b.y + 2), c.pal.text_muted, steps);
   dl->AddText(ImVec2(a.x, b.y + 2), c.pal.text_muted, "step 0");
   auto point = [&](std::size_t i, double v) {
     return ImVec2(a.x + (b.x - a.x) * float(i) / float(x_max), b.y - (b.y - a.y) * float(v / y_max));

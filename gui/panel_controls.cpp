@@ -123,8 +123,9 @@ void draw_controls_panel(PanelContext& c) {
   ImGui::PushFont(c.fonts.title);
   ImGui::TextUnformatted("kvscope");
   ImGui::PopFont();
-  ImGui::SameLine();
-  ImGui::TextDisabled("%s \xC2\xB7 %d layers \xC2\xB7 %d heads", c.model_name.c_str(), c.config.n_layer, c.config.n_head);
+  ImGui::PushStyleColor(ImGuiCol_Text, c.pal.text_muted);
+  ImGui::TextWrapped("%s \xC2\xB7 %d layers \xC2\xB7 %d heads", c.model_name.c_str(), c.config.n_layer, c.config.n_head);
+  ImGui::PopStyleColor();
   ImGui::TextWrapped("Lesson: %s", c.lesson.title.c_str());
   draw_pace(c);
   draw_counter(c);

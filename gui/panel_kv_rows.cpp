@@ -240,6 +240,10 @@ void draw_kv_rows_panel(PanelContext& c, int pane, float) {
   const float lh = line_height();
   const float rows_h = std::max(lh, ImGui::GetContentRegionAvail().y - kv_pane_tail_height(c.config.n_layer));
   ImGui::BeginChild("rows", ImVec2(0, std::min(rows_h, lh * float(v->rows.size()))), false);
+  if (c.ui.rows_scrolled[pane] != c.trace_version) {  // a new step: show the newest rows
+    ImGui::SetScrollY(lh * float(v->rows.size()));
+    c.ui.rows_scrolled[pane] = c.trace_version;
+  }
   ImGuiListClipper clipper;
   clipper.Begin(int(v->rows.size()), lh);
   while (clipper.Step())

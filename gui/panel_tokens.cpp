@@ -11,7 +11,7 @@ namespace {
 // One token box: text on the first line, "pos · id" on the second. Returns false if it did not fit.
 bool token_box(PanelContext& c, int position, const std::string& text, int id, bool newest, float max_x) {
   char meta[48];
-  if (id >= 0)
+  if (id >= 0 && text != "#" + std::to_string(id))
     std::snprintf(meta, sizeof meta, "%d \xC2\xB7 #%d", position, id);
   else
     std::snprintf(meta, sizeof meta, "%d", position);

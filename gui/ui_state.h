@@ -1,6 +1,7 @@
 #pragma once
 // UiState: what the teacher chose (layer, head, theme, pace...), and Action: what panels ask the App
 // to do. Panels never change the session; they push actions, and the App applies them between frames.
+#include <cstdint>
 #include <string>
 
 #include "gui/theme.h"
@@ -33,6 +34,7 @@ struct UiState {
   char lesson_path[512] = "";
   std::string error;               // shown in the window (bad prompt, broken lesson); never a crash
   std::string status;              // last screenshot written, etc.
+  std::uint64_t rows_scrolled[2] = {0, 0};  // trace version each pane's row list last scrolled to its end
   // Linked hover: the position under the pointer last frame (read) and this frame (written).
   int hover_position = -1;
   int next_hover_position = -1;

@@ -6,6 +6,7 @@ packages=(
   libeigen3-dev nlohmann-json3-dev libpcre2-dev libcli11-dev libstb-dev
   libimgui-dev libglfw3-dev libgl-dev
   catch2 xvfb xauth xdotool
+  fonts-dejavu-core
 )
 missing=()
 for p in "${packages[@]}"; do
