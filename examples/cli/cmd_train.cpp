@@ -2,6 +2,7 @@
 // model folder that --model opens. Progress (step, loss, elapsed) goes to stderr, the summary to stdout.
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -31,17 +32,19 @@ void check_shape(ModelConfig shape) {
   validate(shape);
 }
 
-nlohmann::json training_record(const TrainCommandOptions& o, const Corpus& corpus, double mean_loss, double seconds) {
+// How the model was made, kept in config.json (no wall time: retraining gives the same file).
+nlohmann::json training_record(const TrainCommandOptions& o, const Corpus& corpus, double mean_loss) {
+  char lr[32];
+  std::snprintf(lr, sizeof lr, "%.7g", double(o.train.learning_rate));
   nlohmann::json j;
   j["corpus"] = o.corpus;
   j["sentences"] = corpus.sequences.size();
   j["words"] = corpus.word_count;
   j["steps"] = o.train.steps;
   j["batch_size"] = o.train.batch_size;
-  j["learning_rate"] = o.train.learning_rate;
+  j["learning_rate"] = std::strtod(lr, nullptr);
   j["seed"] = o.train.seed;
   j["mean_loss"] = mean_loss;
-  j["seconds"] = seconds;
   return nlohmann::json{{"kvscope_training", j}};
 }
 
@@ -74,7 +77,7 @@ int run_train(const TrainCommandOptions& o) {
 
   SaveFolderOptions save;
   save.replace_existing = o.overwrite;
-  save.extra_config = training_record(o, corpus, mean_loss, seconds);
+  save.extra_config = training_record(o, corpus, mean_loss);
   save_model_folder(o.out, config, trainer.weights(), corpus.vocabulary, save);
   std::printf("wrote %s: mean loss over the corpus %.4f nats/token after %d steps, %.1f s\n", o.out.c_str(),
               mean_loss, o.train.steps, seconds);
