@@ -72,6 +72,11 @@ App::~App() { runner_.wait(); }
 
 void App::start_lesson(const Lesson& lesson) {
   lesson_ = lesson;
+  if (options_.has_prompt) {  // the lesson's notes were written for its own prompt
+    lesson_.title = "none (prompt from the command line)";
+    lesson_.summary.clear();
+    lesson_.steps.clear();
+  }
   copy_to(ui_.prompt, sizeof ui_.prompt, options_.has_prompt ? options_.prompt : lesson.prompt);
   copy_to(ui_.continuation, sizeof ui_.continuation,
           options_.has_continuation ? options_.continuation : lesson.continuation);
