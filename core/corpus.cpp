@@ -1,5 +1,6 @@
 #include "core/corpus.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -35,6 +36,8 @@ Corpus parse_corpus(const std::string& text, const std::string& source_name) {
 }
 
 Corpus read_corpus(const std::string& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) throw DataError(path + ": is a folder, not a corpus file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(path + ": cannot open the corpus file");
   std::ostringstream text;

@@ -98,21 +98,25 @@ void write_text(const fs::path& path, const std::string& text) {
   if (!out) throw DataError(path.string() + ": cannot write");
 }
 
-// Moves the finished folder to target, replacing what is there only when allowed.
-void publish(const fs::path& staged, const fs::path& target, bool replace_existing) {
+fs::path target_path(const std::string& dir) {
+  fs::path target = fs::path(dir).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();  // "out/" -> "out"
+  if (target.empty() || target == "." || target == ".." || target == target.root_path())
+    throw UsageError("'" + dir + "' cannot be a model folder");
+  return target;
+}
+
+// Moves the finished folder to target; a model folder already there is moved aside, then deleted.
+void publish(const fs::path& staged, const fs::path& target) {
   std::error_code error;
-  const bool exists = fs::exists(target, error);
-  if (exists && !fs::is_directory(target, error))
-    throw UsageError(target.string() + " exists and is not a folder");
-  if (exists && !fs::is_empty(target, error)) {
-    if (!replace_existing) throw UsageError(target.string() + " already exists and is not empty (replace it with --overwrite)");
+  if (fs::exists(target, error) && !fs::is_empty(target, error)) {
     const fs::path old = target.string() + ".old-" + std::to_string(::getpid());
     fs::rename(target, old, error);
     if (error) throw DataError(target.string() + ": cannot move the old folder aside: " + error.message());
     fs::rename(staged, target, error);
     if (error) {
-      fs::rename(old, target);  // put the old folder back
-      throw DataError(target.string() + ": cannot move the new folder in place: " + error.message());
+      fs::rename(old, target, error);  // put the old folder back
+      throw DataError(target.string() + ": cannot move the new folder in place");
     }
     fs::remove_all(old, error);
     return;
@@ -123,20 +127,34 @@ void publish(const fs::path& staged, const fs::path& target, bool replace_existi
 
 }  // namespace
 
+void check_save_target(const std::string& dir, bool replace_existing) {
+  const fs::path target = target_path(dir);
+  std::error_code error;
+  // The nearest existing ancestor must be a folder, or the folders cannot be created.
+  for (fs::path p = target.parent_path(); !p.empty(); p = p.parent_path()) {
+    if (fs::exists(p, error)) {
+      if (!fs::is_directory(p, error)) throw UsageError(p.string() + " is not a folder, so " + target.string() + " cannot be made");
+      break;
+    }
+    if (p == p.root_path()) break;
+  }
+  if (!fs::exists(target, error)) return;
+  if (!fs::is_directory(target, error)) throw UsageError(target.string() + " exists and is not a folder");
+  if (fs::is_empty(target, error)) return;
+  if (!replace_existing)
+    throw UsageError(target.string() + " already exists and is not empty (replace it with --overwrite)");
+  if (!fs::exists(target / "config.json", error))
+    throw UsageError(target.string() + " holds files but no config.json: not replacing a folder that is not a model folder");
+}
+
 void save_model_folder(const std::string& dir, const ModelConfig& config, const ModelWeights& weights,
                        const std::vector<std::string>& vocabulary, const SaveFolderOptions& options) {
   validate(config);
   check_shapes(weights, config);
   check_vocabulary(vocabulary, config.vocab_size);
-  fs::path target = fs::path(dir).lexically_normal();
-  if (target.filename().empty()) target = target.parent_path();  // "out/" -> "out"
-  if (target.empty() || target == "." || target == "..") throw UsageError("'" + dir + "' cannot be a model folder");
+  check_save_target(dir, options.replace_existing);
+  const fs::path target = target_path(dir);
   std::error_code error;
-  if (fs::exists(target, error) && !fs::is_directory(target, error))
-    throw UsageError(target.string() + " exists and is not a folder");
-  if (fs::exists(target, error) && !fs::is_empty(target, error) && !options.replace_existing)
-    throw UsageError(target.string() + " already exists and is not empty (replace it with --overwrite)");
-
   const fs::path parent = target.parent_path();
   if (!parent.empty()) {
     fs::create_directories(parent, error);
@@ -154,7 +172,7 @@ void save_model_folder(const std::string& dir, const ModelConfig& config, const 
     write_text(staged / "vocab.txt", words);
     std::vector<std::vector<float>> storage;
     write_safetensors((staged / "model.safetensors").string(), hf_tensors(weights, storage), {{"format", "pt"}});
-    publish(staged, target, options.replace_existing);
+    publish(staged, target);
   } catch (...) {
     fs::remove_all(staged, error);
     throw;

@@ -20,11 +20,17 @@
 namespace kvscope {
 
 struct SaveFolderOptions {
-  bool replace_existing = false;  // else a non-empty folder at dir is refused
+  bool replace_existing = false;  // replace a model folder (one with config.json) already at dir
   nlohmann::json extra_config;    // more keys for config.json (e.g. how the model was trained)
 };
 
-// Throws UsageError when dir exists and may not be replaced (or is a file), when the vocabulary
+// Throws UsageError when save_model_folder would refuse dir: dir or its nearest existing ancestor
+// is a file, or dir is a folder with files
+// and either replace_existing is false or it is not a model folder (no config.json): replacing
+// deletes what is there. Lets a caller refuse before spending time on training.
+void check_save_target(const std::string& dir, bool replace_existing);
+
+// Throws UsageError when check_save_target does, when the vocabulary
 // does not match config.vocab_size or a word cannot be one line of vocab.txt; DataError naming the
 // path when writing fails (dir is then left as it was).
 void save_model_folder(const std::string& dir, const ModelConfig& config, const ModelWeights& weights,

@@ -1,6 +1,7 @@
 // kvscope-cli train: teach a small word-level GPT-2 a corpus (one sentence per line) and write a
 // model folder that --model opens. Progress (step, loss, elapsed) goes to stderr, the summary to stdout.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -48,8 +49,22 @@ nlohmann::json training_record(const TrainCommandOptions& o, const Corpus& corpu
   return nlohmann::json{{"kvscope_training", j}};
 }
 
+// Accepts a number > 0 ("--lr: must be a positive number, got '-1'").
+CLI::Validator positive_number() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        char* end = nullptr;
+        const double x = std::strtod(value.c_str(), &end);
+        if (value.empty() || *end != '\0' || !(x > 0.0) || !std::isfinite(x))
+          return "must be a positive number, got '" + value + "'";
+        return "";
+      },
+      "POSITIVE");
+}
+
 int run_train(const TrainCommandOptions& o) {
   check_shape(o.shape);
+  check_save_target(o.out, o.overwrite);  // refuse before training, not after
   const Corpus corpus = read_corpus(o.corpus);
   ModelConfig config = o.shape;
   config.vocab_size = int(corpus.vocabulary.size());
@@ -90,11 +105,11 @@ void add_train_command(CLI::App& app, Runner& run) {
   CLI::App* cmd = app.add_subcommand("train", "train a small word-level model on a corpus and write a model folder");
   cmd->add_option("--corpus", o->corpus, "text file, one sentence per line ('#' starts a comment line)")->required();
   cmd->add_option("--out", o->out, "model folder to write (config.json, model.safetensors, vocab.txt)")->required();
-  cmd->add_flag("--overwrite", o->overwrite, "replace --out if it already holds files");
+  cmd->add_flag("--overwrite", o->overwrite, "replace the model folder at --out if there is one");
   cmd->add_option("--steps", o->train.steps, "optimiser steps (default 1500)")->check(positive_integer());
   cmd->add_option("--seed", o->train.seed, "seed of the initial weights and batch order (default 1)");
   cmd->add_option("--batch-size", o->train.batch_size, "sentences per step (default 16)")->check(positive_integer());
-  cmd->add_option("--lr", o->train.learning_rate, "peak learning rate (default 3e-3)")->check(CLI::PositiveNumber);
+  cmd->add_option("--lr", o->train.learning_rate, "peak learning rate (default 3e-3)")->check(positive_number());
   cmd->add_option("--threads", o->train.n_threads, "worker threads (default: all cores, at most 4)")
       ->check(positive_integer());
   cmd->add_option("--log-every", o->log_every, "steps between progress lines (default 100)")->check(positive_integer());
