@@ -36,11 +36,12 @@ int linear_threads() { return shared_pool().size(); }
 
 void linear(const Matrix& x, const Matrix& weight, const Vector* bias, Matrix& y) {
   y.resize(x.rows(), weight.rows());
+  const Eigen::Index n_out = weight.rows();
+  const float* b = bias ? bias->data() : nullptr;
+  // Small products (the demo model) are not worth waking other threads for.
+  const bool split = x.rows() * weight.size() >= (1 << 16) && shared_pool().size() > 1;
   if (x.rows() == 1) {
-    const Eigen::Index n_out = weight.rows();
-    const float* b = bias ? bias->data() : nullptr;
-    // Small matrices (the demo model) are not worth waking other threads for.
-    if (weight.size() < (1 << 16)) {
+    if (!split) {
       matvec_rows(weight, x.data(), b, y.data(), 0, n_out);
       return;
     }
@@ -52,8 +53,23 @@ void linear(const Matrix& x, const Matrix& weight, const Vector* bias, Matrix& y
     });
     return;
   }
-  y.noalias() = x * weight.transpose();
-  if (bias) y.rowwise() += bias->transpose();
+  // Several rows (prefill, uncached steps): each thread multiplies by its own block of output
+  // units with Eigen's single-threaded matrix product.
+  auto block = [&](Eigen::Index begin, Eigen::Index end) {
+    if (begin >= end) return;
+    y.middleCols(begin, end - begin).noalias() = x * weight.middleRows(begin, end - begin).transpose();
+    if (bias) y.middleCols(begin, end - begin).rowwise() += bias->segment(begin, end - begin).transpose();
+  };
+  if (!split) {
+    block(0, n_out);
+    return;
+  }
+  ThreadPool& pool = shared_pool();
+  const Eigen::Index chunk = ((n_out + pool.size() - 1) / pool.size() + 15) / 16 * 16;
+  pool.run_chunks([&](int c) {
+    const Eigen::Index begin = std::min(n_out, c * chunk);
+    block(begin, std::min(n_out, begin + chunk));
+  });
 }
 
 }  // namespace kvscope

@@ -118,7 +118,6 @@ int run_bench(const BenchOptions& o) {
   if (o.new_tokens < 2) throw UsageError("--new-tokens must be at least 2 (a prefill and one decode step)");
   const int threads = o.threads > 0 ? o.threads : linear_threads();
   set_linear_threads(threads);
-  Eigen::setNbThreads(threads);
 
   std::fprintf(stderr, "bench: measuring read bandwidth (%d MiB, %d threads)\n", o.probe_mb, threads);
   const double bandwidth = measure_read_bandwidth(std::size_t(o.probe_mb) << 20, threads, 5);
