@@ -69,13 +69,11 @@ Trainer::Trainer(const ModelConfig& config, const std::vector<std::vector<int>>&
   examples_ = make_examples(sequences, config.context_length);
   if (examples_.empty()) throw DataError("nothing to train on: no sequence has two or more tokens");
   for (const TrainExample& e : examples_)
-    for (int id : e.inputs)
-      if (id < 0 || id >= config.vocab_size)
-        throw DataError("token id " + std::to_string(id) + " is outside the vocabulary of " +
-                        std::to_string(config.vocab_size));
-  for (const TrainExample& e : examples_)
-    if (e.targets.back() < 0 || e.targets.back() >= config.vocab_size)
-      throw DataError("token id " + std::to_string(e.targets.back()) + " is outside the vocabulary");
+    for (const std::vector<int>* ids : {&e.inputs, &e.targets})
+      for (int id : *ids)
+        if (id < 0 || id >= config.vocab_size)
+          throw DataError("token id " + std::to_string(id) + " is outside the vocabulary of " +
+                          std::to_string(config.vocab_size));
   params_ = flatten(random_weights(config, options_.seed), layout_);
   grads_.assign(params_.size(), 0.0f);
   adam_m_.assign(params_.size(), 0.0f);
