@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <queue>
 #include <sstream>
 
 #include "core/error.h"
@@ -137,36 +139,47 @@ BpeTokenizer BpeTokenizer::from_files(const std::string& vocab_json_path, const 
   }
 }
 
+// encoder.py repeatedly merges every occurrence of the lowest-ranked adjacent pair, left to right,
+// which is quadratic in the piece length. This gives the same result in O(n log n): candidate pairs
+// wait in a heap ordered by (rank, position); merging one only creates pairs that contain the new
+// symbol, which BPE training ranked after the merge that made it.
 std::vector<std::string> BpeTokenizer::merge_piece(const std::string& piece) const {
   const ByteAlphabet& a = byte_alphabet();
-  std::vector<std::string> word;
-  for (unsigned char b : piece) word.push_back(a.stand_in[b]);
-  while (word.size() > 1) {
-    // The adjacent pair merged earliest in training goes first.
-    int best_rank = -1;
-    std::string best_left, best_right;
-    for (std::size_t i = 0; i + 1 < word.size(); ++i) {
-      auto it = ranks_.find(word[i] + " " + word[i + 1]);
-      if (it != ranks_.end() && (best_rank < 0 || it->second < best_rank)) {
-        best_rank = it->second;
-        best_left = word[i];
-        best_right = word[i + 1];
-      }
-    }
-    if (best_rank < 0) break;
-    // Merge every occurrence of that pair, left to right, as encoder.py does.
-    std::vector<std::string> merged;
-    for (std::size_t i = 0; i < word.size();) {
-      if (i + 1 < word.size() && word[i] == best_left && word[i + 1] == best_right) {
-        merged.push_back(best_left + best_right);
-        i += 2;
-      } else {
-        merged.push_back(word[i]);
-        i += 1;
-      }
-    }
-    word.swap(merged);
+  struct Symbol {
+    std::string text;
+    int prev, next;    // neighbours still alive, -1 at the ends
+    int version = 0;   // bumped when the symbol grows or is merged away
+  };
+  struct Candidate {
+    int rank, left, right, left_version, right_version;
+    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+  };
+  const int n = int(piece.size());
+  std::vector<Symbol> symbols;
+  for (int i = 0; i < n; ++i) symbols.push_back({a.stand_in[static_cast<unsigned char>(piece[i])], i - 1, i + 1 < n ? i + 1 : -1});
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
+  auto offer = [&](int left, int right) {
+    if (left < 0 || right < 0) return;
+    auto it = ranks_.find(symbols[left].text + " " + symbols[right].text);
+    if (it != ranks_.end()) heap.push({it->second, left, right, symbols[left].version, symbols[right].version});
+  };
+  for (int i = 0; i + 1 < n; ++i) offer(i, i + 1);
+  while (!heap.empty()) {
+    const Candidate c = heap.top();
+    heap.pop();
+    Symbol& left = symbols[c.left];
+    Symbol& right = symbols[c.right];
+    if (left.version != c.left_version || right.version != c.right_version || left.next != c.right) continue;
+    left.text += right.text;  // the right symbol is absorbed into the left one
+    left.next = right.next;
+    if (right.next >= 0) symbols[right.next].prev = c.left;
+    ++left.version;
+    right.version = -1;
+    offer(left.prev, c.left);
+    offer(c.left, left.next);
   }
+  std::vector<std::string> word;
+  for (int i = n > 0 ? 0 : -1; i >= 0; i = symbols[i].next) word.push_back(std::move(symbols[i].text));
   return word;
 }
 

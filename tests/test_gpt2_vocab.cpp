@@ -5,6 +5,9 @@
 // The names of these test cases are listed in gpt2_vocab_fixture.cmake.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <map>
+#include <random>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -87,4 +90,55 @@ TEST_CASE("GPT-2 vocabulary: tokenize --model reads vocab.json and merges.txt fr
   CHECK(cli_ids({"--model", dir.path}, "Hello, world!") == std::vector<int>{15496, 11, 995, 0});
   const test::ExecResult r = test::exec_cli({"tokenize", "--model", dir.path, "I'm here"});
   CHECK(r.out == "40 1101 994\n");
+}
+
+namespace {
+// encoder.py's bpe(): merge every occurrence of the lowest-ranked pair, left to right, until none is
+// left. Quadratic, and a straight port; kvscope's merge_piece uses a heap instead.
+std::vector<std::string> encoder_py_merge(std::vector<std::string> word, const std::map<std::pair<std::string, std::string>, int>& ranks) {
+  while (word.size() > 1) {
+    auto best = ranks.end();
+    for (std::size_t i = 0; i + 1 < word.size(); ++i) {
+      auto it = ranks.find({word[i], word[i + 1]});
+      if (it != ranks.end() && (best == ranks.end() || it->second < best->second)) best = it;
+    }
+    if (best == ranks.end()) break;
+    std::vector<std::string> merged;
+    for (std::size_t i = 0; i < word.size(); ++i) {
+      if (i + 1 < word.size() && word[i] == best->first.first && word[i + 1] == best->first.second) {
+        merged.push_back(word[i] + word[i + 1]);
+        ++i;
+      } else {
+        merged.push_back(word[i]);
+      }
+    }
+    word.swap(merged);
+  }
+  return word;
+}
+}  // namespace
+
+TEST_CASE("GPT-2 vocabulary: merges by heap equal encoder.py's merge loop on random pieces", "[bpe][gpt2-vocab]") {
+  if (!have_gpt2_vocab()) return;
+  const kvscope::BpeTokenizer bpe = kvscope::BpeTokenizer::from_files(kVocabDir + "/vocab.json", kVocabDir + "/merges.txt");
+  std::map<std::pair<std::string, std::string>, int> ranks;
+  std::istringstream merges(test::slurp(kVocabDir + "/merges.txt"));
+  std::string line;
+  std::getline(merges, line);  // #version
+  for (int rank = 0; std::getline(merges, line);)
+    if (!line.empty()) ranks.emplace(std::make_pair(line.substr(0, line.find(' ')), line.substr(line.find(' ') + 1)), rank++);
+  REQUIRE(ranks.size() == 50000);
+  // Pieces drawn from letters, digits, punctuation and multi-byte characters; some long.
+  const std::vector<std::string> alphabet = {"e", "t", "a", "o", "i", "n", "s", "h", "r", "l", "T", "A", " ", "1", "0",
+                                             "'", ".", "-", "é", "ü", "ß", "日", "本", "😀", "\xe2\x80\x8d", "\n"};
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 400; ++trial) {
+    const int length = trial % 50 == 0 ? 1500 : 1 + int(rng() % 24);
+    std::string piece;
+    for (int i = 0; i < length; ++i) piece += alphabet[rng() % (trial % 2 ? 12 : alphabet.size())];
+    std::vector<std::string> stand_ins;
+    for (unsigned char b : piece) stand_ins.push_back(bpe.merge_piece(std::string(1, char(b)))[0]);
+    INFO(json(piece).dump());
+    CHECK(bpe.merge_piece(piece) == encoder_py_merge(stand_ins, ranks));
+  }
 }
