@@ -10,12 +10,16 @@
 namespace kvscope {
 
 namespace {
-nlohmann::json read_json_object(const std::string& path) {
+std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(path + ": cannot open (a GPT-2 folder needs config.json)");
   std::stringstream text;
   text << in.rdbuf();
-  const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  return text.str();
+}
+
+nlohmann::json parse_json_object(const std::string& text, const std::string& path) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) throw DataError(path + ": not valid JSON");
   if (!j.is_object()) throw DataError(path + ": not a JSON object");
   return j;
@@ -36,8 +40,10 @@ int int_field(const nlohmann::json& j, const std::string& path, const char* name
 }
 }  // namespace
 
-ModelConfig read_hf_config(const std::string& path) {
-  const nlohmann::json j = read_json_object(path);
+ModelConfig read_hf_config(const std::string& path) { return parse_hf_config(read_text(path), path); }
+
+ModelConfig parse_hf_config(const std::string& json_text, const std::string& path) {
+  const nlohmann::json j = parse_json_object(json_text, path);
   ModelConfig c;
   c.d_model = int_field(j, path, "n_embd");
   c.n_head = int_field(j, path, "n_head");

@@ -11,5 +11,7 @@ namespace kvscope {
 // Throws DataError naming the file and the field that is missing, of the wrong type or out of
 // range (the config is validated before it is returned).
 ModelConfig read_hf_config(const std::string& path);
+// The same from the file's text; `name` stands in for the path in messages.
+ModelConfig parse_hf_config(const std::string& json_text, const std::string& name);
 
 }  // namespace kvscope

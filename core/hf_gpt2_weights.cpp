@@ -57,7 +57,10 @@ void check_layer_count(const SafetensorsFile& file, const std::string& prefix, i
 }  // namespace
 
 ModelWeights read_hf_gpt2_weights(const std::string& path, const ModelConfig& config) {
-  const SafetensorsFile file(path);
+  return read_hf_gpt2_weights(SafetensorsFile(path), config);
+}
+
+ModelWeights read_hf_gpt2_weights(const SafetensorsFile& file, const ModelConfig& config) {
   const std::string prefix = file.find("transformer.wte.weight") ? "transformer." : "";
   check_layer_count(file, prefix, config.n_layer);
   const Gpt2TensorReader read(file, prefix);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/config.h"
+#include "core/safetensors.h"
 #include "core/weights.h"
 
 namespace kvscope {
@@ -16,5 +17,6 @@ namespace kvscope {
 // DataError naming the file: any SafetensorsFile problem, a missing tensor, a shape that
 // disagrees with config.json, or a layer past n_layer.
 ModelWeights read_hf_gpt2_weights(const std::string& safetensors_path, const ModelConfig& config);
+ModelWeights read_hf_gpt2_weights(const SafetensorsFile& file, const ModelConfig& config);
 
 }  // namespace kvscope

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "core/bpe_tokenizer.h"
 #include "core/error.h"
@@ -26,15 +27,9 @@ fs::path checked_folder(const std::string& dir) {
 std::vector<std::string> read_word_list(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(path + ": cannot open the word list");
-  std::vector<std::string> words;
-  std::string line;
-  for (int line_number = 1; std::getline(in, line); ++line_number) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) throw DataError(path + ": line " + std::to_string(line_number) + " is empty (one word per line)");
-    words.push_back(line);
-  }
-  if (words.empty()) throw DataError(path + ": the word list is empty");
-  return words;
+  std::stringstream text;
+  text << in.rdbuf();
+  return WordTokenizer::parse_word_list(text.str(), path);
 }
 
 std::shared_ptr<const Tokenizer> folder_tokenizer(const fs::path& dir, int vocab_size) {

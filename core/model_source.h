@@ -1,5 +1,6 @@
 #pragma once
-// Where a model comes from: a built-in preset or (later) a model folder on disk.
+// Where a model comes from: a built-in preset or a model folder on disk (core/model_folder.h).
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -14,12 +15,10 @@ struct LoadedModel {
   std::shared_ptr<const Tokenizer> tokenizer;
 };
 
-// "demo" (the built-in classroom model with its word vocabulary) or "gpt2-small" (GPT-2 124M's
-// shape with seeded random weights and no vocabulary). Throws UsageError for an unknown name.
+// "demo": the trained classroom model compiled into the binary (examples/models/demo), with its
+// word vocabulary. "gpt2-small": GPT-2 124M's shape with seeded random weights and no vocabulary.
+// Throws UsageError for an unknown name.
 LoadedModel load_preset(const std::string& name);
-
-// The word list of the demo preset.
-const std::vector<std::string>& demo_vocabulary();
 
 constexpr std::uint64_t kPresetSeed = 1234;
 

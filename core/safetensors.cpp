@@ -72,27 +72,42 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   try {
     struct stat st {};
     if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) fail("not a regular file");
-    const std::uint64_t file_size = std::uint64_t(st.st_size);
-    unsigned char length_bytes[8];
-    if (file_size < 8 || !read_at(fd_, 0, length_bytes, 8))
-      fail("truncated: " + text(file_size) + " bytes, too short for the 8-byte header length");
-    std::uint64_t header_size = 0;
-    for (int i = 7; i >= 0; --i) header_size = header_size << 8 | length_bytes[i];
-    if (header_size > kMaxHeaderBytes)
-      fail("header length " + text(header_size) + " is absurd (limit " + text(kMaxHeaderBytes) + " bytes)");
-    if (header_size > file_size - 8)
-      fail("header length " + text(header_size) + " runs past the end of the file (" + text(file_size) +
-           " bytes): truncated file?");
-    std::string header(header_size, '\0');
-    if (!read_at(fd_, 8, header.data(), header.size())) fail("truncated while reading the header");
-    data_start_ = 8 + header_size;
-    data_size_ = file_size - data_start_;
-    parse_header(header);
-    check_offsets();
+    open_header(std::uint64_t(st.st_size));
   } catch (...) {
     ::close(fd_);
     throw;
   }
+}
+
+SafetensorsFile::SafetensorsFile(const std::string& name, const unsigned char* bytes, std::size_t size)
+    : path_(name), bytes_(bytes), bytes_size_(size) {
+  open_header(size);
+}
+
+bool SafetensorsFile::read_bytes(std::uint64_t offset, void* buffer, std::size_t n) const {
+  if (!bytes_) return read_at(fd_, offset, buffer, n);
+  if (offset > bytes_size_ || n > bytes_size_ - offset) return false;
+  std::memcpy(buffer, bytes_ + offset, n);
+  return true;
+}
+
+void SafetensorsFile::open_header(std::uint64_t file_size) {
+  unsigned char length_bytes[8];
+  if (file_size < 8 || !read_bytes(0, length_bytes, 8))
+    fail("truncated: " + text(file_size) + " bytes, too short for the 8-byte header length");
+  std::uint64_t header_size = 0;
+  for (int i = 7; i >= 0; --i) header_size = header_size << 8 | length_bytes[i];
+  if (header_size > kMaxHeaderBytes)
+    fail("header length " + text(header_size) + " is absurd (limit " + text(kMaxHeaderBytes) + " bytes)");
+  if (header_size > file_size - 8)
+    fail("header length " + text(header_size) + " runs past the end of the file (" + text(file_size) +
+         " bytes): truncated file?");
+  std::string header(header_size, '\0');
+  if (!read_bytes(8, header.data(), header.size())) fail("truncated while reading the header");
+  data_start_ = 8 + header_size;
+  data_size_ = file_size - data_start_;
+  parse_header(header);
+  check_offsets();
 }
 
 SafetensorsFile::~SafetensorsFile() {
@@ -200,7 +215,7 @@ void SafetensorsFile::read_chunks(const TensorEntry& t, std::int64_t granule, Si
   std::int64_t done = 0;
   while (done < t.element_count) {
     const std::int64_t n = std::min(capacity, t.element_count - done);
-    if (!read_at(fd_, data_start_ + t.begin + std::uint64_t(done) * size, bytes.data(), std::size_t(n) * size))
+    if (!read_bytes(data_start_ + t.begin + std::uint64_t(done) * size, bytes.data(), std::size_t(n) * size))
       fail("tensor '" + t.name + "': file ended while reading its data (truncated since it was opened?)");
     if (size == 4 && kLittleEndianHost) {
       std::memcpy(values.data(), bytes.data(), std::size_t(n) * 4);  // already IEEE float32, LE

@@ -28,6 +28,9 @@ class SafetensorsFile {
   // unknown dtype, negative or overflowing shape, offsets out of range, reversed, overlapping or
   // not matching shape x dtype size.
   explicit SafetensorsFile(const std::string& path);
+  // The same checks over bytes already in memory (the built-in model compiled into the binary);
+  // `name` stands in for the path in messages. The bytes must outlive this object.
+  SafetensorsFile(const std::string& name, const unsigned char* bytes, std::size_t size);
   ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile&) = delete;
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;
@@ -46,12 +49,16 @@ class SafetensorsFile {
  private:
   template <typename Sink>
   void read_chunks(const TensorEntry& tensor, std::int64_t granule, Sink&& sink) const;
+  void open_header(std::uint64_t file_size);
+  bool read_bytes(std::uint64_t offset, void* buffer, std::size_t n) const;
   void parse_header(const std::string& header);
   void check_offsets();
   [[noreturn]] void fail(const std::string& problem) const;
 
   std::string path_;
   int fd_ = -1;
+  const unsigned char* bytes_ = nullptr;  // in-memory source instead of fd_
+  std::uint64_t bytes_size_ = 0;
   std::uint64_t data_start_ = 0;  // 8 + N
   std::uint64_t data_size_ = 0;   // file size - data_start_
   std::vector<TensorEntry> tensors_;

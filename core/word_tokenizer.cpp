@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <sstream>
 #include <utility>
 
 #include "core/error.h"
@@ -36,6 +37,19 @@ WordTokenizer::WordTokenizer(std::vector<std::string> words) : words_(std::move(
     exact_.emplace(words_[i], i);
     lowered_.emplace(lowered(words_[i]), i);  // first spelling wins
   }
+}
+
+std::vector<std::string> WordTokenizer::parse_word_list(const std::string& text, const std::string& name) {
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  std::string line;
+  for (int line_number = 1; std::getline(in, line); ++line_number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) throw DataError(name + ": line " + std::to_string(line_number) + " is empty (one word per line)");
+    words.push_back(line);
+  }
+  if (words.empty()) throw DataError(name + ": the word list is empty");
+  return words;
 }
 
 std::vector<std::string> WordTokenizer::split(const std::string& text) {

@@ -19,6 +19,8 @@ class WordTokenizer : public Tokenizer {
   int vocab_size() const override { return int(words_.size()); }
   const std::vector<std::string>& words() const { return words_; }
 
+  // vocab.txt's text: one word per line, line i = id i. Throws DataError naming `name`.
+  static std::vector<std::string> parse_word_list(const std::string& text, const std::string& name);
   // Splits text into words and single punctuation marks (the pieces encode() looks up).
   static std::vector<std::string> split(const std::string& text);
   // Up to n known words closest to word by edit distance (case-insensitive), nearest first.
