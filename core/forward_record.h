@@ -31,6 +31,7 @@ struct LayerRecord {
   Matrix keys;         // [n_computed, d_model] the K rows computed here, in computed_rows order
   Matrix values;       // [n_computed, d_model]
   RowVector query;     // [d_model] the newest query row (used once, never cached)
+  Matrix queries;      // [n_computed, d_model] every query row of this call (the lessons' Q check)
 };
 
 struct ForwardRecord {

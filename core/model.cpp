@@ -102,6 +102,7 @@ void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvCache&
       record->keys = qkv.middleCols(d, d);
       record->values = qkv.middleCols(2 * d, d);
       record->query = qkv.row(n - 1).head(d);
+      record->queries = qkv.leftCols(d);
     }
   }
 
