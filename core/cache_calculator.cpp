@@ -39,11 +39,12 @@ std::int64_t kv_cache_bytes(const CacheShape& s, int n_kv_head, std::int64_t tok
 
 const std::vector<CacheShape>& known_cache_shapes() {
   // Parameter counts: GPT-2 from the published checkpoints (tied head); Llama 3 8B from its model card.
+  // The Llama-like context is Llama 3.1 8B's 128K (Llama 3 8B shipped with 8K; the shape is the same).
   static const std::vector<CacheShape> shapes = {
       {"gpt2-small", "GPT-2 small (124M)", 12, 12, 12, 64, 1024, 124439808},
       {"gpt2-medium", "GPT-2 medium (355M)", 24, 16, 16, 64, 1024, 354823168},
       {"gpt2-xl", "GPT-2 XL (1.5B)", 48, 25, 25, 64, 1024, 1557611200},
-      {"llama-3-8b", "Llama-3-8B-like (GQA)", 32, 32, 8, 128, 8192, 8030261248},
+      {"llama-3-8b", "Llama-3-8B-like (GQA)", 32, 32, 8, 128, 131072, 8030261248},
   };
   return shapes;
 }

@@ -176,8 +176,13 @@ SameWordCheck check_same_word(const Model& model, const std::vector<StepTrace>& 
     const float* v1 = cached_row(history, step, l, true, c.first);
     const float* v2 = cached_row(history, step, l, true, c.second);
     if (!k1 || !k2 || !v1 || !v2) return SameWordCheck{};
-    c.layers.push_back({l, float(cosine(k1, k2, d)), max_abs_diff(k1, k2, d), float(cosine(v1, v2, d)),
-                        max_abs_diff(v1, v2, d)});
+    RowPairCheck pair{l, float(cosine(k1, k2, d)), max_abs_diff(k1, k2, d), float(cosine(v1, v2, d)),
+                      max_abs_diff(v1, v2, d), {}, {}, {}, {}};
+    pair.key_first = Eigen::Map<const RowVector>(k1, d);
+    pair.key_second = Eigen::Map<const RowVector>(k2, d);
+    pair.value_first = Eigen::Map<const RowVector>(v1, d);
+    pair.value_second = Eigen::Map<const RowVector>(v2, d);
+    c.layers.push_back(std::move(pair));
   }
   const ModelWeights& w = model.weights();
   const RowVector token = w.token_embedding.row(c.token_id);
@@ -192,6 +197,8 @@ SameWordCheck check_same_word(const Model& model, const std::vector<StepTrace>& 
   }
   c.input_vs_position_float = ((x1 - x2) - pe_diff).cwiseAbs().maxCoeff();
   c.position_diff_max = pe_diff.cwiseAbs().maxCoeff();
+  c.input_diff = x1 - x2;
+  c.position_diff = pe_diff;
   c.found = true;
   return c;
 }

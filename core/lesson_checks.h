@@ -43,6 +43,7 @@ struct RowPairCheck {
   int layer = 0;
   float key_cosine = 0, key_max_diff = 0;
   float value_cosine = 0, value_max_diff = 0;
+  RowVector key_first, key_second, value_first, value_second;  // [d_model] the rows compared
 };
 
 struct SameWordCheck {
@@ -57,6 +58,7 @@ struct SameWordCheck {
   double input_vs_position_exact = -1.0;  // max |(x1 - x2) - (wpe1 - wpe2)| in double: 0
   float input_vs_position_float = -1.0f;  // the same with the float32 inputs the model used
   float position_diff_max = 0.0f;         // max |wpe[first] - wpe[second]|
+  RowVector input_diff, position_diff;    // [d_model] x_first - x_second (float32) and wpe[first] - wpe[second]
 };
 
 // word: the token text to look for ("" = the first token that appears twice). Rows come from the

@@ -68,25 +68,26 @@ void report_query(const LessonInputs& in, const std::vector<StepTrace>& history,
                       {"cached_vs_uncached_weights", c.cached_vs_uncached_weights}});
   }
   r.numbers["query"] = layers;
-  const std::string all_layers = r.query.size() == 1 ? "the layer" : "all " + std::to_string(r.query.size()) + " layers";
-  r.lines.push_back("Newest output (position " + std::to_string(newest) + ") from all " + std::to_string(t.position_end) +
-                    " query rows vs from query row " + std::to_string(newest) + " alone, in " + all_layers +
-                    ": max |\xCE\x94| = " + format_difference(full) + ".");
+  const std::string all_layers = r.query.size() == 1   ? "the layer"
+                                 : r.query.size() == 2 ? "both layers"
+                                                       : "all " + std::to_string(r.query.size()) + " layers";
+  r.lines.push_back("Newest output (position " + std::to_string(newest) + "), all " + std::to_string(t.position_end) +
+                    " query rows vs row " + std::to_string(newest) + " alone, " + all_layers + ": max |\xCE\x94| = " +
+                    format_difference(full) + ".");
   if (newest > 0)
-    r.lines.push_back("Older query rows 0\xE2\x80\x93" + std::to_string(newest - 1) +
+    r.lines.push_back("Query rows 0\xE2\x80\x93" + std::to_string(newest - 1) +
                       " replaced by random numbers: the newest output moves by " + format_difference(perturbed) +
-                      "; their own outputs move by up to " + fmt("%.2f", moved) + ". No later step reads them.");
+                      "; their own outputs by up to " + fmt("%.2f", moved) + ".");
   else
     r.lines.push_back("One position so far: there is no older query row yet.");
   const std::size_t cached_rows = t.cached.forward.layers.empty() ? 0 : t.cached.forward.layers[0].computed_rows.size();
   std::string line = "Cached path (" + std::to_string(cached_rows) + (cached_rows == 1 ? " query row" : " query rows") +
-                     (t.position_begin > 0 ? ", K/V read back" : "") + ") vs uncached (" + std::to_string(t.position_end) +
-                     " rows): attention output " + format_difference(output) + ", logits " +
-                     format_difference(t.max_abs_logit_diff);
+                     ") vs uncached (" + std::to_string(t.position_end) + "): output " + format_difference(output) +
+                     ", logits " + format_difference(t.max_abs_logit_diff);
   if (output == 0.0f && t.max_abs_logit_diff == 0.0f)
     line += " \xE2\x80\x94 the same computation at prefill.";
   else
-    line += " \xE2\x80\x94 float rounding: the same sums grouped differently (1 row vs " + std::to_string(t.position_end) + ").";
+    line += " \xE2\x80\x94 float rounding (the same sums, grouped differently).";
   r.lines.push_back(line);
 }
 
@@ -111,7 +112,7 @@ void report_same_word(const LessonInputs& in, const std::vector<StepTrace>& hist
                     ": the cache is indexed by position, not by word.");
   json layers = json::array();
   for (const RowPairCheck& l : c.layers) {
-    r.lines.push_back("Layer " + std::to_string(l.layer) + ": K cosine " + fmt("%.3f", l.key_cosine) + ", max |\xCE\x94| " +
+    r.details.push_back("Layer " + std::to_string(l.layer) + ": K cosine " + fmt("%.3f", l.key_cosine) + ", max |\xCE\x94| " +
                       fmt("%.3f", l.key_max_diff) + " \xC2\xB7 V cosine " + fmt("%.3f", l.value_cosine) + ", max |\xCE\x94| " +
                       fmt("%.3f", l.value_max_diff));
     layers.push_back({{"layer", l.layer}, {"key_cosine", l.key_cosine}, {"key_max_diff", l.key_max_diff},
@@ -254,9 +255,9 @@ void report_cache_size(const LessonInputs& in, const std::vector<StepTrace>& his
             (c.variants[i].hypothetical ? "" : " (the model's)") + ": " + format_decimal_bytes(double(c.bytes[i]));
     variants.push_back({{"name", c.variants[i].name}, {"kv_heads", c.variants[i].n_kv_head}, {"bytes", c.bytes[i]}});
   }
-  r.lines.push_back(line);
+  r.details.push_back(line);
   if (shape.name != "loaded")
-    r.lines.push_back(cache_formula(shape, shape.n_kv_head, c.tokens, dtype) + "; the weights are " +
+    r.details.push_back(cache_formula(shape, shape.n_kv_head, c.tokens, dtype) + "; the weights are " +
                     format_decimal_bytes(double(shape.parameters) * kv_dtype_info(dtype).bytes) + " in " +
                     kv_dtype_info(dtype).name + ".");
   r.numbers["calculator"] = {{"shape", shape.name}, {"dtype", kv_dtype_info(dtype).name}, {"tokens", c.tokens},

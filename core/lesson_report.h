@@ -34,7 +34,8 @@ struct EngineBytes {
 };
 
 struct LessonReport {
-  std::vector<std::string> lines;
+  std::vector<std::string> lines;    // the step's claims, in words and numbers
+  std::vector<std::string> details;  // the numbers behind them (the window draws these as a view instead)
   nlohmann::json numbers = nlohmann::json::object();
   std::vector<QueryRowCheck> query;
   SameWordCheck same_word;

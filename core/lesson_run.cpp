@@ -35,7 +35,8 @@ std::vector<int> encode_text(const Tokenizer& tokenizer, const std::string& text
   }
 }
 
-LessonRun::LessonRun(Lesson lesson, LoadedModel model) : lesson_(std::move(lesson)), model_(std::move(model)) {
+LessonRun::LessonRun(Lesson lesson, LoadedModel model, bool check_fits)
+    : lesson_(std::move(lesson)), model_(std::move(model)) {
   const std::string where = lesson_.source.empty() ? "" : lesson_.source + ": ";
   const Tokenizer& tok = *model_.tokenizer;
   prompt_ids_ = encode_text(tok, lesson_.prompt, where + "prompt");
@@ -55,7 +56,7 @@ LessonRun::LessonRun(Lesson lesson, LoadedModel model) : lesson_(std::move(lesso
       session_ = std::make_unique<DecodeSession>(model_.model, model_.tokenizer, options);
       session_->start(prompt_ids_, forced_ids_);
       lesson_steps_ = lesson_.steps.empty() ? int(forced_ids_.size()) + 1 : int(lesson_.steps.size());
-      session_->check_steps(lesson_steps_);
+      if (check_fits) session_->check_steps(lesson_steps_);
     }
   } catch (const DataError& e) {
     const std::string message = e.what();
@@ -116,6 +117,7 @@ nlohmann::json lesson_step_to_json(const LessonRun& run, int step) {
   j["caption"] = {{"title", c.title}, {"uncached", c.uncached}, {"cached", c.cached}, {"badge", c.badge}};
   const LessonReport& r = run.reports()[std::size_t(step)];
   j["lines"] = r.lines;
+  j["details"] = r.details;
   j["numbers"] = r.numbers;
   const std::vector<LessonStep>& steps = run.lesson().steps;
   if (step < int(steps.size())) {

@@ -22,9 +22,10 @@ std::vector<int> encode_text(const Tokenizer& tokenizer, const std::string& text
 
 class LessonRun {
  public:
-  // Encodes the lesson's texts and checks its steps fit. Throws DataError "SOURCE: problem" (UsageError
-  // for a window the model cannot take).
-  LessonRun(Lesson lesson, LoadedModel model);
+  // Encodes the lesson's texts and, with check_fits, checks its steps fit the context (a prompt typed in
+  // the window is not checked: it runs until the context is full). Throws DataError "SOURCE: problem"
+  // (UsageError for a window the model cannot take).
+  LessonRun(Lesson lesson, LoadedModel model, bool check_fits = true);
 
   const Lesson& lesson() const { return lesson_; }
   const LoadedModel& model() const { return model_; }

@@ -4,42 +4,17 @@
 #include <backends/imgui_impl_opengl3.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <iostream>
 
+#include "core/cache_calculator.h"
 #include "core/error.h"
 #include "core/model_folder.h"
+#include "gui/export_steps.h"
 
 namespace kvscope::gui {
 
 namespace {
-
-// Text -> ids. Models without a vocabulary (random gpt2-small) take ids: "464 3862" or "464,3862".
-std::vector<int> encode_field(const Tokenizer& tokenizer, const std::string& text, const char* what) {
-  if (text.find_first_not_of(" \t") == std::string::npos) return {};
-  try {
-    return tokenizer.encode(text);
-  } catch (const UsageError&) {
-    std::vector<int> ids;
-    const char* p = text.c_str();
-    while (*p) {
-      if (*p == ' ' || *p == ',' || *p == '#') {
-        ++p;
-        continue;
-      }
-      char* end = nullptr;
-      errno = 0;
-      const long id = std::strtol(p, &end, 10);
-      if (end == p || errno == ERANGE || id < 0 || id > 2147483647L)
-        throw DataError(std::string(what) + ": this model has no vocabulary; type token ids, e.g. 464 3862");
-      ids.push_back(int(id));
-      p = end;
-    }
-    return ids;
-  }
-}
 
 void copy_to(char* buffer, std::size_t size, const std::string& text) {
   const std::size_t n = std::min(size - 1, text.size());
@@ -54,21 +29,26 @@ App::App(AppOptions options, WindowHooks hooks) : options_(std::move(options)), 
   ui_.theme = options_.theme;
   ui_.presentation = options_.presentation;
   ui_.font_scale = options_.font_scale;
+  const bool headless = options_.steps >= 0 || !options_.export_dir.empty();
   Lesson lesson = default_lesson();
   if (!options_.lesson_path.empty()) {
     copy_to(ui_.lesson_path, sizeof ui_.lesson_path, options_.lesson_path);
     try {
-      lesson = load_lesson_file(options_.lesson_path);
+      lesson = kvscope::load_lesson(options_.lesson_path);
     } catch (const DataError& e) {
       ui_.error = std::string(e.what()) + " (showing the built-in lesson)";
-      if (options_.steps >= 0) throw;  // headless: a broken lesson is a failure
+      if (headless) throw;  // headless: a broken lesson is a failure
     }
   }
   start_lesson(lesson);
-  if (options_.steps >= 0 && !ui_.error.empty()) throw DataError(ui_.error);
+  if (headless && !ui_.error.empty()) throw DataError(ui_.error);
+  if (!options_.export_dir.empty()) export_temp_ = make_export_temp(options_.export_dir);
 }
 
-App::~App() { runner_.wait(); }
+App::~App() {
+  runner_.wait();
+  if (!export_temp_.empty()) remove_folder(export_temp_);  // an export that did not finish leaves nothing
+}
 
 void App::start_lesson(const Lesson& lesson) {
   lesson_ = lesson;
@@ -76,6 +56,7 @@ void App::start_lesson(const Lesson& lesson) {
     lesson_.title = "none (prompt from the command line)";
     lesson_.summary.clear();
     lesson_.steps.clear();
+    lesson_.key_step = -1;
   }
   copy_to(ui_.prompt, sizeof ui_.prompt, options_.has_prompt ? options_.prompt : lesson.prompt);
   copy_to(ui_.continuation, sizeof ui_.continuation,
@@ -83,47 +64,71 @@ void App::start_lesson(const Lesson& lesson) {
   ui_.layer = options_.layer >= 0 ? options_.layer : lesson.layer;
   ui_.head = options_.head >= 0 ? options_.head : lesson.head;
   ui_.window = options_.window >= 0 ? options_.window : lesson.window;
+  ui_.show_calculator = lesson.kind == LessonKind::CacheSize;
   apply_prompt();
 }
 
+void App::load_lesson(const std::string& path_or_name, bool builtin) {
+  if (runner_.busy()) return;
+  try {
+    Lesson lesson = builtin ? builtin_lesson(path_or_name) : kvscope::load_lesson(path_or_name);
+    options_.has_prompt = options_.has_continuation = false;
+    options_.layer = options_.head = options_.window = -1;
+    if (!builtin) copy_to(ui_.lesson_path, sizeof ui_.lesson_path, path_or_name);
+    start_lesson(lesson);
+  } catch (const std::runtime_error& e) {  // shown in the window; the lesson on screen stays
+    ui_.error = e.what();
+  }
+}
+
+// A run of the lesson with the prompt, continuation and window of the controls. When they differ from
+// the lesson's own, the run is an edited copy: the same kind of checks, but no notes (they were
+// written for the lesson's text) and no check that its steps fit.
 void App::apply_prompt() {
   if (runner_.busy()) return;
   queued_steps_ = 0;
   const ModelConfig& config = model_.model->config();
+  Lesson lesson = lesson_;
+  const bool edited = lesson.prompt != ui_.prompt || lesson.continuation != ui_.continuation || lesson.window != ui_.window;
+  if (edited) {
+    lesson.prompt = ui_.prompt;
+    lesson.continuation = ui_.continuation;
+    lesson.window = lesson.kind == LessonKind::PrefixReuse ? 0 : ui_.window;
+    lesson.steps.clear();
+    lesson.key_step = -1;
+    lesson.source.clear();
+  }
   try {
-    std::vector<int> prompt = encode_field(*model_.tokenizer, ui_.prompt, "prompt");
-    std::vector<int> forced = encode_field(*model_.tokenizer, ui_.continuation, "continuation");
-    SessionOptions options;
-    options.window = ui_.window;
-    auto session = std::make_unique<DecodeSession>(model_.model, model_.tokenizer, options);
-    session->start(prompt, forced);
-    session_ = std::move(session);
+    auto run = std::make_unique<LessonRun>(lesson, model_, !edited);
     prompt_texts_.clear();
-    for (int id : prompt) prompt_texts_.push_back(model_.tokenizer->token_text(id));
+    for (int id : run->prompt_ids()) prompt_texts_.push_back(model_.tokenizer->token_text(id));
+    run_ = std::move(run);
     ui_.error.clear();
-  } catch (const std::runtime_error& e) {  // DataError or UsageError: shown, the old session stays
+  } catch (const std::runtime_error& e) {  // DataError or UsageError: shown, the old run stays
     ui_.error = e.what();
   }
+  if (run_) run_->reset();
   shown_.clear();
+  shown_reports_.clear();
   ui_.playing = false;
   ui_.layer = std::clamp(ui_.layer, 0, config.n_layer - 1);
   ui_.head = std::clamp(ui_.head, 0, config.n_head - 1);
-  ++trace_version_;
+  after_history_change();
 }
 
 void App::request_step() {
-  if (!session_) return;
+  if (!run_) return;
   if (runner_.busy()) {
     queued_steps_ = std::min(queued_steps_ + 1, 8);
     return;
   }
   std::string why;
-  if (!session_->can_step(&why)) {
+  if (!run_->can_step(&why)) {
     ui_.status = why;
     ui_.playing = false;
     return;
   }
-  runner_.start(*session_);
+  runner_.start(*run_);
 }
 
 void App::finish_step() {
@@ -134,8 +139,9 @@ void App::finish_step() {
     queued_steps_ = 0;
     return;
   }
-  shown_.push_back(session_->history().back());
-  ++trace_version_;
+  shown_.push_back(run_->history().back());
+  shown_reports_.push_back(run_->reports().back());
+  after_history_change();
   frames_after_last_step_ = 0;
   if (queued_steps_ > 0) {
     --queued_steps_;
@@ -145,20 +151,38 @@ void App::finish_step() {
 
 void App::back() {
   queued_steps_ = 0;
-  if (runner_.busy() || !session_) return;
-  if (session_->back()) {
+  if (runner_.busy() || !run_) return;
+  if (run_->back()) {
     shown_.pop_back();
-    ++trace_version_;
+    shown_reports_.pop_back();
+    after_history_change();
   }
 }
 
 void App::reset() {
   queued_steps_ = 0;
-  if (runner_.busy() || !session_) return;
-  session_->reset();
+  if (runner_.busy() || !run_) return;
+  run_->reset();
   shown_.clear();
+  shown_reports_.clear();
   ui_.playing = false;
+  after_history_change();
+}
+
+// A step shown, taken back or reset: views rebuild, and a cache_size lesson's step sets the calculator.
+void App::after_history_change() {
   ++trace_version_;
+  const int step = int(shown_.size()) - 1;
+  if (!run_ || step < 0 || step >= int(run_->lesson().steps.size())) return;
+  const CalculatorSetting& s = run_->lesson().steps[std::size_t(step)].calculator;
+  if (!s.set) return;
+  ui_.show_calculator = true;
+  ui_.calc_shape = s.shape;
+  ui_.calc_tokens = int(std::min<std::int64_t>(s.tokens, 1 << 30));
+  KvDtype dtype = KvDtype::FP32;
+  parse_kv_dtype(s.dtype, &dtype);
+  for (int i = 0; i < int(kv_dtypes().size()); ++i)
+    if (kv_dtypes()[std::size_t(i)].id == dtype) ui_.calc_dtype = i;
 }
 
 void App::apply(const Action& a) {
@@ -189,17 +213,9 @@ void App::apply(const Action& a) {
       if (hooks_.toggle_fullscreen) hooks_.toggle_fullscreen();
       break;
     case ActionType::Screenshot: screenshot_request_ = "kvscope-step" + std::to_string(shown_.size()) + ".png"; break;
-    case ActionType::LoadLesson:
-      if (runner_.busy()) break;
-      try {
-        Lesson lesson = load_lesson_file(a.text);
-        options_.has_prompt = options_.has_continuation = false;
-        options_.layer = options_.head = options_.window = -1;
-        start_lesson(lesson);
-      } catch (const DataError& e) {
-        ui_.error = e.what();
-      }
-      break;
+    case ActionType::LoadLesson: load_lesson(a.text, false); break;
+    case ActionType::LoadBuiltinLesson: load_lesson(a.text, true); break;
+    case ActionType::ToggleCalculator: ui_.show_calculator = !ui_.show_calculator; break;
   }
 }
 
@@ -221,6 +237,7 @@ void App::handle_keys() {
       case GLFW_KEY_BACKSPACE: push(ActionType::Back); break;
       case GLFW_KEY_R: push(ActionType::Reset); break;
       case GLFW_KEY_P: push(ActionType::TogglePlay); break;
+      case GLFW_KEY_C: push(ActionType::ToggleCalculator); break;
       case GLFW_KEY_F11: push(ActionType::ToggleFullscreen); break;
       case GLFW_KEY_F12: push(ActionType::Screenshot); break;
       case GLFW_KEY_EQUAL:
@@ -243,6 +260,7 @@ void App::play_tick() {
 }
 
 void App::headless_tick() {
+  if (!options_.export_dir.empty()) return export_tick();
   if (options_.steps < 0 || quit_ || runner_.busy()) return;
   if (!ui_.error.empty()) {
     std::cerr << "kvscope: " << ui_.error << "\n";
@@ -252,7 +270,7 @@ void App::headless_tick() {
   }
   if (int(shown_.size()) < options_.steps + 1) {
     std::string why;
-    if (!session_->can_step(&why)) {
+    if (!run_->can_step(&why)) {
       std::cerr << "kvscope: cannot run step " << shown_.size() << ": " << why << "\n";
       exit_code_ = 1;
       quit_ = true;
@@ -297,6 +315,12 @@ std::string App::take_screenshot_request() {
 
 void App::report_screenshot(const std::string& path, const std::string& error) {
   ui_.status = error.empty() ? "screenshot written: " + path : error;
+  if (!options_.export_dir.empty()) {
+    export_waiting_ = false;
+    if (!error.empty()) return finish_export(error);
+    ++exported_;
+    return;
+  }
   if (options_.steps < 0) return;
   if (!error.empty()) {
     std::cerr << "kvscope: " << error << "\n";

@@ -1,15 +1,16 @@
 #pragma once
-// App: owns the model, the decode session, the traces shown and the UiState. Each frame it turns keys
-// into actions, applies them (between frames, never while a step runs), then lays out the panels.
+// App: owns the model, the lesson run (a decode session or a lesson's script), the traces shown and
+// the UiState. Each frame it turns keys into actions, applies them (between frames, never while a
+// step runs), then lays out the panels.
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/lesson.h"
+#include "core/lesson_run.h"
 #include "core/model_source.h"
-#include "core/session.h"
-#include "gui/lesson.h"
 #include "gui/panels.h"
 #include "gui/step_runner.h"
 #include "gui/theme.h"
@@ -21,13 +22,14 @@ namespace kvscope::gui {
 struct AppOptions {
   std::string preset = "demo";
   std::string model_dir;        // Hugging Face GPT-2 folder (overrides preset)
-  std::string lesson_path;      // empty: the built-in lesson
+  std::string lesson_path;      // a lesson file or a built-in lesson's name; empty: the default lesson
   std::string prompt;           // overrides the lesson's prompt when set
   std::string continuation;     // overrides the lesson's continuation when has_continuation
   bool has_prompt = false, has_continuation = false;
   int layer = -1, head = -1, window = -1;  // -1: from the lesson
   int steps = -1;               // headless: run steps 0..steps, then screenshot and quit
   std::string screenshot;       // where the headless path writes its PNG
+  std::string export_dir;       // headless: every lesson step as DIR/step_NN.png plus DIR/trace.json
   std::string state_file;       // test hook: JSON line per change of what is shown
   ThemeId theme = ThemeId::Light;
   bool presentation = true;
@@ -40,8 +42,9 @@ struct WindowHooks {
 
 class App {
  public:
-  // Loads the model and the lesson (a broken lesson file shows its error in the window instead).
-  // Throws UsageError / DataError for a bad preset or model folder.
+  // Loads the model and the lesson (a broken lesson file shows its error in the window instead; the
+  // headless paths throw it). Throws UsageError / DataError for a bad preset, model folder or export
+  // folder.
   App(AppOptions options, WindowHooks hooks);
   ~App();
 
@@ -59,31 +62,37 @@ class App {
   bool should_quit() const { return quit_; }
   int exit_code() const { return exit_code_; }
   bool busy() const { return runner_.busy(); }
-  // The headless path ignores the pointer, so screenshots show no hover wherever the pointer is.
-  bool ignores_mouse() const { return options_.steps >= 0; }
+  // The headless paths ignore the pointer, so screenshots show no hover wherever the pointer is.
+  bool ignores_mouse() const { return options_.steps >= 0 || !options_.export_dir.empty(); }
 
  private:
   void start_lesson(const Lesson& lesson);
+  void load_lesson(const std::string& path_or_name, bool builtin);
   void apply(const Action& action);
   void apply_prompt();
   void request_step();
   void finish_step();
   void back();
   void reset();
+  void after_history_change();
   void handle_keys();
   void play_tick();
   void headless_tick();
+  void export_tick();
+  void finish_export(const std::string& error);
   void rebuild_views();
   void layout();
+  void draw_menu_bar(PanelContext& c);
   void write_state_file();
 
   AppOptions options_;
   WindowHooks hooks_;
   LoadedModel model_;
-  Lesson lesson_;
-  std::unique_ptr<DecodeSession> session_;
+  Lesson lesson_;  // as loaded (the prompt fields in ui_ may differ: then the run is an edited copy)
+  std::unique_ptr<LessonRun> run_;
   StepRunner runner_;
-  std::vector<StepTrace> shown_;  // copies of the session's history, read by the panels
+  std::vector<StepTrace> shown_;  // copies of the run's history, read by the panels
+  std::vector<LessonReport> shown_reports_;
   std::vector<std::string> prompt_texts_;
   std::uint64_t trace_version_ = 1;
   UiState ui_;
@@ -101,6 +110,10 @@ class App {
   std::string last_state_;
   bool quit_ = false;
   int exit_code_ = 0;
+  // --export-steps: PNGs go to a temporary folder next to the target, renamed into place at the end.
+  std::string export_temp_;
+  int exported_ = 0;
+  bool export_waiting_ = false;
 };
 
 }  // namespace kvscope::gui

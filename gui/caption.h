@@ -1,21 +1,9 @@
 #pragma once
-// The one-line story of a step, written from its trace: what each mode computed and read back, and
-// whether the two modes agree.
-#include <string>
-
-#include "core/trace.h"
+// The step's caption is written in core (core/caption.h) so kvscope-cli prints the same words; the
+// window uses it under the same names.
+#include "core/caption.h"
 
 namespace kvscope::gui {
-
-struct Caption {
-  std::string title;     // "Step 2 — 'fast' at position 2 · Decode"
-  std::string uncached;  // "Without a cache: ..."
-  std::string cached;    // "With a cache: ..."
-  std::string badge;     // "cached = uncached ✓  max |Δlogit| 1.2e-07"
-  bool modes_agree = true;
-};
-
-// tolerance: the largest max |Δlogit| between the modes still called equal (float32 rounding).
-Caption make_caption(const StepTrace& trace, float tolerance = 1e-3f);
-
+using kvscope::Caption;
+using kvscope::make_caption;
 }  // namespace kvscope::gui

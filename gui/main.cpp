@@ -46,7 +46,7 @@ GLFWwindow* open_window(const kvscope::gui::WindowOptions& o) {
   GLFWwindow* window = glfwCreateWindow(o.width, o.height, "kvscope", nullptr, nullptr);
   if (!window) return nullptr;
   glfwMakeContextCurrent(window);
-  glfwSwapInterval(o.app.steps >= 0 ? 0 : 1);
+  glfwSwapInterval(o.app.steps >= 0 || !o.app.export_dir.empty() ? 0 : 1);
   return window;
 }
 
@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
     });
     ImGui_ImplGlfw_InitForOpenGL(window, true);
     ImGui_ImplOpenGL3_Init("#version 330 core");
-    status = run(window, app, options.app.steps >= 0);
+    status = run(window, app, app.ignores_mouse());
   } catch (const GlError& e) {
     std::cerr << "kvscope: " << e.what() << "\n";
     status = 1;

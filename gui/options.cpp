@@ -24,7 +24,9 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
   auto* preset = cli.add_option("--preset", a.preset, "built-in model: demo (default) or gpt2-small (random weights)");
   cli.add_option("--model", a.model_dir, "Hugging Face GPT-2 folder (config.json, model.safetensors, vocab.json, merges.txt)")
       ->excludes(preset);
-  cli.add_option("--lesson", a.lesson_path, "lesson JSON (default: the built-in 'Time flies fast')");
+  cli.add_option("--lesson", a.lesson_path,
+                 "lesson JSON, or a built-in lesson's name: time_flies_fast (default), why_not_cache_q, "
+                 "same_word_two_positions, context_limit, reusing_a_prefix, cache_size");
   auto* prompt = cli.add_option("--prompt", a.prompt, "prompt text (token ids for a model without a vocabulary)");
   auto* continuation = cli.add_option("--continuation", a.continuation, "teacher-forced continuation; \"\" = model's choice");
   cli.add_option("--layer", a.layer, "layer to show first")->check(CLI::NonNegativeNumber);
@@ -33,6 +35,8 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
   cli.add_option("--steps", a.steps, "headless: run steps 0..N (prefill + N decode steps), write --screenshot, exit")
       ->check(CLI::NonNegativeNumber);
   cli.add_option("--screenshot", a.screenshot, "PNG written after --steps");
+  cli.add_option("--export-steps", a.export_dir,
+                 "headless: write every lesson step as DIR/step_00.png... plus DIR/trace.json (all or nothing), exit");
   cli.add_option("--size", size, "window size WxH (default 1600x900)");
   cli.add_option("--theme", theme, "light (default), dark or high-contrast");
   cli.add_option("--font-scale", a.font_scale, "text size factor (default 1)")->check(CLI::Range(0.5f, 3.0f));
@@ -58,6 +62,10 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
   else if (theme == "high-contrast") a.theme = ThemeId::HighContrast;
   else {
     std::cerr << "kvscope: --theme must be light, dark or high-contrast, got '" << theme << "'\n";
+    return 2;
+  }
+  if (!a.export_dir.empty() && (a.steps >= 0 || !a.screenshot.empty())) {
+    std::cerr << "kvscope: --export-steps runs the whole lesson; it does not go with --steps or --screenshot\n";
     return 2;
   }
   if ((a.steps >= 0) != !a.screenshot.empty()) {

@@ -1,5 +1,7 @@
-// Caption: the step's one-line story written from its trace, the agreement badge (max |Δlogit|
-// between the modes) and the lesson's teacher note for the step.
+// Caption: the step's story written from its trace, the agreement badge (max |Δlogit| between the
+// modes) and the lesson's lines computed from the traces (core/lesson_report.h); their details too
+// unless a lesson view below draws them. (The teacher's note is in the sidebar.)
+// caption_content_height() measures exactly what draw_caption_panel() draws, so the box fits it.
 #include <string>
 #include <vector>
 
@@ -9,6 +11,8 @@
 namespace kvscope::gui {
 
 namespace {
+
+const char* const kBullet = "\xE2\x96\xB8";  // ▸
 
 void draw_badge(PanelContext& c, const Caption& cap) {
   const ImVec2 size = ImGui::CalcTextSize(cap.badge.c_str());
@@ -53,34 +57,86 @@ std::string prompt_summary(const std::vector<std::string>& texts) {
   return s;
 }
 
+// The paragraphs under the title, in order: kind 0 plain, 1 lesson line (bullet).
+struct Paragraph {
+  std::string text;
+  int kind = 0;
+};
+
+std::vector<Paragraph> paragraphs(const PanelContext& c, const Caption& cap) {
+  std::vector<Paragraph> out;
+  out.push_back({cap.uncached, 0});
+  out.push_back({cap.cached, 0});
+  if (c.report) {
+    for (const std::string& line : c.report->lines) out.push_back({line, 1});
+    if (!c.ui.show_calculator && !same_word_view_available(c))
+      for (const std::string& line : c.report->details) out.push_back({line, 1});
+  }
+  const int s = c.trace->step;
+  if (s < int(c.lesson.steps.size()) && !c.lesson.steps[std::size_t(s)].caption.empty())
+    out.push_back({c.lesson.steps[std::size_t(s)].caption, 0});
+  return out;
+}
+
+std::string ready_title(const PanelContext& c) {
+  return "Ready \xE2\x80\x94 press Space (or Step) to run step 0: prefill of " + quoted(prompt_summary(c.prompt_texts));
+}
+const char* const kReadyText = "Prefill feeds the whole prompt at once and writes its K and V rows into the cache; "
+                               "every later step (decode) feeds one token and adds one row per layer.";
+
+float wrapped(const std::string& text, float width) {
+  return ImGui::CalcTextSize(text.c_str(), nullptr, false, width).y + ImGui::GetStyle().ItemSpacing.y;
+}
+
 }  // namespace
 
+float caption_content_height(PanelContext& c, float width) {
+  const float bullet_w = ImGui::CalcTextSize(kBullet).x + ImGui::GetStyle().ItemSpacing.x;
+  float h = 0.0f;
+  if (c.busy) h += ImGui::GetTextLineHeightWithSpacing() * 1.2f;
+  ImGui::PushFont(c.fonts.title);
+  if (!c.trace) {
+    h += wrapped(ready_title(c), width);
+    ImGui::PopFont();
+    h += wrapped(kReadyText, width);
+    if (!c.lesson.summary.empty()) h += wrapped(c.lesson.summary, width);
+    return h;
+  }
+  h += ImGui::GetTextLineHeightWithSpacing();  // the title and badge share one line
+  ImGui::PopFont();
+  if (c.busy) return h;
+  for (const Paragraph& p : paragraphs(c, make_caption(*c.trace)))
+    h += wrapped(p.text, p.kind == 1 ? width - bullet_w : width);
+  return h;
+}
+
 void draw_caption_panel(PanelContext& c) {
+  const ImVec2 wp = ImGui::GetWindowPos(), ws = ImGui::GetWindowSize();
+  c.rects.caption = {wp.x, wp.y, wp.x + ws.x, wp.y + ws.y};
   if (c.busy) draw_busy(c);
   if (!c.trace) {
     ImGui::PushFont(c.fonts.title);
-    const std::string prompt = prompt_summary(c.prompt_texts);
-    ImGui::TextWrapped("Ready \xE2\x80\x94 press Space (or Step) to run step 0: prefill of %s", quoted(prompt).c_str());
+    ImGui::TextWrapped("%s", ready_title(c).c_str());
     ImGui::PopFont();
-    ImGui::TextWrapped("Prefill feeds the whole prompt at once and writes its K and V rows into the cache; "
-                       "every later step (decode) feeds one token and adds one row per layer.");
+    ImGui::TextWrapped("%s", kReadyText);
     if (!c.lesson.summary.empty()) ImGui::TextWrapped("%s", c.lesson.summary.c_str());
-    return;
+  } else {
+    const Caption cap = make_caption(*c.trace);
+    ImGui::PushFont(c.fonts.title);
+    ImGui::TextUnformatted(cap.title.c_str());
+    ImGui::PopFont();
+    draw_badge(c, cap);
+    if (!c.busy) {  // the banner above takes the sentences' room while the next step runs
+      for (const Paragraph& p : paragraphs(c, cap)) {
+        if (p.kind == 1) {
+          ImGui::TextUnformatted(kBullet);
+          ImGui::SameLine();
+        }
+        ImGui::TextWrapped("%s", p.text.c_str());
+      }
+    }
   }
-  const Caption cap = make_caption(*c.trace);
-  ImGui::PushFont(c.fonts.title);
-  ImGui::TextUnformatted(cap.title.c_str());
-  ImGui::PopFont();
-  draw_badge(c, cap);
-  if (c.busy) return;  // the banner above takes the sentences' room while the next step runs
-  ImGui::TextWrapped("%s", cap.uncached.c_str());
-  ImGui::TextWrapped("%s", cap.cached.c_str());
-  const int s = c.trace->step;
-  if (s < int(c.lesson.steps.size())) {
-    const LessonStep& ls = c.lesson.steps[s];
-    if (!ls.caption.empty()) ImGui::TextWrapped("%s", ls.caption.c_str());
-    if (!ls.note.empty()) ImGui::TextDisabled("Note: %s", ls.note.c_str());
-  }
+  c.rects.caption_overflow = ImGui::GetScrollMaxY();
 }
 
 }  // namespace kvscope::gui

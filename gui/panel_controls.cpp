@@ -127,6 +127,13 @@ void draw_controls_panel(PanelContext& c) {
   ImGui::TextWrapped("%s \xC2\xB7 %d layers \xC2\xB7 %d heads", c.model_name.c_str(), c.config.n_layer, c.config.n_head);
   ImGui::PopStyleColor();
   ImGui::TextWrapped("Lesson: %s", c.lesson.title.c_str());
+  // The teacher's note for the step shown (written for the lesson's own prompt).
+  const int step = c.trace ? c.trace->step : -1;
+  if (step >= 0 && step < int(c.lesson.steps.size()) && !c.lesson.steps[std::size_t(step)].note.empty()) {
+    ImGui::PushStyleColor(ImGuiCol_Text, c.pal.text_muted);
+    ImGui::TextWrapped("Note: %s", c.lesson.steps[std::size_t(step)].note.c_str());
+    ImGui::PopStyleColor();
+  }
   draw_pace(c);
   draw_counter(c);
   ImGui::Separator();

@@ -162,7 +162,7 @@ void draw_layer_map(PanelContext& c, const PaneView& pane) {
   ImGui::Dummy(ImVec2(n * cell_w, n_layer * cell_h));
 }
 
-void draw_costs(PanelContext& c, const PaneView& v, int pane) {
+void draw_costs(PanelContext&, const PaneView& v, int pane) {
   ImGui::Text("K/V rows computed: %s (%s/layer) \xC2\xB7 total %s", format_count(v.rows_computed_step).c_str(),
               format_count(v.rows_computed_per_layer).c_str(), format_count(v.rows_computed_total).c_str());
   ImGui::Text("K/V rows read: %s by the new query", format_count(v.rows_read_newest).c_str());
@@ -238,8 +238,11 @@ void draw_kv_rows_panel(PanelContext& c, int pane, float) {
   const float scale = value_scale(c, c.ui.head, c.config.d_head());
   draw_column_titles(c, col);
   const float lh = line_height();
-  const float rows_h = std::max(lh, ImGui::GetContentRegionAvail().y - kv_pane_tail_height(c.config.n_layer));
-  ImGui::BeginChild("rows", ImVec2(0, std::min(rows_h, lh * float(v->rows.size()))), false);
+  // Whole rows only (a row cut at the top of the list reads as a broken one): k rows are k lines less
+  // the spacing after the last, which is also the list's content height, so scrolling moves by rows.
+  const float fit = std::floor((ImGui::GetContentRegionAvail().y - kv_pane_tail_height(c.config.n_layer)) / lh);
+  const float n_visible = std::min(std::max(1.0f, fit), float(v->rows.size()));
+  ImGui::BeginChild("rows", ImVec2(0, n_visible * lh - ImGui::GetStyle().ItemSpacing.y), false);
   if (c.ui.rows_scrolled[pane] != c.trace_version) {  // a new step: show the newest rows
     ImGui::SetScrollY(lh * float(v->rows.size()));
     c.ui.rows_scrolled[pane] = c.trace_version;

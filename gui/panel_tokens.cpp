@@ -1,6 +1,8 @@
 // Token strip: every position with its token and id, the newest highlighted, then the token chosen
 // next and the model's five most likely next tokens. Hovering a token highlights its position.
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "gui/panels.h"
 
@@ -8,14 +10,25 @@ namespace kvscope::gui {
 
 namespace {
 
-// One token box: text on the first line, "pos · id" on the second. Returns false if it did not fit.
-bool token_box(PanelContext& c, int position, const std::string& text, int id, bool newest, float max_x) {
+std::string token_meta(int position, const std::string& text, int id) {
   char meta[48];
   if (id >= 0 && text != "#" + std::to_string(id))
     std::snprintf(meta, sizeof meta, "%d \xC2\xB7 #%d", position, id);
   else
     std::snprintf(meta, sizeof meta, "%d", position);
-  const ImVec2 a = ImGui::CalcTextSize(text.c_str()), b = ImGui::CalcTextSize(meta);
+  return meta;
+}
+
+// Width of a token box plus the spacing after it.
+float token_box_width(int position, const std::string& text, int id) {
+  const float a = ImGui::CalcTextSize(text.c_str()).x, b = ImGui::CalcTextSize(token_meta(position, text, id).c_str()).x;
+  return std::max(a, b) + 2 * ImGui::GetStyle().FramePadding.x + ImGui::GetStyle().ItemSpacing.x;
+}
+
+// One token box: text on the first line, "pos · id" on the second. Returns false if it did not fit.
+bool token_box(PanelContext& c, int position, const std::string& text, int id, bool newest, float max_x) {
+  const std::string meta = token_meta(position, text, id);
+  const ImVec2 a = ImGui::CalcTextSize(text.c_str()), b = ImGui::CalcTextSize(meta.c_str());
   const float pad = ImGui::GetStyle().FramePadding.x;
   const float lh = ImGui::GetTextLineHeight();
   const ImVec2 size(std::max(a.x, b.x) + 2 * pad, 2 * lh + 2 * ImGui::GetStyle().FramePadding.y);
@@ -28,7 +41,7 @@ bool token_box(PanelContext& c, int position, const std::string& text, int id, b
   if (c.ui.hover_position == position) dl->AddRectFilled(p, q, c.pal.hover, 4.0f);
   dl->AddRect(p, q, newest ? c.pal.newest : c.pal.border, 4.0f, 0, newest ? 3.0f : 1.0f);
   dl->AddText(ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y), c.pal.text, text.c_str());
-  dl->AddText(ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y + lh), c.pal.text_muted, meta);
+  dl->AddText(ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y + lh), c.pal.text_muted, meta.c_str());
   ImGui::SameLine();
   return true;
 }
@@ -45,15 +58,26 @@ void draw_tokens_panel(PanelContext& c) {
   }
   const StepTrace& t = *c.trace;
   const int n = int(t.context_texts.size());
-  // Long sequences: show the newest positions that fit (the strip is for orientation, not a list).
-  float width = 0.0f;
-  int first = n;
-  const float budget = (max_x - ImGui::GetCursorScreenPos().x) * 0.62f;
-  while (first > 0) {
-    const float w = ImGui::CalcTextSize(t.context_texts[first - 1].c_str()).x + ImGui::CalcTextSize("00 \xC2\xB7 #00000").x * 0.6f;
-    if (width + w > budget && first < n) break;
-    width += w;
-    --first;
+  const std::string next = "next \xE2\x86\x92 " + quoted(t.next_text) + (t.forced ? " (teacher-forced)" : " (model's choice)");
+  std::string top = "model's top 5:";
+  char item[96];
+  for (const TokenProbability& tp : t.top) {
+    std::snprintf(item, sizeof item, "  %s %.0f%%", quoted(tp.text).c_str(), tp.probability * 100.0f);
+    top += item;
+  }
+  // Long sequences: the newest positions that fit beside the next/top group (the strip is for
+  // orientation, not a list); the group itself is never cut.
+  const float group_w = std::max(ImGui::CalcTextSize(next.c_str()).x, ImGui::CalcTextSize(top.c_str()).x);
+  const float earlier_w = ImGui::CalcTextSize("\xE2\x80\xA6 000 earlier").x + ImGui::GetStyle().ItemSpacing.x;
+  const float room = max_x - ImGui::GetCursorScreenPos().x - group_w;
+  std::vector<float> widths(static_cast<std::size_t>(n));
+  float all = 0.0f;
+  for (int p = 0; p < n; ++p) all += (widths[std::size_t(p)] = token_box_width(p, t.context_texts[p], t.context_ids[p]));
+  int first = 0;
+  if (all > room) {  // not all fit: the "… N earlier" label takes its room too
+    float width = 0.0f;
+    first = n;
+    while (first > 0 && (width + widths[std::size_t(first - 1)] <= room - earlier_w || first == n)) width += widths[std::size_t(--first)];
   }
   if (first > 0) {
     ImGui::AlignTextToFramePadding();
@@ -63,13 +87,7 @@ void draw_tokens_panel(PanelContext& c) {
   for (int p = first; p < n; ++p)
     if (!token_box(c, p, t.context_texts[p], t.context_ids[p], p == t.newest_position(), max_x)) break;
   ImGui::BeginGroup();
-  ImGui::Text("next \xE2\x86\x92 %s%s", quoted(t.next_text).c_str(), t.forced ? " (teacher-forced)" : " (model's choice)");
-  std::string top = "model's top 5:";
-  char item[96];
-  for (const TokenProbability& tp : t.top) {
-    std::snprintf(item, sizeof item, "  %s %.0f%%", quoted(tp.text).c_str(), tp.probability * 100.0f);
-    top += item;
-  }
+  ImGui::TextUnformatted(next.c_str());
   ImGui::TextUnformatted(top.c_str());
   ImGui::EndGroup();
   ImGui::NewLine();

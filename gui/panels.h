@@ -8,9 +8,10 @@
 #include <imgui.h>
 
 #include "core/config.h"
+#include "core/lesson.h"
+#include "core/lesson_report.h"
 #include "core/trace.h"
 #include "gui/heatmap_renderer.h"
-#include "gui/lesson.h"
 #include "gui/theme.h"
 #include "gui/trace_view.h"
 #include "gui/ui_state.h"
@@ -26,6 +27,11 @@ struct LayoutRects {
   ScreenRect pane[2];     // [0] without cache, [1] with cache: the row list and layer map
   ScreenRect heatmap[2];  // the heatmap images
   ScreenRect tokens;
+  ScreenRect caption;        // the caption box (step story, lesson lines, note)
+  float caption_overflow = 0;  // caption content past the box (0: everything visible)
+  ScreenRect lesson_view;    // the same-word rows or the calculator, when shown
+  ScreenRect menu_lessons;   // the Lessons menu's title in the menu bar
+  std::vector<ScreenRect> menu_items;  // its items while open (test hook)
 };
 
 struct PanelContext {
@@ -36,6 +42,8 @@ struct PanelContext {
   const std::string& model_name;
   const std::vector<std::string>& prompt_texts;  // tokens of the prompt that step 0 will feed
   const Lesson& lesson;
+  const LessonReport* report;  // the newest step's lesson report (null before step 0)
+  int lesson_steps;            // steps the lesson is written for
   UiState& ui;
   const Palette& pal;
   const Fonts& fonts;
@@ -60,6 +68,12 @@ float kv_pane_tail_height(int n_layer);
 float kv_pane_height(int n_rows, int n_layer);
 void draw_attention_panel(PanelContext& c, int pane, HeatmapRenderer& renderer, float height);
 void draw_chart_panel(PanelContext& c, float height);
+// The caption box's content height at this width (the layout sizes the box to fit it).
+float caption_content_height(PanelContext& c, float width);
+// Lesson views drawn instead of the heatmaps: the repeated word's two rows, the cache calculator.
+bool same_word_view_available(const PanelContext& c);
+void draw_same_word_panel(PanelContext& c, float height);
+void draw_calculator_panel(PanelContext& c, float height);
 
 // Shared drawing helpers (draw_util.cpp).
 float line_height();  // one line of body text plus spacing

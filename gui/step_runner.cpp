@@ -4,15 +4,15 @@
 
 namespace kvscope::gui {
 
-void StepRunner::start(DecodeSession& session) {
+void StepRunner::start(LessonRun& run) {
   wait();
   error_.clear();
   done_ = false;
-  step_number_ = session.steps_done();
+  step_number_ = run.steps_done();
   started_ = std::chrono::steady_clock::now();
-  thread_ = std::thread([this, &session] {
+  thread_ = std::thread([this, &run] {
     try {
-      session.step();
+      run.step();
     } catch (const std::exception& e) {
       error_ = e.what();  // read by the UI thread only after done_ is seen
     }

@@ -1,12 +1,12 @@
 #pragma once
-// StepRunner: runs DecodeSession::step() on a worker thread so a long step (gpt2-small) never blocks
+// StepRunner: runs LessonRun::step() (the trace and its lesson report) on a worker thread so a long step (gpt2-small) never blocks
 // the window. While a step runs the UI does not touch the session; it draws the traces it copied.
 #include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
 
-#include "core/session.h"
+#include "core/lesson_run.h"
 
 namespace kvscope::gui {
 
@@ -18,8 +18,8 @@ class StepRunner {
   ~StepRunner() { wait(); }
 
   bool busy() const { return thread_.joinable(); }
-  // Starts session.step() in the background. The session must outlive the step.
-  void start(DecodeSession& session);
+  // Starts run.step() in the background. The run must outlive the step.
+  void start(LessonRun& run);
   // True once, when a started step has finished (then busy() is false). error() tells whether it failed.
   bool poll();
   void wait();  // blocks until the running step (if any) has finished

@@ -136,48 +136,6 @@ PaneView cached_pane(const std::vector<StepTrace>& history, int step, int layer)
   return pane;
 }
 
-std::string quoted(const std::string& text) {
-  if (!text.empty() && text[0] == '#') return text;
-  return "'" + text + "'";
-}
-
-std::string position_list(const std::vector<int>& positions) {
-  if (positions.empty()) return "none";
-  std::vector<int> p = positions;
-  std::sort(p.begin(), p.end());
-  const bool contiguous = p.back() - p.front() + 1 == int(p.size());
-  if (p.size() == 1) return std::to_string(p[0]);
-  if (contiguous) return std::to_string(p.front()) + "\xE2\x80\x93" + std::to_string(p.back());  // en dash
-  std::string s;
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    if (i == 6 && p.size() > 8) return s + ", \xE2\x80\xA6 " + std::to_string(p.back());
-    s += (i ? ", " : "") + std::to_string(p[i]);
-  }
-  return s;
-}
-
-std::string format_bytes(std::int64_t bytes) {
-  char buf[64];
-  if (bytes < 1024)
-    std::snprintf(buf, sizeof buf, "%lld B", (long long)bytes);
-  else if (bytes < 1024 * 1024)
-    std::snprintf(buf, sizeof buf, "%.1f KiB", double(bytes) / 1024.0);
-  else if (bytes < 1024LL * 1024 * 1024)
-    std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
-  else
-    std::snprintf(buf, sizeof buf, "%.2f GiB", double(bytes) / (1024.0 * 1024.0 * 1024.0));
-  return buf;
-}
-
-std::string format_count(std::int64_t n) {
-  std::string digits = std::to_string(n < 0 ? -n : n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return (n < 0 ? "-" : "") + out;
-}
-
 std::string format_seconds(double seconds) {
   char buf[32];
   if (seconds < 1e-3)

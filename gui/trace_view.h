@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/caption.h"
 #include "core/trace.h"
 
 namespace kvscope::gui {
@@ -43,13 +44,11 @@ struct PaneView {
 PaneView uncached_pane(const std::vector<StepTrace>& history, int step, int layer);
 PaneView cached_pane(const std::vector<StepTrace>& history, int step, int layer);
 
-// "'fast'" — a token's text in quotes, or "#123" for models without a vocabulary.
-std::string quoted(const std::string& token_text);
-// "0–2" or "3" for a contiguous run; "0, 2, 5" otherwise.
-std::string position_list(const std::vector<int>& positions);
-// "1.5 KiB", "3.0 MiB"; "12,345"; "1.2 ms".
-std::string format_bytes(std::int64_t bytes);
-std::string format_count(std::int64_t n);
+// Shared with kvscope-cli (core/caption.h): quoted, position_list, format_bytes, format_count.
+using kvscope::format_bytes;
+using kvscope::format_count;
+using kvscope::position_list;
+using kvscope::quoted;
 std::string format_seconds(double seconds);
 
 }  // namespace kvscope::gui

@@ -10,13 +10,14 @@ namespace kvscope::gui {
 
 enum class ActionType {
   Step, Back, Reset, TogglePlay, SetPrompt, SetLayer, SetHead, SetWindow, SetTheme,
-  FontBigger, FontSmaller, TogglePresentation, ToggleFullscreen, Screenshot, LoadLesson
+  FontBigger, FontSmaller, TogglePresentation, ToggleFullscreen, Screenshot, LoadLesson, LoadBuiltinLesson,
+  ToggleCalculator
 };
 
 struct Action {
   ActionType type;
   int value = 0;       // layer, head, window, theme
-  std::string text;    // lesson path
+  std::string text;    // lesson path, or a built-in lesson's name
 };
 
 struct UiState {
@@ -32,6 +33,11 @@ struct UiState {
   char prompt[512] = "";
   char continuation[512] = "";
   char lesson_path[512] = "";
+  // The cache-size calculator (View menu, C; the cache_size lesson's steps set it).
+  bool show_calculator = false;
+  std::string calc_shape = "loaded";  // "loaded" or a name from known_cache_shapes()
+  int calc_dtype = 0;                 // index into kv_dtypes()
+  int calc_tokens = 0;                // 0: the positions the loaded model holds now
   std::string error;               // shown in the window (bad prompt, broken lesson); never a crash
   std::string status;              // last screenshot written, etc.
   std::uint64_t rows_scrolled[2] = {0, 0};  // trace version each pane's row list last scrolled to its end

@@ -38,7 +38,9 @@ void print_step(const LessonRun& run, int s) {
   std::printf("\n%s%s   [%s]\n", c.title.c_str(), s == run.key_step() ? "  (key step)" : "", c.badge.c_str());
   std::printf("  %s\n  %s\n", c.uncached.c_str(), c.cached.c_str());
   std::printf("  next \xE2\x86\x92 %s%s\n", quoted(t.next_text).c_str(), t.forced ? " (teacher-forced)" : " (model's choice)");
-  for (const std::string& line : run.reports()[std::size_t(s)].lines) std::printf("  \xE2\x96\xB8 %s\n", line.c_str());
+  const LessonReport& r = run.reports()[std::size_t(s)];
+  for (const std::string& line : r.lines) std::printf("  \xE2\x96\xB8 %s\n", line.c_str());
+  for (const std::string& line : r.details) std::printf("    %s\n", line.c_str());
   const std::vector<LessonStep>& steps = run.lesson().steps;
   if (s < int(steps.size())) {
     if (!steps[std::size_t(s)].caption.empty()) std::printf("  %s\n", steps[std::size_t(s)].caption.c_str());

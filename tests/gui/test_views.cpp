@@ -5,7 +5,7 @@
 #include "core/model_source.h"
 #include "core/session.h"
 #include "gui/caption.h"
-#include "gui/lesson.h"
+#include "core/lesson.h"
 #include "gui/theme.h"
 #include "gui/trace_view.h"
 

@@ -1,0 +1,129 @@
+// Lesson files: the built-in lessons are the files in examples/lessons/, and broken files fail with one
+// line naming the file and the problem.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/lesson.h"
+#include "core/lesson_run.h"
+
+using namespace kvscope;
+
+namespace {
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+}  // namespace
+
+TEST_CASE("every examples/lessons/*.json is built in, byte for byte, in the menu's order", "[lesson]") {
+  const std::string dir = KVSCOPE_SOURCE_DIR "/examples/lessons";
+  std::set<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    if (entry.path().extension() == ".json") files.insert(entry.path().stem().string());
+  std::set<std::string> built_in;
+  for (const BuiltinLessonText& t : builtin_lesson_texts()) {
+    INFO(t.name);
+    built_in.insert(t.name);
+    CHECK(read_text(dir + "/" + t.name + ".json") == t.json);
+  }
+  CHECK(files == built_in);
+  REQUIRE(builtin_lesson_texts().size() == 6);
+  CHECK(std::string(builtin_lesson_texts()[0].name) == "time_flies_fast");
+  const std::vector<LessonKind> kinds = {LessonKind::Decode,       LessonKind::Query,       LessonKind::SameWord,
+                                         LessonKind::ContextLimit, LessonKind::PrefixReuse, LessonKind::CacheSize};
+  const std::vector<Lesson> lessons = builtin_lessons();
+  for (std::size_t i = 0; i < lessons.size(); ++i) {
+    INFO(lessons[i].name);
+    CHECK(lessons[i].kind == kinds[i]);
+    CHECK(lessons[i].preset == "demo");
+    CHECK_FALSE(lessons[i].summary.empty());
+    for (const LessonStep& s : lessons[i].steps) CHECK_FALSE(s.note.empty());  // every step has a teacher's note
+  }
+}
+
+TEST_CASE("the default lesson and lessons by name", "[lesson]") {
+  const Lesson l = default_lesson();
+  CHECK(l.name == "time_flies_fast");
+  CHECK(l.prompt == "Time");
+  CHECK(l.continuation == "flies fast");
+  CHECK(l.steps.size() == 3);
+  CHECK(load_lesson("why_not_cache_q").kind == LessonKind::Query);
+  CHECK(load_lesson("context_limit.json").window == 16);
+  const Lesson file = load_lesson(KVSCOPE_SOURCE_DIR "/examples/lessons/same_word_two_positions.json");
+  CHECK(file.word == "duck");
+  CHECK(file.source.find("same_word_two_positions.json") != std::string::npos);
+  CHECK_THROWS_WITH(load_lesson("/nonexistent/lesson.json"), Catch::Contains("/nonexistent/lesson.json"));
+  CHECK_THROWS_WITH(load_lesson("no_such_lesson"), Catch::Contains("no_such_lesson"));
+  CHECK_THROWS_AS(builtin_lesson("no_such_lesson"), UsageError);
+}
+
+TEST_CASE("broken lesson files: one line naming the file and the problem", "[lesson]") {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{not json", "not valid JSON"},
+      {"[1, 2]", "must be a JSON object"},
+      {"{\"title\": \"x\"}", "missing \"prompt\""},
+      {"{\"prompt\": 3}", "\"prompt\" must be a string"},
+      {"{\"prompt\": \"  \"}", "\"prompt\" is empty"},
+      {"{\"prompt\": \"Time\", \"continuaton\": \"flies\"}", "unknown field \"continuaton\""},
+      {"{\"prompt\": \"Time\", \"kind\": \"magic\"}", "unknown \"kind\" \"magic\""},
+      {"{\"prompt\": \"Time\", \"layer\": -1}", "\"layer\" must be an integer"},
+      {"{\"prompt\": \"Time\", \"window\": 1.5}", "\"window\" must be an integer"},
+      {"{\"prompt\": \"Time\", \"steps\": {}}", "\"steps\" must be an array"},
+      {"{\"prompt\": \"Time\", \"steps\": [3]}", "steps[0] must be an object"},
+      {"{\"prompt\": \"Time\", \"steps\": [{\"note\": 1}]}", "steps[0]: \"note\" must be a string"},
+      {"{\"prompt\": \"Time\", \"steps\": [{}, {\"notes\": \"x\"}]}", "steps[1]: unknown field \"notes\""},
+      {"{\"prompt\": \"Time\", \"kind\": \"cache_size\", \"steps\": [{\"calculator\": {\"dtype\": \"fp4\"}}]}",
+       "\"dtype\" must be fp32, bf16 or fp8"},
+      {"{\"prompt\": \"Time\", \"kind\": \"cache_size\", \"steps\": [{\"calculator\": {\"shape\": \"gpt5\"}}]}",
+       "unknown \"shape\" \"gpt5\""},
+      {"{\"prompt\": \"Time\", \"kind\": \"prefix_reuse\"}", "needs \"questions\""},
+      {"{\"prompt\": \"Time\", \"kind\": \"prefix_reuse\", \"questions\": [\"\"]}", "non-empty string"},
+      {"{\"prompt\": \"Time\", \"questions\": [\"a\"]}", "belong to prefix_reuse lessons"},
+      {"{\"prompt\": \"Time\", \"kind\": \"context_limit\"}", "needs a sliding \"window\""},
+      {"{\"prompt\": \"Time\", \"key_step\": 3, \"steps\": [{}]}", "\"key_step\" 3 is past the last of 1 steps"},
+  };
+  for (const auto& [text, problem] : cases) {
+    INFO(text);
+    try {
+      parse_lesson(text, "x.json");
+      FAIL("parsed a broken lesson");
+    } catch (const DataError& e) {
+      const std::string message = e.what();
+      CHECK(message.rfind("x.json: ", 0) == 0);
+      CHECK(message.find(problem) != std::string::npos);
+      CHECK(message.find('\n') == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("lessons the model cannot run name the file and the field", "[lesson]") {
+  const LoadedModel demo = load_preset("demo");
+  auto run_error = [&](const std::string& json) -> std::string {
+    try {
+      LessonRun run(parse_lesson(json, "bad.json"), demo);
+    } catch (const DataError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  CHECK_THAT(run_error("{\"prompt\": \"Time flies xylophone\"}"),
+             Catch::StartsWith("bad.json: prompt: ") && Catch::Contains("xylophone"));
+  CHECK_THAT(run_error("{\"prompt\": \"Time\", \"continuation\": \"flies qwerty\"}"),
+             Catch::StartsWith("bad.json: continuation: "));
+  // 3 prompt tokens + 40 forced steps do not fit a context of 32.
+  std::string long_text;
+  for (int i = 0; i < 40; ++i) long_text += " fast";
+  CHECK_THAT(run_error("{\"prompt\": \"Time flies fast\", \"continuation\": \"" + long_text + "\"}"),
+             Catch::StartsWith("bad.json: ") && Catch::Contains("context length is 32"));
+  CHECK_THAT(run_error("{\"prompt\": \"Time\", \"continuation\": \"flies\", \"steps\": [{}, {}, {}]}"), Catch::Equals(""));
+  CHECK_THAT(run_error("{\"prompt\": \"Time\", \"kind\": \"prefix_reuse\", \"questions\": [\"what is the sun ?\"], "
+                       "\"steps\": [{}, {}, {}, {}, {}]}"),
+             Catch::Contains("\"steps\" has 5 entries but the lesson runs 4 steps"));
+}
