@@ -17,6 +17,18 @@
 
 using nlohmann::json;
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitizedBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitizedBuild = true;
+#else
+constexpr bool kSanitizedBuild = false;
+#endif
+#else
+constexpr bool kSanitizedBuild = false;
+#endif
+
 namespace {
 const hf::Gpt2& small_gpt2(bool untied_head) {
   static const hf::Gpt2 tied = hf::random_gpt2(61, 16, 16, 4, 2, 11, false);
@@ -161,6 +173,10 @@ TEST_CASE("model folder: a gpt2-small-size F32 folder loads with peak memory und
   REQUIRE(r.status == 0);
   const double ratio = double(r.peak_rss_kib) * 1024.0 / double(weight_bytes);
   INFO("peak RSS " << r.peak_rss_kib << " KiB = " << ratio << " x the float32 weights");
-  CHECK(ratio < 1.3);
   CHECK(ratio > 0.9);  // the weights really were loaded
+  if (kSanitizedBuild) {
+    WARN("peak memory not checked: sanitizer shadow memory and quarantine inflate it (" << ratio << "x)");
+    return;
+  }
+  CHECK(ratio < 1.3);
 }
