@@ -26,7 +26,8 @@ std::string uncached_sentence(const StepTrace& t) {
   for (const LayerRecord& l : m.forward.layers)
     for (int p : l.computed_rows) redundant += p < t.position_begin ? 1 : 0;
   const std::vector<int>& rows = m.forward.layers.empty() ? std::vector<int>{} : m.forward.layers[0].computed_rows;
-  std::string s = "Without a cache: K and V " + std::string(t.prefill ? "computed" : "recomputed") +
+  const bool first = t.position_begin == 0;  // nothing before: computed, not recomputed
+  std::string s = "Without a cache: K and V " + std::string(first ? "computed" : "recomputed") +
                   (rows.size() == 1 ? " for position " : " for positions ") + position_list(rows) + " in every layer (" +
                   (redundant ? plural(redundant, "row", "rows") + " redundant" : std::string("none redundant yet")) + ").";
   return s;

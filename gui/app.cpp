@@ -31,16 +31,18 @@ App::App(AppOptions options, WindowHooks hooks) : options_(std::move(options)), 
   ui_.font_scale = options_.font_scale;
   const bool headless = options_.steps >= 0 || !options_.export_dir.empty();
   Lesson lesson = default_lesson();
+  std::string lesson_error;
   if (!options_.lesson_path.empty()) {
     copy_to(ui_.lesson_path, sizeof ui_.lesson_path, options_.lesson_path);
     try {
       lesson = kvscope::load_lesson(options_.lesson_path);
     } catch (const DataError& e) {
-      ui_.error = std::string(e.what()) + " (showing the built-in lesson)";
       if (headless) throw;  // headless: a broken lesson is a failure
+      lesson_error = std::string(e.what()) + " (showing the built-in lesson)";
     }
   }
   start_lesson(lesson);
+  if (!lesson_error.empty()) ui_.error = lesson_error;  // shown in the window, after the default started
   if (headless && !ui_.error.empty()) throw DataError(ui_.error);
   if (!options_.export_dir.empty()) export_temp_ = make_export_temp(options_.export_dir);
 }
@@ -314,7 +316,7 @@ std::string App::take_screenshot_request() {
 }
 
 void App::report_screenshot(const std::string& path, const std::string& error) {
-  ui_.status = error.empty() ? "screenshot written: " + path : error;
+  if (!ignores_mouse()) ui_.status = error.empty() ? "screenshot written: " + path : error;  // not on slides
   if (!options_.export_dir.empty()) {
     export_waiting_ = false;
     if (!error.empty()) return finish_export(error);

@@ -73,7 +73,10 @@ void draw_attention_panel(PanelContext& c, int pane, HeatmapRenderer& renderer, 
   const Matrix* w = chosen_weights(c, pane, &query_begin);
   const int n = c.trace->position_end;
   const int n_rows = w ? int(w->rows()) : 0;
-  if (c.trace->prefill)
+  if (c.trace->prefill && c.trace->position_begin > 0)
+    ImGui::TextWrapped(pane ? "Prefill: the new tokens' query rows only: %d \xC3\x97 %d"
+                            : "Every query row recomputed: %d \xC3\x97 %d", n_rows, n);
+  else if (c.trace->prefill)
     ImGui::TextWrapped("Prefill: every prompt query row computed: %d \xC3\x97 %d", n_rows, n);
   else if (pane)
     ImGui::TextWrapped("Only the new query's row is computed: %d \xC3\x97 %d", n_rows, n);

@@ -63,7 +63,9 @@ void draw_header(PanelContext& c, int pane) {
     ImGui::SameLine();
     const int fed = c.trace->position_end - c.trace->position_begin;
     char phase[96];
-    if (c.trace->prefill)
+    if (c.trace->prefill && c.trace->position_begin > 0 && !pane)  // a later chunk (a question after a prefix)
+      std::snprintf(phase, sizeof phase, "Prefill of %d: all %d rows again", fed, c.trace->position_end);
+    else if (c.trace->prefill)
       std::snprintf(phase, sizeof phase, "Prefill: %d row%s at once", fed, fed == 1 ? "" : "s");
     else
       std::snprintf(phase, sizeof phase, "Decode: %s", pane ? "1 new row" : "all rows again");

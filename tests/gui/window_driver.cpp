@@ -97,16 +97,30 @@ nlohmann::json WindowProcess::wait_for(const std::function<bool(const nlohmann::
   return nullptr;
 }
 
+void WindowProcess::find_window() {
+  if (!window_id_.empty()) return;
+  RunResult r = run({KVSCOPE_XDOTOOL, "search", "--sync", "--pid", std::to_string(pid_)});
+  REQUIRE(r.status == 0);
+  window_id_ = r.output.substr(0, r.output.find('\n'));
+  // No window manager under Xvfb: give the window the keyboard focus and put the pointer in it.
+  run({KVSCOPE_XDOTOOL, "windowfocus", "--sync", window_id_});
+}
+
 void WindowProcess::key(const std::string& keysym) {
-  if (window_id_.empty()) {
-    RunResult r = run({KVSCOPE_XDOTOOL, "search", "--sync", "--pid", std::to_string(pid_)});
-    REQUIRE(r.status == 0);
-    window_id_ = r.output.substr(0, r.output.find('\n'));
-    // No window manager under Xvfb: give the window the keyboard focus and put the pointer in it.
-    run({KVSCOPE_XDOTOOL, "windowfocus", "--sync", window_id_});
-  }
+  find_window();
   const RunResult r = run({KVSCOPE_XDOTOOL, "key", "--clearmodifiers", keysym});
   REQUIRE(r.status == 0);
+}
+
+void WindowProcess::click(double x, double y) {
+  find_window();
+  const RunResult move = run({KVSCOPE_XDOTOOL, "mousemove", "--sync", "--window", window_id_, std::to_string(int(x)),
+                              std::to_string(int(y))});
+  REQUIRE(move.status == 0);
+  // Press and release a few frames apart, as a hand would.
+  REQUIRE(run({KVSCOPE_XDOTOOL, "mousedown", "1"}).status == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  REQUIRE(run({KVSCOPE_XDOTOOL, "mouseup", "1"}).status == 0);
 }
 
 unsigned Image::color(int x, int y) const {

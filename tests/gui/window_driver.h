@@ -27,9 +27,11 @@ class WindowProcess {
   nlohmann::json wait_for(const std::function<bool(const nlohmann::json&)>& ready, double timeout_s = 20.0);
   nlohmann::json latest() const;
   void key(const std::string& keysym);  // xdotool key, to the focused kvscope window
+  void click(double x, double y);       // left click at window coordinates (xdotool)
   bool alive();
 
  private:
+  void find_window();
   pid_t pid_ = -1;
   std::string state_file_;
   std::string window_id_;

@@ -1,0 +1,195 @@
+// Every built-in lesson in the real window under Xvfb: run to its end and exported (PNGs + trace.json,
+// all or nothing), its key step readable at 1600x900 and 1920x1080, stepped with the keyboard, and
+// picked from the Lessons menu with the mouse. The window's numbers are core's: compared with an
+// independent LessonRun in this process.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/lesson_run.h"
+#include "window_driver.h"
+
+using kvscope::test::run;
+using kvscope::test::temp_dir;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const kvscope::LoadedModel& demo() {
+  static const kvscope::LoadedModel m = kvscope::load_preset("demo");
+  return m;
+}
+
+json last_state(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  REQUIRE_FALSE(last.empty());
+  return json::parse(last);
+}
+
+bool inside(const json& r, int w, int h) {
+  return r[0].get<double>() >= 0 && r[1].get<double>() >= 0 && r[2].get<double>() <= w && r[3].get<double>() <= h;
+}
+
+int partial_folders(const std::string& dir) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) n += e.path().filename().string().find(".partial-") != std::string::npos;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("every built-in lesson runs to its end in the window and exports every step", "[gui][lessons]") {
+  for (const kvscope::Lesson& lesson : kvscope::builtin_lessons()) {
+    INFO(lesson.name);
+    kvscope::LessonRun expected(lesson, demo());
+    for (int s = 0; s < expected.lesson_steps(); ++s) expected.step();
+    const std::string parent = temp_dir(), dir = parent + "/slides";
+    const auto r = run({KVSCOPE_GUI_BINARY, "--lesson", lesson.name, "--export-steps", dir, "--size", "1600x900"});
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const int n = expected.lesson_steps();
+    for (int s = 0; s < n; ++s) {
+      char name[32];
+      std::snprintf(name, sizeof name, "/step_%02d.png", s);
+      const kvscope::test::Image image = kvscope::test::load_png(dir + name);
+      CHECK(image.width == 1600);
+      CHECK(image.height == 900);
+    }
+    CHECK_FALSE(fs::exists(dir + "/step_" + std::to_string(n) + ".png"));
+    std::ifstream in(dir + "/trace.json");
+    const json doc = json::parse(in);
+    CHECK(doc["lesson"]["name"] == lesson.name);
+    REQUIRE(doc["steps"].size() == std::size_t(n));
+    CHECK(doc["images"].size() == std::size_t(n));
+    for (int s = 0; s < n; ++s) {
+      INFO("step " << s);
+      const json& j = doc["steps"][std::size_t(s)];
+      CHECK(j["step"] == s);
+      CHECK(j["next_id"] == expected.history()[std::size_t(s)].next_id);
+      CHECK(j["lines"].get<std::vector<std::string>>() == expected.reports()[std::size_t(s)].lines);
+      CHECK(j["details"].get<std::vector<std::string>>() == expected.reports()[std::size_t(s)].details);
+    }
+    CHECK(partial_folders(parent) == 0);
+  }
+}
+
+TEST_CASE("export is all or nothing; bad export arguments change nothing", "[gui][lessons]") {
+  const std::string parent = temp_dir();
+  const std::string full = parent + "/full";
+  fs::create_directory(full);
+  std::ofstream(full + "/keep.txt") << "mine";
+  const auto taken = run({KVSCOPE_GUI_BINARY, "--lesson", "time_flies_fast", "--export-steps", full});
+  CHECK(taken.status == 2);
+  CHECK(taken.output.find("not empty") != std::string::npos);
+  CHECK(fs::exists(full + "/keep.txt"));
+  CHECK_FALSE(fs::exists(full + "/step_00.png"));
+  const auto orphan = run({KVSCOPE_GUI_BINARY, "--export-steps", parent + "/no/such/parent/x"});
+  CHECK(orphan.status == 2);
+  std::ofstream(parent + "/broken.json") << "{\"prompt\": \"Time\", \"steps\": 7}";
+  const auto broken = run({KVSCOPE_GUI_BINARY, "--lesson", parent + "/broken.json", "--export-steps", parent + "/b"});
+  CHECK(broken.status == 1);
+  CHECK(broken.output.find("broken.json: \"steps\" must be an array") != std::string::npos);
+  CHECK(std::count(broken.output.begin(), broken.output.end(), '\n') == 1);
+  CHECK_FALSE(fs::exists(parent + "/b"));
+  const auto both = run({KVSCOPE_GUI_BINARY, "--export-steps", parent + "/c", "--steps", "1", "--screenshot", "x.png"});
+  CHECK(both.status == 2);
+  // An empty folder is filled, not refused.
+  const std::string empty = parent + "/empty";
+  fs::create_directory(empty);
+  CHECK(run({KVSCOPE_GUI_BINARY, "--lesson", "time_flies_fast", "--export-steps", empty}).status == 0);
+  CHECK(fs::exists(empty + "/step_02.png"));
+  CHECK(fs::exists(empty + "/trace.json"));
+  CHECK(partial_folders(parent) == 0);
+}
+
+TEST_CASE("each lesson's key step: presenter text, nothing clipped, at 1600x900 and 1920x1080", "[gui][lessons]") {
+  for (const kvscope::Lesson& lesson : kvscope::builtin_lessons()) {
+    kvscope::LessonRun run_info(lesson, demo());
+    for (const auto& [w, h] : {std::pair<int, int>{1600, 900}, {1920, 1080}}) {
+      INFO(lesson.name << " at " << w << "x" << h);
+      const std::string dir = temp_dir();
+      const std::string size = std::to_string(w) + "x" + std::to_string(h);
+      const auto r = run({KVSCOPE_GUI_BINARY, "--lesson", lesson.name, "--steps", std::to_string(run_info.key_step()), "--size",
+                          size, "--screenshot", dir + "/key.png", "--state-file", dir + "/state.jsonl"});
+      INFO(r.output);
+      REQUIRE(r.status == 0);
+      const json s = last_state(dir + "/state.jsonl");
+      CHECK(s["step"] == run_info.key_step());
+      CHECK(s["error"] == "");
+      CHECK(s["lesson"]["name"] == lesson.name);
+      CHECK(s["lines"].size() >= 1);
+      CHECK(s["font_px"].get<double>() >= h / 50.0);  // 22 px at 1080 lines
+      CHECK(s["caption_overflow"].get<double>() == 0.0);  // the caption box shows all its text
+      for (const char* key : {"pane_uncached", "pane_cached", "caption_box"}) CHECK(inside(s[key], w, h));
+      const bool view = lesson.kind == kvscope::LessonKind::SameWord || lesson.kind == kvscope::LessonKind::CacheSize;
+      if (view) {
+        CHECK(inside(s["lesson_view"], w, h));
+        CHECK(s["lesson_view"][3].get<double>() - s["lesson_view"][1].get<double>() > h * 0.2);
+      } else {
+        CHECK(inside(s["heatmap_cached"], w, h));
+        CHECK(s["heatmap_cached"][2].get<double>() - s["heatmap_cached"][0].get<double>() > 60);
+      }
+    }
+  }
+}
+
+TEST_CASE("keyboard: a lesson steps forward to its end and back", "[gui][lessons]") {
+  const std::string dir = temp_dir();
+  const std::string state = dir + "/state.jsonl";
+  kvscope::test::WindowProcess w({KVSCOPE_GUI_BINARY, "--lesson", "reusing_a_prefix", "--size", "1280x720", "--state-file", state},
+                                 state, dir);
+  auto shown = [](int n) { return [n](const json& j) { return j["steps_shown"] == n && !j["busy"].get<bool>(); }; };
+  REQUIRE_FALSE(w.wait_for(shown(0)).is_null());
+  for (int i = 0; i < 11; ++i) w.key("Right");  // two more than the script has
+  json j = w.wait_for(shown(9));
+  REQUIRE_FALSE(j.is_null());
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  j = w.latest();
+  CHECK(j["steps_shown"] == 9);  // the script's end: no step past it
+  CHECK(j["step"] == 8);
+  CHECK(j["lines"].back().get<std::string>().rfind("Both questions:", 0) == 0);
+  w.key("Left");
+  j = w.wait_for(shown(8));
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["step"] == 7);
+  w.key("Left");
+  w.key("Left");
+  j = w.wait_for(shown(6));
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["lines"][0].get<std::string>().rfind("Question 2 ", 0) == 0);  // back at question 2's first step
+  CHECK(w.alive());
+}
+
+TEST_CASE("the Lessons menu lists the built-in lessons and opens one; a broken file shows its error", "[gui][lessons]") {
+  const std::string dir = temp_dir();
+  std::ofstream(dir + "/broken.json") << "{\"prompt\": \"Time\", \"kind\": \"magic\"}";
+  const std::string state = dir + "/state.jsonl";
+  kvscope::test::WindowProcess w({KVSCOPE_GUI_BINARY, "--lesson", dir + "/broken.json", "--size", "1600x900", "--state-file", state},
+                                 state, dir);
+  json j = w.wait_for([](const json& s) { return s["steps_shown"] == 0; });
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["error"].get<std::string>().find("broken.json: unknown \"kind\" \"magic\"") != std::string::npos);
+  CHECK(j["lesson"]["name"] == "time_flies_fast");  // the built-in lesson instead
+  const json& m = j["menu_lessons"];
+  w.click((m[0].get<double>() + m[2].get<double>()) / 2, (m[1].get<double>() + m[3].get<double>()) / 2);
+  j = w.wait_for([](const json& s) { return s["menu_items"].size() == 6; });
+  REQUIRE_FALSE(j.is_null());
+  const json& item = j["menu_items"][2];  // Same word, two positions
+  w.click(item[0].get<double>() + 20, (item[1].get<double>() + item[3].get<double>()) / 2);
+  j = w.wait_for([](const json& s) { return s["lesson"]["name"] == "same_word_two_positions"; });
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["error"] == "");
+  CHECK(j["steps_shown"] == 0);
+  w.key("space");
+  w.key("space");
+  j = w.wait_for([](const json& s) { return s["steps_shown"] == 2 && !s["busy"].get<bool>(); });
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["lines"][0].get<std::string>().find("positions 3 and 6") != std::string::npos);
+  CHECK(w.alive());
+}
