@@ -119,10 +119,10 @@ void report_same_word(const LessonInputs& in, const std::vector<StepTrace>& hist
                       {"value_cosine", l.value_cosine}, {"value_max_diff", l.value_max_diff}});
   }
   const std::string p1 = std::to_string(c.first), p2 = std::to_string(c.second);
-  r.lines.push_back("Layer 0 input = wte[" + quoted(c.word) + "] + wpe[p]: the token row is the same, so x" + p1 + " \xE2\x88\x92 x" +
-                    p2 + " = wpe[" + p1 + "] \xE2\x88\x92 wpe[" + p2 + "] exactly (deviation " +
-                    fmt("%g", c.input_vs_position_exact) + "; float32 sums round by " +
-                    format_difference(c.input_vs_position_float) + "). Deeper layers also mix in different context.");
+  r.lines.push_back("Layer 0: x" + p1 + " \xE2\x88\x92 x" + p2 + " = wpe[" + p1 + "] \xE2\x88\x92 wpe[" + p2 +
+                    "] exactly, the token row wte[" + quoted(c.word) + "] being the same (deviation " +
+                    fmt("%g", c.input_vs_position_exact) + " in double; float32 sums: " +
+                    format_difference(c.input_vs_position_float) + ").");
   r.numbers["same_word"] = {{"word", c.word},
                             {"token_id", c.token_id},
                             {"positions", {c.first, c.second}},
