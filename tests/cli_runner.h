@@ -26,7 +26,7 @@ inline std::string read_file(const std::string& path) {
 inline CliResult run_cli(const std::string& args) {
   static int counter = 0;
   const std::string base = "/tmp/kvscope_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  const std::string command = std::string(KVSCOPE_CLI) + " " + args + " >" + base + ".out 2>" + base + ".err";
+  const std::string command = std::string("cd / && ") + KVSCOPE_CLI + " " + args + " >" + base + ".out 2>" + base + ".err";
   const int raw = std::system(command.c_str());
   CliResult r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;

@@ -103,3 +103,13 @@ TEST_CASE("generate: bad input is one line on stderr and status 1 (data) or 2 (u
     CHECK(r.out.empty());
   }
 }
+
+TEST_CASE("the built-in model (compiled in, no files needed) says 'Time flies fast' by itself", "[cli][demo]") {
+  // Run from / so nothing on disk beside the working directory can stand in for the embedded model.
+  const json time = json::parse(test::run_cli("generate --prompt Time --max-new-tokens 2 --json").out);
+  CHECK(time["text"] == "Time flies fast");
+  CHECK_FALSE(time["steps"][0]["forced"].get<bool>());
+  const test::CliResult duck = test::run_cli("generate --prompt 'He had to duck when the' --max-new-tokens 1 --json");
+  REQUIRE(duck.status == 0);
+  CHECK(json::parse(duck.out)["text"] == "He had to duck when the duck");
+}
