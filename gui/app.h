@@ -83,6 +83,7 @@ class App {
   void rebuild_views();
   void layout();
   void draw_menu_bar(PanelContext& c);
+  void draw_bottom(PanelContext& c, bool lesson_view, float half_w);
   void write_state_file();
 
   AppOptions options_;

@@ -72,6 +72,31 @@ void App::draw_menu_bar(PanelContext& c) {
   ImGui::EndMenuBar();
 }
 
+// Below the panes: the heatmaps, or the lesson's own view (the same-word rows, the calculator).
+void App::draw_bottom(PanelContext& c, bool lesson_view, float half_w) {
+  const float bottom_h = ImGui::GetContentRegionAvail().y;
+  rects_.lesson_view = ScreenRect{};
+  rects_.heatmap[0] = rects_.heatmap[1] = ScreenRect{};
+  if (lesson_view) {
+    ImGui::BeginChild("lesson_view", ImVec2(0, bottom_h), true, ImGuiWindowFlags_NoScrollbar);
+    const ImVec2 p = ImGui::GetWindowPos(), s = ImGui::GetWindowSize();
+    rects_.lesson_view = {p.x, p.y, p.x + s.x, p.y + s.y};
+    if (ui_.show_calculator)
+      draw_calculator_panel(c, bottom_h);
+    else
+      draw_same_word_panel(c, bottom_h);
+    ImGui::EndChild();
+  } else {
+    for (int pane = 0; pane < 2; ++pane) {
+      if (pane) ImGui::SameLine();
+      ImGui::BeginChild(pane ? "heat_cached" : "heat_uncached", ImVec2(half_w, bottom_h), true,
+                        ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
+      draw_attention_panel(c, pane, *heatmaps_[pane], bottom_h);
+      ImGui::EndChild();
+    }
+  }
+}
+
 void App::layout() {
   const ImGuiIO& io = ImGui::GetIO();
   const ImGuiStyle& style = ImGui::GetStyle();
@@ -141,27 +166,7 @@ void App::layout() {
     draw_kv_rows_panel(c, pane, pane_h);
     ImGui::EndChild();
   }
-  const float bottom_h = ImGui::GetContentRegionAvail().y;
-  rects_.lesson_view = ScreenRect{};
-  rects_.heatmap[0] = rects_.heatmap[1] = ScreenRect{};
-  if (lesson_view) {
-    ImGui::BeginChild("lesson_view", ImVec2(0, bottom_h), true, ImGuiWindowFlags_NoScrollbar);
-    const ImVec2 p = ImGui::GetWindowPos(), s = ImGui::GetWindowSize();
-    rects_.lesson_view = {p.x, p.y, p.x + s.x, p.y + s.y};
-    if (ui_.show_calculator)
-      draw_calculator_panel(c, bottom_h);
-    else
-      draw_same_word_panel(c, bottom_h);
-    ImGui::EndChild();
-  } else {
-    for (int pane = 0; pane < 2; ++pane) {
-      if (pane) ImGui::SameLine();
-      ImGui::BeginChild(pane ? "heat_cached" : "heat_uncached", ImVec2(half_w, bottom_h), true,
-                        ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
-      draw_attention_panel(c, pane, *heatmaps_[pane], bottom_h);
-      ImGui::EndChild();
-    }
-  }
+  draw_bottom(c, lesson_view, half_w);
   ImGui::EndChild();
   ImGui::End();
 }
