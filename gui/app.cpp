@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <iostream>
 
 #include "core/cache_calculator.h"
@@ -25,11 +26,23 @@ void copy_to(char* buffer, std::size_t size, const std::string& text) {
 }  // namespace
 
 App::App(AppOptions options, WindowHooks hooks) : options_(std::move(options)), hooks_(std::move(hooks)) {
-  model_ = options_.model_dir.empty() ? load_preset(options_.preset) : load_model_folder(options_.model_dir);
   ui_.theme = options_.theme;
   ui_.presentation = options_.presentation;
   ui_.font_scale = options_.font_scale;
   const bool headless = options_.steps >= 0 || !options_.export_dir.empty();
+  std::string model_error;
+  if (options_.model_dir.empty()) {
+    model_ = load_preset(options_.preset);  // an unknown preset is a usage error: exit 2
+  } else {
+    copy_to(ui_.model_path, sizeof ui_.model_path, options_.model_dir);
+    try {
+      model_ = load_model_folder(options_.model_dir);
+    } catch (const std::runtime_error& e) {  // DataError or UsageError
+      if (headless) throw;  // headless: a broken folder is a failure
+      model_error = std::string(e.what()) + " (showing the built-in model)";
+      model_ = load_preset("demo");
+    }
+  }
   Lesson lesson = default_lesson();
   std::string lesson_error;
   if (!options_.lesson_path.empty()) {
@@ -42,8 +55,10 @@ App::App(AppOptions options, WindowHooks hooks) : options_(std::move(options)), 
     }
   }
   start_lesson(lesson);
-  if (!lesson_error.empty()) ui_.error = lesson_error;  // shown in the window, after the default started
-  if (headless && !ui_.error.empty()) throw DataError(ui_.error);
+  // Shown in the window, after the default started.
+  if (!lesson_error.empty()) ui_.error = lesson_error;
+  if (!model_error.empty()) ui_.error = model_error;
+  if (headless && !ui_.input_error.empty()) throw DataError(ui_.input_error);
   if (!options_.export_dir.empty()) export_temp_ = make_export_temp(options_.export_dir);
 }
 
@@ -83,6 +98,24 @@ void App::load_lesson(const std::string& path_or_name, bool builtin) {
   }
 }
 
+// A GPT-2 folder, or the built-in model for an empty path. A folder that does not load leaves the model
+// and the run on screen as they were; one that loads restarts the lesson's run on it.
+void App::load_model(const std::string& folder) {
+  if (runner_.busy()) return;
+  LoadedModel loaded;
+  try {
+    loaded = folder.empty() ? load_preset("demo") : load_model_folder(folder);
+  } catch (const std::runtime_error& e) {
+    ui_.error = std::string(e.what()) + " (keeping " + model_.name + ")";
+    return;
+  }
+  model_ = std::move(loaded);
+  run_.reset();  // the old run holds the old model; a prompt this model cannot read leaves no run
+  ui_.error.clear();
+  ui_.status = "model loaded: " + model_.name;
+  apply_prompt();
+}
+
 // A run of the lesson with the prompt, continuation and window of the controls. When they differ from
 // the lesson's own, the run is an edited copy: the same kind of checks, but no notes (they were
 // written for the lesson's text) and no check that its steps fit.
@@ -90,6 +123,12 @@ void App::apply_prompt() {
   if (runner_.busy()) return;
   queued_steps_ = 0;
   const ModelConfig& config = model_.model->config();
+  // ImGui stops a field at its buffer size; a prompt cut there would run silently shortened.
+  if (std::strlen(ui_.prompt) + 1 >= sizeof ui_.prompt || std::strlen(ui_.continuation) + 1 >= sizeof ui_.continuation) {
+    ui_.input_error = "the prompt or continuation fills its field (" + std::to_string(sizeof ui_.prompt - 1) +
+                      " characters) and may be cut off: shorten it";
+    return;
+  }
   Lesson lesson = lesson_;
   const bool edited = lesson.prompt != ui_.prompt || lesson.continuation != ui_.continuation || lesson.window != ui_.window;
   if (edited) {
@@ -105,9 +144,10 @@ void App::apply_prompt() {
     prompt_texts_.clear();
     for (int id : run->prompt_ids()) prompt_texts_.push_back(model_.tokenizer->token_text(id));
     run_ = std::move(run);
-    ui_.error.clear();
-  } catch (const std::runtime_error& e) {  // DataError or UsageError: shown, the old run stays
-    ui_.error = e.what();
+    ui_.input_error.clear();
+  } catch (const std::runtime_error& e) {  // DataError or UsageError: shown under the field
+    ui_.input_error = e.what();
+    if (run_) return;  // refused: the run and the step on screen stay as they were
   }
   if (run_) run_->reset();
   shown_.clear();
@@ -218,6 +258,7 @@ void App::apply(const Action& a) {
     case ActionType::LoadLesson: load_lesson(a.text, false); break;
     case ActionType::LoadBuiltinLesson: load_lesson(a.text, true); break;
     case ActionType::ToggleCalculator: ui_.show_calculator = !ui_.show_calculator; break;
+    case ActionType::LoadModel: load_model(a.text); break;
   }
 }
 
@@ -264,8 +305,8 @@ void App::play_tick() {
 void App::headless_tick() {
   if (!options_.export_dir.empty()) return export_tick();
   if (options_.steps < 0 || quit_ || runner_.busy()) return;
-  if (!ui_.error.empty()) {
-    std::cerr << "kvscope: " << ui_.error << "\n";
+  if (!ui_.error.empty() || !ui_.input_error.empty()) {
+    std::cerr << "kvscope: " << (ui_.error.empty() ? ui_.input_error : ui_.error) << "\n";
     exit_code_ = 1;
     quit_ = true;
     return;

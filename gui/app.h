@@ -42,9 +42,9 @@ struct WindowHooks {
 
 class App {
  public:
-  // Loads the model and the lesson (a broken lesson file shows its error in the window instead; the
-  // headless paths throw it). Throws UsageError / DataError for a bad preset, model folder or export
-  // folder.
+  // Loads the model and the lesson (a broken lesson file or model folder shows its error in the window
+  // instead, over the built-in lesson or model; the headless paths throw it). Throws UsageError /
+  // DataError for a bad preset or export folder.
   App(AppOptions options, WindowHooks hooks);
   ~App();
 
@@ -68,6 +68,7 @@ class App {
  private:
   void start_lesson(const Lesson& lesson);
   void load_lesson(const std::string& path_or_name, bool builtin);
+  void load_model(const std::string& folder);
   void apply(const Action& action);
   void apply_prompt();
   void request_step();

@@ -24,11 +24,6 @@ float pane_height(const PaneView* const panes[2], int n_layer, float available, 
   return kv_pane_height(std::min(n_rows, max_rows), n_layer);
 }
 
-ScreenRect item_rect() {
-  const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
-  return {a.x, a.y, b.x, b.y};
-}
-
 nlohmann::json rect_json(const ScreenRect& r) { return nlohmann::json::array({r.x0, r.y0, r.x1, r.y1}); }
 
 }  // namespace
@@ -37,13 +32,13 @@ void App::draw_menu_bar(PanelContext& c) {
   if (!ImGui::BeginMenuBar()) return;
   c.rects.menu_items.clear();
   const bool open = ImGui::BeginMenu("Lessons", !c.busy);
-  c.rects.menu_lessons = item_rect();
+  c.rects.menu_lessons = last_item_rect();
   if (open) {
     for (const BuiltinLessonText& t : builtin_lesson_texts()) {
       const Lesson l = builtin_lesson(t.name);
       const bool current = lesson_.name == l.name && lesson_.source == l.source;
       if (ImGui::MenuItem(l.title.c_str(), nullptr, current)) c.actions.push_back({ActionType::LoadBuiltinLesson, 0, t.name});
-      c.rects.menu_items.push_back(item_rect());
+      c.rects.menu_items.push_back(last_item_rect());
     }
     ImGui::Separator();
     ImGui::TextDisabled("Other files: the Lesson field in the sidebar");
@@ -181,7 +176,12 @@ void App::write_state_file() {
   j["theme"] = theme_name(ui_.theme);
   j["font_px"] = fonts_.body_px;
   j["error"] = ui_.error;
+  j["input_error"] = ui_.input_error;
+  j["status"] = ui_.status;
+  j["model"] = model_.name;
   j["n_layer"] = model_.model->config().n_layer;
+  j["context_length"] = model_.model->config().context_length;
+  j["window_size"] = {ImGui::GetIO().DisplaySize.x, ImGui::GetIO().DisplaySize.y};
   const Lesson& lesson = run_ ? run_->lesson() : lesson_;
   j["lesson"] = {{"name", lesson.name}, {"title", lesson.title}, {"kind", lesson_kind_name(lesson.kind)},
                  {"steps", run_ ? run_->lesson_steps() : 0}};
@@ -204,6 +204,10 @@ void App::write_state_file() {
   j["caption_overflow"] = rects_.caption_overflow;
   j["lesson_view"] = rect_json(rects_.lesson_view);
   j["menu_lessons"] = rect_json(rects_.menu_lessons);
+  j["prompt_field"] = rect_json(rects_.prompt_field);
+  j["restart_button"] = rect_json(rects_.restart_button);
+  j["model_field"] = rect_json(rects_.model_field);
+  j["model_button"] = rect_json(rects_.model_button);
   nlohmann::json items = nlohmann::json::array();
   for (const ScreenRect& r : rects_.menu_items) items.push_back(rect_json(r));
   j["menu_items"] = items;

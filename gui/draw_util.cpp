@@ -8,6 +8,11 @@ namespace kvscope::gui {
 
 float line_height() { return ImGui::GetTextLineHeightWithSpacing(); }
 
+ScreenRect last_item_rect() {
+  const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+  return {a.x, a.y, b.x, b.y};
+}
+
 ImVec2 draw_row_marker(ImDrawList* dl, ImVec2 pos, RowKind kind, const Palette& pal, float size) {
   const ImVec2 end(pos.x + size * 1.25f, pos.y + size);
   dl->AddRectFilled(pos, end, pal.row[int(kind)], 3.0f);

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
     glfwSetErrorCallback(on_glfw_error);
     if (!glfwInit()) throw GlError("cannot start GLFW: " + g_glfw_error + " (no display? try xvfb-run)");
     window = open_window(options);
-    if (!window) throw GlError("cannot open an OpenGL 3.3 core window: " + g_glfw_error);
+    if (!window) throw GlError("cannot open an OpenGL 3.3 core window (kvscope needs OpenGL 3.3 or newer): " + g_glfw_error);
     if (options.fullscreen) toggle_fullscreen(window, saved);
     IMGUI_CHECKVERSION();
     ImGui::CreateContext();

@@ -1,5 +1,5 @@
 // Controls: pace (step, back, reset, play + speed), the step/position counter, prompt and
-// continuation, window, layer and head, theme and font size, screenshot, lesson file.
+// continuation, window, layer and head, theme and font size, screenshot, lesson file, model folder.
 #include <cstdio>
 #include <string>
 
@@ -63,6 +63,7 @@ void draw_inputs(PanelContext& c, float label_w) {
   bool submit = false;
   label("Prompt", label_w);
   submit |= ImGui::InputText("##prompt", c.ui.prompt, sizeof c.ui.prompt, ImGuiInputTextFlags_EnterReturnsTrue);
+  c.rects.prompt_field = last_item_rect();
   label("Then", label_w);
   submit |= ImGui::InputText("##continuation", c.ui.continuation, sizeof c.ui.continuation,
                              ImGuiInputTextFlags_EnterReturnsTrue);
@@ -75,7 +76,14 @@ void draw_inputs(PanelContext& c, float label_w) {
   ImGui::SameLine();
   ImGui::BeginDisabled(c.busy);
   if (ImGui::Button("Restart", ImVec2(-1, 0)) || submit) push(c, ActionType::SetPrompt);
+  c.rects.restart_button = last_item_rect();
   ImGui::EndDisabled();
+  // Right under the fields it is about, so the teacher sees why Restart did nothing.
+  if (!c.ui.input_error.empty()) {
+    ImGui::PushStyleColor(ImGuiCol_Text, c.pal.bad);
+    ImGui::TextWrapped("\xE2\x9A\xA0 %s", c.ui.input_error.c_str());
+    ImGui::PopStyleColor();
+  }
 }
 
 void draw_pickers(PanelContext& c, float label_w) {
@@ -114,6 +122,19 @@ void draw_files(PanelContext& c, float label_w) {
   ImGui::SameLine();
   ImGui::BeginDisabled(c.busy);
   if ((ImGui::Button("Open", ImVec2(-1, 0)) || enter) && c.ui.lesson_path[0]) push(c, ActionType::LoadLesson, 0, c.ui.lesson_path);
+  ImGui::EndDisabled();
+  label("Model", label_w);
+  ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x * 0.62f);
+  const bool model_enter = ImGui::InputTextWithHint("##model", "built-in", c.ui.model_path, sizeof c.ui.model_path,
+                                                    ImGuiInputTextFlags_EnterReturnsTrue);
+  c.rects.model_field = last_item_rect();
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("a Hugging Face GPT-2 folder (config.json, model.safetensors, vocab.json, merges.txt);\n"
+                      "empty: the built-in model");
+  ImGui::SameLine();
+  ImGui::BeginDisabled(c.busy);
+  if (ImGui::Button("Load##model", ImVec2(-1, 0)) || model_enter) push(c, ActionType::LoadModel, 0, c.ui.model_path);
+  c.rects.model_button = last_item_rect();
   ImGui::EndDisabled();
 }
 

@@ -31,6 +31,7 @@ struct LayoutRects {
   float caption_overflow = 0;  // caption content past the box (0: everything visible)
   ScreenRect lesson_view;    // the same-word rows or the calculator, when shown
   ScreenRect menu_lessons;   // the Lessons menu's title in the menu bar
+  ScreenRect prompt_field, restart_button, model_field, model_button;  // sidebar fields (test hooks)
   std::vector<ScreenRect> menu_items;  // its items while open (test hook)
 };
 
@@ -77,6 +78,7 @@ void draw_calculator_panel(PanelContext& c, float height);
 
 // Shared drawing helpers (draw_util.cpp).
 float line_height();  // one line of body text plus spacing
+ScreenRect last_item_rect();  // the last ImGui item, in window coordinates (test hook rects)
 // A marker box with the kind's glyph: colour + shape. Returns its size.
 ImVec2 draw_row_marker(ImDrawList* dl, ImVec2 pos, RowKind kind, const Palette& pal, float size);
 // A strip of values, one cell each, coloured by viridis over [-scale, +scale].

@@ -11,13 +11,13 @@ namespace kvscope::gui {
 enum class ActionType {
   Step, Back, Reset, TogglePlay, SetPrompt, SetLayer, SetHead, SetWindow, SetTheme,
   FontBigger, FontSmaller, TogglePresentation, ToggleFullscreen, Screenshot, LoadLesson, LoadBuiltinLesson,
-  ToggleCalculator
+  ToggleCalculator, LoadModel
 };
 
 struct Action {
   ActionType type;
   int value = 0;       // layer, head, window, theme
-  std::string text;    // lesson path, or a built-in lesson's name
+  std::string text;    // lesson path, a built-in lesson's name, or a model folder ("": built-in model)
 };
 
 struct UiState {
@@ -33,12 +33,14 @@ struct UiState {
   char prompt[512] = "";
   char continuation[512] = "";
   char lesson_path[512] = "";
+  char model_path[512] = "";       // a Hugging Face GPT-2 folder; empty: the built-in model
   // The cache-size calculator (View menu, C; the cache_size lesson's steps set it).
   bool show_calculator = false;
   std::string calc_shape = "loaded";  // "loaded" or a name from known_cache_shapes()
   int calc_dtype = 0;                 // index into kv_dtypes()
   int calc_tokens = 0;                // 0: the positions the loaded model holds now
-  std::string error;               // shown in the window (bad prompt, broken lesson); never a crash
+  std::string input_error;         // under the prompt field: why the prompt, continuation or window was refused
+  std::string error;               // shown in the window (broken lesson or model folder); never a crash
   std::string status;              // last screenshot written, etc.
   std::uint64_t rows_scrolled[2] = {0, 0};  // trace version each pane's row list last scrolled to its end
   // Linked hover: the position under the pointer last frame (read) and this frame (written).

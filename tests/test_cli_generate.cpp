@@ -80,6 +80,8 @@ TEST_CASE("generate: bad input is one line on stderr and status 1 (data) or 2 (u
       {"generate --ids ,", 2, "no token ids"},
       {"generate --prompt ''", 1, "prompt is empty"},
       {"generate --prompt Time --max-new-tokens 40", 1, "context length is 32"},
+      {"generate --prompt 'Time Time Time Time Time Time Time Time Time Time Time Time Time Time Time Time Time "
+       "Time Time Time Time Time Time Time Time Time Time Time Time Time Time Time Time'", 1, "context length is 32"},
       {"generate --prompt Time --max-new-tokens 0", 2, "must be a positive integer"},
       {"generate --prompt Time --max-new-tokens -3", 2, "must be a positive integer"},
       {"generate --prompt Time --window 0", 2, "must be a positive integer"},

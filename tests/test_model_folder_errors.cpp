@@ -128,6 +128,7 @@ std::vector<Damage> damages() {
        "\"layer_norm_epsilon\" must be a number"},
       {"config values inconsistent", edit_config([](json& c) { c["n_head"] = 5; }), "config.json",
        "must divide d_model"},
+      {"no layers", edit_config([](json& c) { c["n_layer"] = 0; }), "config.json", "n_layer must be at least 1"},
       {"config.json not JSON", write_file("config.json", "{\"n_embd\": 16,"), "config.json", "not valid JSON"},
       {"no config.json", [](const std::string& d) { std::filesystem::remove(d + "/config.json"); }, "config.json",
        "cannot open"},

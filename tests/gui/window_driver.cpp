@@ -112,6 +112,37 @@ void WindowProcess::key(const std::string& keysym) {
   REQUIRE(r.status == 0);
 }
 
+void WindowProcess::click_center(const nlohmann::json& rect) {
+  click((rect[0].get<double>() + rect[2].get<double>()) / 2, (rect[1].get<double>() + rect[3].get<double>()) / 2);
+}
+
+void WindowProcess::press(const std::string& keysym) {
+  key_down(keysym);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  key_up(keysym);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+void WindowProcess::key_down(const std::string& keysym) {
+  find_window();
+  REQUIRE(run({KVSCOPE_XDOTOOL, "keydown", keysym}).status == 0);
+}
+
+void WindowProcess::key_up(const std::string& keysym) {
+  find_window();
+  REQUIRE(run({KVSCOPE_XDOTOOL, "keyup", keysym}).status == 0);
+}
+
+void WindowProcess::type(const std::string& text) {
+  find_window();
+  REQUIRE(run({KVSCOPE_XDOTOOL, "type", "--delay", "20", text}).status == 0);
+}
+
+void WindowProcess::resize(int width, int height) {
+  find_window();
+  REQUIRE(run({KVSCOPE_XDOTOOL, "windowsize", window_id_, std::to_string(width), std::to_string(height)}).status == 0);
+}
+
 void WindowProcess::click(double x, double y) {
   find_window();
   const RunResult move = run({KVSCOPE_XDOTOOL, "mousemove", "--sync", "--window", window_id_, std::to_string(int(x)),

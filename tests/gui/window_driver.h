@@ -28,6 +28,14 @@ class WindowProcess {
   nlohmann::json latest() const;
   void key(const std::string& keysym);  // xdotool key, to the focused kvscope window
   void click(double x, double y);       // left click at window coordinates (xdotool)
+  void click_center(const nlohmann::json& rect);  // a [x0, y0, x1, y1] rect from the state file
+  // Held for a few frames, as a hand would: ImGui 1.86's text fields read key state once per frame,
+  // so a press and release inside one frame is lost to them (keysym may be a chord: "ctrl+a").
+  void press(const std::string& keysym);
+  void key_down(const std::string& keysym);
+  void key_up(const std::string& keysym);
+  void type(const std::string& text);   // as typed on the keyboard, into the focused field
+  void resize(int width, int height);   // the X window itself, as a window manager would
   bool alive();
 
  private:
