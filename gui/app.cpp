@@ -92,6 +92,7 @@ void App::load_lesson(const std::string& path_or_name, bool builtin) {
     options_.has_prompt = options_.has_continuation = false;
     options_.layer = options_.head = options_.window = -1;
     if (!builtin) copy_to(ui_.lesson_path, sizeof ui_.lesson_path, path_or_name);
+    ui_.error.clear();
     start_lesson(lesson);
   } catch (const std::runtime_error& e) {  // shown in the window; the lesson on screen stays
     ui_.error = e.what();
