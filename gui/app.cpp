@@ -86,7 +86,7 @@ void App::start_lesson(const Lesson& lesson) {
 }
 
 void App::load_lesson(const std::string& path_or_name, bool builtin) {
-  if (runner_.busy()) return;
+  if (busy()) return;
   try {
     Lesson lesson = builtin ? builtin_lesson(path_or_name) : kvscope::load_lesson(path_or_name);
     options_.has_prompt = options_.has_continuation = false;
@@ -99,19 +99,25 @@ void App::load_lesson(const std::string& path_or_name, bool builtin) {
   }
 }
 
-// A GPT-2 folder, or the built-in model for an empty path. A folder that does not load leaves the model
-// and the run on screen as they were; one that loads restarts the lesson's run on it.
+// A GPT-2 folder, or the built-in model for an empty path, loaded in the background; steps wait.
 void App::load_model(const std::string& folder) {
-  if (runner_.busy()) return;
-  LoadedModel loaded;
-  try {
-    loaded = folder.empty() ? load_preset("demo") : load_model_folder(folder);
-  } catch (const std::runtime_error& e) {
-    ui_.error = std::string(e.what()) + " (keeping " + model_.name + ")";
+  if (busy()) return;
+  ui_.playing = false;
+  queued_steps_ = 0;
+  model_loader_.start(folder);
+}
+
+// A folder that did not load leaves the model and the run on screen as they were; one that loaded
+// restarts the lesson's run on it.
+void App::finish_model_load() {
+  if (!model_loader_.poll()) return;
+  if (!model_loader_.error().empty()) {
+    ui_.error = model_loader_.error() + " (keeping " + model_.name + ")";
     return;
   }
-  model_ = std::move(loaded);
+  model_ = model_loader_.take_model();
   run_.reset();  // the old run holds the old model; a prompt this model cannot read leaves no run
+  prompt_texts_.clear();
   ui_.error.clear();
   ui_.status = "model loaded: " + model_.name;
   apply_prompt();
@@ -121,7 +127,7 @@ void App::load_model(const std::string& folder) {
 // the lesson's own, the run is an edited copy: the same kind of checks, but no notes (they were
 // written for the lesson's text) and no check that its steps fit.
 void App::apply_prompt() {
-  if (runner_.busy()) return;
+  if (busy()) return;
   queued_steps_ = 0;
   const ModelConfig& config = model_.model->config();
   // ImGui stops a field at its buffer size; a prompt cut there would run silently shortened.
@@ -160,7 +166,7 @@ void App::apply_prompt() {
 }
 
 void App::request_step() {
-  if (!run_) return;
+  if (!run_ || model_loader_.busy()) return;
   if (runner_.busy()) {
     queued_steps_ = std::min(queued_steps_ + 1, 8);
     return;
@@ -377,6 +383,7 @@ void App::frame() {
   ui_.hover_position = ui_.next_hover_position;
   ui_.next_hover_position = -1;
   finish_step();
+  finish_model_load();
   handle_keys();
   std::vector<Action> actions;
   actions.swap(actions_);

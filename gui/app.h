@@ -11,6 +11,7 @@
 #include "core/lesson.h"
 #include "core/lesson_run.h"
 #include "core/model_source.h"
+#include "gui/model_loader.h"
 #include "gui/panels.h"
 #include "gui/step_runner.h"
 #include "gui/theme.h"
@@ -61,7 +62,7 @@ class App {
   void report_screenshot(const std::string& path, const std::string& error);
   bool should_quit() const { return quit_; }
   int exit_code() const { return exit_code_; }
-  bool busy() const { return runner_.busy(); }
+  bool busy() const { return runner_.busy() || model_loader_.busy(); }
   // The headless paths ignore the pointer, so screenshots show no hover wherever the pointer is.
   bool ignores_mouse() const { return options_.steps >= 0 || !options_.export_dir.empty(); }
 
@@ -69,6 +70,7 @@ class App {
   void start_lesson(const Lesson& lesson);
   void load_lesson(const std::string& path_or_name, bool builtin);
   void load_model(const std::string& folder);
+  void finish_model_load();
   void apply(const Action& action);
   void apply_prompt();
   void request_step();
@@ -93,6 +95,7 @@ class App {
   Lesson lesson_;  // as loaded (the prompt fields in ui_ may differ: then the run is an edited copy)
   std::unique_ptr<LessonRun> run_;
   StepRunner runner_;
+  ModelLoader model_loader_;
   std::vector<StepTrace> shown_;  // copies of the run's history, read by the panels
   std::vector<LessonReport> shown_reports_;
   std::vector<std::string> prompt_texts_;

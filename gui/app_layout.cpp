@@ -31,7 +31,7 @@ nlohmann::json rect_json(const ScreenRect& r) { return nlohmann::json::array({r.
 void App::draw_menu_bar(PanelContext& c) {
   if (!ImGui::BeginMenuBar()) return;
   c.rects.menu_items.clear();
-  const bool open = ImGui::BeginMenu("Lessons", !c.busy);
+  const bool open = ImGui::BeginMenu("Lessons", !c.busy && !c.loading_model);
   c.rects.menu_lessons = last_item_rect();
   if (open) {
     for (const BuiltinLessonText& t : builtin_lesson_texts()) {
@@ -101,7 +101,7 @@ void App::layout() {
                                  ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus;
   ImGui::Begin("kvscope", nullptr, flags);
   std::string why_not;
-  const bool can_step = run_ && !runner_.busy() && run_->can_step(&why_not);
+  const bool can_step = run_ && !busy() && run_->can_step(&why_not);
   const int step = int(shown_.size()) - 1;
   const PaneView* panes[2] = {step >= 0 ? &panes_[0] : nullptr, step >= 0 ? &panes_[1] : nullptr};
   PanelContext c{shown_,
@@ -123,7 +123,9 @@ void App::layout() {
                  can_step,
                  why_not,
                  trace_version_,
-                 rects_};
+                 rects_,
+                 model_loader_.busy(),
+                 model_loader_.elapsed_seconds()};
   draw_menu_bar(c);
 
   const ImVec2 avail = ImGui::GetContentRegionAvail();
@@ -170,7 +172,8 @@ void App::write_state_file() {
   if (options_.state_file.empty()) return;
   nlohmann::json j;
   j["steps_shown"] = int(shown_.size());
-  j["busy"] = runner_.busy();
+  j["busy"] = busy();
+  j["loading_model"] = model_loader_.busy();
   j["layer"] = ui_.layer;
   j["head"] = ui_.head;
   j["theme"] = theme_name(ui_.theme);
@@ -205,9 +208,8 @@ void App::write_state_file() {
   j["lesson_view"] = rect_json(rects_.lesson_view);
   j["menu_lessons"] = rect_json(rects_.menu_lessons);
   j["prompt_field"] = rect_json(rects_.prompt_field);
-  j["restart_button"] = rect_json(rects_.restart_button);
+  j["continuation_field"] = rect_json(rects_.continuation_field);
   j["model_field"] = rect_json(rects_.model_field);
-  j["model_button"] = rect_json(rects_.model_button);
   nlohmann::json items = nlohmann::json::array();
   for (const ScreenRect& r : rects_.menu_items) items.push_back(rect_json(r));
   j["menu_items"] = items;

@@ -79,6 +79,7 @@ std::vector<Paragraph> paragraphs(const PanelContext& c, const Caption& cap) {
 }
 
 std::string ready_title(const PanelContext& c) {
+  if (c.prompt_texts.empty()) return "Nothing to run yet \xE2\x80\x94 type a prompt this model can read, then Restart";
   return "Ready \xE2\x80\x94 press Space (or Step) to run step 0: prefill of " + quoted(prompt_summary(c.prompt_texts));
 }
 const char* const kReadyText = "Prefill feeds the whole prompt at once and writes its K and V rows into the cache; "

@@ -13,6 +13,9 @@ void push(PanelContext& c, ActionType type, int value = 0, std::string text = ""
   c.actions.push_back({type, value, std::move(text)});
 }
 
+// A step computing or a model loading: the controls that would change the run wait.
+bool locked(const PanelContext& c) { return c.busy || c.loading_model; }
+
 // Label on the left, the widget filling the rest of the line.
 void label(const char* text, float label_w) {
   ImGui::AlignTextToFramePadding();
@@ -23,15 +26,15 @@ void label(const char* text, float label_w) {
 
 void draw_pace(PanelContext& c) {
   const float w = (ImGui::GetContentRegionAvail().x - 2 * ImGui::GetStyle().ItemSpacing.x) / 3.0f;
-  ImGui::BeginDisabled(c.busy || c.history.empty());
+  ImGui::BeginDisabled(locked(c) || c.history.empty());
   if (ImGui::Button("\xE2\x97\x80 Back", ImVec2(w, 0))) push(c, ActionType::Back);
   ImGui::EndDisabled();
   ImGui::SameLine();
-  ImGui::BeginDisabled(c.busy || !c.can_step);
+  ImGui::BeginDisabled(locked(c) || !c.can_step);
   if (ImGui::Button("Step \xE2\x96\xB6", ImVec2(w, 0))) push(c, ActionType::Step);
   ImGui::EndDisabled();
   ImGui::SameLine();
-  ImGui::BeginDisabled(c.busy);
+  ImGui::BeginDisabled(locked(c));
   if (ImGui::Button("Reset", ImVec2(w, 0))) push(c, ActionType::Reset);
   ImGui::EndDisabled();
   if (ImGui::Button(c.ui.playing ? "Pause" : "Play", ImVec2(w, 0))) push(c, ActionType::TogglePlay);
@@ -45,13 +48,17 @@ void draw_counter(PanelContext& c) {
   if (c.trace)
     std::snprintf(text, sizeof text, "Step %d \xC2\xB7 position %d \xC2\xB7 %d/%d", c.trace->step,
                   c.trace->newest_position(), c.trace->position_end, c.config.context_length);
+  else if (c.prompt_texts.empty())
+    std::snprintf(text, sizeof text, "No prompt to run");
   else
     std::snprintf(text, sizeof text, "Ready: step 0 prefills %d token%s", int(c.prompt_texts.size()),
                   c.prompt_texts.size() == 1 ? "" : "s");
   ImGui::PushFont(c.fonts.title);
   ImGui::TextWrapped("%s", text);
   ImGui::PopFont();
-  if (c.busy) {
+  if (c.loading_model) {
+    ImGui::TextWrapped("loading the model\xE2\x80\xA6 %.1f s", c.loading_seconds);
+  } else if (c.busy) {
     ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(c.pal.text), "computing step %d\xE2\x80\xA6 %.1f s", c.busy_step,
                        c.busy_seconds);
   } else if (!c.can_step && !c.why_not.empty() && c.trace) {
@@ -67,6 +74,7 @@ void draw_inputs(PanelContext& c, float label_w) {
   label("Then", label_w);
   submit |= ImGui::InputText("##continuation", c.ui.continuation, sizeof c.ui.continuation,
                              ImGuiInputTextFlags_EnterReturnsTrue);
+  c.rects.continuation_field = last_item_rect();
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("teacher-forced continuation; empty = the model's own choice");
   label("Window", label_w);
   ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x * 0.45f);
@@ -74,9 +82,8 @@ void draw_inputs(PanelContext& c, float label_w) {
   if (ImGui::InputInt("##window", &window, 1, 4)) c.ui.window = window < 0 ? 0 : window;
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("sliding window of W positions (0 = none); applies on Restart");
   ImGui::SameLine();
-  ImGui::BeginDisabled(c.busy);
+  ImGui::BeginDisabled(locked(c));
   if (ImGui::Button("Restart", ImVec2(-1, 0)) || submit) push(c, ActionType::SetPrompt);
-  c.rects.restart_button = last_item_rect();
   ImGui::EndDisabled();
   // Right under the fields it is about, so the teacher sees why Restart did nothing.
   if (!c.ui.input_error.empty()) {
@@ -120,7 +127,7 @@ void draw_files(PanelContext& c, float label_w) {
                                       ImGuiInputTextFlags_EnterReturnsTrue);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("a lesson file, e.g. examples/lessons/time_flies_fast.json");
   ImGui::SameLine();
-  ImGui::BeginDisabled(c.busy);
+  ImGui::BeginDisabled(locked(c));
   if ((ImGui::Button("Open", ImVec2(-1, 0)) || enter) && c.ui.lesson_path[0]) push(c, ActionType::LoadLesson, 0, c.ui.lesson_path);
   ImGui::EndDisabled();
   label("Model", label_w);
@@ -132,9 +139,8 @@ void draw_files(PanelContext& c, float label_w) {
     ImGui::SetTooltip("a Hugging Face GPT-2 folder (config.json, model.safetensors, vocab.json, merges.txt);\n"
                       "empty: the built-in model");
   ImGui::SameLine();
-  ImGui::BeginDisabled(c.busy);
+  ImGui::BeginDisabled(locked(c));
   if (ImGui::Button("Load##model", ImVec2(-1, 0)) || model_enter) push(c, ActionType::LoadModel, 0, c.ui.model_path);
-  c.rects.model_button = last_item_rect();
   ImGui::EndDisabled();
 }
 
@@ -148,6 +154,8 @@ void draw_controls_panel(PanelContext& c) {
   ImGui::TextWrapped("%s \xC2\xB7 %d layers \xC2\xB7 %d heads", c.model_name.c_str(), c.config.n_layer, c.config.n_head);
   ImGui::PopStyleColor();
   ImGui::TextWrapped("Lesson: %s", c.lesson.title.c_str());
+  draw_pace(c);  // above the step's note, so the buttons stay put from step to step
+  draw_counter(c);
   // The teacher's note for the step shown (written for the lesson's own prompt).
   const int step = c.trace ? c.trace->step : -1;
   if (step >= 0 && step < int(c.lesson.steps.size()) && !c.lesson.steps[std::size_t(step)].note.empty()) {
@@ -155,8 +163,6 @@ void draw_controls_panel(PanelContext& c) {
     ImGui::TextWrapped("Note: %s", c.lesson.steps[std::size_t(step)].note.c_str());
     ImGui::PopStyleColor();
   }
-  draw_pace(c);
-  draw_counter(c);
   ImGui::Separator();
   const float label_w = ImGui::CalcTextSize("Window ").x + ImGui::GetStyle().ItemSpacing.x;
   draw_inputs(c, label_w);

@@ -31,7 +31,7 @@ struct LayoutRects {
   float caption_overflow = 0;  // caption content past the box (0: everything visible)
   ScreenRect lesson_view;    // the same-word rows or the calculator, when shown
   ScreenRect menu_lessons;   // the Lessons menu's title in the menu bar
-  ScreenRect prompt_field, restart_button, model_field, model_button;  // sidebar fields (test hooks)
+  ScreenRect prompt_field, continuation_field, model_field;  // sidebar fields (test hooks)
   std::vector<ScreenRect> menu_items;  // its items while open (test hook)
 };
 
@@ -56,6 +56,8 @@ struct PanelContext {
   std::string why_not;    // why no further step fits
   std::uint64_t trace_version;
   LayoutRects& rects;
+  bool loading_model;     // a model folder is loading on a worker thread; nothing steps meanwhile
+  double loading_seconds;
 };
 
 void draw_controls_panel(PanelContext& c);

@@ -18,9 +18,10 @@ auto idle_with(int steps) {
   return [steps](const json& j) { return j["steps_shown"] == steps && !j["busy"].get<bool>(); };
 }
 
-// Replaces a field's text as a person would: click into it, select all, type, Enter.
-void retype(WindowProcess& w, const json& field, const std::string& text) {
-  w.click_center(field);
+// Replaces a field's text as a person would: click into it, select all, type, Enter. The field is
+// found where the newest frame drew it (a step's note or an error line moves the sidebar).
+void retype(WindowProcess& w, const std::string& field, const std::string& text) {
+  w.click_center(w.latest()[field]);
   w.press("ctrl+a");
   w.press("BackSpace");
   if (!text.empty()) w.type(text);
@@ -71,7 +72,7 @@ TEST_CASE("a broken model folder shows its error in the window and keeps the mod
   CHECK(j["tokens"] == json::array({"Time"}));
 
   // From the Model field: a broken folder leaves the model and the step on screen as they were.
-  retype(w, j["model_field"], broken);
+  retype(w, "model_field", broken);
   j = w.wait_for([](const json& s) { return s["error"].get<std::string>().find("config.json") != std::string::npos; });
   REQUIRE_FALSE(j.is_null());
   CHECK(error_of(j).find("keeping demo") != std::string::npos);
@@ -81,12 +82,36 @@ TEST_CASE("a broken model folder shows its error in the window and keeps the mod
   CHECK_FALSE(w.wait_for([&dir](const json&) { return std::ifstream(dir + "/kvscope-step1.png").good(); }).is_null());
 
   // A good folder loads, clears the error and restarts the lesson on it.
-  retype(w, j["model_field"], good);
+  retype(w, "model_field", good);
   j = w.wait_for([](const json& s) { return s["model"] == "demo" && s["error"] == "" && s["steps_shown"] == 0; });
   REQUIRE_FALSE(j.is_null());
   CHECK(j["status"] == "model loaded: demo");
   w.key("space");
   CHECK_FALSE(w.wait_for(idle_with(1)).is_null());
+
+  // A folder without a vocabulary loads, but cannot read the lesson's words: no run until ids are typed.
+  const std::string ids_only = dir + "/ids_only";
+  std::filesystem::copy(good, ids_only);
+  std::filesystem::remove(ids_only + "/vocab.txt");
+  retype(w, "model_field", ids_only);
+  j = w.wait_for([](const json& s) { return s["model"] == "ids_only" && !s["busy"].get<bool>(); });
+  REQUIRE_FALSE(j.is_null());
+  CHECK(input_error_of(j).find("no vocabulary") != std::string::npos);
+  CHECK(j["steps_shown"] == 0);
+  w.key("space");  // nothing to run: refused, nothing crashes
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(w.latest()["steps_shown"] == 0);
+  retype(w, "prompt_field", "5 6 7");
+  j = w.wait_for([](const json& s) { return s["input_error"].get<std::string>().rfind("continuation:", 0) == 0; });
+  REQUIRE_FALSE(j.is_null());  // the lesson's words in the Then field cannot be read either
+  retype(w, "continuation_field", "");
+  j = w.wait_for([](const json& s) { return s["input_error"] == ""; });
+  REQUIRE_FALSE(j.is_null());
+  w.press("Escape");
+  w.key("space");
+  j = w.wait_for(idle_with(1));
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["position"] == 2);
   CHECK(w.alive());
 }
 
@@ -99,9 +124,8 @@ TEST_CASE("empty and over-long prompts are refused under the prompt field with t
   w.key("space");
   j = w.wait_for(idle_with(1));
   REQUIRE_FALSE(j.is_null());
-  const json field = j["prompt_field"];
 
-  retype(w, field, "");
+  retype(w, "prompt_field", "");
   j = w.wait_for([](const json& s) { return !s["input_error"].get<std::string>().empty(); });
   REQUIRE_FALSE(j.is_null());
   CHECK(input_error_of(j).find("empty") != std::string::npos);
@@ -111,7 +135,7 @@ TEST_CASE("empty and over-long prompts are refused under the prompt field with t
   const int context = j["context_length"];
   std::string too_long = "Time";
   for (int i = 1; i <= context; ++i) too_long += " flies";
-  retype(w, field, too_long);
+  retype(w, "prompt_field", too_long);
   j = w.wait_for([](const json& s) { return s["input_error"].get<std::string>().find("context") != std::string::npos; });
   INFO(w.latest().dump());
   REQUIRE_FALSE(j.is_null());
@@ -120,7 +144,7 @@ TEST_CASE("empty and over-long prompts are refused under the prompt field with t
   w.key("F12");
   CHECK_FALSE(w.wait_for([&dir](const json&) { return std::ifstream(dir + "/kvscope-step1.png").good(); }).is_null());
 
-  retype(w, field, "He had to duck");
+  retype(w, "prompt_field", "He had to duck");
   j = w.wait_for([](const json& s) { return s["input_error"] == "" && s["steps_shown"] == 0; });
   REQUIRE_FALSE(j.is_null());
   w.press("Escape");  // leave the field, so Space steps again
