@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/hf_gpt2_names.h"
 #include "core/safetensors.h"
 
 namespace kvscope {
@@ -65,26 +66,7 @@ ModelWeights read_hf_gpt2_weights(const SafetensorsFile& file, const ModelConfig
   check_layer_count(file, prefix, config.n_layer);
   const Gpt2TensorReader read(file, prefix);
   ModelWeights w = allocate_weights(config);
-  read.matrix("wte.weight", w.token_embedding);
-  read.matrix("wpe.weight", w.position_embedding);
-  for (int i = 0; i < config.n_layer; ++i) {
-    const std::string h = "h." + std::to_string(i) + ".";
-    LayerWeights& l = w.layers[i];
-    read.vector(h + "ln_1.weight", l.ln_1_gamma);
-    read.vector(h + "ln_1.bias", l.ln_1_beta);
-    read.conv1d(h + "attn.c_attn.weight", l.attn_qkv);
-    read.vector(h + "attn.c_attn.bias", l.attn_qkv_bias);
-    read.conv1d(h + "attn.c_proj.weight", l.attn_proj);
-    read.vector(h + "attn.c_proj.bias", l.attn_proj_bias);
-    read.vector(h + "ln_2.weight", l.ln_2_gamma);
-    read.vector(h + "ln_2.bias", l.ln_2_beta);
-    read.conv1d(h + "mlp.c_fc.weight", l.mlp_fc);
-    read.vector(h + "mlp.c_fc.bias", l.mlp_fc_bias);
-    read.conv1d(h + "mlp.c_proj.weight", l.mlp_proj);
-    read.vector(h + "mlp.c_proj.bias", l.mlp_proj_bias);
-  }
-  read.vector("ln_f.weight", w.ln_f_gamma);
-  read.vector("ln_f.bias", w.ln_f_beta);
+  visit_hf_gpt2_tensors(w, read);
   // nn.Linear [vocab, d]; its name never carries the "transformer." prefix.
   if (file.find("lm_head.weight")) {
     w.lm_head = Matrix::Zero(config.vocab_size, config.d_model);

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/hf_gpt2_names.h"
 #include "core/safetensors_writer.h"
 
 namespace kvscope {
@@ -43,39 +44,28 @@ nlohmann::json hf_config(const ModelConfig& c, const nlohmann::json& extra) {
   return j;
 }
 
-// The tensors under their GPT-2 names; transposed copies of the Conv1D weights live in storage.
-std::vector<NamedTensor> hf_tensors(const ModelWeights& w, std::vector<std::vector<float>>& storage) {
-  std::vector<NamedTensor> tensors;
-  auto add = [&tensors](const std::string& name, std::vector<std::int64_t> shape, const float* data) {
+// Collects the tensors under their GPT-2 names (visit_hf_gpt2_tensors); transposed copies of the
+// Conv1D weights live in storage, reserved up front so the pointers into it stay valid.
+struct HfTensorCollector {
+  std::vector<NamedTensor>& tensors;
+  std::vector<std::vector<float>>& storage;
+
+  void add(const std::string& name, std::vector<std::int64_t> shape, const float* data) {
     tensors.push_back({name, std::move(shape), "F32", data});
-  };
-  auto add_vector = [&add](const std::string& name, const Vector& v) { add(name, {v.size()}, v.data()); };
-  auto add_conv1d = [&add, &storage](const std::string& name, const Matrix& m) {  // [out, in] -> [in, out]
+  }
+  void matrix(const std::string& name, const Matrix& m) { add(name, {m.rows(), m.cols()}, m.data()); }
+  void vector(const std::string& name, const Vector& v) { add(name, {v.size()}, v.data()); }
+  void conv1d(const std::string& name, const Matrix& m) {  // [out, in] -> [in, out]
     storage.emplace_back(size_t(m.size()));
     Eigen::Map<Matrix>(storage.back().data(), m.cols(), m.rows()) = m.transpose();
     add(name, {m.cols(), m.rows()}, storage.back().data());
-  };
-  storage.reserve(4 * w.layers.size());  // pointers into storage must stay valid
-  add("wte.weight", {w.token_embedding.rows(), w.token_embedding.cols()}, w.token_embedding.data());
-  add("wpe.weight", {w.position_embedding.rows(), w.position_embedding.cols()}, w.position_embedding.data());
-  for (size_t i = 0; i < w.layers.size(); ++i) {
-    const LayerWeights& l = w.layers[i];
-    const std::string h = "h." + std::to_string(i) + ".";
-    add_vector(h + "ln_1.weight", l.ln_1_gamma);
-    add_vector(h + "ln_1.bias", l.ln_1_beta);
-    add_conv1d(h + "attn.c_attn.weight", l.attn_qkv);
-    add_vector(h + "attn.c_attn.bias", l.attn_qkv_bias);
-    add_conv1d(h + "attn.c_proj.weight", l.attn_proj);
-    add_vector(h + "attn.c_proj.bias", l.attn_proj_bias);
-    add_vector(h + "ln_2.weight", l.ln_2_gamma);
-    add_vector(h + "ln_2.bias", l.ln_2_beta);
-    add_conv1d(h + "mlp.c_fc.weight", l.mlp_fc);
-    add_vector(h + "mlp.c_fc.bias", l.mlp_fc_bias);
-    add_conv1d(h + "mlp.c_proj.weight", l.mlp_proj);
-    add_vector(h + "mlp.c_proj.bias", l.mlp_proj_bias);
   }
-  add_vector("ln_f.weight", w.ln_f_gamma);
-  add_vector("ln_f.bias", w.ln_f_beta);
+};
+
+std::vector<NamedTensor> hf_tensors(const ModelWeights& w, std::vector<std::vector<float>>& storage) {
+  std::vector<NamedTensor> tensors;
+  storage.reserve(4 * w.layers.size());
+  visit_hf_gpt2_tensors(w, HfTensorCollector{tensors, storage});
   return tensors;
 }
 

@@ -71,7 +71,7 @@ void DecodeSession::check_steps(int n_steps) const {
     throw DataError("the context length is " + std::to_string(context) + " tokens: a prompt of " +
                     std::to_string(prompt_.size()) + " plus " + std::to_string(steps_done() + n_steps) +
                     " new tokens needs " + std::to_string(last_end) +
-                    " positions; use fewer tokens or a sliding window (--window)");
+                    " positions; use fewer tokens or a sliding window");
 }
 
 bool DecodeSession::can_step(std::string* why_not) const {
