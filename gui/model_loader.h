@@ -1,40 +1,29 @@
 #pragma once
-// ModelLoader: opens a GPT-2 folder (or the built-in model) on a worker thread, so reading half a
+// ModelLoader: opens a GPT-2 folder (or the built-in model) as a BackgroundJob, so reading half a
 // gigabyte of weights never freezes the window. The App swaps the model in only when the load
 // succeeded; a failure leaves it with the error and the model it had.
-#include <atomic>
-#include <chrono>
 #include <string>
-#include <thread>
+#include <utility>
 
 #include "core/model_source.h"
+#include "gui/background_job.h"
 
 namespace kvscope::gui {
 
 class ModelLoader {
  public:
-  ModelLoader() = default;
-  ModelLoader(const ModelLoader&) = delete;
-  ModelLoader& operator=(const ModelLoader&) = delete;
-  ~ModelLoader() { wait(); }
-
-  bool busy() const { return thread_.joinable(); }
+  bool busy() const { return job_.busy(); }
   // Starts loading `folder` ("": the built-in demo model) in the background.
   void start(const std::string& folder);
-  // True once, when a started load has finished (then busy() is false): model() or error() holds it.
-  bool poll();
-  void wait();
+  // True once, when a started load has finished (then busy() is false): take_model() or error() holds it.
+  bool poll() { return job_.poll(); }
   LoadedModel take_model() { return std::move(model_); }
-  const std::string& error() const { return error_; }
-  const std::string& folder() const { return folder_; }
-  double elapsed_seconds() const;
+  const std::string& error() const { return job_.error(); }
+  double elapsed_seconds() const { return job_.elapsed_seconds(); }
 
  private:
-  std::thread thread_;
-  std::atomic<bool> done_{false};
-  std::string folder_, error_;
-  LoadedModel model_;
-  std::chrono::steady_clock::time_point started_;
+  LoadedModel model_;  // declared before job_, so a running load finishes before it is destroyed
+  BackgroundJob job_;
 };
 
 }  // namespace kvscope::gui

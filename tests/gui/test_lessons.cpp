@@ -13,6 +13,7 @@
 
 using kvscope::test::run;
 using kvscope::test::temp_dir;
+using kvscope::test::last_state;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -21,15 +22,6 @@ namespace {
 const kvscope::LoadedModel& demo() {
   static const kvscope::LoadedModel m = kvscope::load_preset("demo");
   return m;
-}
-
-json last_state(const std::string& path) {
-  std::ifstream in(path);
-  std::string line, last;
-  while (std::getline(in, line))
-    if (!line.empty()) last = line;
-  REQUIRE_FALSE(last.empty());
-  return json::parse(last);
 }
 
 bool inside(const json& r, int w, int h) {

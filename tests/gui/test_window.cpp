@@ -9,21 +9,13 @@
 
 using kvscope::test::count_pixels;
 using kvscope::test::count_regions;
+using kvscope::test::last_state;
 using nlohmann::json;
 
 namespace {
 
 constexpr unsigned kNew = 0x0072B2, kRecomputed = 0xE69F00, kFromCache = 0x56B4E9;  // light theme marks
 constexpr unsigned kMasked = 0xC8C8C8, kHatch = 0x8A8A8A, kEmpty = 0xF4F4F4;
-
-json last_state(const std::string& path) {
-  std::ifstream in(path);
-  std::string line, last;
-  while (std::getline(in, line))
-    if (!line.empty()) last = line;
-  REQUIRE_FALSE(last.empty());
-  return json::parse(last);
-}
 
 struct Shot {
   kvscope::test::Image image;

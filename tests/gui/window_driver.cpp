@@ -74,11 +74,24 @@ bool WindowProcess::alive() {
   return pid_ > 0 && waitpid(pid_, &status, WNOHANG) == 0;
 }
 
-nlohmann::json WindowProcess::latest() const {
-  std::ifstream in(state_file_);
+namespace {
+std::string last_line(const std::string& path) {
+  std::ifstream in(path);
   std::string line, last;
   while (std::getline(in, line))
     if (!line.empty()) last = line;
+  return last;
+}
+}  // namespace
+
+nlohmann::json last_state(const std::string& path) {
+  const std::string last = last_line(path);
+  REQUIRE_FALSE(last.empty());
+  return nlohmann::json::parse(last);
+}
+
+nlohmann::json WindowProcess::latest() const {
+  const std::string last = last_line(state_file_);
   if (last.empty()) return nullptr;
   try {
     return nlohmann::json::parse(last);

@@ -18,6 +18,9 @@ struct RunResult {
 
 RunResult run(const std::vector<std::string>& args, const std::string& cwd = "");
 
+// The last line of a finished program's --state-file (REQUIREs one).
+nlohmann::json last_state(const std::string& path);
+
 // A kvscope window running in the background; killed (by its pid) when destroyed.
 class WindowProcess {
  public:

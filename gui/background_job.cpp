@@ -1,18 +1,21 @@
-#include "gui/step_runner.h"
+#include "gui/background_job.h"
 
 #include <exception>
+#include <new>
+#include <utility>
 
 namespace kvscope::gui {
 
-void StepRunner::start(LessonRun& run) {
+void BackgroundJob::start(std::function<void()> work) {
   wait();
   error_.clear();
   done_ = false;
-  step_number_ = run.steps_done();
   started_ = std::chrono::steady_clock::now();
-  thread_ = std::thread([this, &run] {
+  thread_ = std::thread([this, work = std::move(work)] {
     try {
-      run.step();
+      work();
+    } catch (const std::bad_alloc&) {
+      error_ = "out of memory";
     } catch (const std::exception& e) {
       error_ = e.what();  // read by the UI thread only after done_ is seen
     }
@@ -20,17 +23,17 @@ void StepRunner::start(LessonRun& run) {
   });
 }
 
-bool StepRunner::poll() {
+bool BackgroundJob::poll() {
   if (!thread_.joinable() || !done_.load(std::memory_order_acquire)) return false;
   thread_.join();
   return true;
 }
 
-void StepRunner::wait() {
+void BackgroundJob::wait() {
   if (thread_.joinable()) thread_.join();
 }
 
-double StepRunner::elapsed_seconds() const {
+double BackgroundJob::elapsed_seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
 }
 

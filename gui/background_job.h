@@ -1,0 +1,36 @@
+#pragma once
+// BackgroundJob: one piece of work on a worker thread, so the window keeps drawing while it runs (a
+// decode step of gpt2-small, loading half a gigabyte of weights). The UI thread polls it once a
+// frame; the work's exception message, if any, comes back as error().
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+
+namespace kvscope::gui {
+
+class BackgroundJob {
+ public:
+  BackgroundJob() = default;
+  BackgroundJob(const BackgroundJob&) = delete;
+  BackgroundJob& operator=(const BackgroundJob&) = delete;
+  ~BackgroundJob() { wait(); }
+
+  bool busy() const { return thread_.joinable(); }
+  // Waits for any earlier job, then starts `work` in the background.
+  void start(std::function<void()> work);
+  // True once, when a started job has finished (then busy() is false). error() tells whether it failed.
+  bool poll();
+  void wait();  // blocks until the running job (if any) has finished
+  const std::string& error() const { return error_; }
+  double elapsed_seconds() const;
+
+ private:
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+  std::string error_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace kvscope::gui
