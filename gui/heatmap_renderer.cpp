@@ -26,7 +26,8 @@ void set_nearest(GLuint texture) {
 }  // namespace
 
 HeatmapRenderer::HeatmapRenderer()
-    : program_(build_program("heatmap", embedded::heatmap_vert, embedded::heatmap_frag)),
+    : program_(build_program("heatmap", find_embedded(embedded_shaders(), "heatmap.vert")->text().c_str(),
+                             find_embedded(embedded_shaders(), "heatmap.frag")->text().c_str())),
       vao_(make_vertex_array()),
       values_(make_texture()),
       picture_(make_texture()),
@@ -42,9 +43,15 @@ void HeatmapRenderer::upload(const HeatmapRequest& r) {
   glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
   glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
   if (r.weights && r.weights->size() > 0) {
-    // Matrix is RowMajor, so its data is already texture rows (one query row per texture row).
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_R32F, GLsizei(r.weights->cols()), GLsizei(r.weights->rows()), 0, GL_RED,
-                 GL_FLOAT, r.weights->data());
+    // Matrix is RowMajor, so its data is already texture rows (one query row per texture row). Cells
+    // the trace records as invisible to a query become -1: the shader hatches them.
+    const int rows = int(r.weights->rows()), cols = int(r.weights->cols());
+    staged_.assign(r.weights->data(), r.weights->data() + r.weights->size());
+    for (int i = 0; i < rows; ++i)
+      for (int k = 0; k < cols; ++k)
+        if (!r.visible_keys || i >= int(r.visible_keys->size()) || !(*r.visible_keys)[i].contains(k))
+          staged_[std::size_t(i) * cols + k] = -1.0f;
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_R32F, cols, rows, 0, GL_RED, GL_FLOAT, staged_.data());
   } else {
     const float zero = 0.0f;
     glTexImage2D(GL_TEXTURE_2D, 0, GL_R32F, 1, 1, 0, GL_RED, GL_FLOAT, &zero);
@@ -80,7 +87,6 @@ void HeatmapRenderer::draw(const HeatmapRequest& r, int width, int height, const
   glUniform1i(glGetUniformLocation(p, "u_n_positions"), r.n_positions > 0 ? r.n_positions : 1);
   glUniform1i(glGetUniformLocation(p, "u_query_begin"), r.query_begin);
   glUniform1i(glGetUniformLocation(p, "u_n_query_rows"), n_rows);
-  glUniform1i(glGetUniformLocation(p, "u_window"), r.window);
   glUniform2f(glGetUniformLocation(p, "u_size_px"), float(width), float(height));
   glUniform3fv(glGetUniformLocation(p, "u_masked"), 1, c.masked);
   glUniform3fv(glGetUniformLocation(p, "u_hatch"), 1, c.hatch);
@@ -96,7 +102,6 @@ void HeatmapRenderer::draw(const HeatmapRequest& r, int width, int height, const
   check_gl("heatmap colormap pass");
   drawn_width_ = width;
   drawn_height_ = height;
-  ++passes_;
 }
 
 GLuint HeatmapRenderer::render(const HeatmapRequest& r, int width, int height, const HeatmapColors& colors) {

@@ -5,7 +5,10 @@
 // size or the colours change. ImGui then shows that texture like any image.
 #include <cstdint>
 
-#include "core/tensor.h"
+#include <vector>
+
+#include "core/engine/forward_record.h"
+#include "core/engine/tensor.h"
 #include "gui/gl_util.h"
 
 namespace kvscope::gui {
@@ -22,7 +25,7 @@ struct HeatmapRequest {
   const Matrix* weights = nullptr;    // [n_query_rows, n_positions], row i = query position query_begin + i
   int n_positions = 0;                // grid is n_positions x n_positions
   int query_begin = 0;
-  int window = 0;
+  const std::vector<KeySpan>* visible_keys = nullptr;  // per weights row, from the trace; outside: masked
 };
 
 class HeatmapRenderer {
@@ -33,7 +36,6 @@ class HeatmapRenderer {
   GLuint render(const HeatmapRequest& request, int width_px, int height_px, const HeatmapColors& colors);
 
   int uploads() const { return uploads_; }  // float texture uploads so far (tests check the caching)
-  int passes() const { return passes_; }    // colormap passes so far
 
  private:
   void upload(const HeatmapRequest& request);
@@ -48,7 +50,8 @@ class HeatmapRenderer {
   std::uint64_t drawn_key_ = ~std::uint64_t(0);
   int drawn_width_ = 0, drawn_height_ = 0;
   std::uint32_t drawn_colors_ = 0;
-  int uploads_ = 0, passes_ = 0;
+  std::vector<float> staged_;  // the weights with masked cells set to -1 for the shader
+  int uploads_ = 0;
 };
 
 }  // namespace kvscope::gui

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "core/caption.h"
+#include "core/lessons/caption.h"
 #include "gui/panels.h"
 
 namespace kvscope::gui {
@@ -14,17 +14,15 @@ namespace kvscope::gui {
 namespace {
 
 int held_positions(const PanelContext& c) {
-  if (!c.trace) return 0;
-  const int window = c.trace->window;
-  const int capacity = window > 0 ? std::min(window, c.config.context_length) : c.config.context_length;
-  return c.trace->position_end - std::max(0, c.trace->position_end - capacity);
+  if (!c.trace || !c.trace->cached.ran || c.trace->cached.forward.layers.empty()) return 0;
+  return int(c.trace->cached.forward.layers[0].held_rows.size());
 }
 
 CacheShape chosen_shape(const PanelContext& c) {
-  if (c.ui.calc_shape != "loaded")
+  if (c.ui->calc_shape != "loaded")
     for (const CacheShape& s : known_cache_shapes())
-      if (s.name == c.ui.calc_shape) return s;
-  return loaded_cache_shape(c.config, c.model_name);
+      if (s.name == c.ui->calc_shape) return s;
+  return loaded_cache_shape(*c.config, c.model_name);
 }
 
 void draw_controls(PanelContext& c, const CacheShape& shape) {
@@ -33,22 +31,26 @@ void draw_controls(PanelContext& c, const CacheShape& shape) {
   ImGui::SameLine();
   ImGui::SetNextItemWidth(ImGui::CalcTextSize("Llama-3-8B-like (GQA)").x + ImGui::GetFrameHeight() * 1.5f);
   if (ImGui::BeginCombo("##shape", shape.label.c_str())) {
-    const CacheShape loaded = loaded_cache_shape(c.config, c.model_name);
-    if (ImGui::Selectable(loaded.label.c_str(), shape.name == "loaded")) c.ui.calc_shape = "loaded";
+    const CacheShape loaded = loaded_cache_shape(*c.config, c.model_name);
+    if (ImGui::Selectable(loaded.label.c_str(), shape.name == "loaded"))
+      push_action(c, ActionType::SetCalculatorShape, 0, "loaded");
     for (const CacheShape& s : known_cache_shapes())
-      if (ImGui::Selectable(s.label.c_str(), s.name == shape.name)) c.ui.calc_shape = s.name;
+      if (ImGui::Selectable(s.label.c_str(), s.name == shape.name))
+        push_action(c, ActionType::SetCalculatorShape, 0, s.name);
     ImGui::EndCombo();
   }
   for (int i = 0; i < int(kv_dtypes().size()); ++i) {
     ImGui::SameLine();
-    ImGui::RadioButton(kv_dtypes()[std::size_t(i)].name, &c.ui.calc_dtype, i);
+    if (ImGui::RadioButton(kv_dtypes()[std::size_t(i)].name, c.ui->calc_dtype == i))
+      push_action(c, ActionType::SetCalculatorDtype, i);
   }
   ImGui::SameLine();
   ImGui::TextUnformatted("Tokens");
   ImGui::SameLine();
   ImGui::SetNextItemWidth(-1);
-  int tokens = c.ui.calc_tokens > 0 ? c.ui.calc_tokens : std::max(1, held_positions(c));
-  if (ImGui::SliderInt("##tokens", &tokens, 1, 131072, "%d", ImGuiSliderFlags_Logarithmic)) c.ui.calc_tokens = tokens;
+  int tokens = c.ui->calc_tokens > 0 ? c.ui->calc_tokens : std::max(1, held_positions(c));
+  if (ImGui::SliderInt("##tokens", &tokens, 1, 131072, "%d", ImGuiSliderFlags_Logarithmic))
+    push_action(c, ActionType::SetCalculatorTokens, tokens);
 }
 
 // Rows MHA / GQA / MQA, columns fp32 / bf16 / fp8; the chosen cell outlined.
@@ -67,9 +69,9 @@ void draw_table(PanelContext& c, const CacheShape& shape, std::int64_t tokens, f
       ImGui::TableNextColumn();
       const std::string bytes = format_decimal_bytes(double(kv_cache_bytes(shape, v.n_kv_head, tokens, kv_dtypes()[std::size_t(i)].id)));
       ImGui::TextUnformatted(bytes.c_str());
-      if (i == c.ui.calc_dtype && v.n_kv_head == shape.n_kv_head) {
+      if (i == c.ui->calc_dtype && v.n_kv_head == shape.n_kv_head) {
         const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
-        ImGui::GetWindowDrawList()->AddRect(ImVec2(a.x - 3, a.y - 2), ImVec2(b.x + 3, b.y + 2), c.pal.outline, 2, 0, 2.5f);
+        ImGui::GetWindowDrawList()->AddRect(ImVec2(a.x - 3, a.y - 2), ImVec2(b.x + 3, b.y + 2), c.pal->outline, 2, 0, 2.5f);
       }
     }
   }
@@ -110,24 +112,24 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
   const ImVec2 b(p.x + size.x - ImGui::CalcTextSize("MHA 000.00 MB").x - th * 1.3f, p.y + size.y - th * 1.4f);
   if (b.x - a.x < th * 4 || b.y - a.y < th * 2) return;
   auto at = [&](double x, double y) { return ImVec2(a.x + float(x / double(x_max)) * (b.x - a.x), b.y - float(y / y_max) * (b.y - a.y)); };
-  dl->AddLine(ImVec2(a.x, b.y), b, c.pal.border);
-  dl->AddLine(a, ImVec2(a.x, b.y), c.pal.border);
-  dl->AddText(ImVec2(p.x, a.y - th * 0.5f), c.pal.text_muted, top.c_str());
-  dl->AddText(ImVec2(a.x - ImGui::CalcTextSize("0").x - th * 0.3f, b.y - th * 0.5f), c.pal.text_muted, "0");
+  dl->AddLine(ImVec2(a.x, b.y), b, c.pal->border);
+  dl->AddLine(a, ImVec2(a.x, b.y), c.pal->border);
+  dl->AddText(ImVec2(p.x, a.y - th * 0.5f), c.pal->text_muted, top.c_str());
+  dl->AddText(ImVec2(a.x - ImGui::CalcTextSize("0").x - th * 0.3f, b.y - th * 0.5f), c.pal->text_muted, "0");
   const std::string right = format_count(x_max) + (x_max == 1 ? " token" : " tokens");
-  dl->AddText(ImVec2(b.x - ImGui::CalcTextSize(right.c_str()).x, b.y + 2), c.pal.text_muted, right.c_str());
+  dl->AddText(ImVec2(b.x - ImGui::CalcTextSize(right.c_str()).x, b.y + 2), c.pal->text_muted, right.c_str());
   // Weights: dashed.
   const float wy = at(0, weights).y;
   for (float x = a.x; x < b.x; x += th)
-    dl->AddLine(ImVec2(x, wy), ImVec2(std::min(x + th * 0.5f, b.x), wy), c.pal.text_muted, 2.0f);
+    dl->AddLine(ImVec2(x, wy), ImVec2(std::min(x + th * 0.5f, b.x), wy), c.pal->text_muted, 2.0f);
   const std::string wl = "weights " + format_decimal_bytes(weights);
   const ImVec2 wp(a.x + th * 0.3f, wy + 2), ws = ImGui::CalcTextSize(wl.c_str());
   // Drawn after the lines so they never cross it.
   auto weights_label = [&] {
-    dl->AddRectFilled(ImVec2(wp.x - 2, wp.y), ImVec2(wp.x + ws.x + 2, wp.y + ws.y), c.pal.panel);
-    dl->AddText(wp, c.pal.text_muted, wl.c_str());
+    dl->AddRectFilled(ImVec2(wp.x - 2, wp.y), ImVec2(wp.x + ws.x + 2, wp.y + ws.y), c.pal->panel);
+    dl->AddText(wp, c.pal->text_muted, wl.c_str());
   };
-  const ImU32 colors[3] = {c.pal.series_uncached, c.pal.series_cached, c.pal.series_memory};
+  const ImU32 colors[3] = {c.pal->series_uncached, c.pal->series_cached, c.pal->series_memory};
   float label_y = -1e9f;  // labels beside the lines' ends, top to bottom, never overlapping
   for (std::size_t i = 0; i < variants.size() && i < 3; ++i) {
     const double end = double(kv_cache_bytes(shape, variants[i].n_kv_head, x_max, dtype));
@@ -146,10 +148,10 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
 
 void draw_calculator_panel(PanelContext& c, float height) {
   const CacheShape shape = chosen_shape(c);
-  const KvDtype dtype = kv_dtypes()[std::size_t(std::clamp(c.ui.calc_dtype, 0, int(kv_dtypes().size()) - 1))].id;
+  const KvDtype dtype = kv_dtypes()[std::size_t(std::clamp(c.ui->calc_dtype, 0, int(kv_dtypes().size()) - 1))].id;
   const int held = held_positions(c);
-  const std::int64_t tokens = c.ui.calc_tokens > 0 ? c.ui.calc_tokens : std::max(1, held);
-  ImGui::PushFont(c.fonts.title);
+  const std::int64_t tokens = c.ui->calc_tokens > 0 ? c.ui->calc_tokens : std::max(1, held);
+  ImGui::PushFont(c.fonts->title);
   ImGui::TextUnformatted("How big does the cache get?  bytes = 2 \xC3\x97 layers \xC3\x97 KV heads \xC3\x97 head dim \xC3\x97 tokens \xC3\x97 bytes per value");
   ImGui::PopFont();
   draw_controls(c, shape);

@@ -51,12 +51,6 @@ void find_cached_values(const std::vector<StepTrace>& history, int step, int lay
   }
 }
 
-std::int64_t visible_keys(int query, int n_positions, int window) {
-  std::int64_t n = 0;
-  for (int k = 0; k < n_positions; ++k) n += is_visible(query, k, window) ? 1 : 0;
-  return n;
-}
-
 void fill_costs(const StepTrace& t, const ModeTrace& m, int layer, PaneView& pane) {
   pane.ran = m.ran;
   pane.rows_computed_step = m.rows_computed();
@@ -65,10 +59,11 @@ void fill_costs(const StepTrace& t, const ModeTrace& m, int layer, PaneView& pan
   pane.macs_total = m.total_macs;
   pane.seconds = m.seconds;
   pane.cache_bytes = m.cache_bytes;
-  pane.rows_read_newest = visible_keys(t.newest_position(), t.position_end, t.window);
   if (layer < int(m.forward.layers.size())) {
-    pane.rows_computed_per_layer = std::int64_t(m.forward.layers[layer].computed_rows.size());
-    pane.rows_read_all_queries = m.forward.layers[layer].keys_read;
+    const LayerRecord& l = m.forward.layers[layer];
+    pane.rows_computed_per_layer = std::int64_t(l.computed_rows.size());
+    pane.rows_read_all_queries = l.keys_read;
+    if (!l.visible_keys.empty()) pane.rows_read_newest = l.visible_keys.back().size();
   }
 }
 

@@ -2,12 +2,12 @@
 // Attention heatmap, query x key, drawn into an offscreen texture the size of the on-screen image.
 // Grid row r is query position r, column k is key position k (both 0..u_n_positions-1, row 0 at the top).
 // u_values holds the rows this pane computed: texel (k, i) = weight of query position u_query_begin + i
-// on key position k. Other rows were not computed by this pane this step (the cached pane keeps no Q).
+// on key position k, or -1 where the trace says that query could not see that key (causal mask,
+// window). Other rows were not computed by this pane this step (the cached pane keeps no Q).
 uniform sampler2D u_values;  // R32F [n_query_rows, n_positions]
 uniform int u_n_positions;
 uniform int u_query_begin;
 uniform int u_n_query_rows;
-uniform int u_window;       // 0 = no sliding window
 uniform vec2 u_size_px;
 uniform vec3 u_masked;      // future (causally masked) and out-of-window cells
 uniform vec3 u_hatch;
@@ -35,15 +35,12 @@ void main() {
   int key = cell.x;
   int query = cell.y;
   vec3 color;
-  bool masked = key > query || (u_window > 0 && key <= query - u_window);
   if (query < u_query_begin || query >= u_query_begin + u_n_query_rows) {
     color = u_empty;
-  } else if (masked) {
-    // Diagonal hatching, so masked cells differ from low weights in colour and in texture.
-    color = mod(px.x + px.y, 10.0) < 3.0 ? u_hatch : u_masked;
   } else {
     float w = texelFetch(u_values, ivec2(key, query - u_query_begin), 0).r;
-    color = viridis(clamp(w, 0.0, 1.0));
+    // Masked cells are hatched, so they differ from low weights in colour and in texture.
+    color = w < 0.0 ? (mod(px.x + px.y, 10.0) < 3.0 ? u_hatch : u_masked) : viridis(clamp(w, 0.0, 1.0));
   }
   // Thin grid lines between cells when cells are large enough to show them.
   vec2 in_cell = px - vec2(cell) * cell_size;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/safetensors_writer.h"
+#include "core/formats/safetensors_writer.h"
 #include "hf_gpt2_reference.h"
 
 namespace test {

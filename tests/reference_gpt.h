@@ -4,8 +4,8 @@
 #include <cmath>
 #include <vector>
 
-#include "core/config.h"
-#include "core/weights.h"
+#include "core/engine/config.h"
+#include "core/engine/weights.h"
 
 namespace reference {
 

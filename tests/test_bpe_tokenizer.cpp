@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "cli_exec.h"
-#include "core/bpe_tokenizer.h"
-#include "core/error.h"
-#include "core/gpt2_pretokenizer.h"
+#include "core/tokenizers/bpe_tokenizer.h"
+#include "core/engine/error.h"
+#include "core/tokenizers/gpt2_pretokenizer.h"
 #include "hf_gpt2_folder.h"
 #include "toy_bpe.h"
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "cli_exec.h"
-#include "core/bpe_tokenizer.h"
+#include "core/tokenizers/bpe_tokenizer.h"
 #include "hf_gpt2_folder.h"
 
 using nlohmann::json;

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "core/id_tokenizer.h"
-#include "core/model.h"
-#include "core/random.h"
-#include "core/weights.h"
+#include "core/tokenizers/id_tokenizer.h"
+#include "core/engine/model.h"
+#include "core/engine/random.h"
+#include "core/engine/weights.h"
 
 namespace test {
 

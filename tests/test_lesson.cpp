@@ -7,9 +7,9 @@
 #include <set>
 #include <sstream>
 
-#include "core/error.h"
-#include "core/lesson.h"
-#include "core/lesson_run.h"
+#include "core/engine/error.h"
+#include "core/lessons/lesson.h"
+#include "core/lessons/lesson_run.h"
 
 using namespace kvscope;
 
@@ -28,14 +28,14 @@ TEST_CASE("every examples/lessons/*.json is built in, byte for byte, in the menu
   for (const auto& entry : std::filesystem::directory_iterator(dir))
     if (entry.path().extension() == ".json") files.insert(entry.path().stem().string());
   std::set<std::string> built_in;
-  for (const BuiltinLessonText& t : builtin_lesson_texts()) {
+  for (const EmbeddedFile& t : embedded_builtin_lessons()) {
     INFO(t.name);
     built_in.insert(t.name);
-    CHECK(read_text(dir + "/" + t.name + ".json") == t.json);
+    CHECK(read_text(dir + "/" + t.name + ".json") == t.text());
   }
   CHECK(files == built_in);
-  REQUIRE(builtin_lesson_texts().size() == 6);
-  CHECK(std::string(builtin_lesson_texts()[0].name) == "time_flies_fast");
+  REQUIRE(embedded_builtin_lessons().size() == 6);
+  CHECK(std::string(embedded_builtin_lessons()[0].name) == "time_flies_fast");
   const std::vector<LessonKind> kinds = {LessonKind::Decode,       LessonKind::Query,       LessonKind::SameWord,
                                          LessonKind::ContextLimit, LessonKind::PrefixReuse, LessonKind::CacheSize};
   const std::vector<Lesson> lessons = builtin_lessons();

@@ -6,8 +6,8 @@
 #include <fstream>
 
 #include "cli_runner.h"
-#include "core/caption.h"
-#include "core/lesson_run.h"
+#include "core/lessons/caption.h"
+#include "core/lessons/lesson_run.h"
 
 using nlohmann::json;
 using namespace kvscope;
@@ -45,7 +45,7 @@ TEST_CASE("lesson: the numbers a class is told", "[cli][lesson]") {
   const std::string duck = test::run_cli("lesson same_word_two_positions").out;
   CHECK(duck.find("positions 3 and 6") != std::string::npos);
   const std::string context = test::run_cli("lesson context_limit").out;
-  CHECK(context.find("Hard stop: \"the context length is 32 tokens") != std::string::npos);
+  CHECK(context.find("The next step is refused, window or not: \"the context length is 32 tokens") != std::string::npos);
 }
 
 TEST_CASE("lesson --json: one document with every step's trace, caption, lines and numbers", "[cli][lesson]") {

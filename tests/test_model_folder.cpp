@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cli_exec.h"
-#include "core/safetensors_writer.h"
+#include "core/formats/safetensors_writer.h"
 #include "hf_gpt2_folder.h"
 #include "toy_bpe.h"
 

@@ -115,7 +115,7 @@ std::vector<Damage> damages() {
       {"shape disagrees with config.json", edit_config([](json& c) { c["vocab_size"] = 62; }), "model.safetensors",
        "tensor 'wte.weight' has shape [61, 16], config.json needs [62, 16]"},
       {"more layers than config.json", edit_config([](json& c) { c["n_layer"] = 1; }), "model.safetensors",
-       "belongs to layer 1, but config.json has n_layer = 1"},
+       "belongs to layer 1, but config.json says the model has 1 layer"},
       {"no model.safetensors", [](const std::string& d) { std::filesystem::remove(d + "/model.safetensors"); },
        "model.safetensors", "cannot open"},
       {"config field missing", edit_config([](json& c) { c.erase("n_head"); }), "config.json",

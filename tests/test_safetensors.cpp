@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "cli_exec.h"
-#include "core/error.h"
-#include "core/safetensors.h"
-#include "core/safetensors_writer.h"
+#include "core/engine/error.h"
+#include "core/formats/safetensors.h"
+#include "core/formats/safetensors_writer.h"
 #include "hf_gpt2_folder.h"
 
 using kvscope::DataError;

@@ -1,8 +1,8 @@
 // DecodeSession: row bookkeeping, closed-form MACs, back/reset, context limit and windows.
 #include <catch2/catch.hpp>
 
-#include "core/error.h"
-#include "core/session.h"
+#include "core/engine/error.h"
+#include "core/engine/session.h"
 #include "reference_gpt.h"
 #include "test_helpers.h"
 
@@ -10,6 +10,9 @@ using namespace kvscope;
 using test::range;
 
 namespace {
+// Logits as doubles, for Catch's vector matcher.
+std::vector<double> doubles(const RowVector& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
+
 const ModelConfig kConfig = test::small_config(29, 16, 32, 4, 3);
 
 DecodeSession make_session(int window = 0, std::uint64_t seed = 3) {
@@ -141,7 +144,8 @@ TEST_CASE("several tokens fed to a non-empty cache see the right mask (LLMs-from
   const std::vector<int> ids = {3, 14, 15, 9, 2, 6};
   model->forward_cached({3, 14, 15}, cache, 0, logits, nullptr);
   model->forward_cached({9, 2, 6}, cache, 0, logits, &record);  // three queries at positions 3..5
-  CHECK(test::relative_error(logits, reference::last_logits(kConfig, model->weights(), ids, 0)) < 1e-4);
+  CHECK_THAT(doubles(logits),
+             Catch::Matchers::Approx(reference::last_logits(kConfig, model->weights(), ids, 0)).epsilon(1e-4).margin(1e-4));
   for (const LayerRecord& l : record.layers)
     for (const Matrix& a : l.attention)
       for (int i = 0; i < 3; ++i) {
@@ -167,11 +171,13 @@ TEST_CASE("the context limit is refused before any work without a window", "[ses
   CHECK_THROWS_AS(session.start({29}, {}), DataError);  // outside the vocabulary
 }
 
-TEST_CASE("a sliding window evicts the oldest rows and keeps going past the context", "[session]") {
+TEST_CASE("a sliding window evicts the oldest rows but never passes the learned positions", "[session]") {
   const int W = 4;
   DecodeSession session = make_session(W);
   session.start({1, 2}, test::random_ids(30, kConfig.vocab_size, 4));
-  for (int s = 0; s < 24; ++s) {
+  // 2 + n - 1 positions are fed by n steps: 15 steps fill the context of 16.
+  CHECK_THROWS_WITH(session.check_steps(16), Catch::Contains("context length is 16"));
+  for (int s = 0; s < 15; ++s) {
     const StepTrace& t = session.step();
     const int p = t.newest_position();
     const LayerRecord& l = t.cached.forward.layers[2];
@@ -179,10 +185,15 @@ TEST_CASE("a sliding window evicts the oldest rows and keeps going past the cont
     CHECK(l.reused_rows == (s == 0 ? std::vector<int>{} : range(std::max(0, p - W + 1), p)));
     CHECK(l.evicted_rows == (p >= W && s > 0 ? std::vector<int>{p - W} : std::vector<int>{}));
     CHECK(session.cache().rows_held() == std::min(p + 1, W));
+    CHECK(l.held_rows == range(std::max(0, p - W + 1), p + 1));  // the trace says what the cache holds
+    REQUIRE(!l.visible_keys.empty());
+    CHECK(l.visible_keys.back().first == std::max(0, p - W + 1));
+    CHECK(l.visible_keys.back().last == p);
     CHECK(t.cached.cache_bytes == std::int64_t(2) * kConfig.n_layer * kConfig.d_model * std::min(p + 1, W) * 4);
     CHECK(t.max_abs_logit_diff < 1e-3);
   }
-  CHECK(session.cache().next_position() == 25);  // past the context length of 16
+  CHECK(session.cache().next_position() == 16);
+  CHECK_FALSE(session.can_step());  // a window bounds memory; it does not lengthen the position table
 }
 
 TEST_CASE("bad session options are refused", "[session]") {

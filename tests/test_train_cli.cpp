@@ -8,13 +8,13 @@
 #include <fstream>
 
 #include "cli_runner.h"
-#include "core/corpus.h"
-#include "core/error.h"
-#include "core/model_folder.h"
-#include "core/model_folder_writer.h"
-#include "core/session.h"
-#include "core/train.h"
-#include "core/word_tokenizer.h"
+#include "core/train/corpus.h"
+#include "core/engine/error.h"
+#include "core/formats/model_folder.h"
+#include "core/formats/model_folder_writer.h"
+#include "core/engine/session.h"
+#include "core/train/train.h"
+#include "core/tokenizers/word_tokenizer.h"
 #include "test_helpers.h"
 
 using namespace kvscope;
@@ -153,7 +153,7 @@ TEST_CASE("kvscope-cli train: bad arguments exit 2, bad data exit 1, one line ea
       {"train" + corpus + out + " --steps 0", 2, "positive integer"},
       {"train" + corpus + out + " --d-model 16 --n-head 3", 2, "n_head (3) must divide d_model (16)"},
       {"train" + corpus + out + " --lr -1", 2, "--lr: must be a positive number, got '-1'"},
-      {"train --corpus " + tmp.path.string() + out, 1, "is a folder, not a corpus file"},
+      {"train --corpus " + tmp.path.string() + out, 1, "cannot open the corpus file: it is a folder"},
       {"train" + corpus + " --steps 2 --out /", 2, "cannot be a model folder"},
       {"train --corpus " + (tmp.path / "missing.txt").string() + out, 1, "cannot open the corpus"},
       {"train --corpus " + (tmp.path / "empty.txt").string() + out, 1, "no words"},

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "core/error.h"
-#include "core/word_tokenizer.h"
+#include "core/engine/error.h"
+#include "core/tokenizers/word_tokenizer.h"
 
 using kvscope::WordTokenizer;
 

@@ -11,10 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/linear.h"
-#include "core/model.h"
-#include "core/random.h"
+#include "core/engine/sampling.h"
+#include "core/engine/error.h"
+#include "core/engine/linear.h"
+#include "core/engine/model.h"
+#include "core/engine/random.h"
 #include "examples/cli/bandwidth_probe.h"
 #include "examples/cli/commands.h"
 #include "examples/cli/model_options.h"
@@ -38,12 +39,6 @@ struct ModeTiming {
 
 double elapsed(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-int argmax(const RowVector& logits) {
-  Eigen::Index best = 0;
-  logits.maxCoeff(&best);
-  return int(best);
 }
 
 void progress(const char* mode, int step, int total) {
@@ -101,7 +96,7 @@ double decode_bytes(const Model& model, double positions) {
   const ModelConfig& c = model.config();
   const ModelWeights& w = model.weights();
   const double embeddings = double(w.token_embedding.size() + w.position_embedding.size()) * 4;
-  const double weights = double(weight_bytes(w)) - embeddings + 2.0 * c.d_model * 4 +
+  const double weights = double(weight_bytes(w, c)) - embeddings + 2.0 * c.d_model * 4 +
                          (w.lm_head.size() ? 0.0 : double(w.token_embedding.size()) * 4);
   return weights + positions * double(c.kv_bytes_per_position());
 }
@@ -126,7 +121,9 @@ int run_bench(const BenchOptions& o) {
   const Model& model = *loaded.model;
   const ModelConfig& c = model.config();
   if (o.prompt_len + o.new_tokens - 1 > c.context_length)
-    throw UsageError("--prompt-len + --new-tokens - 1 must fit the context length " + std::to_string(c.context_length));
+    throw DataError("the context length is " + std::to_string(c.context_length) + " tokens: --prompt-len " +
+                    std::to_string(o.prompt_len) + " plus --new-tokens " + std::to_string(o.new_tokens) +
+                    " needs " + std::to_string(o.prompt_len + o.new_tokens - 1) + " positions");
 
   std::vector<int> tokens(o.prompt_len);
   SplitMix64 rng(7);
@@ -139,7 +136,7 @@ int run_bench(const BenchOptions& o) {
   const double mean_positions = o.prompt_len + (o.new_tokens - 1) / 2.0;
   const double bytes_per_token = decode_bytes(model, mean_positions);
   const double achieved = bytes_per_token / (cached.total_seconds / cached.tokens);
-  const double weights_and_cache = double(weight_bytes(model.weights())) +
+  const double weights_and_cache = double(weight_bytes(model.weights(), model.config())) +
                                    double(c.kv_bytes_per_position()) * c.context_length;
   const double rss = double(peak_rss_bytes());
 

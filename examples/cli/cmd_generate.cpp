@@ -4,9 +4,9 @@
 #include <memory>
 #include <string>
 
-#include "core/error.h"
-#include "core/session.h"
-#include "core/trace_json.h"
+#include "core/engine/error.h"
+#include "core/engine/session.h"
+#include "core/formats/trace_json.h"
 #include "examples/cli/commands.h"
 #include "examples/cli/model_options.h"
 

@@ -6,9 +6,9 @@
 #include <memory>
 #include <string>
 
-#include "core/caption.h"
-#include "core/error.h"
-#include "core/lesson_run.h"
+#include "core/lessons/caption.h"
+#include "core/engine/error.h"
+#include "core/lessons/lesson_run.h"
 #include "examples/cli/commands.h"
 #include "examples/cli/model_options.h"
 

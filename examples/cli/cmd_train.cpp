@@ -7,11 +7,12 @@
 #include <memory>
 #include <string>
 
-#include "core/config.h"
-#include "core/corpus.h"
-#include "core/error.h"
-#include "core/model_folder_writer.h"
-#include "core/train.h"
+#include "core/engine/config.h"
+#include "core/engine/weights.h"
+#include "core/train/corpus.h"
+#include "core/engine/error.h"
+#include "core/formats/model_folder_writer.h"
+#include "core/train/train.h"
 #include "examples/cli/commands.h"
 #include "examples/cli/model_options.h"
 
@@ -71,7 +72,7 @@ int run_train(const TrainCommandOptions& o) {
   Trainer trainer(config, corpus.sequences, o.train);
   std::fprintf(stderr, "corpus %s: %zu sentences, %d words, vocabulary %d; model %lld parameters, %zu examples\n",
                o.corpus.c_str(), corpus.sequences.size(), corpus.word_count, config.vocab_size,
-               (long long)config.parameter_count(), trainer.examples().size());
+               (long long)parameter_count(config), trainer.examples().size());
 
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&start] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };

@@ -4,7 +4,7 @@
 #include <iostream>
 #include <string>
 
-#include "core/error.h"
+#include "core/engine/error.h"
 #include "examples/cli/commands.h"
 
 namespace kvscope::cli {

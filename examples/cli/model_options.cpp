@@ -3,8 +3,8 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "core/error.h"
-#include "core/model_folder.h"
+#include "core/engine/error.h"
+#include "core/formats/model_folder.h"
 
 namespace kvscope::cli {
 

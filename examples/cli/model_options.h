@@ -5,7 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/model_source.h"
+#include "core/formats/model_source.h"
 
 namespace kvscope::cli {
 

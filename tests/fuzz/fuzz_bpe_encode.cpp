@@ -5,8 +5,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/bpe_tokenizer.h"
-#include "core/error.h"
+#include "core/tokenizers/bpe_tokenizer.h"
+#include "core/engine/error.h"
 
 namespace {
 // The 256 byte stand-ins of GPT-2's byte-to-unicode map, as UTF-8, plus a few merges.

@@ -1,8 +1,8 @@
 // Any bytes as vocab.json + merges.txt (split at the first NUL byte), then an encode/decode round trip.
 #include <algorithm>
 
-#include "core/bpe_tokenizer.h"
-#include "core/error.h"
+#include "core/tokenizers/bpe_tokenizer.h"
+#include "core/engine/error.h"
 #include "fuzz_input_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,6 +1,6 @@
 // Any bytes as config.json: a validated ModelConfig or a DataError, never a crash.
-#include "core/error.h"
-#include "core/hf_config.h"
+#include "core/engine/error.h"
+#include "core/formats/hf_config.h"
 #include "fuzz_input_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

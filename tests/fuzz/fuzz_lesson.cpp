@@ -1,9 +1,9 @@
 // Any bytes as a lesson file: parsed, then run to its last step on the built-in demo model, or a
 // DataError / UsageError. Never a crash, and a lesson that parses runs only the steps it says it can.
-#include "core/error.h"
-#include "core/lesson.h"
-#include "core/lesson_run.h"
-#include "core/model_source.h"
+#include "core/engine/error.h"
+#include "core/lessons/lesson.h"
+#include "core/lessons/lesson_run.h"
+#include "core/formats/model_source.h"
 #include "fuzz_input_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,8 +1,8 @@
 // Any bytes as a .safetensors file: either a clean DataError or tensors that read back in bounds.
 #include <vector>
 
-#include "core/error.h"
-#include "core/safetensors.h"
+#include "core/engine/error.h"
+#include "core/formats/safetensors.h"
 #include "fuzz_input_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

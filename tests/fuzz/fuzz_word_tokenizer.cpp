@@ -1,6 +1,6 @@
 // Arbitrary prompt text against the demo vocabulary: ids or a DataError naming the word.
-#include "core/error.h"
-#include "core/model_source.h"
+#include "core/engine/error.h"
+#include "core/formats/model_source.h"
 
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,0 +1,58 @@
+#include "core/engine/config.h"
+
+#include "core/engine/error.h"
+
+namespace kvscope {
+
+void validate(const ModelConfig& c) {
+  auto fail = [](const std::string& what) { throw UsageError("invalid model config: " + what); };
+  if (c.vocab_size < 1) fail("vocab_size must be at least 1, got " + std::to_string(c.vocab_size));
+  if (c.context_length < 1)
+    fail("context_length must be at least 1, got " + std::to_string(c.context_length));
+  if (c.d_model < 1) fail("d_model must be at least 1, got " + std::to_string(c.d_model));
+  if (c.n_head < 1) fail("n_head must be at least 1, got " + std::to_string(c.n_head));
+  if (c.n_layer < 1) fail("n_layer must be at least 1, got " + std::to_string(c.n_layer));
+  if (c.head_dim == 0 && c.d_model % c.n_head != 0)
+    fail("n_head (" + std::to_string(c.n_head) + ") must divide d_model (" + std::to_string(c.d_model) + ")");
+  if (c.head_dim < 0) fail("head_dim must be positive, got " + std::to_string(c.head_dim));
+  if (c.n_kv_head < 0 || c.kv_heads() > c.n_head || c.n_head % c.kv_heads() != 0)
+    fail("the KV heads (" + std::to_string(c.n_kv_head) + ") must divide the query heads (" + std::to_string(c.n_head) + ")");
+  if (c.ff_dim < 0) fail("ff_dim must be positive, got " + std::to_string(c.ff_dim));
+  if (c.family == ModelFamily::Gpt2 && (c.kv_heads() != c.n_head || c.d_head() * c.n_head != c.d_model))
+    fail("GPT-2 has one K/V head per query head and d_head = d_model / n_head");
+  if (c.rotary() && (c.d_head() % 2 != 0)) fail("rotary positions need an even head_dim, got " + std::to_string(c.d_head()));
+  if (c.rotary() && !(c.rope_theta > 0.0f && c.rope_theta < 1e30f)) fail("rope_theta must be a positive number");
+  if (c.rope_scaling.factor < 0.0f || (c.rope_scaling.factor > 0.0f &&
+      !(c.rope_scaling.high_freq_factor > c.rope_scaling.low_freq_factor && c.rope_scaling.original_context > 0)))
+    fail("rope_scaling needs factor > 0, high_freq_factor > low_freq_factor and original_max_position_embeddings > 0");
+  if (!(c.layer_norm_eps > 0.0f) || c.layer_norm_eps > 1.0f) fail("layer_norm_eps must be in (0, 1]");
+  // Keeps every weight matrix index inside 32-bit Eigen sizes.
+  if (std::int64_t(c.d_model) * c.d_ff() > (1LL << 31) || std::int64_t(c.d_model) * c.q_dim() > (1LL << 31) || std::int64_t(c.vocab_size) * c.d_model > (1LL << 31) ||
+      std::int64_t(c.context_length) * c.d_model > (1LL << 31))
+    fail("dimensions too large (a weight matrix would exceed 2^31 values)");
+}
+
+ModelConfig preset_config(const std::string& name) {
+  ModelConfig c;
+  if (name == "demo") {
+    c.vocab_size = 0;  // filled from the demo vocabulary by the caller
+    c.context_length = 32;
+    c.d_model = 64;
+    c.n_head = 4;
+    c.n_layer = 2;
+    return c;
+  }
+  if (name == "gpt2-small") {
+    c.vocab_size = 50257;
+    c.context_length = 1024;
+    c.d_model = 768;
+    c.n_head = 12;
+    c.n_layer = 12;
+    return c;
+  }
+  throw UsageError("unknown preset '" + name + "' (known: demo, gpt2-small)");
+}
+
+std::vector<std::string> preset_names() { return {"demo", "gpt2-small"}; }
+
+}  // namespace kvscope

@@ -1,0 +1,64 @@
+#pragma once
+// ForwardRecord: what one forward call computed, layer by layer. The model fills it when asked
+// (the callback-free version of llama.cpp's cb(cur, name, layer)); the session turns it into a trace.
+#include <cstdint>
+#include <vector>
+
+#include "core/engine/tensor.h"
+
+namespace kvscope {
+
+// Multiply-adds of one layer, by part. Closed forms for n new rows, d = d_model, keys_i = keys read by
+// query row i: qkv n*d*(q_dim + 2 kv_dim), scores sum(keys_i)*q_dim, weighted_values sum(keys_i)*q_dim,
+// out_proj n*q_dim*d, mlp n*2*d*d_ff (GPT-2) or n*3*d*d_ff (SwiGLU). GPT-2: q_dim = kv_dim = d, d_ff = 4d.
+struct LayerMacs {
+  std::int64_t qkv = 0;
+  std::int64_t scores = 0;
+  std::int64_t weighted_values = 0;
+  std::int64_t out_proj = 0;
+  std::int64_t mlp = 0;
+  std::int64_t total() const { return qkv + scores + weighted_values + out_proj + mlp; }
+};
+
+// Key positions first..last (inclusive) that one query row may attend to.
+struct KeySpan {
+  int first = 0, last = -1;
+  int size() const { return last - first + 1; }
+  bool contains(int key) const { return key >= first && key <= last; }
+};
+
+struct LayerRecord {
+  std::vector<int> computed_rows;  // positions whose K and V were projected in this call
+  std::vector<int> reused_rows;    // positions whose K and V were read back from the cache
+  std::vector<int> evicted_rows;   // positions the sliding window dropped from the cache in this call
+  std::vector<int> held_rows;      // positions the cache holds after this call (empty: no cache kept)
+  std::vector<KeySpan> visible_keys;  // per query row (position query_begin + i): the keys it may see
+  std::int64_t keys_read = 0;      // K rows read by attention, summed over the query rows
+  LayerMacs macs;
+  // attention[h] is [n_query_rows, key_end]: row i is the query at position query_begin + i, column k
+  // the weight on key position k; cells outside the causal window are 0.
+  std::vector<Matrix> attention;
+  Matrix keys;            // [n_computed, kv_dim] the K rows computed here (as cached: after rotation)
+  Matrix keys_unrotated;  // [n_computed, kv_dim] the same K rows before rotary positions (rotary only)
+  Matrix values;          // [n_computed, kv_dim]
+  RowVector query;        // [q_dim] the newest query row (used once, never cached)
+  Matrix queries;         // [n_computed, q_dim] every query row of this call (the lessons' Q check)
+};
+
+struct ForwardRecord {
+  int query_begin = 0;  // first position fed
+  int key_end = 0;      // one past the newest position
+  std::vector<LayerRecord> layers;
+  std::vector<int> kv_head_of_query;  // per query head, the K/V head it reads (GQA groups)
+  std::int64_t output_head_macs = 0;  // d_model * vocab: logits of the newest position only
+  bool with_attention = true;
+  bool with_rows = true;  // keys, values and query values
+
+  std::int64_t total_macs() const {
+    std::int64_t total = output_head_macs;
+    for (const LayerRecord& l : layers) total += l.macs.total();
+    return total;
+  }
+};
+
+}  // namespace kvscope

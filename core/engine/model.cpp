@@ -1,0 +1,233 @@
+#include "core/engine/model.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <utility>
+
+#include "core/engine/error.h"
+#include "core/engine/linear.h"
+#include "core/engine/norms.h"
+#include "core/engine/rope.h"
+
+namespace kvscope {
+
+namespace {
+// Keys a query at position pos may see: causal, and the newest `window` of them when window > 0.
+KeySpan visible_span(int pos, int window) { return {window > 0 ? std::max(0, pos - window + 1) : 0, pos}; }
+
+const Vector* bias_or_null(const Vector& b) { return b.size() ? &b : nullptr; }
+}  // namespace
+
+Model::Model(ModelConfig config, ModelWeights weights) : config_(config), weights_(std::move(weights)) {
+  validate(config_);
+  check_shapes(weights_, config_);
+  if (config_.rotary()) inv_freq_ = rope_inverse_frequencies(config_);
+}
+
+// GPT-2: qkv = LayerNorm(x) W_qkv^T + b, split into Q | K | V.
+void Model::project_qkv_gpt2(int layer, ForwardScratch& s) const {
+  const LayerWeights& w = weights_.layers[layer];
+  const int d = config_.d_model;
+  layer_norm(s.x, w.ln_1_gamma, w.ln_1_beta, config_.layer_norm_eps, s.normed);
+  linear(s.normed, w.attn_qkv, config_.qkv_bias ? &w.attn_qkv_bias : nullptr, s.qkv);
+  s.q = s.qkv.leftCols(d);
+  s.k = s.qkv.middleCols(d, d);
+  s.v = s.qkv.rightCols(d);
+}
+
+// Llama: q, k, v = RMSNorm(x) W^T (+ b); Qwen3 norms each head of q and k; then q and k are rotated
+// to their positions. K is cached after rotation, as Hugging Face and the reference do.
+void Model::project_qkv_llama(int layer, ForwardScratch& s, int first_position) const {
+  const LayerWeights& w = weights_.layers[layer];
+  const int d_head = config_.d_head();
+  s.normed = s.x;
+  rms_norm_in_place(s.normed, w.ln_1_gamma, config_.layer_norm_eps, config_.d_model);
+  linear(s.normed, w.attn_q, bias_or_null(w.attn_q_bias), s.q);
+  linear(s.normed, w.attn_k, bias_or_null(w.attn_k_bias), s.k);
+  linear(s.normed, w.attn_v, bias_or_null(w.attn_v_bias), s.v);
+  if (config_.qk_norm) {
+    rms_norm_in_place(s.q, w.q_norm, config_.layer_norm_eps, d_head);
+    rms_norm_in_place(s.k, w.k_norm, config_.layer_norm_eps, d_head);
+  }
+  s.k_unrotated = s.k;
+  for (Eigen::Index i = 0; i < s.q.rows(); ++i) {
+    apply_rope(s.q.row(i).data(), config_.n_head, d_head, first_position + int(i), inv_freq_);
+    apply_rope(s.k.row(i).data(), config_.kv_heads(), d_head, first_position + int(i), inv_freq_);
+  }
+}
+
+// Per query row and head: softmax(q K^T / sqrt(d_head)) over the visible keys, then the weighted sum
+// of V. Query head h reads K/V head kv_head_of(h): MHA, GQA and MQA are this one loop.
+void Model::attend(int layer, ForwardScratch& s, int first_position, const KvCache& cache, int window,
+                   ForwardRecord* record) const {
+  const int n = int(s.q.rows()), d_head = config_.d_head();
+  const float scale = 1.0f / std::sqrt(float(d_head));
+  // K or V row of a position: older positions from the cache, new ones from this call.
+  auto key_of = [&](int pos) -> const float* {
+    return pos < first_position ? cache.key_row(layer, pos) : s.k.row(pos - first_position).data();
+  };
+  auto value_of = [&](int pos) -> const float* {
+    return pos < first_position ? cache.value_row(layer, pos) : s.v.row(pos - first_position).data();
+  };
+  const int key_end = first_position + n;
+  std::vector<Matrix>* attention = record && record->with_attention ? &record->layers[layer].attention : nullptr;
+  if (attention) attention->assign(config_.n_head, Matrix::Zero(n, key_end));
+  s.mixed.setZero(n, config_.q_dim());
+  std::vector<float>& weights_row = s.weights_row;
+  if (int(weights_row.size()) < key_end) weights_row.resize(key_end);
+  for (int i = 0; i < n; ++i) {
+    const KeySpan keys = visible_span(first_position + i, window);
+    for (int h = 0; h < config_.n_head; ++h) {
+      const int q_off = h * d_head, kv_off = config_.kv_head_of(h) * d_head;
+      Eigen::Map<const Vector> q(s.q.row(i).data() + q_off, d_head);
+      float max_score = -INFINITY;
+      for (int k = keys.first; k <= keys.last; ++k) {
+        weights_row[k] = scale * q.dot(Eigen::Map<const Vector>(key_of(k) + kv_off, d_head));
+        max_score = std::max(max_score, weights_row[k]);
+      }
+      float sum = 0.0f;
+      for (int k = keys.first; k <= keys.last; ++k) sum += (weights_row[k] = std::exp(weights_row[k] - max_score));
+      Eigen::Map<Vector> out(s.mixed.row(i).data() + q_off, d_head);
+      for (int k = keys.first; k <= keys.last; ++k) {
+        weights_row[k] /= sum;
+        out += weights_row[k] * Eigen::Map<const Vector>(value_of(k) + kv_off, d_head);
+        if (attention) (*attention)[h](i, k) = weights_row[k];
+      }
+    }
+  }
+}
+
+// GPT-2: x += W_2 GELU(W_1 LayerNorm(x) + b_1) + b_2. Llama: x += W_down (silu(W_gate n) * W_up n).
+void Model::mlp(int layer, ForwardScratch& s) const {
+  const LayerWeights& w = weights_.layers[layer];
+  if (config_.family == ModelFamily::Llama) {
+    s.normed = s.x;
+    rms_norm_in_place(s.normed, w.ln_2_gamma, config_.layer_norm_eps, config_.d_model);
+    linear(s.normed, w.mlp_gate, nullptr, s.hidden);
+    linear(s.normed, w.mlp_up, nullptr, s.up);
+    swiglu_in_place(s.hidden, s.up);
+    linear(s.hidden, w.mlp_proj, nullptr, s.projected);
+  } else {
+    layer_norm(s.x, w.ln_2_gamma, w.ln_2_beta, config_.layer_norm_eps, s.normed);
+    linear(s.normed, w.mlp_fc, &w.mlp_fc_bias, s.hidden);
+    gelu_in_place(s.hidden);
+    linear(s.hidden, w.mlp_proj, &w.mlp_proj_bias, s.projected);
+  }
+  s.x += s.projected;
+}
+
+void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvCache& cache, int window,
+                      ForwardRecord* record) const {
+  // Q, K, V of the n new rows only: older K and V are in the cache.
+  if (config_.family == ModelFamily::Llama)
+    project_qkv_llama(layer, s, first_position);
+  else
+    project_qkv_gpt2(layer, s);
+  attend(layer, s, first_position, cache, window, record);
+  if (record) record_layer(record->layers[layer], record->with_rows, s, first_position, window);
+  // New rows enter the cache only after every query of this call has read what it needs.
+  for (Eigen::Index i = 0; i < s.k.rows(); ++i) cache.write(layer, first_position + int(i), s.k.row(i).data(), s.v.row(i).data());
+  // x += attention output W_o^T (+ b), then the MLP.
+  const LayerWeights& w = weights_.layers[layer];
+  linear(s.mixed, w.attn_proj, bias_or_null(w.attn_proj_bias), s.projected);
+  s.x += s.projected;
+  mlp(layer, s);
+}
+
+// The trace's view of one layer: rows computed and reused, keys each query saw, MACs by closed form.
+void Model::record_layer(LayerRecord& r, bool with_rows, const ForwardScratch& s, int first_position, int window) const {
+  const std::int64_t n = s.q.rows(), d = config_.d_model, q_dim = config_.q_dim(), kv_dim = config_.kv_dim();
+  r.visible_keys.clear();
+  r.keys_read = 0;
+  for (int i = 0; i < n; ++i) {
+    r.visible_keys.push_back(visible_span(first_position + i, window));
+    r.keys_read += r.visible_keys.back().size();
+  }
+  r.reused_rows.clear();
+  for (int p = r.visible_keys.front().first; p < first_position; ++p) r.reused_rows.push_back(p);
+  r.computed_rows.clear();
+  for (int p = first_position; p < first_position + n; ++p) r.computed_rows.push_back(p);
+  const std::int64_t mlp_matrices = config_.family == ModelFamily::Llama ? 3 : 2;
+  r.macs.qkv = n * d * (q_dim + 2 * kv_dim);
+  r.macs.scores = r.keys_read * q_dim;
+  r.macs.weighted_values = r.keys_read * q_dim;
+  r.macs.out_proj = n * q_dim * d;
+  r.macs.mlp = n * mlp_matrices * d * config_.d_ff();
+  if (with_rows) {
+    r.keys = s.k;
+    r.values = s.v;
+    r.query = s.q.row(n - 1);
+    r.queries = s.q;
+    if (config_.rotary()) r.keys_unrotated = s.k_unrotated;
+  }
+}
+
+void Model::forward_cached(const std::vector<int>& tokens, KvCache& cache, int window, RowVector& logits,
+                           ForwardRecord* record, ForwardScratch* scratch) const {
+  assert(!tokens.empty() && "a forward call feeds at least one token");
+  ForwardScratch local;
+  ForwardScratch& s = scratch ? *scratch : local;
+  const int first = cache.next_position(), n = int(tokens.size()), d = config_.d_model;
+  s.x.resize(n, d);
+  for (int i = 0; i < n; ++i) {
+    const int id = tokens[i];
+    if (id < 0 || id >= config_.vocab_size)
+      throw DataError("token id " + std::to_string(id) + " is outside the vocabulary (0.." +
+                      std::to_string(config_.vocab_size - 1) + ")");
+    s.x.row(i) = weights_.token_embedding.row(id);
+    if (config_.rotary()) continue;  // rotary positions enter at q and k, not here
+    assert(first + i < config_.context_length && "learned positions end at the context length; the session refuses first");
+    s.x.row(i) += weights_.position_embedding.row(first + i);
+  }
+
+  const int held_before = cache.first_held();
+  if (record) {
+    record->query_begin = first;
+    record->key_end = first + n;
+    record->layers.assign(config_.n_layer, LayerRecord());
+    record->kv_head_of_query.clear();
+    for (int h = 0; h < config_.n_head; ++h) record->kv_head_of_query.push_back(config_.kv_head_of(h));
+  }
+  for (int l = 0; l < config_.n_layer; ++l) run_layer(l, s, first, cache, window, record);
+  cache.advance(n);
+
+  if (record) {
+    // Positions held before (or written now) that the ring no longer holds, and what it holds now.
+    std::vector<int> evicted, held;
+    for (int p = held_before; p < cache.first_held(); ++p) evicted.push_back(p);
+    for (int p = cache.first_held(); p < cache.next_position(); ++p) held.push_back(p);
+    for (LayerRecord& l : record->layers) {
+      l.evicted_rows = evicted;
+      l.held_rows = held;
+    }
+    record->output_head_macs = std::int64_t(d) * config_.vocab_size;
+  }
+
+  // logits = FinalNorm(newest row) W_head^T.
+  s.last = s.x.row(n - 1);
+  if (config_.family == ModelFamily::Llama) {
+    s.normed = s.last;
+    rms_norm_in_place(s.normed, weights_.ln_f_gamma, config_.layer_norm_eps, d);
+  } else {
+    layer_norm(s.last, weights_.ln_f_gamma, weights_.ln_f_beta, config_.layer_norm_eps, s.normed);
+  }
+  linear(s.normed, weights_.output_head(), nullptr, s.out);
+  logits = s.out.row(0);
+}
+
+void Model::forward_uncached(const std::vector<int>& tokens, int window, RowVector& logits,
+                             ForwardRecord* record) const {
+  // A scratch cache as long as the sequence: nothing is evicted, the window acts as a mask only.
+  ModelConfig scratch_shape = config_;
+  scratch_shape.context_length = int(tokens.size());
+  KvCache scratch(scratch_shape, 0);
+  forward_cached(tokens, scratch, window, logits, record);
+  if (record)
+    for (LayerRecord& l : record->layers) {
+      l.evicted_rows.clear();
+      l.held_rows.clear();
+    }
+}
+
+}  // namespace kvscope

@@ -1,0 +1,61 @@
+#pragma once
+// Model: a decoder-only transformer of one of the engine's families (config.h), run two ways over the
+// same layer code:
+//   forward_cached:   feed the new tokens only; K and V of earlier positions come from the KvCache.
+//   forward_uncached: re-run the whole sequence into a scratch cache that is thrown away afterwards.
+// A sliding window of W (0 = none) lets a query at position p see keys p-W+1..p in both ways. With
+// learned positions (GPT-2) it bounds the cache's memory but never extends the position table; with
+// rotary positions nothing is looked up by position, so a window lets decoding pass the context.
+#include <vector>
+
+#include "core/engine/config.h"
+#include "core/engine/forward_record.h"
+#include "core/engine/kv_cache.h"
+#include "core/engine/weights.h"
+
+namespace kvscope {
+
+// Buffers reused from call to call so a cached decode step allocates nothing once warmed up.
+struct ForwardScratch {
+  Matrix x;                    // [n, d] residual stream of the new positions
+  Matrix normed, qkv;          // [n, d]; GPT-2's fused [n, 3d]
+  Matrix q, k, v;              // [n, q_dim], [n, kv_dim], [n, kv_dim]
+  Matrix k_unrotated;          // [n, kv_dim] K before rotary positions (recorded for the trace)
+  Matrix mixed, projected;     // [n, q_dim] attention output, [n, d]
+  Matrix hidden, up;           // [n, d_ff]
+  Matrix last, out;            // [1, d] newest row after the final norm, [1, vocab] its logits
+  std::vector<float> weights_row;  // one query's attention weights over key positions
+};
+
+class Model {
+ public:
+  Model(ModelConfig config, ModelWeights weights);
+
+  const ModelConfig& config() const { return config_; }
+  const ModelWeights& weights() const { return weights_; }
+
+  // Appends tokens at positions cache.next_position()... and returns the logits [vocab] of the
+  // newest position. record may be null. The caller keeps learned positions below the context length.
+  void forward_cached(const std::vector<int>& tokens, KvCache& cache, int window, RowVector& logits,
+                      ForwardRecord* record, ForwardScratch* scratch = nullptr) const;
+
+  // Recomputes every position of tokens from nothing; returns the logits of the last position.
+  void forward_uncached(const std::vector<int>& tokens, int window, RowVector& logits,
+                        ForwardRecord* record) const;
+
+ private:
+  void run_layer(int layer, ForwardScratch& s, int first_position, KvCache& cache, int window,
+                 ForwardRecord* record) const;
+  void project_qkv_gpt2(int layer, ForwardScratch& s) const;
+  void project_qkv_llama(int layer, ForwardScratch& s, int first_position) const;
+  void attend(int layer, ForwardScratch& s, int first_position, const KvCache& cache, int window,
+              ForwardRecord* record) const;
+  void mlp(int layer, ForwardScratch& s) const;
+  void record_layer(LayerRecord& record, bool with_rows, const ForwardScratch& s, int first_position, int window) const;
+
+  ModelConfig config_;
+  ModelWeights weights_;
+  std::vector<double> inv_freq_;  // rotary inverse frequencies (empty for learned positions)
+};
+
+}  // namespace kvscope

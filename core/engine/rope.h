@@ -1,0 +1,17 @@
+#pragma once
+// Rotary position embedding in Hugging Face's rotate-half convention: within each head, dimension i
+// pairs with i + d_head/2 and the pair is rotated by position * inv_freq[i]. Keys are cached after
+// rotation, so a cached key already carries its position; q·k then depends on the distance only.
+#include <vector>
+
+#include "core/engine/config.h"
+
+namespace kvscope {
+
+// inv_freq[i] = theta^(-2i / d_head) for i < d_head/2, with Llama 3's rope_scaling applied when set.
+std::vector<double> rope_inverse_frequencies(const ModelConfig& config);
+
+// Rotates every head of one row (n_heads x d_head floats, heads side by side) to `position`.
+void apply_rope(float* row, int n_heads, int d_head, int position, const std::vector<double>& inv_freq);
+
+}  // namespace kvscope

@@ -1,0 +1,79 @@
+#pragma once
+// DecodeSession: decodes one token per step with and without a KV cache, in lockstep on the same
+// tokens, and keeps the trace of every step. Step 0 prefills the prompt; step s > 0 feeds the token
+// chosen at step s - 1. back() returns to the exact earlier state (cache rows a window overwrote
+// included); step() after back() reproduces the same trace.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/engine/kv_cache.h"
+#include "core/engine/model.h"
+#include "core/engine/sampling.h"
+#include "core/engine/tokenizer.h"
+#include "core/engine/trace.h"
+
+namespace kvscope {
+
+struct SessionOptions {
+  int window = 0;  // sliding window of W positions (0 = none): bounds the cache, not the context length
+  bool run_cached = true;
+  bool run_uncached = true;
+  bool record_attention = true;  // attention weights per head (large for long uncached runs)
+  bool record_rows = true;       // K/V/Q values of the rows computed
+  SamplingOptions sampling;
+};
+
+class DecodeSession {
+ public:
+  DecodeSession(std::shared_ptr<const Model> model, std::shared_ptr<const Tokenizer> tokenizer,
+                SessionOptions options);
+
+  // Sets the prompt and the teacher-forced continuation (may be empty) and resets. Throws
+  // DataError for an empty prompt, an id outside the vocabulary or a prompt past the context.
+  void start(std::vector<int> prompt_ids, std::vector<int> forced_ids);
+
+  // Why n_steps more steps cannot run ("" when they can): no prompt, or past the context length.
+  std::string why_not_steps(int n_steps) const;
+  // Throws DataError with why_not_steps(n_steps), before any work.
+  void check_steps(int n_steps) const;
+  // Whether one more step fits; otherwise why not.
+  bool can_step(std::string* why_not = nullptr) const;
+
+  const StepTrace& step();
+  bool back();    // false at the start
+  void reset();   // before step 0: empty cache, position 0
+
+  const std::vector<StepTrace>& history() const { return history_; }
+  int steps_done() const { return int(history_.size()); }
+  // Prompt, then every token chosen so far (the last one not yet fed).
+  std::vector<int> tokens() const;
+  const std::vector<int>& prompt() const { return prompt_; }
+  const std::vector<int>& forced() const { return forced_; }
+  const KvCache& cache() const { return cache_; }
+  const Model& model() const { return *model_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const SessionOptions& options() const { return options_; }
+
+ private:
+  struct Undo {  // cache rows a windowed step overwrote, to put back on back()
+    std::vector<int> positions;
+    std::vector<Matrix> keys, values;  // per layer [positions, d_model]
+  };
+  int next_feed_end() const;
+  std::vector<int> feed_for_next_step() const;
+  int choose_next(const RowVector& logits, int step, bool* forced) const;
+  Undo save_overwritten(int first_new, int n_new) const;
+
+  std::shared_ptr<const Model> model_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  SessionOptions options_;
+  std::vector<int> prompt_, forced_;
+  KvCache cache_;
+  ForwardScratch scratch_;  // reused by every cached step
+  std::vector<StepTrace> history_;
+  std::vector<Undo> undo_;
+};
+
+}  // namespace kvscope

@@ -1,0 +1,21 @@
+#include "core/engine/trace.h"
+
+namespace kvscope {
+
+std::int64_t ModeTrace::rows_computed() const {
+  std::int64_t n = 0;
+  for (const LayerRecord& l : forward.layers) n += std::int64_t(l.computed_rows.size());
+  return n;
+}
+
+bool StepTrace::key_visible(int layer, int query, int key) const {
+  for (const ModeTrace* m : {&uncached, &cached}) {
+    if (!m->ran || layer >= int(m->forward.layers.size())) continue;
+    const std::vector<KeySpan>& spans = m->forward.layers[layer].visible_keys;
+    const int row = query - m->forward.query_begin;
+    if (row >= 0 && row < int(spans.size())) return spans[row].contains(key);
+  }
+  return false;
+}
+
+}  // namespace kvscope

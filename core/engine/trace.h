@@ -1,0 +1,60 @@
+#pragma once
+// StepTrace: everything one decoding step computed, in both modes. Immutable once made; the GUI
+// and the CLI draw and print only these fields.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/engine/forward_record.h"
+#include "core/engine/tensor.h"
+
+namespace kvscope {
+
+struct TokenProbability {
+  int id = 0;
+  std::string text;
+  float probability = 0.0f;
+};
+
+// One mode's side of a step ("cached" or "uncached").
+struct ModeTrace {
+  bool ran = false;
+  ForwardRecord forward;            // per layer rows, attention, MACs; query_begin/key_end
+  double seconds = 0.0;             // wall time of the forward call
+  std::int64_t cache_bytes = 0;     // K/V bytes held after the step (0 without a cache)
+  std::int64_t cache_bytes_allocated = 0;
+  // Running totals over steps 0..this one.
+  std::int64_t total_rows_computed = 0;  // K/V row projections, one per position per layer
+  std::int64_t total_macs = 0;
+  RowVector logits;                 // [vocab] of the newest position
+
+  std::int64_t macs() const { return forward.total_macs(); }
+  // K/V rows projected this step, summed over layers.
+  std::int64_t rows_computed() const;
+};
+
+struct StepTrace {
+  int step = 0;
+  bool prefill = false;       // step 0 feeds the whole prompt at once; later steps feed one token
+  int position_begin = 0;     // positions fed this step: [position_begin, position_end)
+  int position_end = 0;
+  int window = 0;             // sliding window (0 = none)
+  std::vector<int> context_ids;            // ids at positions 0..position_end-1
+  std::vector<std::string> context_texts;  // their texts, for labels
+  std::vector<int> input_ids;              // ids fed this step
+  int next_id = 0;
+  std::string next_text;
+  bool forced = false;                     // next_id came from the teacher-forced continuation
+  std::vector<TokenProbability> top;       // the model's own five most likely next tokens
+  ModeTrace cached;
+  ModeTrace uncached;
+  float max_abs_logit_diff = 0.0f;         // between the two modes; meaningful only when both ran
+
+  int newest_position() const { return position_end - 1; }
+  // Whether the query at position `query` could see key position `key` in a layer, as recorded by
+  // whichever mode computed that query row (the uncached mode computes them all). False if neither did.
+  bool key_visible(int layer, int query, int key) const;
+  bool both_ran() const { return cached.ran && uncached.ran; }
+};
+
+}  // namespace kvscope

@@ -1,0 +1,73 @@
+#include "core/engine/weights.h"
+
+#include <cmath>
+#include <string>
+
+#include "core/engine/error.h"
+#include "core/engine/random.h"
+#include "core/engine/tensor_table.h"
+
+namespace kvscope {
+
+ModelWeights allocate_weights(const ModelConfig& c) {
+  ModelWeights w;
+  w.layers.resize(c.n_layer);
+  visit_tensors(c, w, [](const TensorSpec& spec, auto& t) {
+    if (spec.optional) return;  // allocated by whoever reads one
+    t.setZero(spec.rows, spec.cols);
+    if (spec.role == TensorRole::NormGain) t.setOnes();
+  });
+  return w;
+}
+
+namespace {
+void fill_normal(float* data, std::int64_t n, float stddev, SplitMix64& rng) {
+  for (std::int64_t i = 0; i < n; ++i) data[i] = stddev * rng.normal();
+}
+}  // namespace
+
+ModelWeights random_weights(const ModelConfig& c, std::uint64_t seed) {
+  validate(c);
+  ModelWeights w = allocate_weights(c);
+  SplitMix64 rng(seed);
+  const float std_residual = 0.02f / std::sqrt(2.0f * c.n_layer);  // GPT-2's scaled residual init
+  visit_tensors(c, w, [&](const TensorSpec& spec, auto& t) {
+    switch (spec.init) {
+      case TensorInit::Normal: fill_normal(t.data(), t.size(), 0.02f, rng); break;
+      case TensorInit::NormalSmall: fill_normal(t.data(), t.size(), 0.01f, rng); break;
+      case TensorInit::Residual: fill_normal(t.data(), t.size(), std_residual, rng); break;
+      case TensorInit::Default: break;  // zeros; norm gains one
+    }
+  });
+  return w;
+}
+
+void check_shapes(const ModelWeights& w, const ModelConfig& c) {
+  if (int(w.layers.size()) != c.n_layer)
+    throw DataError("model has " + std::to_string(w.layers.size()) + " layers, config needs " +
+                    std::to_string(c.n_layer));
+  visit_tensors(c, w, [](const TensorSpec& spec, const auto& t) {
+    if (spec.optional && t.size() == 0) return;
+    if (t.rows() != spec.rows || t.cols() != spec.cols)
+      throw DataError("tensor " + spec.name + " has shape " + shape_text({t.rows(), t.cols()}) +
+                      ", config needs " + shape_text({spec.rows, spec.cols}));
+  });
+}
+
+std::int64_t parameter_count(const ModelConfig& c) {
+  ModelWeights shapes;  // no storage: the table gives every shape
+  shapes.layers.resize(c.n_layer);
+  std::int64_t n = 0;
+  visit_tensors(c, shapes, [&n](const TensorSpec& spec, const auto&) {
+    if (!spec.optional) n += std::int64_t(spec.rows) * spec.cols;
+  });
+  return n;
+}
+
+std::int64_t weight_bytes(const ModelWeights& w, const ModelConfig& c) {
+  std::int64_t n = 0;
+  visit_tensors(c, w, [&n](const TensorSpec&, const auto& t) { n += t.size(); });
+  return n * std::int64_t(sizeof(float));
+}
+
+}  // namespace kvscope

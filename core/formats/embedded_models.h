@@ -1,0 +1,12 @@
+#pragma once
+// The built-in models' Hugging Face files, compiled into the binary (core/formats/CMakeLists.txt).
+#include <vector>
+
+#include "core/engine/embedded_file.h"
+
+namespace kvscope {
+
+// examples/models/demo: config.json, model.safetensors, vocab.txt
+const std::vector<EmbeddedFile>& embedded_demo_model();
+
+}  // namespace kvscope

@@ -1,0 +1,63 @@
+#include "core/formats/hf_weights.h"
+
+#include <cstdlib>
+
+#include "core/engine/error.h"
+#include "core/engine/tensor_table.h"
+
+namespace kvscope {
+
+namespace {
+
+// The shape a tensor has in the file: vectors 1-D, Conv1D weights [in, out].
+std::vector<std::int64_t> file_shape(const TensorSpec& spec) {
+  if (spec.is_vector()) return {spec.rows};
+  if (spec.stored_transposed) return {spec.cols, spec.rows};
+  return {spec.rows, spec.cols};
+}
+
+// A file with more blocks than config.json says is a config mismatch, not something to ignore.
+void check_layer_count(const SafetensorsFile& file, const std::string& blocks, int n_layer) {
+  for (const TensorEntry& t : file.tensors()) {
+    if (t.name.compare(0, blocks.size(), blocks) != 0) continue;
+    const long layer = std::strtol(t.name.c_str() + blocks.size(), nullptr, 10);
+    if (layer >= n_layer)
+      throw DataError(file.path() + ": tensor '" + t.name + "' belongs to layer " + std::to_string(layer) +
+                      ", but config.json says the model has " + std::to_string(n_layer) +
+                      (n_layer == 1 ? " layer" : " layers"));
+  }
+}
+
+}  // namespace
+
+ModelWeights read_hf_weights(const std::string& path, const ModelConfig& config) {
+  return read_hf_weights(SafetensorsFile(path), config);
+}
+
+ModelWeights read_hf_weights(const SafetensorsFile& file, const ModelConfig& config) {
+  ModelWeights w = allocate_weights(config);
+  std::string prefix;
+  visit_tensors(config, w, [&](const TensorSpec& spec, auto&) {
+    if (spec.role == TensorRole::TokenEmbedding && !file.find(spec.name) && file.find("transformer." + spec.name))
+      prefix = "transformer.";
+  });
+  check_layer_count(file, prefix + layer_name_prefix(config), config.n_layer);
+  visit_tensors(config, w, [&](const TensorSpec& spec, auto& t) {
+    // The output head is an nn.Linear outside the transformer: its name never carries the prefix.
+    const std::string name = (spec.role == TensorRole::OutputHead ? "" : prefix) + spec.name;
+    const TensorEntry* entry = file.find(name);
+    if (!entry && spec.optional) return;
+    if (!entry) throw DataError(file.path() + ": missing tensor '" + name + "'");
+    if (entry->shape != file_shape(spec))
+      throw DataError(file.path() + ": tensor '" + name + "' has shape " + shape_text(entry->shape) +
+                      ", config.json needs " + shape_text(file_shape(spec)));
+    t.resize(spec.rows, spec.cols);
+    if (spec.stored_transposed)
+      file.read_transposed(*entry, t.data());
+    else
+      file.read(*entry, t.data());
+  });
+  return w;
+}
+
+}  // namespace kvscope

@@ -1,0 +1,169 @@
+#include "core/formats/model_folder_writer.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "core/engine/error.h"
+#include "core/engine/tensor_table.h"
+#include "core/formats/safetensors_writer.h"
+
+namespace kvscope {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The float epsilon as the decimal it was meant to be (1e-5f -> 1e-05, not 9.99999974e-06).
+double short_decimal(float value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.7g", double(value));
+  return std::strtod(text, nullptr);
+}
+
+nlohmann::json hf_config(const ModelConfig& c, const nlohmann::json& extra) {
+  nlohmann::json j;
+  j["architectures"] = {"GPT2LMHeadModel"};
+  j["model_type"] = "gpt2";
+  j["vocab_size"] = c.vocab_size;
+  j["n_positions"] = c.context_length;
+  j["n_ctx"] = c.context_length;
+  j["n_embd"] = c.d_model;
+  j["n_head"] = c.n_head;
+  j["n_layer"] = c.n_layer;
+  j["layer_norm_epsilon"] = short_decimal(c.layer_norm_eps);
+  j["activation_function"] = "gelu_new";  // the tanh approximation
+  j["resid_pdrop"] = j["embd_pdrop"] = j["attn_pdrop"] = 0.0;
+  if (extra.is_object())
+    for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
+  return j;
+}
+
+// Every tensor under its Hugging Face name (the family's table); Conv1D weights are stored
+// transposed, their copies in storage, reserved up front so the pointers into it stay valid.
+std::vector<NamedTensor> hf_tensors(const ModelConfig& c, const ModelWeights& w,
+                                    std::vector<std::vector<float>>& storage) {
+  std::vector<NamedTensor> tensors;
+  storage.reserve(4 * w.layers.size());
+  visit_tensors(c, w, [&](const TensorSpec& spec, const auto& t) {
+    if (t.size() == 0) return;  // no untied head
+    if (spec.is_vector()) {
+      tensors.push_back({spec.name, {t.rows()}, "F32", t.data()});
+    } else if (spec.stored_transposed) {  // [out, in] -> [in, out]
+      storage.emplace_back(size_t(t.size()));
+      Eigen::Map<Matrix>(storage.back().data(), t.cols(), t.rows()) = t.transpose();
+      tensors.push_back({spec.name, {t.cols(), t.rows()}, "F32", storage.back().data()});
+    } else {
+      tensors.push_back({spec.name, {t.rows(), t.cols()}, "F32", t.data()});
+    }
+  });
+  return tensors;
+}
+
+void check_vocabulary(const std::vector<std::string>& vocabulary, int vocab_size) {
+  if (int(vocabulary.size()) != vocab_size)
+    throw UsageError("the vocabulary has " + std::to_string(vocabulary.size()) + " words, the model " +
+                     std::to_string(vocab_size));
+  std::set<std::string> seen;
+  for (const std::string& word : vocabulary) {
+    if (word.empty() || word.find_first_of("\r\n") != std::string::npos)
+      throw UsageError("vocabulary word '" + word + "' cannot be one line of vocab.txt");
+    if (!seen.insert(word).second) throw UsageError("vocabulary word '" + word + "' appears twice");
+  }
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) throw DataError(path.string() + ": cannot write");
+}
+
+fs::path target_path(const std::string& dir) {
+  fs::path target = fs::path(dir).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();  // "out/" -> "out"
+  if (target.empty() || target == "." || target == ".." || target == target.root_path())
+    throw UsageError("'" + dir + "' cannot be a model folder");
+  return target;
+}
+
+// Moves the finished folder to target; a model folder already there is moved aside, then deleted.
+void publish(const fs::path& staged, const fs::path& target) {
+  std::error_code error;
+  if (fs::exists(target, error) && !fs::is_empty(target, error)) {
+    const fs::path old = target.string() + ".old-" + std::to_string(::getpid());
+    fs::rename(target, old, error);
+    if (error) throw DataError(target.string() + ": cannot move the old folder aside: " + error.message());
+    fs::rename(staged, target, error);
+    if (error) {
+      fs::rename(old, target, error);  // put the old folder back
+      throw DataError(target.string() + ": cannot move the new folder in place");
+    }
+    fs::remove_all(old, error);
+    return;
+  }
+  fs::rename(staged, target, error);  // replaces an empty folder
+  if (error) throw DataError(target.string() + ": cannot move the new folder in place: " + error.message());
+}
+
+}  // namespace
+
+void check_save_target(const std::string& dir, bool replace_existing) {
+  const fs::path target = target_path(dir);
+  std::error_code error;
+  // The nearest existing ancestor must be a folder, or the folders cannot be created.
+  for (fs::path p = target.parent_path(); !p.empty(); p = p.parent_path()) {
+    if (fs::exists(p, error)) {
+      if (!fs::is_directory(p, error)) throw UsageError(p.string() + " is not a folder, so " + target.string() + " cannot be made");
+      break;
+    }
+    if (p == p.root_path()) break;
+  }
+  if (!fs::exists(target, error)) return;
+  if (!fs::is_directory(target, error)) throw UsageError(target.string() + " exists and is not a folder");
+  if (fs::is_empty(target, error)) return;
+  if (!replace_existing)
+    throw UsageError(target.string() + " already exists and is not empty (replace it with --overwrite)");
+  if (!fs::exists(target / "config.json", error))
+    throw UsageError(target.string() + " holds files but no config.json: not replacing a folder that is not a model folder");
+}
+
+void save_model_folder(const std::string& dir, const ModelConfig& config, const ModelWeights& weights,
+                       const std::vector<std::string>& vocabulary, const SaveFolderOptions& options) {
+  validate(config);
+  check_shapes(weights, config);
+  check_vocabulary(vocabulary, config.vocab_size);
+  check_save_target(dir, options.replace_existing);
+  const fs::path target = target_path(dir);
+  std::error_code error;
+  const fs::path parent = target.parent_path();
+  if (!parent.empty()) {
+    fs::create_directories(parent, error);
+    if (error) throw DataError(parent.string() + ": cannot create the folder: " + error.message());
+  }
+  const fs::path staged = (parent.empty() ? fs::path(".") : parent) /
+                          ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  fs::remove_all(staged, error);
+  fs::create_directory(staged, error);
+  if (error) throw DataError(staged.string() + ": cannot create the folder: " + error.message());
+  try {
+    nlohmann::json config_json = hf_config(config, options.extra_config);
+    config_json["tie_word_embeddings"] = weights.lm_head.size() == 0;  // an untied head is written as lm_head
+    write_text(staged / "config.json", config_json.dump(2) + "\n");
+    std::string words;
+    for (const std::string& word : vocabulary) words += word + "\n";
+    write_text(staged / "vocab.txt", words);
+    std::vector<std::vector<float>> storage;
+    write_safetensors((staged / "model.safetensors").string(), hf_tensors(config, weights, storage), {{"format", "pt"}});
+    publish(staged, target);
+  } catch (...) {
+    fs::remove_all(staged, error);
+    throw;
+  }
+}
+
+}  // namespace kvscope

@@ -1,0 +1,25 @@
+#pragma once
+// Where a model comes from: a built-in preset or a model folder on disk (core/model_folder.h).
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/engine/model.h"
+#include "core/engine/tokenizer.h"
+
+namespace kvscope {
+
+struct LoadedModel {
+  std::string name;  // what the window and the CLI call it
+  std::shared_ptr<const Model> model;
+  std::shared_ptr<const Tokenizer> tokenizer;
+};
+
+// "demo": the trained classroom model compiled into the binary (examples/models/demo), with its
+// word vocabulary. "gpt2-small": GPT-2 124M's shape with seeded random weights and no vocabulary.
+// Throws UsageError for an unknown name.
+LoadedModel load_preset(const std::string& name);
+
+constexpr std::uint64_t kPresetSeed = 1234;
+
+}  // namespace kvscope

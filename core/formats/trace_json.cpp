@@ -1,0 +1,73 @@
+#include "core/formats/trace_json.h"
+
+namespace kvscope {
+
+namespace {
+nlohmann::json matrix_rows(const Matrix& m) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (Eigen::Index r = 0; r < m.rows(); ++r) rows.push_back(std::vector<float>(m.row(r).data(), m.row(r).data() + m.cols()));
+  return rows;
+}
+
+nlohmann::json layer_to_json(const LayerRecord& l, const TraceJsonOptions& options) {
+  nlohmann::json j;
+  j["computed_rows"] = l.computed_rows;
+  j["reused_rows"] = l.reused_rows;
+  j["evicted_rows"] = l.evicted_rows;
+  j["held_rows"] = l.held_rows;
+  j["keys_read"] = l.keys_read;
+  j["macs"] = {{"qkv", l.macs.qkv},
+               {"scores", l.macs.scores},
+               {"weighted_values", l.macs.weighted_values},
+               {"out_proj", l.macs.out_proj},
+               {"mlp", l.macs.mlp},
+               {"total", l.macs.total()}};
+  if (options.attention) {
+    nlohmann::json heads = nlohmann::json::array();
+    for (const Matrix& a : l.attention) heads.push_back(matrix_rows(a));
+    j["attention"] = heads;
+  }
+  return j;
+}
+}  // namespace
+
+nlohmann::json mode_to_json(const ModeTrace& mode, const TraceJsonOptions& options) {
+  nlohmann::json j;
+  j["layers"] = nlohmann::json::array();
+  for (const LayerRecord& l : mode.forward.layers) j["layers"].push_back(layer_to_json(l, options));
+  j["macs"] = mode.macs();
+  j["output_head_macs"] = mode.forward.output_head_macs;
+  j["rows_computed"] = mode.rows_computed();
+  j["total_rows_computed"] = mode.total_rows_computed;
+  j["total_macs"] = mode.total_macs;
+  j["seconds"] = mode.seconds;
+  j["cache_bytes"] = mode.cache_bytes;
+  j["cache_bytes_allocated"] = mode.cache_bytes_allocated;
+  return j;
+}
+
+nlohmann::json step_to_json(const StepTrace& t, const TraceJsonOptions& options) {
+  nlohmann::json j;
+  j["step"] = t.step;
+  j["phase"] = t.prefill ? "prefill" : "decode";
+  j["position"] = t.newest_position();
+  j["positions"] = {t.position_begin, t.position_end};
+  j["input_ids"] = t.input_ids;
+  j["next_id"] = t.next_id;
+  j["next_text"] = t.next_text;
+  j["forced"] = t.forced;
+  j["window"] = t.window;
+  nlohmann::json top = nlohmann::json::array();
+  for (const TokenProbability& p : t.top) top.push_back({{"id", p.id}, {"text", p.text}, {"probability", p.probability}});
+  j["top"] = top;
+  if (t.cached.ran) j["cached"] = mode_to_json(t.cached, options);
+  if (t.uncached.ran) j["uncached"] = mode_to_json(t.uncached, options);
+  if (t.both_ran()) j["max_abs_logit_diff"] = t.max_abs_logit_diff;
+  if (options.logits) {
+    const RowVector& logits = t.cached.ran ? t.cached.logits : t.uncached.logits;
+    j["logits"] = std::vector<float>(logits.data(), logits.data() + logits.size());
+  }
+  return j;
+}
+
+}  // namespace kvscope

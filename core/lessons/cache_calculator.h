@@ -1,0 +1,62 @@
+#pragma once
+// How big the KV cache gets: bytes = 2 (K and V) x layers x KV heads x head dim x tokens x bytes per
+// value, for the loaded model and for well-known shapes, in fp32 / bf16 / fp8, with multi-head (MHA),
+// grouped-query (GQA) and multi-query (MQA) attention. Pure arithmetic on shapes: no model runs here.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/engine/config.h"
+
+namespace kvscope {
+
+enum class KvDtype { FP32, BF16, FP8 };
+
+struct KvDtypeInfo {
+  KvDtype id;
+  const char* name;  // "fp32", "bf16", "fp8"
+  int bytes;         // per value
+};
+
+const std::vector<KvDtypeInfo>& kv_dtypes();  // fp32, bf16, fp8
+const KvDtypeInfo& kv_dtype_info(KvDtype dtype);
+// "fp32"/"f32"/"float32", "bf16"/"bfloat16", "fp8"; false for anything else.
+bool parse_kv_dtype(const std::string& text, KvDtype* out);
+
+struct CacheShape {
+  std::string name;   // "loaded", "gpt2-small", "gpt2-medium", "gpt2-xl", "llama-3-8b"
+  std::string label;  // "GPT-2 small (124M)"
+  int n_layer = 0;
+  int n_head = 0;     // query heads
+  int n_kv_head = 0;  // K/V heads the model has (= n_head for MHA models)
+  int d_head = 0;
+  int context = 0;    // the model's context length in tokens
+  std::int64_t parameters = 0;  // weights, for "cache versus weights" comparisons
+};
+
+// The closed form. Every argument must be positive (asserted).
+std::int64_t kv_cache_bytes(int n_layer, int n_kv_head, int d_head, std::int64_t tokens, int bytes_per_value);
+std::int64_t kv_cache_bytes(const CacheShape& shape, int n_kv_head, std::int64_t tokens, KvDtype dtype);
+
+// GPT-2 small / medium / XL and a Llama-3-8B-like GQA shape (32 layers, 32 heads, 8 KV heads, head dim 128).
+const std::vector<CacheShape>& known_cache_shapes();
+// The loaded model (MHA: the engine keeps every head's K and V).
+CacheShape loaded_cache_shape(const ModelConfig& config, const std::string& model_name);
+bool is_cache_shape_name(const std::string& name);  // "loaded" or a known shape
+// Throws UsageError naming the unknown shape and the known ones.
+CacheShape find_cache_shape(const std::string& name, const ModelConfig& loaded, const std::string& model_name);
+
+// MHA (every head keeps K/V), GQA (groups of query heads share one K/V head), MQA (one K/V head).
+struct AttentionVariant {
+  std::string name;        // "MHA", "GQA", "MQA"
+  int n_kv_head = 0;
+  bool hypothetical = false;  // not how this model was trained: what the same shape would need
+};
+std::vector<AttentionVariant> attention_variants(const CacheShape& shape);
+
+// "2 × 32 layers × 8 KV heads × 128 head dim × 32,768 tokens × 2 B (bf16)"
+std::string cache_product(const CacheShape& shape, int n_kv_head, std::int64_t tokens, KvDtype dtype);
+// The product, then " = 4.29 GB".
+std::string cache_formula(const CacheShape& shape, int n_kv_head, std::int64_t tokens, KvDtype dtype);
+
+}  // namespace kvscope

@@ -1,0 +1,157 @@
+#include "core/lessons/caption.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace kvscope {
+
+namespace {
+
+std::string fed_text(const StepTrace& t) {
+  std::string s;
+  for (int p = t.position_begin; p < t.position_end && p < int(t.context_texts.size()); ++p)
+    s += (s.empty() ? "" : " ") + t.context_texts[p];
+  return s;
+}
+
+std::string plural(std::int64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+std::string uncached_sentence(const StepTrace& t) {
+  const ModeTrace& m = t.uncached;
+  if (!m.ran) return "Without a cache: not run.";
+  std::int64_t redundant = 0;
+  for (const LayerRecord& l : m.forward.layers)
+    for (int p : l.computed_rows) redundant += p < t.position_begin ? 1 : 0;
+  const std::vector<int>& rows = m.forward.layers.empty() ? std::vector<int>{} : m.forward.layers[0].computed_rows;
+  const bool first = t.position_begin == 0;  // nothing before: computed, not recomputed
+  std::string s = "Without a cache: K and V " + std::string(first ? "computed" : "recomputed") +
+                  (rows.size() == 1 ? " for position " : " for positions ") + position_list(rows) + " in every layer (" +
+                  (redundant ? plural(redundant, "row", "rows") + " redundant" : std::string("none redundant yet")) + ").";
+  return s;
+}
+
+std::string cached_sentence(const StepTrace& t) {
+  const ModeTrace& m = t.cached;
+  if (!m.ran) return "With a cache: not run.";
+  if (m.forward.layers.empty()) return "With a cache: no layers recorded.";
+  const LayerRecord& l = m.forward.layers[0];
+  std::string s = "With a cache: " + plural(std::int64_t(l.computed_rows.size()), "new row", "new rows") + " per layer";
+  if (t.prefill && t.position_begin == 0) s += " (prefill writes the prompt's rows at once)";
+  s += l.reused_rows.empty() ? "; nothing to read back yet" : (l.reused_rows.size() == 1 ? "; row " : "; rows ") + position_list(l.reused_rows) + " read back";
+  if (!l.evicted_rows.empty())
+    s += (l.evicted_rows.size() == 1 ? "; row " : "; rows ") + position_list(l.evicted_rows) + " evicted by the window";
+  return s + ".";
+}
+
+}  // namespace
+
+Caption make_caption(const StepTrace& t, float tolerance) {
+  Caption c;
+  const std::string phase = t.prefill ? "Prefill" : "Decode";
+  if (t.position_end - t.position_begin > 1)
+    c.title = "Step " + std::to_string(t.step) + " \xE2\x80\x94 " + (t.position_begin == 0 ? "prompt " : "") +
+              quoted(fed_text(t)) + " at positions " + std::to_string(t.position_begin) + "\xE2\x80\x93" +
+              std::to_string(t.position_end - 1) + " \xC2\xB7 " + phase;
+  else
+    c.title = "Step " + std::to_string(t.step) + " \xE2\x80\x94 " + quoted(fed_text(t)) + " at position " +
+              std::to_string(t.newest_position()) + " \xC2\xB7 " + phase;
+  c.uncached = uncached_sentence(t);
+  c.cached = cached_sentence(t);
+  char diff[32];
+  std::snprintf(diff, sizeof diff, "%.1e", double(t.max_abs_logit_diff));
+  if (t.both_ran()) {
+    c.modes_agree = t.max_abs_logit_diff <= tolerance;
+    c.badge = std::string(c.modes_agree ? "cached = uncached \xE2\x9C\x93" : "cached \xE2\x89\xA0 uncached \xE2\x9C\x95") +
+              "  max |\xCE\x94logit| " + diff;
+  } else {
+    c.badge = "one mode only: no comparison";
+  }
+  return c;
+}
+
+std::string quoted(const std::string& text) {
+  if (!text.empty() && text[0] == '#') return text;
+  return "'" + text + "'";
+}
+
+std::string position_list(const std::vector<int>& positions) {
+  if (positions.empty()) return "none";
+  std::vector<int> p = positions;
+  std::sort(p.begin(), p.end());
+  const bool contiguous = p.back() - p.front() + 1 == int(p.size());
+  if (p.size() == 1) return std::to_string(p[0]);
+  if (contiguous) return std::to_string(p.front()) + "\xE2\x80\x93" + std::to_string(p.back());  // en dash
+  std::string s;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (i == 6 && p.size() > 8) return s + ", \xE2\x80\xA6 " + std::to_string(p.back());
+    s += (i ? ", " : "") + std::to_string(p[i]);
+  }
+  return s;
+}
+
+std::string position_range(int first, int last) {
+  if (first == last) return std::to_string(first);
+  return std::to_string(first) + "\xE2\x80\x93" + std::to_string(last);
+}
+
+std::string format_bytes(std::int64_t bytes) {
+  char buf[64];
+  if (bytes < 1024)
+    std::snprintf(buf, sizeof buf, "%lld B", (long long)bytes);
+  else if (bytes < 1024 * 1024)
+    std::snprintf(buf, sizeof buf, "%.1f KiB", double(bytes) / 1024.0);
+  else if (bytes < 1024LL * 1024 * 1024)
+    std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
+  else
+    std::snprintf(buf, sizeof buf, "%.2f GiB", double(bytes) / (1024.0 * 1024.0 * 1024.0));
+  return buf;
+}
+
+std::string format_count(std::int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return (n < 0 ? "-" : "") + out;
+}
+
+std::string format_decimal_bytes(double bytes) {
+  static const char* const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+  int u = 0;
+  while (std::abs(bytes) >= 1000.0 && u < 5) {
+    bytes /= 1000.0;
+    ++u;
+  }
+  char buf[48];
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%.0f B", bytes);
+  else
+    std::snprintf(buf, sizeof buf, "%.2f %s", bytes, units[u]);
+  return buf;
+}
+
+std::string format_difference(double value) {
+  if (value == 0.0) return "0 (bitwise identical)";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1e", value);
+  return buf;
+}
+
+std::string format_short_count(double n) {
+  char buf[32];
+  if (std::abs(n) >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.2fG", n / 1e9);
+  else if (std::abs(n) >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
+  else if (std::abs(n) >= 1e4)
+    std::snprintf(buf, sizeof buf, "%.1fk", n / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", n);
+  return buf;
+}
+
+}  // namespace kvscope

@@ -1,0 +1,201 @@
+#include "core/lessons/lesson.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/lessons/cache_calculator.h"
+#include "core/engine/error.h"
+#include "core/engine/read_file.h"
+
+namespace kvscope {
+
+namespace {
+
+using nlohmann::json;
+
+struct Reader {
+  const json& j;
+  const std::string& where;  // "x.json" or "x.json: steps[2]"
+
+  [[noreturn]] void fail(const std::string& problem) const { throw DataError(where + ": " + problem); }
+
+  void only(const std::set<std::string>& known) const {
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (!known.count(it.key())) fail("unknown field \"" + it.key() + "\"");
+  }
+  std::string text(const char* key, bool required = false) const {
+    if (!j.contains(key)) {
+      if (required) fail(std::string("missing \"") + key + "\"");
+      return "";
+    }
+    if (!j[key].is_string()) fail(std::string("\"") + key + "\" must be a string");
+    return j[key].get<std::string>();
+  }
+  long long integer(const char* key, long long fallback, long long lo, long long hi) const {
+    if (!j.contains(key)) return fallback;
+    const json& v = j[key];
+    if (!v.is_number_integer() || v.get<long long>() < lo || v.get<long long>() > hi)
+      fail(std::string("\"") + key + "\" must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+    return v.get<long long>();
+  }
+};
+
+LessonKind parse_kind(const Reader& r) {
+  const std::string k = r.text("kind");
+  if (k.empty() || k == "decode") return LessonKind::Decode;
+  for (LessonKind kind : {LessonKind::Query, LessonKind::SameWord, LessonKind::ContextLimit, LessonKind::PrefixReuse,
+                          LessonKind::CacheSize})
+    if (k == lesson_kind_name(kind)) return kind;
+  r.fail("unknown \"kind\" \"" + k + "\" (known: decode, query, same_word, context_limit, prefix_reuse, cache_size)");
+}
+
+CalculatorSetting parse_calculator(const json& j, const std::string& where) {
+  if (!j.is_object()) throw DataError(where + ": \"calculator\" must be an object");
+  const std::string here = where + ": calculator";
+  const Reader r{j, here};
+  r.only({"shape", "dtype", "tokens"});
+  CalculatorSetting c;
+  c.set = true;
+  if (j.contains("shape")) c.shape = r.text("shape");
+  if (!is_cache_shape_name(c.shape)) r.fail("unknown \"shape\" \"" + c.shape + "\"");
+  if (j.contains("dtype")) c.dtype = r.text("dtype");
+  KvDtype dtype;
+  if (!parse_kv_dtype(c.dtype, &dtype)) r.fail("\"dtype\" must be fp32, bf16 or fp8, got \"" + c.dtype + "\"");
+  c.tokens = r.integer("tokens", 0, 0, 1LL << 40);
+  return c;
+}
+
+std::vector<LessonStep> parse_steps(const json& j, const std::string& source) {
+  std::vector<LessonStep> steps;
+  if (!j.contains("steps")) return steps;
+  if (!j["steps"].is_array()) throw DataError(source + ": \"steps\" must be an array");
+  for (std::size_t i = 0; i < j["steps"].size(); ++i) {
+    const json& s = j["steps"][i];
+    const std::string where = source + ": steps[" + std::to_string(i) + "]";
+    if (!s.is_object()) throw DataError(where + " must be an object");
+    const Reader r{s, where};
+    r.only({"caption", "note", "calculator"});
+    LessonStep step{r.text("caption"), r.text("note"), {}};
+    if (s.contains("calculator")) step.calculator = parse_calculator(s["calculator"], where);
+    steps.push_back(step);
+  }
+  return steps;
+}
+
+std::vector<std::string> parse_questions(const Reader& r) {
+  std::vector<std::string> out;
+  if (!r.j.contains("questions")) return out;
+  const json& q = r.j["questions"];
+  if (!q.is_array()) r.fail("\"questions\" must be an array of strings");
+  for (const json& s : q) {
+    if (!s.is_string() || s.get<std::string>().find_first_not_of(" \t") == std::string::npos)
+      r.fail("each of \"questions\" must be a non-empty string");
+    out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+std::string stem_of(const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0) name.resize(name.size() - 5);
+  return name;
+}
+
+}  // namespace
+
+const char* lesson_kind_name(LessonKind kind) {
+  switch (kind) {
+    case LessonKind::Decode: return "decode";
+    case LessonKind::Query: return "query";
+    case LessonKind::SameWord: return "same_word";
+    case LessonKind::ContextLimit: return "context_limit";
+    case LessonKind::PrefixReuse: return "prefix_reuse";
+    case LessonKind::CacheSize: return "cache_size";
+  }
+  return "?";
+}
+
+Lesson parse_lesson(const std::string& text, const std::string& source) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw DataError(source + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object()) throw DataError(source + ": a lesson must be a JSON object");
+  const Reader r{j, source};
+  r.only({"title", "summary", "kind", "preset", "prompt", "continuation", "layer", "head", "window", "key_step", "word",
+          "questions", "answer_tokens", "steps"});
+  Lesson lesson;
+  lesson.source = source;
+  lesson.name = stem_of(source);
+  lesson.title = r.text("title");
+  lesson.summary = r.text("summary");
+  lesson.kind = parse_kind(r);
+  lesson.preset = r.text("preset");
+  lesson.prompt = r.text("prompt", true);
+  if (lesson.prompt.find_first_not_of(" \t\n") == std::string::npos) r.fail("\"prompt\" is empty");
+  lesson.continuation = r.text("continuation");
+  lesson.layer = int(r.integer("layer", 0, 0, 1000));
+  lesson.head = int(r.integer("head", 0, 0, 1000));
+  lesson.window = int(r.integer("window", 0, 0, 100000));
+  lesson.key_step = int(r.integer("key_step", -1, -1, 100000));
+  lesson.word = r.text("word");
+  lesson.questions = parse_questions(r);
+  lesson.answer_tokens = int(r.integer("answer_tokens", 3, 1, 64));
+  lesson.steps = parse_steps(j, source);
+  if (lesson.title.empty()) lesson.title = lesson.prompt;
+  if (lesson.kind == LessonKind::PrefixReuse && lesson.questions.empty())
+    r.fail("a prefix_reuse lesson needs \"questions\" (at least one)");
+  if (lesson.kind == LessonKind::PrefixReuse && lesson.window != 0)
+    r.fail("a prefix_reuse lesson runs without a window (\"window\": 0)");
+  if (lesson.kind != LessonKind::PrefixReuse && (j.contains("questions") || j.contains("answer_tokens")))
+    r.fail("\"questions\" and \"answer_tokens\" belong to prefix_reuse lessons");
+  if (lesson.kind != LessonKind::SameWord && j.contains("word")) r.fail("\"word\" belongs to same_word lessons");
+  if (lesson.kind == LessonKind::ContextLimit && lesson.window == 0)
+    r.fail("a context_limit lesson needs a sliding \"window\" to compare with the hard stop");
+  if (lesson.key_step >= 0 && !lesson.steps.empty() && lesson.key_step >= int(lesson.steps.size()))
+    r.fail("\"key_step\" " + std::to_string(lesson.key_step) + " is past the last of " +
+           std::to_string(lesson.steps.size()) + " steps");
+  return lesson;
+}
+
+Lesson load_lesson_file(const std::string& path) {
+  return parse_lesson(read_text_file(path, "the lesson file"), path);
+}
+
+std::vector<Lesson> builtin_lessons() {
+  std::vector<Lesson> out;
+  for (const EmbeddedFile& t : embedded_builtin_lessons()) out.push_back(builtin_lesson(t.name));
+  return out;
+}
+
+Lesson builtin_lesson(const std::string& name) {
+  std::string known;
+  for (const EmbeddedFile& t : embedded_builtin_lessons()) {
+    if (name == t.name) {
+      Lesson l = parse_lesson(t.text(), "built-in lesson " + name);
+      l.name = name;
+      return l;
+    }
+    known += (known.empty() ? "" : ", ") + std::string(t.name);
+  }
+  throw UsageError("no built-in lesson '" + name + "' (built in: " + known + ")");
+}
+
+Lesson default_lesson() { return builtin_lesson("time_flies_fast"); }
+
+Lesson load_lesson(const std::string& path_or_name) {
+  if (std::ifstream(path_or_name).good() || path_or_name.find('/') != std::string::npos)
+    return load_lesson_file(path_or_name);
+  const std::string name = stem_of(path_or_name);
+  for (const EmbeddedFile& t : embedded_builtin_lessons())
+    if (name == t.name) return builtin_lesson(name);
+  return load_lesson_file(path_or_name);  // names the missing file
+}
+
+}  // namespace kvscope

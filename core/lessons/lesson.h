@@ -1,0 +1,74 @@
+#pragma once
+// Lesson: a classroom scenario from examples/lessons/*.json (no GUI code: the window and kvscope-cli
+// both read lessons here). A lesson runs the real model on a prompt and a teacher-forced
+// continuation; each step gets a caption written from its trace (core/caption.h), the lines its kind
+// computes from the traces (core/lesson_report.h) and the teacher's note written here.
+//   {"title": "...", "summary": "...", "kind": "decode", "preset": "demo",
+//    "prompt": "Time", "continuation": "flies fast", "layer": 0, "head": 0, "window": 0,
+//    "key_step": 2, "steps": [{"note": "...", "caption": "..."}, ...]}
+// Kinds and their own fields:
+//   decode         the default: rows recomputed versus reused, the cost ledger
+//   query          why Q is not cached: the newest output does not depend on older query rows
+//   same_word      "word": the word that appears twice (default: the first repeated token)
+//   context_limit  "window": a sliding window, compared with a hard stop and with full attention
+//   prefix_reuse   "questions": texts appended to the shared prompt; "answer_tokens": greedy tokens each
+//   cache_size     steps may carry "calculator": {"shape": "llama-3-8b", "dtype": "bf16", "tokens": 32768}
+// All built-in lessons are compiled into the binary (core/CMakeLists.txt).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/engine/embedded_file.h"
+
+namespace kvscope {
+
+enum class LessonKind { Decode, Query, SameWord, ContextLimit, PrefixReuse, CacheSize };
+const char* lesson_kind_name(LessonKind kind);  // "decode", "query", ...
+
+// What the cache-size calculator shows at a step.
+struct CalculatorSetting {
+  bool set = false;
+  std::string shape = "loaded";  // "loaded" or a name from known_cache_shapes()
+  std::string dtype = "fp32";
+  std::int64_t tokens = 0;       // 0: the positions the loaded model holds at this step
+};
+
+struct LessonStep {
+  std::string caption;  // the teacher's framing, shown after the caption written from the trace
+  std::string note;     // the teacher's note for this step
+  CalculatorSetting calculator;
+};
+
+struct Lesson {
+  std::string name;          // file stem or built-in name: "why_not_cache_q"
+  std::string title;
+  std::string summary;
+  std::string preset;        // model the lesson was written for ("" = any)
+  LessonKind kind = LessonKind::Decode;
+  std::string prompt;        // text, or token ids ("464 3862") for a model without a vocabulary
+  std::string continuation;  // teacher-forced; empty = the model's own choices
+  int layer = 0, head = 0, window = 0;
+  int key_step = -1;         // the step worth a slide; -1 = the last
+  std::string word;                    // same_word
+  std::vector<std::string> questions;  // prefix_reuse
+  int answer_tokens = 3;               // prefix_reuse
+  std::vector<LessonStep> steps;
+  std::string source;        // file path, or "built-in lesson NAME"
+};
+
+// Throws DataError "SOURCE: problem" (one line) for malformed JSON, a missing or mistyped field, an
+// unknown field or kind, or a value out of range.
+Lesson parse_lesson(const std::string& json_text, const std::string& source);
+Lesson load_lesson_file(const std::string& path);
+
+// examples/lessons/*.json compiled in (core/lessons/CMakeLists.txt), named by file stem, in the
+// Lessons menu's order.
+const std::vector<EmbeddedFile>& embedded_builtin_lessons();
+std::vector<Lesson> builtin_lessons();
+Lesson builtin_lesson(const std::string& name);  // throws UsageError for an unknown name
+Lesson default_lesson();                         // time_flies_fast
+// A lesson file, or a built-in lesson's name ("why_not_cache_q" or "why_not_cache_q.json") when no
+// such file exists. Throws DataError naming the path.
+Lesson load_lesson(const std::string& path_or_name);
+
+}  // namespace kvscope

@@ -1,0 +1,259 @@
+#include "core/lessons/lesson_checks.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+#include "core/engine/error.h"
+#include "core/engine/random.h"
+#include "core/engine/session.h"
+
+namespace kvscope {
+
+namespace {
+
+float max_abs_diff(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& b) {
+  assert(a.rows() == b.rows() && a.cols() == b.cols() && "compared blocks have one shape");
+  if (a.size() == 0) return 0.0f;
+  return (a - b).cwiseAbs().maxCoeff();
+}
+
+// The row of `position` in a layer as the cached mode computed it (the newest step <= step that
+// projected it), or null if it was not recorded.
+const float* cached_row(const std::vector<StepTrace>& history, int step, int layer, bool values, int position) {
+  for (int s = step; s >= 0; --s) {
+    const ModeTrace& m = history[s].cached;
+    if (!m.ran || !m.forward.with_rows || layer >= int(m.forward.layers.size())) continue;
+    const LayerRecord& l = m.forward.layers[layer];
+    const auto it = std::find(l.computed_rows.begin(), l.computed_rows.end(), position);
+    if (it == l.computed_rows.end()) continue;
+    const int i = int(it - l.computed_rows.begin());
+    const Matrix& rows = values ? l.values : l.keys;
+    return i < rows.rows() ? rows.row(i).data() : nullptr;
+  }
+  return nullptr;
+}
+
+double cosine(const float* a, const float* b, int n) {
+  double ab = 0, aa = 0, bb = 0;
+  for (int i = 0; i < n; ++i) {
+    ab += double(a[i]) * b[i];
+    aa += double(a[i]) * a[i];
+    bb += double(b[i]) * b[i];
+  }
+  return aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : 0.0;
+}
+
+float max_abs_diff(const float* a, const float* b, int n) {
+  float m = 0.0f;
+  for (int i = 0; i < n; ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
+}
+
+}  // namespace
+
+Matrix attention_outputs(const Matrix& queries, const Matrix& keys, const Matrix& values, int query_begin, int window,
+                         int n_head, Matrix* newest_weights) {
+  const int n = int(queries.rows()), d = int(queries.cols()), d_head = d / n_head, n_keys = int(keys.rows());
+  assert(query_begin + n <= n_keys && "every query position has its own key row");
+  const float scale = 1.0f / std::sqrt(float(d_head));
+  Matrix out = Matrix::Zero(n, d);
+  std::vector<float> w(std::size_t(std::max(1, n_keys)));
+  if (newest_weights) newest_weights->setZero(n_head, n_keys);
+  for (int i = 0; i < n; ++i) {
+    const int pos = query_begin + i;
+    const int lo = window > 0 ? std::max(0, pos - window + 1) : 0;
+    for (int h = 0; h < n_head; ++h) {
+      const int off = h * d_head;
+      Eigen::Map<const Vector> q(queries.row(i).data() + off, d_head);
+      float max_score = -INFINITY;
+      for (int k = lo; k <= pos; ++k) {
+        w[k] = scale * q.dot(Eigen::Map<const Vector>(keys.row(k).data() + off, d_head));
+        max_score = std::max(max_score, w[k]);
+      }
+      float sum = 0.0f;
+      for (int k = lo; k <= pos; ++k) sum += (w[k] = std::exp(w[k] - max_score));
+      Eigen::Map<Vector> o(out.row(i).data() + off, d_head);
+      for (int k = lo; k <= pos; ++k) {
+        w[k] /= sum;
+        o += w[k] * Eigen::Map<const Vector>(values.row(k).data() + off, d_head);
+      }
+      if (newest_weights && i == n - 1)
+        for (int k = lo; k <= pos; ++k) (*newest_weights)(h, k) = w[k];
+    }
+  }
+  return out;
+}
+
+bool cached_rows(const std::vector<StepTrace>& history, int step, int layer, bool values, int n, Matrix& out) {
+  for (int p = 0; p < n; ++p) {
+    const float* row = cached_row(history, step, layer, values, p);
+    if (!row) return false;
+    const int d = int(values ? history[step].cached.forward.layers[layer].values.cols()
+                             : history[step].cached.forward.layers[layer].keys.cols());
+    if (p == 0) out.resize(n, d);
+    out.row(p) = Eigen::Map<const RowVector>(row, d);
+  }
+  return n > 0;
+}
+
+std::vector<QueryRowCheck> check_query_rows(const std::vector<StepTrace>& history, int step, const ModelConfig& config) {
+  const StepTrace& t = history[step];
+  std::vector<QueryRowCheck> checks;
+  if (!t.both_ran() || !t.uncached.forward.with_rows) return checks;
+  const int n = t.position_end, newest = t.newest_position(), n_head = config.n_head;
+  for (int l = 0; l < int(t.uncached.forward.layers.size()); ++l) {
+    const LayerRecord& u = t.uncached.forward.layers[l];
+    if (u.queries.rows() != n || u.keys.rows() != n || u.values.rows() != n) return {};
+    QueryRowCheck c;
+    c.layer = l;
+    c.n_query_rows = n;
+    Matrix weights;
+    const Matrix full = attention_outputs(u.queries, u.keys, u.values, 0, t.window, n_head, &weights);
+    const Matrix single = attention_outputs(u.queries.bottomRows(1), u.keys, u.values, newest, t.window, n_head);
+    c.full_vs_single = max_abs_diff(full.bottomRows(1), single);
+    // Older query rows replaced by random numbers of the same size as the real ones.
+    Matrix noisy = u.queries;
+    SplitMix64 rng(0x51ED + std::uint64_t(l));
+    const float spread = u.queries.cwiseAbs().maxCoeff() + 1.0f;
+    for (int i = 0; i + 1 < n; ++i)
+      for (int j = 0; j < noisy.cols(); ++j) noisy(i, j) = spread * rng.normal();
+    const Matrix perturbed = attention_outputs(noisy, u.keys, u.values, 0, t.window, n_head);
+    c.older_rows_perturbed = max_abs_diff(perturbed.bottomRows(1), full.bottomRows(1));
+    c.older_outputs_moved = n > 1 ? max_abs_diff(perturbed.topRows(n - 1), full.topRows(n - 1)) : 0.0f;
+    if (int(u.attention.size()) == n_head) {
+      c.recomputed_vs_model = 0.0f;
+      for (int h = 0; h < n_head; ++h)
+        c.recomputed_vs_model = std::max(c.recomputed_vs_model, max_abs_diff(weights.row(h), u.attention[h].row(n - 1)));
+    }
+    const LayerRecord& cr = t.cached.forward.layers[l];
+    if (int(cr.attention.size()) == n_head && int(u.attention.size()) == n_head) {
+      c.cached_vs_uncached_weights = 0.0f;
+      for (int h = 0; h < n_head; ++h)
+        c.cached_vs_uncached_weights = std::max(
+            c.cached_vs_uncached_weights, max_abs_diff(cr.attention[h].bottomRows(1), u.attention[h].row(n - 1)));
+    }
+    Matrix keys, values;
+    if (cr.query.size() == u.queries.cols() && cached_rows(history, step, l, false, n, keys) &&
+        cached_rows(history, step, l, true, n, values)) {
+      const Matrix q = cr.query;  // [1, d]: the only query row the cached path has
+      c.cached_vs_uncached_output = max_abs_diff(attention_outputs(q, keys, values, newest, t.window, n_head),
+                                                 full.bottomRows(1));
+    }
+    checks.push_back(c);
+  }
+  return checks;
+}
+
+SameWordCheck check_same_word(const Model& model, const std::vector<StepTrace>& history, int step,
+                              const std::string& word) {
+  const StepTrace& t = history[step];
+  SameWordCheck c;
+  const int n = std::min<int>(t.position_end, int(t.context_ids.size()));
+  for (int p = 0; p < n && c.second < 0; ++p) {
+    const bool wanted = word.empty() || (p < int(t.context_texts.size()) && t.context_texts[p] == word);
+    if (!wanted) continue;
+    if (c.first < 0 && word.empty()) {
+      for (int q = p + 1; q < n; ++q)
+        if (t.context_ids[q] == t.context_ids[p]) {
+          c.first = p;
+          c.second = q;
+          break;
+        }
+    } else if (c.first < 0) {
+      c.first = p;
+    } else if (t.context_ids[p] == t.context_ids[c.first]) {
+      c.second = p;
+    }
+  }
+  if (c.first < 0 || c.second < 0) return SameWordCheck{};
+  c.token_id = t.context_ids[c.first];
+  c.word = c.first < int(t.context_texts.size()) ? t.context_texts[c.first] : std::to_string(c.token_id);
+  const int d = model.config().d_model;
+  for (int l = 0; l < model.config().n_layer; ++l) {
+    const float* k1 = cached_row(history, step, l, false, c.first);
+    const float* k2 = cached_row(history, step, l, false, c.second);
+    const float* v1 = cached_row(history, step, l, true, c.first);
+    const float* v2 = cached_row(history, step, l, true, c.second);
+    if (!k1 || !k2 || !v1 || !v2) return SameWordCheck{};
+    RowPairCheck pair{l, float(cosine(k1, k2, d)), max_abs_diff(k1, k2, d), float(cosine(v1, v2, d)),
+                      max_abs_diff(v1, v2, d), {}, {}, {}, {}};
+    pair.key_first = Eigen::Map<const RowVector>(k1, d);
+    pair.key_second = Eigen::Map<const RowVector>(k2, d);
+    pair.value_first = Eigen::Map<const RowVector>(v1, d);
+    pair.value_second = Eigen::Map<const RowVector>(v2, d);
+    c.layers.push_back(std::move(pair));
+  }
+  const ModelWeights& w = model.weights();
+  const RowVector token = w.token_embedding.row(c.token_id);
+  const RowVector pe1 = w.position_embedding.row(c.first);
+  const RowVector pe2 = w.position_embedding.row(c.second);
+  const RowVector x1 = token + pe1, x2 = token + pe2;  // as Model::forward_cached adds them
+  const RowVector pe_diff = pe1 - pe2;
+  c.input_vs_position_exact = 0.0;
+  for (int i = 0; i < d; ++i) {
+    const double a = token[i], b1 = pe1[i], b2 = pe2[i];
+    c.input_vs_position_exact = std::max(c.input_vs_position_exact, std::abs(((a + b1) - (a + b2)) - (b1 - b2)));
+  }
+  c.input_vs_position_float = ((x1 - x2) - pe_diff).cwiseAbs().maxCoeff();
+  c.position_diff_max = pe_diff.cwiseAbs().maxCoeff();
+  c.input_diff = x1 - x2;
+  c.position_diff = pe_diff;
+  c.found = true;
+  return c;
+}
+
+std::vector<double> probabilities(const RowVector& logits) {
+  std::vector<double> p(std::size_t(logits.size()));
+  const double max_logit = logits.maxCoeff();
+  double sum = 0.0;
+  for (std::size_t i = 0; i < p.size(); ++i) sum += (p[i] = std::exp(double(logits[Eigen::Index(i)]) - max_logit));
+  for (double& x : p) x /= sum;
+  return p;
+}
+
+namespace {
+// Why a session could not run steps 0..step ("" when it can).
+std::string hard_stop_message(const LoadedModel& model, const std::vector<int>& prompt, const std::vector<int>& forced,
+                              int step) {
+  SessionOptions options;
+  options.window = 0;
+  options.run_uncached = false;
+  options.record_attention = options.record_rows = false;
+  DecodeSession full(model.model, model.tokenizer, options);
+  full.start(prompt, forced);  // the lesson's own session accepted the same prompt
+  return full.why_not_steps(step + 1);  // the refusal the window or the CLI would give
+}
+}  // namespace
+
+ContextCheck check_context(const LoadedModel& model, const std::vector<int>& prompt, const std::vector<int>& forced,
+                           const std::vector<StepTrace>& history, int step) {
+  const StepTrace& t = history[step];
+  ContextCheck c;
+  c.window = t.window;
+  c.context_length = model.model->config().context_length;
+  c.positions = t.position_end;
+  if (t.cached.ran && !t.cached.forward.layers.empty()) {
+    const LayerRecord& layer0 = t.cached.forward.layers[0];
+    c.evicted = layer0.evicted_rows;
+    c.first_held = layer0.held_rows.empty() ? t.position_end : layer0.held_rows.front();
+  }
+  c.cached_vs_uncached = t.both_ran() ? t.max_abs_logit_diff : 0.0f;
+  c.full_fits = t.position_end <= c.context_length;
+  c.hard_stop = hard_stop_message(model, prompt, forced, step + 1);
+  const RowVector& windowed = t.uncached.ran ? t.uncached.logits : t.cached.logits;
+  c.window_top = argmax(windowed);
+  if (!c.full_fits) return c;
+  RowVector full;
+  model.model->forward_uncached(t.context_ids, 0, full, nullptr);
+  c.full_top = argmax(full);
+  const std::vector<double> pf = probabilities(full), pw = probabilities(windowed);
+  for (std::size_t i = 0; i < pf.size(); ++i) {
+    if (pf[i] > 0.0) c.kl_full_windowed += pf[i] * (std::log(pf[i]) - std::log(std::max(pw[i], 1e-300)));
+    c.max_prob_diff = std::max(c.max_prob_diff, std::abs(pf[i] - pw[i]));
+  }
+  c.kl_full_windowed = std::max(0.0, c.kl_full_windowed);
+  return c;
+}
+
+}  // namespace kvscope

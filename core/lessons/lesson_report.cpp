@@ -1,0 +1,292 @@
+#include "core/lessons/lesson_report.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/lessons/caption.h"
+
+namespace kvscope {
+
+namespace {
+
+using nlohmann::json;
+
+std::string fmt(const char* format, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, value);
+  return buf;
+}
+
+
+std::string text_of(const Tokenizer& tokenizer, const std::vector<int>& ids) {
+  std::string s;
+  for (int id : ids) s += (s.empty() ? "" : " ") + tokenizer.token_text(id);
+  return s;
+}
+
+// ---- decode: the cost ledger --------------------------------------------------------------------------
+
+void report_ledger(const std::vector<StepTrace>& history, int step, LessonReport& r) {
+  const StepTrace& t = history[step];
+  if (!t.both_ran()) return;
+  const ModeTrace &u = t.uncached, &c = t.cached;
+  const double ratio = c.total_macs > 0 ? double(u.total_macs) / double(c.total_macs) : 0.0;
+  r.lines.push_back("Ledger after " + std::to_string(step + 1) + (step ? " steps" : " step") + ": K/V rows projected " +
+                    format_count(u.total_rows_computed) + " without a cache vs " + format_count(c.total_rows_computed) +
+                    " with one; multiply-adds " + format_short_count(double(u.total_macs)) + " vs " +
+                    format_short_count(double(c.total_macs)) + " (" + fmt("%.2f", ratio) + "\xC3\x97).");
+  const int reads = c.forward.layers.front().visible_keys.back().size();  // the newest query's keys
+  r.lines.push_back("Attention still reads every row: the newest query reads " + std::to_string(reads) +
+                    (reads == 1 ? " K/V row" : " K/V rows") +
+                    " per layer in both modes; the cache saves projections, not reads.");
+  r.numbers["ledger"] = {{"rows_uncached", u.total_rows_computed}, {"rows_cached", c.total_rows_computed},
+                         {"macs_uncached", u.total_macs}, {"macs_cached", c.total_macs}};
+}
+
+// ---- query: why Q is not cached -------------------------------------------------------------------------
+
+void report_query(const LessonInputs& in, const std::vector<StepTrace>& history, int step, LessonReport& r) {
+  const StepTrace& t = history[step];
+  r.query = check_query_rows(history, step, in.model.model->config());
+  if (r.query.empty()) {
+    r.lines.push_back("The query check needs both modes with rows recorded.");
+    return;
+  }
+  const int newest = t.newest_position();
+  float full = 0, perturbed = 0, moved = 0, output = 0, weights = 0;
+  json layers = json::array();
+  for (const QueryRowCheck& c : r.query) {
+    full = std::max(full, c.full_vs_single);
+    perturbed = std::max(perturbed, c.older_rows_perturbed);
+    moved = std::max(moved, c.older_outputs_moved);
+    output = std::max(output, c.cached_vs_uncached_output);
+    weights = std::max(weights, c.cached_vs_uncached_weights);
+    layers.push_back({{"layer", c.layer}, {"query_rows", c.n_query_rows}, {"full_vs_single", c.full_vs_single},
+                      {"older_rows_perturbed", c.older_rows_perturbed}, {"older_outputs_moved", c.older_outputs_moved},
+                      {"recomputed_vs_model", c.recomputed_vs_model},
+                      {"cached_vs_uncached_output", c.cached_vs_uncached_output},
+                      {"cached_vs_uncached_weights", c.cached_vs_uncached_weights}});
+  }
+  r.numbers["query"] = layers;
+  const std::string all_layers = r.query.size() == 1   ? "the layer"
+                                 : r.query.size() == 2 ? "both layers"
+                                                       : "all " + std::to_string(r.query.size()) + " layers";
+  r.lines.push_back("Newest output (position " + std::to_string(newest) + "), all " + std::to_string(t.position_end) +
+                    " query rows vs row " + std::to_string(newest) + " alone, " + all_layers + ": max |\xCE\x94| = " +
+                    format_difference(full) + ".");
+  if (newest > 0)
+    r.lines.push_back("Query rows 0\xE2\x80\x93" + std::to_string(newest - 1) +
+                      " replaced by random numbers: the newest output moves by " + format_difference(perturbed) +
+                      "; their own outputs by up to " + fmt("%.2f", moved) + ".");
+  else
+    r.lines.push_back("One position so far: there is no older query row yet.");
+  const std::size_t cached_rows = t.cached.forward.layers.empty() ? 0 : t.cached.forward.layers[0].computed_rows.size();
+  std::string line = "Cached path (" + std::to_string(cached_rows) + (cached_rows == 1 ? " query row" : " query rows") +
+                     ") vs uncached (" + std::to_string(t.position_end) + "): output " + format_difference(output) +
+                     ", logits " + format_difference(t.max_abs_logit_diff);
+  if (output == 0.0f && t.max_abs_logit_diff == 0.0f)
+    line += " \xE2\x80\x94 the same computation at prefill.";
+  else
+    line += " \xE2\x80\x94 float rounding (the same sums, grouped differently).";
+  r.lines.push_back(line);
+}
+
+// ---- same word, two positions ---------------------------------------------------------------------------
+
+void report_same_word(const LessonInputs& in, const std::vector<StepTrace>& history, int step, LessonReport& r) {
+  const StepTrace& t = history[step];
+  const std::string& word = in.lesson.word;
+  r.same_word = check_same_word(*in.model.model, history, step, word);
+  const SameWordCheck& c = r.same_word;
+  if (!c.found) {
+    std::vector<int> at;
+    for (int p = 0; p < int(t.context_texts.size()); ++p)
+      if (!word.empty() && t.context_texts[p] == word) at.push_back(p);
+    r.lines.push_back(at.empty() ? (word.empty() ? "No token appears twice yet." : quoted(word) + " has not appeared yet.")
+                                 : quoted(word) + " so far only at position " + position_list(at) +
+                                       ": one row per layer in the cache.");
+    return;
+  }
+  r.lines.push_back(quoted(c.word) + " (id " + std::to_string(c.token_id) + ") has two rows per layer, positions " +
+                    std::to_string(c.first) + " and " + std::to_string(c.second) +
+                    ": the cache is indexed by position, not by word.");
+  json layers = json::array();
+  for (const RowPairCheck& l : c.layers) {
+    r.details.push_back("Layer " + std::to_string(l.layer) + ": K cosine " + fmt("%.3f", l.key_cosine) + ", max |\xCE\x94| " +
+                      fmt("%.3f", l.key_max_diff) + " \xC2\xB7 V cosine " + fmt("%.3f", l.value_cosine) + ", max |\xCE\x94| " +
+                      fmt("%.3f", l.value_max_diff));
+    layers.push_back({{"layer", l.layer}, {"key_cosine", l.key_cosine}, {"key_max_diff", l.key_max_diff},
+                      {"value_cosine", l.value_cosine}, {"value_max_diff", l.value_max_diff}});
+  }
+  const std::string p1 = std::to_string(c.first), p2 = std::to_string(c.second);
+  r.lines.push_back("Layer 0: x" + p1 + " \xE2\x88\x92 x" + p2 + " = wpe[" + p1 + "] \xE2\x88\x92 wpe[" + p2 +
+                    "] exactly, the token row wte[" + quoted(c.word) + "] being the same (deviation " +
+                    fmt("%g", c.input_vs_position_exact) + " in double; float32 sums: " +
+                    format_difference(c.input_vs_position_float) + ").");
+  r.numbers["same_word"] = {{"word", c.word},
+                            {"token_id", c.token_id},
+                            {"positions", {c.first, c.second}},
+                            {"layers", layers},
+                            {"input_vs_position_exact", c.input_vs_position_exact},
+                            {"input_vs_position_float", c.input_vs_position_float},
+                            {"position_diff_max", c.position_diff_max}};
+}
+
+// ---- the context limit ------------------------------------------------------------------------------
+
+void report_context(const LessonInputs& in, const std::vector<StepTrace>& history, int step, LessonReport& r) {
+  r.has_context = true;
+  r.context = check_context(in.model, in.prompt_ids, in.forced_ids, history, step);
+  const ContextCheck& c = r.context;
+  const Tokenizer& tok = *in.model.tokenizer;
+  std::string held = "Window W=" + std::to_string(c.window) + ": the cache holds positions " +
+                     position_range(c.first_held, c.positions - 1) + " (" + std::to_string(c.positions - c.first_held) +
+                     " rows per layer)";
+  if (c.window == 0) held = "No window: the cache holds every position, up to the context of " + std::to_string(c.context_length);
+  held += c.evicted.empty() ? "; nothing evicted this step." : "; evicted this step: " + position_list(c.evicted) + ".";
+  r.lines.push_back(held);
+  r.lines.push_back("Windowed cached = windowed uncached: max |\xCE\x94logit| " + format_difference(c.cached_vs_uncached) + ".");
+  if (c.full_fits)
+    r.lines.push_back("Full attention over all " + std::to_string(c.positions) + " positions vs the window: KL " +
+                      fmt("%.4f", c.kl_full_windowed) + " nats, max |\xCE\x94p| " + fmt("%.4f", c.max_prob_diff) +
+                      "; next token " + quoted(tok.token_text(c.full_top)) + " vs " + quoted(tok.token_text(c.window_top)) + ".");
+  if (!c.hard_stop.empty())
+    r.lines.push_back("The next step is refused, window or not: \"" + c.hard_stop + "\"");
+  r.numbers["context"] = {{"window", c.window},
+                          {"context_length", c.context_length},
+                          {"positions", c.positions},
+                          {"first_held", c.first_held},
+                          {"evicted", c.evicted},
+                          {"cached_vs_uncached", c.cached_vs_uncached},
+                          {"full_fits", c.full_fits},
+                          {"hard_stop", c.hard_stop}};
+  if (c.full_fits) {
+    r.numbers["context"]["kl_full_windowed"] = c.kl_full_windowed;
+    r.numbers["context"]["max_prob_diff"] = c.max_prob_diff;
+    r.numbers["context"]["full_top"] = c.full_top;
+    r.numbers["context"]["window_top"] = c.window_top;
+  }
+}
+
+// ---- reusing a prefix ---------------------------------------------------------------------------------
+
+void report_prefix(const LessonInputs& in, int step, LessonReport& r) {
+  const PrefixScript& s = *in.prefix;
+  const Tokenizer& tok = *in.model.tokenizer;
+  const StepTrace& t = s.traces[std::size_t(step)];
+  const int qi = s.question_of_step[std::size_t(step)];
+  const int p = int(s.prefix_ids.size());
+  if (qi < 0) {
+    r.lines.push_back("Shared prompt: " + std::to_string(p) + " tokens prefilled once (" +
+                      format_short_count(double(s.macs_prefix)) + " multiply-adds). Its cache state is saved: " +
+                      std::to_string(p) + " rows per layer, " + format_bytes(s.snapshot_bytes) + " \xE2\x80\x94 a copy of the KvCache.");
+    r.numbers["prefix"] = {{"prefix_tokens", p}, {"macs_prefix", s.macs_prefix}, {"snapshot_bytes", s.snapshot_bytes}};
+    return;
+  }
+  const PrefixQuestion& q = s.questions[std::size_t(qi)];
+  const int k = step - q.first_step;
+  const std::string name = "Question " + std::to_string(qi + 1);
+  if (k == 0) {
+    std::string line = name + " " + quoted(q.text) + ": cache restored from the saved state; rows " +
+                       position_range(0, p - 1) + " reused, " + std::to_string(q.question_ids.size()) + " new per layer";
+    if (qi > 0) line += "; question " + std::to_string(qi) + "'s rows were dropped";
+    r.lines.push_back(line + ".");
+  }
+  const bool same = q.answer_ids[std::size_t(k)] == q.fresh_answer_ids[std::size_t(k)];
+  r.lines.push_back("Against a fresh run of prompt + question: next token " + quoted(t.next_text) + (same ? " in both \xE2\x9C\x93" : " vs " + quoted(tok.token_text(q.fresh_answer_ids[std::size_t(k)])) + " \xE2\x9C\x95") +
+                    ", max |\xCE\x94logit| " + format_difference(q.logit_diffs[std::size_t(k)]) + ".");
+  json numbers = {{"question", qi + 1}, {"same_token_as_fresh", same}, {"logit_diff_vs_fresh", q.logit_diffs[std::size_t(k)]}};
+  if (step == q.last_step) {
+    const std::int64_t saved = q.macs_fresh - q.macs_reused;
+    r.lines.push_back(name + " answer " + quoted(text_of(tok, q.answer_ids)) + ": " + format_short_count(double(q.macs_reused)) +
+                      " multiply-adds with the prefix reused vs " + format_short_count(double(q.macs_fresh)) + " fresh \xE2\x80\x94 " +
+                      format_short_count(double(saved)) + " saved (" + fmt("%.0f", 100.0 * double(saved) / double(q.macs_fresh)) + "%).");
+    numbers["macs_reused"] = q.macs_reused;
+    numbers["macs_fresh"] = q.macs_fresh;
+    numbers["answer_ids"] = q.answer_ids;
+    numbers["fresh_answer_ids"] = q.fresh_answer_ids;
+    if (qi + 1 == int(s.questions.size()) && s.questions.size() > 1) {
+      std::int64_t with = s.macs_prefix, without = 0;
+      for (const PrefixQuestion& x : s.questions) {
+        with += x.macs_reused;
+        without += x.macs_fresh;
+      }
+      r.lines.push_back((s.questions.size() == 2 ? std::string("Both questions: ") : "All " + std::to_string(s.questions.size()) + " questions: ") + format_short_count(double(with)) +
+                        " multiply-adds (prompt once) vs " + format_short_count(double(without)) + " (prompt every time): " +
+                        format_short_count(double(without - with)) + " saved.");
+      numbers["total_with_reuse"] = with;
+      numbers["total_without_reuse"] = without;
+    }
+  }
+  r.numbers["prefix"] = numbers;
+}
+
+// ---- how big does the cache get? --------------------------------------------------------------------
+
+void report_cache_size(const LessonInputs& in, const std::vector<StepTrace>& history, int step, LessonReport& r) {
+  const StepTrace& t = history[step];
+  const ModelConfig& config = in.model.model->config();
+  const CacheShape loaded = loaded_cache_shape(config, in.model.name);
+  const int held = t.cached.ran && !t.cached.forward.layers.empty() ? int(t.cached.forward.layers[0].held_rows.size()) : 0;
+  if (t.cached.ran) {
+    r.engine = {true, held, kv_cache_bytes(loaded, loaded.n_kv_head, held, KvDtype::FP32), t.cached.cache_bytes};
+    const bool equal = r.engine.calculator == r.engine.engine;
+    r.lines.push_back("Engine (" + in.model.name + "): " + cache_product(loaded, loaded.n_kv_head, held, KvDtype::FP32) +
+                      " = " + format_count(r.engine.calculator) + " B; the engine reports " + format_count(r.engine.engine) +
+                      " B " + (equal ? "\xE2\x9C\x93" : "\xE2\x9C\x95"));
+    r.numbers["engine"] = {{"positions", held}, {"calculator_bytes", r.engine.calculator}, {"engine_bytes", r.engine.engine}};
+  }
+  const CalculatorSetting setting = step < int(in.lesson.steps.size()) ? in.lesson.steps[std::size_t(step)].calculator
+                                                                        : CalculatorSetting{};
+  if (!setting.set) return;
+  KvDtype dtype = KvDtype::FP32;
+  parse_kv_dtype(setting.dtype, &dtype);
+  const CacheShape shape = find_cache_shape(setting.shape, config, in.model.name);
+  r.calculator = calculate(shape, setting.tokens > 0 ? setting.tokens : held, dtype);
+  const CalculatorReport& c = r.calculator;
+  std::string line = shape.label + ", " + format_count(c.tokens) + (c.tokens == 1 ? " token, " : " tokens, ") +
+                     kv_dtype_info(dtype).name + ":";
+  json variants = json::array();
+  for (std::size_t i = 0; i < c.variants.size(); ++i) {
+    line += std::string(i ? " \xC2\xB7 " : " ") + c.variants[i].name + " " + std::to_string(c.variants[i].n_kv_head) +
+            (c.variants[i].hypothetical ? "" : " (the model's)") + ": " + format_decimal_bytes(double(c.bytes[i]));
+    variants.push_back({{"name", c.variants[i].name}, {"kv_heads", c.variants[i].n_kv_head}, {"bytes", c.bytes[i]}});
+  }
+  r.details.push_back(line);
+  if (shape.name != "loaded")
+    r.details.push_back(cache_formula(shape, shape.n_kv_head, c.tokens, dtype) + "; the weights are " +
+                    format_decimal_bytes(double(shape.parameters) * kv_dtype_info(dtype).bytes) + " in " +
+                    kv_dtype_info(dtype).name + ".");
+  r.numbers["calculator"] = {{"shape", shape.name}, {"dtype", kv_dtype_info(dtype).name}, {"tokens", c.tokens},
+                             {"variants", variants}};
+}
+
+}  // namespace
+
+CalculatorReport calculate(const CacheShape& shape, std::int64_t tokens, KvDtype dtype) {
+  CalculatorReport c;
+  c.set = true;
+  c.shape = shape;
+  c.dtype = dtype;
+  c.tokens = tokens;
+  c.variants = attention_variants(shape);
+  for (const AttentionVariant& v : c.variants) c.bytes.push_back(kv_cache_bytes(shape, v.n_kv_head, tokens, dtype));
+  return c;
+}
+
+LessonReport make_report(const LessonInputs& in, const std::vector<StepTrace>& history, int step) {
+  LessonReport r;
+  switch (in.lesson.kind) {
+    case LessonKind::Decode: report_ledger(history, step, r); break;
+    case LessonKind::Query: report_query(in, history, step, r); break;
+    case LessonKind::SameWord: report_same_word(in, history, step, r); break;
+    case LessonKind::ContextLimit: report_context(in, history, step, r); break;
+    case LessonKind::PrefixReuse:
+      if (in.prefix) report_prefix(in, step, r);
+      break;
+    case LessonKind::CacheSize: report_cache_size(in, history, step, r); break;
+  }
+  return r;
+}
+
+}  // namespace kvscope

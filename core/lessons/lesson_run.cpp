@@ -1,0 +1,143 @@
+#include "core/lessons/lesson_run.h"
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "core/lessons/caption.h"
+#include "core/engine/error.h"
+#include "core/formats/trace_json.h"
+
+namespace kvscope {
+
+std::vector<int> encode_text(const Tokenizer& tokenizer, const std::string& text, const std::string& what) {
+  if (text.find_first_not_of(" \t\n") == std::string::npos) return {};
+  if (tokenizer.has_vocabulary()) {
+    try {
+      return tokenizer.encode(text);
+    } catch (const DataError& e) {
+      throw DataError(what + ": " + e.what());
+    }
+  }
+  // No vocabulary: ids, "464 3862" or "464,3862".
+  std::vector<int> ids;
+  const char* p = text.c_str();
+  while (*p) {
+    if (*p == ' ' || *p == ',' || *p == '#' || *p == '\t' || *p == '\n') {
+      ++p;
+      continue;
+    }
+    char* end = nullptr;
+    errno = 0;
+    const long id = std::strtol(p, &end, 10);
+    if (end == p || errno == ERANGE || id < 0 || id > 2147483647L)
+      throw DataError(what + ": this model has no vocabulary; type token ids, e.g. 464 3862");
+    ids.push_back(int(id));
+    p = end;
+  }
+  return ids;
+}
+
+LessonRun::LessonRun(Lesson lesson, LoadedModel model, bool check_fits)
+    : lesson_(std::move(lesson)), model_(std::move(model)) {
+  const std::string where = lesson_.source.empty() ? "" : lesson_.source + ": ";
+  const Tokenizer& tok = *model_.tokenizer;
+  prompt_ids_ = encode_text(tok, lesson_.prompt, where + "prompt");
+  if (prompt_ids_.empty()) throw DataError(where + "the prompt is empty");
+  forced_ids_ = encode_text(tok, lesson_.continuation, where + "continuation");
+  try {
+    if (lesson_.kind == LessonKind::PrefixReuse) {
+      std::vector<std::vector<int>> questions;
+      for (std::size_t i = 0; i < lesson_.questions.size(); ++i)
+        questions.push_back(encode_text(tok, lesson_.questions[i], where + "questions[" + std::to_string(i) + "]"));
+      script_ = std::make_unique<PrefixScript>(
+          run_prefix_script(model_, prompt_ids_, questions, lesson_.questions, lesson_.answer_tokens));
+      lesson_steps_ = int(script_->traces.size());
+    } else {
+      SessionOptions options;
+      options.window = lesson_.window;
+      session_ = std::make_unique<DecodeSession>(model_.model, model_.tokenizer, options);
+      session_->start(prompt_ids_, forced_ids_);
+      lesson_steps_ = lesson_.steps.empty() ? int(forced_ids_.size()) + 1 : int(lesson_.steps.size());
+      if (check_fits) session_->check_steps(lesson_steps_);
+    }
+  } catch (const DataError& e) {
+    const std::string message = e.what();
+    throw DataError(message.rfind(where, 0) == 0 ? message : where + message);
+  }
+  if (int(lesson_.steps.size()) > lesson_steps_)
+    throw DataError(where + "\"steps\" has " + std::to_string(lesson_.steps.size()) + " entries but the lesson runs " +
+                    std::to_string(lesson_steps_) + " steps");
+}
+
+int LessonRun::key_step() const {
+  return lesson_.key_step >= 0 && lesson_.key_step < lesson_steps_ ? lesson_.key_step : lesson_steps_ - 1;
+}
+
+LessonInputs LessonRun::inputs() const {
+  return LessonInputs{lesson_, model_, prompt_ids_, forced_ids_, script_.get()};
+}
+
+bool LessonRun::can_step(std::string* why_not) const {
+  if (session_) return session_->can_step(why_not);
+  if (steps_done() < int(script_->traces.size())) return true;
+  if (why_not) *why_not = "the lesson's script ends after step " + std::to_string(script_->traces.size() - 1);
+  return false;
+}
+
+void LessonRun::step() {
+  if (session_) {
+    session_->step();
+  } else {
+    if (!can_step()) throw UsageError("the lesson's script has no more steps");
+    script_shown_.push_back(script_->traces[std::size_t(steps_done())]);
+  }
+  reports_.push_back(make_report(inputs(), history(), steps_done()));
+}
+
+bool LessonRun::back() {
+  if (reports_.empty()) return false;
+  if (session_)
+    session_->back();
+  else
+    script_shown_.pop_back();
+  reports_.pop_back();
+  return true;
+}
+
+void LessonRun::reset() {
+  if (session_) session_->reset();
+  script_shown_.clear();
+  reports_.clear();
+}
+
+const std::vector<StepTrace>& LessonRun::history() const { return session_ ? session_->history() : script_shown_; }
+
+nlohmann::json lesson_step_to_json(const LessonRun& run, int step) {
+  const StepTrace& t = run.history()[std::size_t(step)];
+  nlohmann::json j = step_to_json(t, TraceJsonOptions{});
+  const Caption c = make_caption(t);
+  j["caption"] = {{"title", c.title}, {"uncached", c.uncached}, {"cached", c.cached}, {"badge", c.badge}};
+  const LessonReport& r = run.reports()[std::size_t(step)];
+  j["lines"] = r.lines;
+  j["details"] = r.details;
+  j["numbers"] = r.numbers;
+  const std::vector<LessonStep>& steps = run.lesson().steps;
+  if (step < int(steps.size())) {
+    if (!steps[std::size_t(step)].caption.empty()) j["lesson_caption"] = steps[std::size_t(step)].caption;
+    if (!steps[std::size_t(step)].note.empty()) j["note"] = steps[std::size_t(step)].note;
+  }
+  return j;
+}
+
+nlohmann::json lesson_run_to_json(const LessonRun& run) {
+  nlohmann::json j;
+  const Lesson& l = run.lesson();
+  j["lesson"] = {{"name", l.name}, {"title", l.title}, {"kind", lesson_kind_name(l.kind)}, {"source", l.source},
+                 {"steps", run.lesson_steps()}, {"key_step", run.key_step()}};
+  j["model"] = run.model().name;
+  j["steps"] = nlohmann::json::array();
+  for (int s = 0; s < run.steps_done(); ++s) j["steps"].push_back(lesson_step_to_json(run, s));
+  return j;
+}
+
+}  // namespace kvscope

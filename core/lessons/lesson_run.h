@@ -1,0 +1,64 @@
+#pragma once
+// LessonRun: a lesson on a loaded model, step by step. Every kind but prefix_reuse steps a
+// DecodeSession (both modes, in lockstep); prefix_reuse steps through its PrefixScript. Each step also
+// gets its LessonReport. The window runs step() on a worker thread; kvscope-cli runs it in a loop.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/lessons/lesson.h"
+#include "core/lessons/lesson_report.h"
+#include "core/formats/model_source.h"
+#include "core/lessons/prefix_reuse.h"
+#include "core/engine/session.h"
+
+namespace kvscope {
+
+// Text -> ids with the model's tokenizer; a model without a vocabulary takes ids ("464 3862").
+// Throws DataError naming `what` for text the tokenizer refuses.
+std::vector<int> encode_text(const Tokenizer& tokenizer, const std::string& text, const std::string& what);
+
+class LessonRun {
+ public:
+  // Encodes the lesson's texts and, with check_fits, checks its steps fit the context (a prompt typed in
+  // the window is not checked: it runs until the context is full). Throws DataError "SOURCE: problem"
+  // (UsageError for a window the model cannot take).
+  LessonRun(Lesson lesson, LoadedModel model, bool check_fits = true);
+
+  const Lesson& lesson() const { return lesson_; }
+  const LoadedModel& model() const { return model_; }
+  const std::vector<int>& prompt_ids() const { return prompt_ids_; }
+  // Steps the lesson is written for (the window may step on past them, the CLI and exports stop).
+  int lesson_steps() const { return lesson_steps_; }
+  int key_step() const;  // lesson.key_step, or the last step
+
+  bool can_step(std::string* why_not = nullptr) const;
+  void step();   // one more trace and its report
+  bool back();   // false at the start
+  void reset();  // before step 0
+  int steps_done() const { return int(reports_.size()); }
+  const std::vector<StepTrace>& history() const;
+  const std::vector<LessonReport>& reports() const { return reports_; }
+
+ private:
+  LessonInputs inputs() const;
+
+  Lesson lesson_;
+  LoadedModel model_;
+  std::vector<int> prompt_ids_, forced_ids_;
+  int lesson_steps_ = 0;
+  std::unique_ptr<DecodeSession> session_;  // every kind but prefix_reuse
+  std::unique_ptr<PrefixScript> script_;    // prefix_reuse
+  std::vector<StepTrace> script_shown_;     // script_->traces[0..steps_done)
+  std::vector<LessonReport> reports_;
+};
+
+// The lesson's step `step` as one JSON object: the trace (core/trace_json.h), its caption, the lesson's
+// computed lines and numbers, and the teacher's note.
+nlohmann::json lesson_step_to_json(const LessonRun& run, int step);
+// Every step run so far, with the lesson's title, kind, source and the model's name.
+nlohmann::json lesson_run_to_json(const LessonRun& run);
+
+}  // namespace kvscope

@@ -1,0 +1,54 @@
+#pragma once
+// ParameterLayout: every trainable tensor of a GPT-2-style model packed into one flat buffer, in a
+// fixed order (as in karpathy/llm.c). The optimiser, gradient clipping, the gradient check and the
+// determinism test then work on plain arrays; the forward and backward passes view slices of the
+// buffer as matrices. Gradients use the same layout as the parameters.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/engine/config.h"
+#include "core/engine/weights.h"
+
+namespace kvscope {
+
+struct TensorSlot {
+  std::string name;     // "h.0.attn_qkv", "wte", ... (the field names of ModelWeights)
+  std::int64_t offset;  // first value in the flat buffer
+  int rows, cols;       // row-major; vectors are [n, 1]
+  bool decay;           // weight decay applies (matrices and embeddings, not gains or biases)
+  std::int64_t size() const { return std::int64_t(rows) * cols; }
+};
+
+// Offsets of one block's tensors; shapes as in LayerWeights ([out, in] for linear weights).
+struct LayerSlots {
+  std::int64_t ln_1_gamma, ln_1_beta;  // [d]
+  std::int64_t attn_qkv;               // [3d, d]
+  std::int64_t attn_qkv_bias;          // [3d]
+  std::int64_t attn_proj;              // [d, d]
+  std::int64_t attn_proj_bias;         // [d]
+  std::int64_t ln_2_gamma, ln_2_beta;  // [d]
+  std::int64_t mlp_fc;                 // [4d, d]
+  std::int64_t mlp_fc_bias;            // [4d]
+  std::int64_t mlp_proj;               // [d, 4d]
+  std::int64_t mlp_proj_bias;          // [d]
+};
+
+struct ParameterLayout {
+  ModelConfig config;
+  std::int64_t wte = 0;  // [vocab, d], also the output head (tied)
+  std::int64_t wpe = 0;  // [context, d]
+  std::vector<LayerSlots> layers;
+  std::int64_t ln_f_gamma = 0, ln_f_beta = 0;  // [d]
+  std::vector<TensorSlot> tensors;             // all of the above, in buffer order
+  std::int64_t size = 0;                       // values in the buffer
+};
+
+// Throws UsageError for an invalid config.
+ParameterLayout make_layout(const ModelConfig& config);
+
+// ModelWeights <-> flat buffer. The model must have a tied head (no separate lm_head).
+std::vector<float> flatten(const ModelWeights& weights, const ParameterLayout& layout);
+ModelWeights unflatten(const std::vector<float>& params, const ParameterLayout& layout);
+
+}  // namespace kvscope
