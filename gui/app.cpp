@@ -8,10 +8,9 @@
 #include <cstring>
 #include <iostream>
 
-#include "core/cache_calculator.h"
-#include "core/error.h"
-#include "core/model_folder.h"
-#include "gui/export_steps.h"
+#include "core/lessons/cache_calculator.h"
+#include "core/engine/error.h"
+#include "core/formats/model_folder.h"
 
 namespace kvscope::gui {
 
@@ -26,10 +25,14 @@ void copy_to(char* buffer, std::size_t size, const std::string& text) {
 }  // namespace
 
 App::App(AppOptions options, WindowHooks hooks) : options_(std::move(options)), hooks_(std::move(hooks)) {
+  for (const EmbeddedFile& f : embedded_builtin_lessons()) {
+    const Lesson l = builtin_lesson(f.name);
+    lesson_menu_.push_back({f.name, l.title, l.name, l.source});
+  }
   ui_.theme = options_.theme;
   ui_.presentation = options_.presentation;
   ui_.font_scale = options_.font_scale;
-  const bool headless = options_.steps >= 0 || !options_.export_dir.empty();
+  const bool headless = is_headless(options_);
   std::string model_error;
   if (options_.model_dir.empty()) {
     model_ = load_preset(options_.preset);  // an unknown preset is a usage error: exit 2
@@ -59,13 +62,11 @@ App::App(AppOptions options, WindowHooks hooks) : options_(std::move(options)), 
   if (!lesson_error.empty()) ui_.error = lesson_error;
   if (!model_error.empty()) ui_.error = model_error;
   if (headless && !ui_.input_error.empty()) throw DataError(ui_.input_error);
-  if (!options_.export_dir.empty()) export_temp_ = make_export_temp(options_.export_dir);
+  if (headless) headless_ = std::make_unique<HeadlessRun>(options_);
+  if (!options_.state_file.empty()) state_file_ = std::make_unique<StateFile>(options_.state_file);
 }
 
-App::~App() {
-  runner_.wait();
-  if (!export_temp_.empty()) remove_folder(export_temp_);  // an export that did not finish leaves nothing
-}
+App::~App() { runner_.wait(); }  // before the members go: the worker reads the run
 
 void App::start_lesson(const Lesson& lesson) {
   lesson_ = lesson;
@@ -244,13 +245,11 @@ void App::apply(const Action& a) {
       ui_.playing = !ui_.playing;
       ui_.last_play_step = 0.0;
       break;
+    case ActionType::SetPlaySpeed: ui_.steps_per_second = std::clamp(a.amount, 0.2f, 5.0f); break;
     case ActionType::SetPrompt: apply_prompt(); break;
     case ActionType::SetLayer: ui_.layer = std::clamp(a.value, 0, config.n_layer - 1); break;
     case ActionType::SetHead: ui_.head = std::clamp(a.value, 0, config.n_head - 1); break;
-    case ActionType::SetWindow:
-      ui_.window = std::max(0, a.value);
-      apply_prompt();
-      break;
+    case ActionType::SetWindow: ui_.window = std::max(0, a.value); break;  // used by the next SetPrompt (Restart)
     case ActionType::SetTheme:
       ui_.theme = ThemeId(a.value);
       apply_theme(ui_.theme, fonts_.body_px);
@@ -265,6 +264,9 @@ void App::apply(const Action& a) {
     case ActionType::LoadLesson: load_lesson(a.text, false); break;
     case ActionType::LoadBuiltinLesson: load_lesson(a.text, true); break;
     case ActionType::ToggleCalculator: ui_.show_calculator = !ui_.show_calculator; break;
+    case ActionType::SetCalculatorShape: ui_.calc_shape = a.text; break;
+    case ActionType::SetCalculatorDtype: ui_.calc_dtype = std::clamp(a.value, 0, int(kv_dtypes().size()) - 1); break;
+    case ActionType::SetCalculatorTokens: ui_.calc_tokens = std::max(0, a.value); break;
     case ActionType::LoadModel: load_model(a.text); break;
   }
 }
@@ -309,29 +311,6 @@ void App::play_tick() {
   request_step();
 }
 
-void App::headless_tick() {
-  if (!options_.export_dir.empty()) return export_tick();
-  if (options_.steps < 0 || quit_ || runner_.busy()) return;
-  if (!ui_.error.empty() || !ui_.input_error.empty()) {
-    std::cerr << "kvscope: " << (ui_.error.empty() ? ui_.input_error : ui_.error) << "\n";
-    exit_code_ = 1;
-    quit_ = true;
-    return;
-  }
-  if (int(shown_.size()) < options_.steps + 1) {
-    std::string why;
-    if (!run_->can_step(&why)) {
-      std::cerr << "kvscope: cannot run step " << shown_.size() << ": " << why << "\n";
-      exit_code_ = 1;
-      quit_ = true;
-      return;
-    }
-    request_step();
-  } else if (frames_after_last_step_ >= 2 && screenshot_request_.empty()) {
-    screenshot_request_ = options_.screenshot;  // drawn twice: the layout has settled
-  }
-}
-
 bool App::update_fonts(float window_height, float framebuffer_scale, float content_scale) {
   const float base = ui_.presentation ? std::max(12.0f, window_height / 49.0f) : 16.0f * std::max(1.0f, content_scale);
   const float px = std::round(base * ui_.font_scale);
@@ -345,16 +324,22 @@ bool App::update_fonts(float window_height, float framebuffer_scale, float conte
 }
 
 void App::rebuild_views() {
-  if (views_version_ == trace_version_ && views_layer_ == ui_.layer) return;
+  const LessonReport* report = shown_reports_.empty() ? nullptr : &shown_reports_.back();
+  // A lesson view under the panes (calculator, same-word rows) draws the report's details itself.
+  const bool details_below = ui_.show_calculator || same_word_view_available(lesson_shown(), report);
+  if (views_version_ == trace_version_ && views_layer_ == ui_.layer && views_details_below_ == details_below) return;
   views_version_ = trace_version_;
   views_layer_ = ui_.layer;
+  views_details_below_ = details_below;
   if (shown_.empty()) {
-    panes_[0] = panes_[1] = PaneView{};
+    panes_[PaneKind::Uncached] = panes_[PaneKind::Cached] = PaneView{};
+    caption_ = CaptionView{};
     return;
   }
   const int step = int(shown_.size()) - 1;
-  panes_[0] = uncached_pane(shown_, step, ui_.layer);
-  panes_[1] = cached_pane(shown_, step, ui_.layer);
+  panes_[PaneKind::Uncached] = uncached_pane(shown_, step, ui_.layer);
+  panes_[PaneKind::Cached] = cached_pane(shown_, step, ui_.layer);
+  caption_ = make_caption_view(shown_.back(), report, lesson_shown(), details_below);
 }
 
 std::string App::take_screenshot_request() {
@@ -364,19 +349,10 @@ std::string App::take_screenshot_request() {
 }
 
 void App::report_screenshot(const std::string& path, const std::string& error) {
-  if (!ignores_mouse()) ui_.status = error.empty() ? "screenshot written: " + path : error;  // not on slides
-  if (!options_.export_dir.empty()) {
-    export_waiting_ = false;
-    if (!error.empty()) return finish_export(error);
-    ++exported_;
-    return;
-  }
-  if (options_.steps < 0) return;
-  if (!error.empty()) {
-    std::cerr << "kvscope: " << error << "\n";
-    exit_code_ = 1;
-  }
-  quit_ = true;
+  if (headless_)
+    headless_->screenshot_written(*this, path, error);
+  else
+    ui_.status = error.empty() ? "screenshot written: " + path : error;  // not on slides
 }
 
 void App::frame() {
@@ -389,15 +365,13 @@ void App::frame() {
   actions.swap(actions_);
   for (const Action& a : actions) apply(a);
   play_tick();
-  headless_tick();
+  if (headless_) headless_->tick(*this);
   rebuild_views();
-  if (!heatmaps_[0]) {
-    heatmaps_[0] = std::make_unique<HeatmapRenderer>();
-    heatmaps_[1] = std::make_unique<HeatmapRenderer>();
-  }
+  for (PaneKind pane : kPaneKinds)
+    if (!heatmaps_[pane]) heatmaps_[pane] = std::make_unique<HeatmapRenderer>();
   layout();
   ++frames_after_last_step_;
-  write_state_file();
+  if (state_file_) state_file_->write(shown_state());
 }
 
 }  // namespace kvscope::gui

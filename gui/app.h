@@ -1,16 +1,18 @@
 #pragma once
 // App: owns the model, the lesson run (a decode session or a lesson's script), the traces shown and
-// the UiState. Each frame it turns keys into actions, applies them (between frames, never while a
-// step runs), then lays out the panels.
+// the UiState. Each frame it turns keys into actions and applies them with the panels' actions
+// (between frames, never while a step runs), rebuilds the views a new step changed, then lays out the
+// panels. The paths without a person (--steps, --export-steps, --state-file) are gui/headless.h.
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "core/lesson.h"
-#include "core/lesson_run.h"
-#include "core/model_source.h"
+#include "core/lessons/lesson.h"
+#include "core/lessons/lesson_run.h"
+#include "core/formats/model_source.h"
+#include "gui/headless.h"
 #include "gui/model_loader.h"
 #include "gui/panels.h"
 #include "gui/step_runner.h"
@@ -64,7 +66,22 @@ class App {
   int exit_code() const { return exit_code_; }
   bool busy() const { return runner_.busy() || model_loader_.busy(); }
   // The headless paths ignore the pointer, so screenshots show no hover wherever the pointer is.
-  bool ignores_mouse() const { return options_.steps >= 0 || !options_.export_dir.empty(); }
+  bool ignores_mouse() const { return headless_ != nullptr; }
+
+  // What a driver without a person (HeadlessRun) reads and asks for.
+  bool stepping() const { return runner_.busy(); }
+  const UiState& ui() const { return ui_; }
+  const LessonRun* run() const { return run_.get(); }
+  int steps_shown() const { return int(shown_.size()); }
+  int frames_after_last_step() const { return frames_after_last_step_; }
+  void request_step();  // runs the next step on the worker thread (queued if one is running)
+  bool screenshot_pending() const { return !screenshot_request_.empty(); }
+  void request_screenshot(const std::string& path) { screenshot_request_ = path; }
+  // Ends the loop; a non-zero status is kept even if a later call passes 0.
+  void quit(int exit_code) {
+    quit_ = true;
+    if (exit_code != 0) exit_code_ = exit_code;
+  }
 
  private:
   void start_lesson(const Lesson& lesson);
@@ -73,21 +90,19 @@ class App {
   void finish_model_load();
   void apply(const Action& action);
   void apply_prompt();
-  void request_step();
   void finish_step();
   void back();
   void reset();
   void after_history_change();
   void handle_keys();
   void play_tick();
-  void headless_tick();
-  void export_tick();
-  void finish_export(const std::string& error);
   void rebuild_views();
+  const Lesson& lesson_shown() const { return run_ ? run_->lesson() : lesson_; }
+  PanelContext panel_context();
   void layout();
   void draw_menu_bar(PanelContext& c);
   void draw_bottom(PanelContext& c, bool lesson_view, float half_w);
-  void write_state_file();
+  nlohmann::json shown_state() const;  // what --state-file records (app_layout.cpp)
 
   AppOptions options_;
   WindowHooks hooks_;
@@ -105,20 +120,25 @@ class App {
   std::vector<Action> actions_;
   std::vector<int> pressed_keys_;
   int queued_steps_ = 0;  // Step pressed while a step was running: run after it
-  std::unique_ptr<HeatmapRenderer> heatmaps_[2];
-  PaneView panes_[2];
+  PerPane<std::unique_ptr<HeatmapRenderer>> heatmaps_;
+  // Built from the traces when the step shown, the layer or the lesson view changes (rebuild_views).
+  PerPane<PaneView> panes_;
+  CaptionView caption_;
   std::uint64_t views_version_ = 0;
   int views_layer_ = -1;
+  bool views_details_below_ = false;
+  // The Lessons menu: the built-in lessons never change, so they are parsed once.
+  struct LessonMenuItem {
+    std::string file_name, title, lesson_name, source;
+  };
+  std::vector<LessonMenuItem> lesson_menu_;
   LayoutRects rects_;
   std::string screenshot_request_;
   int frames_after_last_step_ = 0;
-  std::string last_state_;
   bool quit_ = false;
   int exit_code_ = 0;
-  // --export-steps: PNGs go to a temporary folder next to the target, renamed into place at the end.
-  std::string export_temp_;
-  int exported_ = 0;
-  bool export_waiting_ = false;
+  std::unique_ptr<HeadlessRun> headless_;  // --steps or --export-steps; null in the interactive window
+  std::unique_ptr<StateFile> state_file_;  // --state-file
 };
 
 }  // namespace kvscope::gui

@@ -1,8 +1,8 @@
 // App::layout: where each panel goes, as fractions of the window so 1280x720, 1600x900 and
-// 1920x1080 look alike; the menu bar (Lessons, View); and App::write_state_file, the test hook.
+// 1920x1080 look alike; the menu bar (Lessons, View); and App::shown_state, what the --state-file test
+// hook records (the rects drawn here among it).
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -14,10 +14,10 @@ namespace kvscope::gui {
 namespace {
 
 // share: the most of `available` the panes take (the rest is the heatmaps or a lesson view).
-float pane_height(const PaneView* const panes[2], int n_layer, float available, float share) {
+float pane_height(const PerPane<const PaneView*>& panes, int n_layer, float available, float share) {
   int n_rows = 1;
-  for (int i = 0; i < 2; ++i)
-    if (panes[i]) n_rows = std::max(n_rows, int(panes[i]->rows.size()));
+  for (PaneKind pane : kPaneKinds)
+    if (panes[pane]) n_rows = std::max(n_rows, int(panes[pane]->rows.size()));
   // Long sequences scroll inside the pane; the heatmaps keep at least ~45% of the height.
   const float empty = kv_pane_height(0, n_layer);
   const int max_rows = std::max(3, int((available * share - empty) / line_height()));
@@ -30,34 +30,34 @@ nlohmann::json rect_json(const ScreenRect& r) { return nlohmann::json::array({r.
 
 void App::draw_menu_bar(PanelContext& c) {
   if (!ImGui::BeginMenuBar()) return;
-  c.rects.menu_items.clear();
+  c.rects->menu_items.clear();
   const bool open = ImGui::BeginMenu("Lessons", !c.busy && !c.loading_model);
-  c.rects.menu_lessons = last_item_rect();
+  c.rects->menu_lessons = last_item_rect();
   if (open) {
-    for (const BuiltinLessonText& t : builtin_lesson_texts()) {
-      const Lesson l = builtin_lesson(t.name);
-      const bool current = lesson_.name == l.name && lesson_.source == l.source;
-      if (ImGui::MenuItem(l.title.c_str(), nullptr, current)) c.actions.push_back({ActionType::LoadBuiltinLesson, 0, t.name});
-      c.rects.menu_items.push_back(last_item_rect());
+    for (const LessonMenuItem& item : lesson_menu_) {
+      const bool current = lesson_.name == item.lesson_name && lesson_.source == item.source;
+      if (ImGui::MenuItem(item.title.c_str(), nullptr, current))
+        push_action(c, ActionType::LoadBuiltinLesson, 0, item.file_name);
+      c.rects->menu_items.push_back(last_item_rect());
     }
     ImGui::Separator();
     ImGui::TextDisabled("Other files: the Lesson field in the sidebar");
     ImGui::EndMenu();
   }
   if (ImGui::BeginMenu("View")) {
-    if (ImGui::MenuItem("Cache size calculator", "C", c.ui.show_calculator))
-      c.actions.push_back({ActionType::ToggleCalculator, 0, ""});
-    if (ImGui::MenuItem("Presenter text size", nullptr, c.ui.presentation))
-      c.actions.push_back({ActionType::TogglePresentation, 0, ""});
+    if (ImGui::MenuItem("Cache size calculator", "C", c.ui->show_calculator))
+      push_action(c, ActionType::ToggleCalculator);
+    if (ImGui::MenuItem("Presenter text size", nullptr, c.ui->presentation))
+      push_action(c, ActionType::TogglePresentation);
     ImGui::EndMenu();
   }
   // The lesson and where it stands, on the right of the bar.
   char where[160];
   if (c.trace)
-    std::snprintf(where, sizeof where, "%s \xC2\xB7 step %d (lesson: 0\xE2\x80\x93%d)", c.lesson.title.c_str(), c.trace->step,
+    std::snprintf(where, sizeof where, "%s \xC2\xB7 step %d (lesson: 0\xE2\x80\x93%d)", c.lesson->title.c_str(), c.trace->step,
                   c.lesson_steps - 1);
   else
-    std::snprintf(where, sizeof where, "%s \xC2\xB7 %d steps", c.lesson.title.c_str(), c.lesson_steps);
+    std::snprintf(where, sizeof where, "%s \xC2\xB7 %d steps", c.lesson->title.c_str(), c.lesson_steps);
   const float w = ImGui::CalcTextSize(where).x;
   const float x = ImGui::GetWindowContentRegionMax().x - w;
   if (x > ImGui::GetCursorPosX()) {
@@ -71,7 +71,7 @@ void App::draw_menu_bar(PanelContext& c) {
 void App::draw_bottom(PanelContext& c, bool lesson_view, float half_w) {
   const float bottom_h = ImGui::GetContentRegionAvail().y;
   rects_.lesson_view = ScreenRect{};
-  rects_.heatmap[0] = rects_.heatmap[1] = ScreenRect{};
+  rects_.heatmap = PerPane<ScreenRect>{};
   if (lesson_view) {
     ImGui::BeginChild("lesson_view", ImVec2(0, bottom_h), true, ImGuiWindowFlags_NoScrollbar);
     const ImVec2 p = ImGui::GetWindowPos(), s = ImGui::GetWindowSize();
@@ -82,14 +82,44 @@ void App::draw_bottom(PanelContext& c, bool lesson_view, float half_w) {
       draw_same_word_panel(c, bottom_h);
     ImGui::EndChild();
   } else {
-    for (int pane = 0; pane < 2; ++pane) {
-      if (pane) ImGui::SameLine();
-      ImGui::BeginChild(pane ? "heat_cached" : "heat_uncached", ImVec2(half_w, bottom_h), true,
+    for (PaneKind pane : kPaneKinds) {
+      const bool cached = pane == PaneKind::Cached;
+      if (cached) ImGui::SameLine();
+      ImGui::BeginChild(cached ? "heat_cached" : "heat_uncached", ImVec2(half_w, bottom_h), true,
                         ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
       draw_attention_panel(c, pane, *heatmaps_[pane], bottom_h);
       ImGui::EndChild();
     }
   }
+}
+
+// Every field by name: what the panels read this frame and where they write.
+PanelContext App::panel_context() {
+  const int step = int(shown_.size()) - 1;
+  PanelContext c;
+  c.history = &shown_;
+  c.trace = step >= 0 ? &shown_.back() : nullptr;
+  for (PaneKind pane : kPaneKinds) c.panes[pane] = step >= 0 ? &panes_[pane] : nullptr;
+  c.caption = step >= 0 ? &caption_ : nullptr;
+  c.config = &model_.model->config();
+  c.model_name = model_.name;
+  c.prompt_texts = &prompt_texts_;
+  c.lesson = &lesson_shown();
+  c.report = step >= 0 ? &shown_reports_.back() : nullptr;
+  c.lesson_steps = run_ ? run_->lesson_steps() : 0;
+  c.trace_version = trace_version_;
+  c.pal = &palette(ui_.theme);
+  c.fonts = &fonts_;
+  c.busy = runner_.busy();
+  c.busy_seconds = runner_.elapsed_seconds();
+  c.busy_step = runner_.step_number();
+  c.can_step = run_ && !busy() && run_->can_step(&c.why_not);
+  c.loading_model = model_loader_.busy();
+  c.loading_seconds = model_loader_.elapsed_seconds();
+  c.ui = &ui_;
+  c.actions = &actions_;
+  c.rects = &rects_;
+  return c;
 }
 
 void App::layout() {
@@ -100,32 +130,7 @@ void App::layout() {
   const ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_MenuBar |
                                  ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus;
   ImGui::Begin("kvscope", nullptr, flags);
-  std::string why_not;
-  const bool can_step = run_ && !busy() && run_->can_step(&why_not);
-  const int step = int(shown_.size()) - 1;
-  const PaneView* panes[2] = {step >= 0 ? &panes_[0] : nullptr, step >= 0 ? &panes_[1] : nullptr};
-  PanelContext c{shown_,
-                 step >= 0 ? &shown_.back() : nullptr,
-                 {panes[0], panes[1]},
-                 model_.model->config(),
-                 model_.name,
-                 prompt_texts_,
-                 run_ ? run_->lesson() : lesson_,
-                 step >= 0 ? &shown_reports_.back() : nullptr,
-                 run_ ? run_->lesson_steps() : 0,
-                 ui_,
-                 palette(ui_.theme),
-                 fonts_,
-                 actions_,
-                 runner_.busy(),
-                 runner_.elapsed_seconds(),
-                 runner_.step_number(),
-                 can_step,
-                 why_not,
-                 trace_version_,
-                 rects_,
-                 model_loader_.busy(),
-                 model_loader_.elapsed_seconds()};
+  PanelContext c = panel_context();
   draw_menu_bar(c);
 
   const ImVec2 avail = ImGui::GetContentRegionAvail();
@@ -154,12 +159,13 @@ void App::layout() {
   // The panes take up to 55% beside the heatmaps; beside a lesson view, what the view leaves.
   const bool lesson_view = ui_.show_calculator || same_word_view_available(c);
   const float view_h = lh * (ui_.show_calculator ? 11.0f : 8.0f) + pad;
-  const float pane_h = lesson_view ? pane_height(panes, c.config.n_layer, rest - view_h, 1.0f)
-                                   : pane_height(panes, c.config.n_layer, rest, 0.55f);
+  const float pane_h = lesson_view ? pane_height(c.panes, c.config->n_layer, rest - view_h, 1.0f)
+                                   : pane_height(c.panes, c.config->n_layer, rest, 0.55f);
   const float half_w = (ImGui::GetContentRegionAvail().x - style.ItemSpacing.x) * 0.5f;
-  for (int pane = 0; pane < 2; ++pane) {
-    if (pane) ImGui::SameLine();
-    ImGui::BeginChild(pane ? "pane_cached" : "pane_uncached", ImVec2(half_w, pane_h), true);
+  for (PaneKind pane : kPaneKinds) {
+    const bool cached = pane == PaneKind::Cached;
+    if (cached) ImGui::SameLine();
+    ImGui::BeginChild(cached ? "pane_cached" : "pane_uncached", ImVec2(half_w, pane_h), true);
     draw_kv_rows_panel(c, pane, pane_h);
     ImGui::EndChild();
   }
@@ -168,8 +174,7 @@ void App::layout() {
   ImGui::End();
 }
 
-void App::write_state_file() {
-  if (options_.state_file.empty()) return;
+nlohmann::json App::shown_state() const {
   nlohmann::json j;
   j["steps_shown"] = int(shown_.size());
   j["busy"] = busy();
@@ -185,7 +190,7 @@ void App::write_state_file() {
   j["n_layer"] = model_.model->config().n_layer;
   j["context_length"] = model_.model->config().context_length;
   j["window_size"] = {ImGui::GetIO().DisplaySize.x, ImGui::GetIO().DisplaySize.y};
-  const Lesson& lesson = run_ ? run_->lesson() : lesson_;
+  const Lesson& lesson = lesson_shown();
   j["lesson"] = {{"name", lesson.name}, {"title", lesson.title}, {"kind", lesson_kind_name(lesson.kind)},
                  {"steps", run_ ? run_->lesson_steps() : 0}};
   j["calculator"] = ui_.show_calculator;
@@ -194,15 +199,15 @@ void App::write_state_file() {
     j["step"] = t.step;
     j["position"] = t.newest_position();
     j["tokens"] = t.context_texts;
-    j["caption"] = make_caption(t).title;
+    j["caption"] = caption_.caption.title;
     j["lines"] = shown_reports_.back().lines;
   } else {
     j["step"] = -1;
   }
-  j["pane_uncached"] = rect_json(rects_.pane[0]);
-  j["pane_cached"] = rect_json(rects_.pane[1]);
-  j["heatmap_uncached"] = rect_json(rects_.heatmap[0]);
-  j["heatmap_cached"] = rect_json(rects_.heatmap[1]);
+  j["pane_uncached"] = rect_json(rects_.pane[PaneKind::Uncached]);
+  j["pane_cached"] = rect_json(rects_.pane[PaneKind::Cached]);
+  j["heatmap_uncached"] = rect_json(rects_.heatmap[PaneKind::Uncached]);
+  j["heatmap_cached"] = rect_json(rects_.heatmap[PaneKind::Cached]);
   j["caption_box"] = rect_json(rects_.caption);
   j["caption_overflow"] = rects_.caption_overflow;
   j["lesson_view"] = rect_json(rects_.lesson_view);
@@ -213,12 +218,10 @@ void App::write_state_file() {
   nlohmann::json items = nlohmann::json::array();
   for (const ScreenRect& r : rects_.menu_items) items.push_back(rect_json(r));
   j["menu_items"] = items;
-  j["heatmap_uploads"] = heatmaps_[0] ? heatmaps_[0]->uploads() + heatmaps_[1]->uploads() : 0;
-  const std::string line = j.dump();
-  if (line == last_state_) return;
-  last_state_ = line;
-  std::ofstream out(options_.state_file, std::ios::app);
-  out << line << "\n";
+  int uploads = 0;
+  for (PaneKind pane : kPaneKinds) uploads += heatmaps_[pane] ? heatmaps_[pane]->uploads() : 0;
+  j["heatmap_uploads"] = uploads;
+  return j;
 }
 
 }  // namespace kvscope::gui

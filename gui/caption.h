@@ -1,9 +1,34 @@
 #pragma once
-// The step's caption is written in core (core/caption.h) so kvscope-cli prints the same words; the
-// window uses it under the same names.
-#include "core/caption.h"
+// The step's caption is written in core (core/lessons/caption.h) so kvscope-cli prints the same words;
+// the window uses it under the same names. CaptionView is what the caption box draws: built by the App
+// when the step shown changes (not every frame), measured and drawn by panel_caption.cpp.
+#include <string>
+#include <vector>
+
+#include "core/engine/trace.h"
+#include "core/lessons/caption.h"
+#include "core/lessons/lesson.h"
+#include "core/lessons/lesson_report.h"
 
 namespace kvscope::gui {
 using kvscope::Caption;
 using kvscope::make_caption;
+
+enum class ParagraphKind { Plain, LessonLine };  // a lesson line is drawn after a bullet
+
+struct Paragraph {
+  std::string text;
+  ParagraphKind kind = ParagraphKind::Plain;
+};
+
+struct CaptionView {
+  Caption caption;                    // title, badge and the two modes' sentences
+  std::vector<Paragraph> paragraphs;  // under the title, in order
+};
+
+// details_below: a lesson view under the panes draws the report's details, so the caption leaves them
+// out. report may be null (no lesson lines).
+CaptionView make_caption_view(const StepTrace& trace, const LessonReport* report, const Lesson& lesson,
+                              bool details_below);
+
 }  // namespace kvscope::gui

@@ -6,6 +6,14 @@
 
 namespace kvscope::gui {
 
+void push_action(PanelContext& c, ActionType type, int value, std::string text) {
+  c.actions->push_back({type, value, std::move(text)});
+}
+
+void push_play_speed(PanelContext& c, float steps_per_second) {
+  c.actions->push_back({ActionType::SetPlaySpeed, 0, "", steps_per_second});
+}
+
 float line_height() { return ImGui::GetTextLineHeightWithSpacing(); }
 
 ScreenRect last_item_rect() {

@@ -5,12 +5,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <vector>
 
-#include "core/error.h"
-#include "core/lesson_run.h"
-#include "gui/app.h"
+#include "core/engine/error.h"
 
 namespace kvscope::gui {
 
@@ -59,44 +56,6 @@ std::string step_png_name(int step) {
   char name[32];
   std::snprintf(name, sizeof name, "step_%02d.png", step);
   return name;
-}
-
-// The export's pace: one step, two frames to settle the layout, its screenshot, the next step; at the
-// end trace.json and the rename.
-void App::export_tick() {
-  if (quit_ || runner_.busy() || export_waiting_ || !screenshot_request_.empty()) return;
-  if (!ui_.error.empty()) return finish_export(ui_.error);
-  const int n = run_->lesson_steps();
-  if (int(shown_.size()) == exported_) {
-    if (exported_ == n) return finish_export("");
-    std::string why;
-    if (!run_->can_step(&why)) return finish_export("cannot run step " + std::to_string(exported_) + ": " + why);
-    request_step();
-  } else if (frames_after_last_step_ >= 2) {
-    screenshot_request_ = export_temp_ + "/" + step_png_name(exported_);
-    export_waiting_ = true;
-  }
-}
-
-void App::finish_export(const std::string& failure) {
-  std::string error = failure;
-  if (error.empty()) {
-    nlohmann::json doc = lesson_run_to_json(*run_);
-    nlohmann::json images = nlohmann::json::array();
-    for (int s = 0; s < exported_; ++s) images.push_back(step_png_name(s));
-    doc["images"] = images;
-    error = write_text_file(export_temp_ + "/trace.json", doc.dump(2) + "\n");
-  }
-  if (error.empty()) error = move_export_into_place(export_temp_, options_.export_dir);
-  if (error.empty()) {
-    export_temp_.clear();
-  } else {
-    remove_folder(export_temp_);
-    export_temp_.clear();
-    std::cerr << "kvscope: export failed, nothing written to " << options_.export_dir << ": " << error << "\n";
-    exit_code_ = 1;
-  }
-  quit_ = true;
 }
 
 }  // namespace kvscope::gui

@@ -32,15 +32,15 @@ void draw_chart(PanelContext& c, const char* title, const std::vector<Series>& s
   const std::string top = format(std::int64_t(y_max));
   const float axis_x = p.x + ImGui::CalcTextSize(top.c_str()).x + 6;
   const ImVec2 a(axis_x, p.y + th * 0.5f), b(p.x + size.x - 4, p.y + size.y - th * 1.2f);
-  dl->AddText(ImVec2(p.x, a.y - th * 0.5f), c.pal.text_muted, top.c_str());
-  dl->AddText(ImVec2(axis_x - ImGui::CalcTextSize("0").x - 6, b.y - th * 0.5f), c.pal.text_muted, "0");
-  dl->AddLine(ImVec2(a.x, b.y), b, c.pal.border);
-  dl->AddLine(a, ImVec2(a.x, b.y), c.pal.border);
+  dl->AddText(ImVec2(p.x, a.y - th * 0.5f), c.pal->text_muted, top.c_str());
+  dl->AddText(ImVec2(axis_x - ImGui::CalcTextSize("0").x - 6, b.y - th * 0.5f), c.pal->text_muted, "0");
+  dl->AddLine(ImVec2(a.x, b.y), b, c.pal->border);
+  dl->AddLine(a, ImVec2(a.x, b.y), c.pal->border);
   const std::size_t x_max = std::max<std::size_t>(n, 2) - 1;
   char steps[32];
   std::snprintf(steps, sizeof steps, "step %zu", x_max);
-  if (n > 1) dl->AddText(ImVec2(b.x - ImGui::CalcTextSize(steps).x, b.y + 2), c.pal.text_muted, steps);
-  dl->AddText(ImVec2(a.x, b.y + 2), c.pal.text_muted, "step 0");
+  if (n > 1) dl->AddText(ImVec2(b.x - ImGui::CalcTextSize(steps).x, b.y + 2), c.pal->text_muted, steps);
+  dl->AddText(ImVec2(a.x, b.y + 2), c.pal->text_muted, "step 0");
   auto point = [&](std::size_t i, double v) {
     return ImVec2(a.x + (b.x - a.x) * float(i) / float(x_max), b.y - (b.y - a.y) * float(v / y_max));
   };
@@ -79,14 +79,14 @@ std::string count_label(std::int64_t n) { return format_count(n); }
 
 void draw_chart_panel(PanelContext& c, float height) {
   ImGui::Separator();
-  if (c.history.empty()) {
+  if (c.history->empty()) {
     ImGui::TextWrapped("Charts of rows computed and cache memory appear as you step.");
     return;
   }
-  Series uncached{"without cache", c.pal.series_uncached, {}, false};
-  Series cached{"with cache", c.pal.series_cached, {}, true};
-  Series memory{"cache bytes", c.pal.series_memory, {}, true};
-  for (const StepTrace& t : c.history) {
+  Series uncached{"without cache", c.pal->series_uncached, {}, false};
+  Series cached{"with cache", c.pal->series_cached, {}, true};
+  Series memory{"cache bytes", c.pal->series_memory, {}, true};
+  for (const StepTrace& t : *c.history) {
     uncached.y.push_back(double(t.uncached.total_rows_computed));
     cached.y.push_back(double(t.cached.total_rows_computed));
     memory.y.push_back(double(t.cached.cache_bytes));

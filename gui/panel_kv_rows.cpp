@@ -24,15 +24,16 @@ const char* kind_long_name(RowKind kind) {
 // Largest |value| over the chosen head's slice of both panes' rows: one colour scale for both.
 float value_scale(const PanelContext& c, int head, int d_head) {
   float m = 0.0f;
-  for (const PaneView* pane : c.panes) {
+  for (PaneKind kind : kPaneKinds) {
+    const PaneView* pane = c.panes[kind];
     if (!pane) continue;
     for (const RowView& r : pane->rows)
       for (const float* v : {r.key, r.value})
         if (v)
           for (int i = 0; i < d_head; ++i) m = std::max(m, std::abs(v[head * d_head + i]));
   }
-  if (c.trace && c.ui.layer < int(c.trace->cached.forward.layers.size())) {
-    const RowVector& q = c.trace->cached.forward.layers[c.ui.layer].query;
+  if (c.trace && c.ui->layer < int(c.trace->cached.forward.layers.size())) {
+    const RowVector& q = c.trace->cached.forward.layers[c.ui->layer].query;
     for (int i = 0; i < d_head && head * d_head + i < q.size(); ++i) m = std::max(m, std::abs(q[head * d_head + i]));
   }
   return m;
@@ -55,26 +56,27 @@ Columns columns(float width, float font_px) {
   return col;
 }
 
-void draw_header(PanelContext& c, int pane) {
-  ImGui::PushFont(c.fonts.title);
-  ImGui::TextUnformatted(pane ? "With KV cache" : "Without KV cache");
+void draw_header(PanelContext& c, PaneKind pane) {
+  const bool cached = pane == PaneKind::Cached;
+  ImGui::PushFont(c.fonts->title);
+  ImGui::TextUnformatted(cached ? "With KV cache" : "Without KV cache");
   ImGui::PopFont();
   if (c.trace) {
     ImGui::SameLine();
     const int fed = c.trace->position_end - c.trace->position_begin;
     char phase[96];
-    if (c.trace->prefill && c.trace->position_begin > 0 && !pane)  // a later chunk (a question after a prefix)
+    if (c.trace->prefill && c.trace->position_begin > 0 && !cached)  // a later chunk (a question after a prefix)
       std::snprintf(phase, sizeof phase, "Prefill of %d: all %d rows again", fed, c.trace->position_end);
     else if (c.trace->prefill)
       std::snprintf(phase, sizeof phase, "Prefill: %d row%s at once", fed, fed == 1 ? "" : "s");
     else
-      std::snprintf(phase, sizeof phase, "Decode: %s", pane ? "1 new row" : "all rows again");
+      std::snprintf(phase, sizeof phase, "Decode: %s", cached ? "1 new row" : "all rows again");
     ImGui::TextDisabled("\xC2\xB7 %s", phase);
   }
   const int t = c.trace ? c.trace->position_end : 0;
-  if (pane)
-    ImGui::Text("Cache K,V: [%d layers, %d heads, t=%d, %d] \xE2\x80\x94 only t grows", c.config.n_layer, c.config.n_head, t,
-                c.config.d_head());
+  if (cached)
+    ImGui::Text("Cache K,V: [%d layers, %d heads, t=%d, %d] \xE2\x80\x94 only t grows", c.config->n_layer, c.config->n_head, t,
+                c.config->d_head());
   else
     ImGui::TextUnformatted("No cache: each step starts again from position 0");
 }
@@ -85,57 +87,57 @@ void draw_column_titles(PanelContext& c, const Columns& col) {
   ImGui::SameLine(x + col.token);
   ImGui::TextDisabled("token");
   ImGui::SameLine(x + col.k);
-  ImGui::TextDisabled("K (L%d, head %d)", c.ui.layer, c.ui.head);
+  ImGui::TextDisabled("K (L%d, head %d)", c.ui->layer, c.ui->head);
   ImGui::SameLine(x + col.v);
-  ImGui::TextDisabled("V (L%d, head %d)", c.ui.layer, c.ui.head);
+  ImGui::TextDisabled("V (L%d, head %d)", c.ui->layer, c.ui->head);
 }
 
 void draw_row(PanelContext& c, const RowView& r, const Columns& col, float scale, float row_w) {
   const float lh = line_height(), th = ImGui::GetTextLineHeight();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   ImDrawList* dl = ImGui::GetWindowDrawList();
-  if (c.ui.hover_position == r.position) dl->AddRectFilled(p, ImVec2(p.x + row_w, p.y + lh), c.pal.hover);
+  if (c.ui->hover_position == r.position) dl->AddRectFilled(p, ImVec2(p.x + row_w, p.y + lh), c.pal->hover);
   // The row's item plus ItemSpacing.y is exactly one line, so the clipper's step matches.
   ImGui::InvisibleButton(("row" + std::to_string(r.position)).c_str(),
                          ImVec2(row_w, lh - ImGui::GetStyle().ItemSpacing.y));
-  hover_position_if_item_hovered(c.ui, r.position);
+  hover_position_if_item_hovered(*c.ui, r.position);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("position %d %s: %s%s", r.position, token_label(*c.trace, r.position).c_str(),
                       kind_long_name(r.kind),
                       r.computed_at_step >= 0 ? (" (values from step " + std::to_string(r.computed_at_step) + ")").c_str() : "");
   const float y = p.y + (lh - th) * 0.5f;
-  draw_row_marker(dl, ImVec2(p.x + col.marker, y), r.kind, c.pal, th);
-  dl->AddText(ImVec2(p.x + col.pos, y), c.pal.text, std::to_string(r.position).c_str());
+  draw_row_marker(dl, ImVec2(p.x + col.marker, y), r.kind, *c.pal, th);
+  dl->AddText(ImVec2(p.x + col.pos, y), c.pal->text, std::to_string(r.position).c_str());
   const std::string token = token_label(*c.trace, r.position);
   dl->PushClipRect(ImVec2(p.x + col.token, p.y), ImVec2(p.x + col.status - 4, p.y + lh), true);
-  dl->AddText(ImVec2(p.x + col.token, y), c.pal.text, token.c_str());
+  dl->AddText(ImVec2(p.x + col.token, y), c.pal->text, token.c_str());
   dl->PopClipRect();
-  dl->AddText(ImVec2(p.x + col.status, y), c.pal.text, row_kind_name(r.kind));
-  const int d_head = c.config.d_head(), off = c.ui.head * d_head;
+  dl->AddText(ImVec2(p.x + col.status, y), c.pal->text, row_kind_name(r.kind));
+  const int d_head = c.config->d_head(), off = c.ui->head * d_head;
   const ImVec2 strip(col.strip_w, th * 0.8f);
   const float sy = p.y + (lh - strip.y) * 0.5f;
-  draw_value_strip(dl, ImVec2(p.x + col.k, sy), strip, r.key ? r.key + off : nullptr, d_head, scale, c.pal, false);
-  draw_value_strip(dl, ImVec2(p.x + col.v, sy), strip, r.value ? r.value + off : nullptr, d_head, scale, c.pal, false);
+  draw_value_strip(dl, ImVec2(p.x + col.k, sy), strip, r.key ? r.key + off : nullptr, d_head, scale, *c.pal, false);
+  draw_value_strip(dl, ImVec2(p.x + col.v, sy), strip, r.value ? r.value + off : nullptr, d_head, scale, *c.pal, false);
   if (r.kind == RowKind::Evicted)  // struck through: no longer in the cache
-    dl->AddLine(ImVec2(p.x + col.k, p.y + lh * 0.5f), ImVec2(p.x + col.v + col.strip_w, p.y + lh * 0.5f), c.pal.text, 2.0f);
+    dl->AddLine(ImVec2(p.x + col.k, p.y + lh * 0.5f), ImVec2(p.x + col.v + col.strip_w, p.y + lh * 0.5f), c.pal->text, 2.0f);
 }
 
-void draw_query_row(PanelContext& c, int pane, const Columns& col, float scale) {
+void draw_query_row(PanelContext& c, PaneKind pane, const Columns& col, float scale) {
   const StepTrace& t = *c.trace;
-  const ModeTrace& m = pane ? t.cached : t.uncached;
-  if (c.ui.layer >= int(m.forward.layers.size())) return;
-  const RowVector& q = m.forward.layers[c.ui.layer].query;
+  const ModeTrace& m = mode_trace(t, pane);
+  if (c.ui->layer >= int(m.forward.layers.size())) return;
+  const RowVector& q = m.forward.layers[c.ui->layer].query;
   const float th = ImGui::GetTextLineHeight();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   ImDrawList* dl = ImGui::GetWindowDrawList();
-  dl->AddText(ImVec2(p.x + col.marker, p.y), c.pal.text, "Q");
-  dl->AddText(ImVec2(p.x + col.pos, p.y), c.pal.text, std::to_string(t.newest_position()).c_str());
+  dl->AddText(ImVec2(p.x + col.marker, p.y), c.pal->text, "Q");
+  dl->AddText(ImVec2(p.x + col.pos, p.y), c.pal->text, std::to_string(t.newest_position()).c_str());
   dl->PushClipRect(ImVec2(p.x, p.y), ImVec2(p.x + col.v - 4, p.y + line_height()), true);
-  dl->AddText(ImVec2(p.x + col.token, p.y), c.pal.text, "query: used this step, then dropped");
+  dl->AddText(ImVec2(p.x + col.token, p.y), c.pal->text, "query: used this step, then dropped");
   dl->PopClipRect();
-  const int d_head = c.config.d_head();
-  const float* values = q.size() >= (c.ui.head + 1) * d_head ? q.data() + c.ui.head * d_head : nullptr;
-  draw_value_strip(dl, ImVec2(p.x + col.v, p.y + th * 0.1f), ImVec2(col.strip_w, th * 0.8f), values, d_head, scale, c.pal,
+  const int d_head = c.config->d_head();
+  const float* values = q.size() >= (c.ui->head + 1) * d_head ? q.data() + c.ui->head * d_head : nullptr;
+  draw_value_strip(dl, ImVec2(p.x + col.v, p.y + th * 0.1f), ImVec2(col.strip_w, th * 0.8f), values, d_head, scale, *c.pal,
                    true);
   ImGui::Dummy(ImVec2(1, line_height()));
 }
@@ -157,23 +159,24 @@ void draw_layer_map(PanelContext& c, const PaneView& pane) {
   for (int l = 0; l < n_layer; ++l)
     for (int k = 0; k < n; ++k) {
       const ImVec2 a(p.x + k * cell_w, p.y + l * cell_h);
-      dl->AddRectFilled(a, ImVec2(a.x + cell_w - gap, a.y + cell_h - gap), c.pal.row[int(pane.layers[l][k])]);
-      if (l == c.ui.layer && k == c.ui.hover_position)
-        dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(a.x + cell_w - gap + 1, a.y + cell_h - gap + 1), c.pal.text, 0, 0, 2);
+      dl->AddRectFilled(a, ImVec2(a.x + cell_w - gap, a.y + cell_h - gap), c.pal->row[int(pane.layers[l][k])]);
+      if (l == c.ui->layer && k == c.ui->hover_position)
+        dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(a.x + cell_w - gap + 1, a.y + cell_h - gap + 1), c.pal->text, 0, 0, 2);
     }
   ImGui::Dummy(ImVec2(n * cell_w, n_layer * cell_h));
 }
 
-void draw_costs(PanelContext&, const PaneView& v, int pane) {
+void draw_costs(PanelContext&, const PaneView& v, PaneKind pane) {
+  const bool cached = pane == PaneKind::Cached;
   ImGui::Text("K/V rows computed: %s (%s/layer) \xC2\xB7 total %s", format_count(v.rows_computed_step).c_str(),
               format_count(v.rows_computed_per_layer).c_str(), format_count(v.rows_computed_total).c_str());
   ImGui::Text("K/V rows read: %s by the new query", format_count(v.rows_read_newest).c_str());
-  if (!pane && v.rows_read_all_queries > v.rows_read_newest) {
+  if (!cached && v.rows_read_all_queries > v.rows_read_newest) {
     ImGui::SameLine(0, 0);
     ImGui::Text(" \xC2\xB7 %s by all", format_count(v.rows_read_all_queries).c_str());
   }
   ImGui::Text("Multiply-adds: %s \xC2\xB7 total %s", format_count(v.macs_step).c_str(), format_count(v.macs_total).c_str());
-  if (pane)
+  if (cached)
     ImGui::Text("Time %s \xC2\xB7 cache %s", format_seconds(v.seconds).c_str(), format_bytes(v.cache_bytes).c_str());
   else
     ImGui::Text("Time %s \xC2\xB7 cache: none kept", format_seconds(v.seconds).c_str());
@@ -204,7 +207,7 @@ void draw_legend(PanelContext& c) {
   const float th = ImGui::GetTextLineHeight();
   for (RowKind kind : {RowKind::NewlyComputed, RowKind::Recomputed, RowKind::ReadFromCache, RowKind::Evicted}) {
     const ImVec2 p = ImGui::GetCursorScreenPos();
-    const ImVec2 size = draw_row_marker(dl, p, kind, c.pal, th);
+    const ImVec2 size = draw_row_marker(dl, p, kind, *c.pal, th);
     ImGui::Dummy(size);
     ImGui::SameLine();
     ImGui::TextUnformatted(kind_long_name(kind));
@@ -221,13 +224,13 @@ void draw_legend(PanelContext& c) {
   ImGui::TextUnformatted("\xE2\x88\x92 to +");
 }
 
-void draw_kv_rows_panel(PanelContext& c, int pane, float) {
+void draw_kv_rows_panel(PanelContext& c, PaneKind pane, float) {
   const ImVec2 wp = ImGui::GetWindowPos(), ws = ImGui::GetWindowSize();
-  c.rects.pane[pane] = {wp.x, wp.y, wp.x + ws.x, wp.y + ws.y};
+  c.rects->pane[pane] = {wp.x, wp.y, wp.x + ws.x, wp.y + ws.y};
   draw_header(c, pane);
   const PaneView* v = c.panes[pane];
   if (!c.trace || !v) {
-    ImGui::TextWrapped(pane ? "The cache is empty: step 0 (prefill) will write the prompt's rows."
+    ImGui::TextWrapped(pane == PaneKind::Cached ? "The cache is empty: step 0 (prefill) will write the prompt's rows."
                             : "Nothing computed yet: press Space to run step 0 (prefill).");
     return;
   }
@@ -236,18 +239,18 @@ void draw_kv_rows_panel(PanelContext& c, int pane, float) {
     return;
   }
   const float width = ImGui::GetContentRegionAvail().x;
-  const Columns col = columns(width, c.fonts.body_px);
-  const float scale = value_scale(c, c.ui.head, c.config.d_head());
+  const Columns col = columns(width, c.fonts->body_px);
+  const float scale = value_scale(c, c.ui->head, c.config->d_head());
   draw_column_titles(c, col);
   const float lh = line_height();
   // Whole rows only (a row cut at the top of the list reads as a broken one): k rows are k lines less
   // the spacing after the last, which is also the list's content height, so scrolling moves by rows.
-  const float fit = std::floor((ImGui::GetContentRegionAvail().y - kv_pane_tail_height(c.config.n_layer)) / lh);
+  const float fit = std::floor((ImGui::GetContentRegionAvail().y - kv_pane_tail_height(c.config->n_layer)) / lh);
   const float n_visible = std::min(std::max(1.0f, fit), float(v->rows.size()));
   ImGui::BeginChild("rows", ImVec2(0, n_visible * lh - ImGui::GetStyle().ItemSpacing.y), false);
-  if (c.ui.rows_scrolled[pane] != c.trace_version) {  // a new step: show the newest rows
+  if (c.ui->rows_scrolled[pane] != c.trace_version) {  // a new step: show the newest rows
     ImGui::SetScrollY(lh * float(v->rows.size()));
-    c.ui.rows_scrolled[pane] = c.trace_version;
+    c.ui->rows_scrolled[pane] = c.trace_version;
   }
   ImGuiListClipper clipper;
   clipper.Begin(int(v->rows.size()), lh);

@@ -34,25 +34,27 @@ void draw_pair(PanelContext& c, const char* what, int first, int second, const R
     const ImVec2 p = ImGui::GetCursorScreenPos();
     char label[32];
     std::snprintf(label, sizeof label, "%s  %d", i ? " " : what, positions[i]);
-    dl->AddText(ImVec2(p.x, p.y), c.pal.text, label);
+    dl->AddText(ImVec2(p.x, p.y), c.pal->text, label);
     draw_value_strip(dl, ImVec2(p.x + label_w, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f), rows[i]->data(),
-                     int(rows[i]->size()), scale, c.pal, false);
-    dl->AddText(ImVec2(p.x + label_w + strip_w + th * 0.5f, p.y), c.pal.text, stats[i]);
+                     int(rows[i]->size()), scale, *c.pal, false);
+    dl->AddText(ImVec2(p.x + label_w + strip_w + th * 0.5f, p.y), c.pal->text, stats[i]);
     ImGui::Dummy(ImVec2(width, lh - ImGui::GetStyle().ItemSpacing.y));
   }
 }
 
 }  // namespace
 
-bool same_word_view_available(const PanelContext& c) {
-  return c.report && c.lesson.kind == LessonKind::SameWord && c.report->same_word.found;
+bool same_word_view_available(const Lesson& lesson, const LessonReport* report) {
+  return report && lesson.kind == LessonKind::SameWord && report->same_word.found;
 }
+
+bool same_word_view_available(const PanelContext& c) { return same_word_view_available(*c.lesson, c.report); }
 
 void draw_same_word_panel(PanelContext& c, float) {
   const SameWordCheck& s = c.report->same_word;
-  ImGui::PushFont(c.fonts.title);
+  ImGui::PushFont(c.fonts->title);
   ImGui::Text("Two cache rows for '%s': positions %d and %d (all %d heads, \xE2\x88\x92 to + per pair)", s.word.c_str(),
-              s.first, s.second, c.config.n_head);
+              s.first, s.second, c.config->n_head);
   ImGui::PopFont();
   const int n = int(s.layers.size());
   const float gap = ImGui::GetStyle().ItemSpacing.x * 3.0f;
@@ -82,12 +84,12 @@ void draw_same_word_panel(PanelContext& c, float) {
   const float scale = scale_of(s.input_diff, s.position_diff);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 p = ImGui::GetCursorScreenPos();
-  dl->AddText(p, c.pal.text, left);
+  dl->AddText(p, c.pal->text, left);
   draw_value_strip(dl, ImVec2(p.x + lw, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f), s.input_diff.data(),
-                   int(s.input_diff.size()), scale, c.pal, false);
-  dl->AddText(ImVec2(p.x + lw + strip_w + th * 0.5f, p.y), c.pal.text, right);
+                   int(s.input_diff.size()), scale, *c.pal, false);
+  dl->AddText(ImVec2(p.x + lw + strip_w + th * 0.5f, p.y), c.pal->text, right);
   draw_value_strip(dl, ImVec2(p.x + lw + strip_w + th * 0.5f + rw, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f),
-                   s.position_diff.data(), int(s.position_diff.size()), scale, c.pal, false);
+                   s.position_diff.data(), int(s.position_diff.size()), scale, *c.pal, false);
   ImGui::Dummy(ImVec2(w, th));
 }
 

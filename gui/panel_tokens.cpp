@@ -35,13 +35,13 @@ bool token_box(PanelContext& c, int position, const std::string& text, int id, b
   const ImVec2 p = ImGui::GetCursorScreenPos();
   if (p.x + size.x > max_x) return false;
   ImGui::InvisibleButton(("tok" + std::to_string(position)).c_str(), size);
-  hover_position_if_item_hovered(c.ui, position);
+  hover_position_if_item_hovered(*c.ui, position);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 q(p.x + size.x, p.y + size.y);
-  if (c.ui.hover_position == position) dl->AddRectFilled(p, q, c.pal.hover, 4.0f);
-  dl->AddRect(p, q, newest ? c.pal.newest : c.pal.border, 4.0f, 0, newest ? 3.0f : 1.0f);
-  dl->AddText(ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y), c.pal.text, text.c_str());
-  dl->AddText(ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y + lh), c.pal.text_muted, meta.c_str());
+  if (c.ui->hover_position == position) dl->AddRectFilled(p, q, c.pal->hover, 4.0f);
+  dl->AddRect(p, q, newest ? c.pal->newest : c.pal->border, 4.0f, 0, newest ? 3.0f : 1.0f);
+  dl->AddText(ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y), c.pal->text, text.c_str());
+  dl->AddText(ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y + lh), c.pal->text_muted, meta.c_str());
   ImGui::SameLine();
   return true;
 }
@@ -51,8 +51,8 @@ bool token_box(PanelContext& c, int position, const std::string& text, int id, b
 void draw_tokens_panel(PanelContext& c) {
   const float max_x = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
   if (!c.trace) {
-    for (int p = 0; p < int(c.prompt_texts.size()); ++p)
-      if (!token_box(c, p, c.prompt_texts[p], -1, false, max_x)) break;
+    for (int p = 0; p < int(c.prompt_texts->size()); ++p)
+      if (!token_box(c, p, (*c.prompt_texts)[p], -1, false, max_x)) break;
     ImGui::NewLine();
     return;
   }

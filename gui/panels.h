@@ -7,10 +7,11 @@
 
 #include <imgui.h>
 
-#include "core/config.h"
-#include "core/lesson.h"
-#include "core/lesson_report.h"
-#include "core/trace.h"
+#include "core/engine/config.h"
+#include "core/lessons/lesson.h"
+#include "core/lessons/lesson_report.h"
+#include "core/engine/trace.h"
+#include "gui/caption.h"
 #include "gui/heatmap_renderer.h"
 #include "gui/theme.h"
 #include "gui/trace_view.h"
@@ -24,9 +25,8 @@ struct ScreenRect {
 
 // Where things were drawn this frame (for the test hook's pixel checks).
 struct LayoutRects {
-  ScreenRect pane[2];     // [0] without cache, [1] with cache: the row list and layer map
-  ScreenRect heatmap[2];  // the heatmap images
-  ScreenRect tokens;
+  PerPane<ScreenRect> pane;     // the row list and layer map
+  PerPane<ScreenRect> heatmap;  // the heatmap images
   ScreenRect caption;        // the caption box (step story, lesson lines, note)
   float caption_overflow = 0;  // caption content past the box (0: everything visible)
   ScreenRect lesson_view;    // the same-word rows or the calculator, when shown
@@ -35,50 +35,63 @@ struct LayoutRects {
   std::vector<ScreenRect> menu_items;  // its items while open (test hook)
 };
 
+// What the panels read and where they write. App::layout sets every field by name (C++17 has no
+// designated initialisers): each has a default, so a field added here never shifts the others.
+// Pointers are never null once set, except trace, report and caption before step 0.
 struct PanelContext {
-  const std::vector<StepTrace>& history;  // the traces shown, step 0..newest
-  const StepTrace* trace;                 // newest, or null before step 0
-  const PaneView* panes[2];               // [0] without cache, [1] with cache (null before step 0)
-  const ModelConfig& config;
-  const std::string& model_name;
-  const std::vector<std::string>& prompt_texts;  // tokens of the prompt that step 0 will feed
-  const Lesson& lesson;
-  const LessonReport* report;  // the newest step's lesson report (null before step 0)
-  int lesson_steps;            // steps the lesson is written for
-  UiState& ui;
-  const Palette& pal;
-  const Fonts& fonts;
-  std::vector<Action>& actions;
-  bool busy;              // a step is running on the worker thread
-  double busy_seconds;
-  int busy_step;
-  bool can_step;
-  std::string why_not;    // why no further step fits
-  std::uint64_t trace_version;
-  LayoutRects& rects;
-  bool loading_model;     // a model folder is loading on a worker thread; nothing steps meanwhile
-  double loading_seconds;
+  // The traces shown and the views built from them.
+  const std::vector<StepTrace>* history = nullptr;  // step 0..newest
+  const StepTrace* trace = nullptr;                 // newest, or null before step 0
+  PerPane<const PaneView*> panes;                   // null before step 0
+  const CaptionView* caption = nullptr;             // the newest step's caption (null before step 0)
+  // The model and the lesson.
+  const ModelConfig* config = nullptr;
+  std::string model_name;
+  const std::vector<std::string>* prompt_texts = nullptr;  // tokens of the prompt that step 0 will feed
+  const Lesson* lesson = nullptr;
+  const LessonReport* report = nullptr;  // the newest step's lesson report (null before step 0)
+  int lesson_steps = 0;                  // steps the lesson is written for
+  std::uint64_t trace_version = 0;       // changes whenever a step is shown, taken back or reset
+  // Look.
+  const Palette* pal = nullptr;
+  const Fonts* fonts = nullptr;
+  // Work on the worker threads.
+  bool busy = false;             // a step is running
+  double busy_seconds = 0.0;
+  int busy_step = 0;
+  bool can_step = false;
+  std::string why_not;           // why no further step fits
+  bool loading_model = false;    // a model folder is loading; nothing steps meanwhile
+  double loading_seconds = 0.0;
+  // Written by the panels: the teacher's view state (hover, scroll), actions for the App, rects drawn.
+  UiState* ui = nullptr;
+  std::vector<Action>* actions = nullptr;
+  LayoutRects* rects = nullptr;
 };
 
 void draw_controls_panel(PanelContext& c);
 void draw_caption_panel(PanelContext& c);
 void draw_tokens_panel(PanelContext& c);
 void draw_legend(PanelContext& c);
-void draw_kv_rows_panel(PanelContext& c, int pane, float height);
+void draw_kv_rows_panel(PanelContext& c, PaneKind pane, float height);
 // Heights the pane needs: the layer map, what follows the row list, the whole pane for n rows.
 float kv_layer_map_height(int n_layer);
 float kv_pane_tail_height(int n_layer);
 float kv_pane_height(int n_rows, int n_layer);
-void draw_attention_panel(PanelContext& c, int pane, HeatmapRenderer& renderer, float height);
+void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& renderer, float height);
 void draw_chart_panel(PanelContext& c, float height);
 // The caption box's content height at this width (the layout sizes the box to fit it).
 float caption_content_height(PanelContext& c, float width);
 // Lesson views drawn instead of the heatmaps: the repeated word's two rows, the cache calculator.
+bool same_word_view_available(const Lesson& lesson, const LessonReport* report);
 bool same_word_view_available(const PanelContext& c);
 void draw_same_word_panel(PanelContext& c, float height);
 void draw_calculator_panel(PanelContext& c, float height);
 
 // Shared drawing helpers (draw_util.cpp).
+// Queues an action; the App applies it before the next frame is laid out.
+void push_action(PanelContext& c, ActionType type, int value = 0, std::string text = "");
+void push_play_speed(PanelContext& c, float steps_per_second);
 float line_height();  // one line of body text plus spacing
 ScreenRect last_item_rect();  // the last ImGui item, in window coordinates (test hook rects)
 // A marker box with the kind's glyph: colour + shape. Returns its size.

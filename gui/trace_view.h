@@ -7,12 +7,28 @@
 #include <string>
 #include <vector>
 
-#include "core/caption.h"
-#include "core/trace.h"
+#include "core/lessons/caption.h"
+#include "core/engine/trace.h"
 
 namespace kvscope::gui {
 
 enum class RowKind { NewlyComputed, Recomputed, ReadFromCache, Evicted };
+
+// The two panes side by side: the same tokens run without a cache and with one.
+enum class PaneKind { Uncached, Cached };
+constexpr PaneKind kPaneKinds[] = {PaneKind::Uncached, PaneKind::Cached};  // left to right
+
+// One T per pane (row lists, heatmaps, screen rects), indexed by PaneKind.
+template <typename T>
+struct PerPane {
+  T items[2]{};
+  T& operator[](PaneKind kind) { return items[int(kind)]; }
+  const T& operator[](PaneKind kind) const { return items[int(kind)]; }
+};
+
+inline const ModeTrace& mode_trace(const StepTrace& t, PaneKind kind) {
+  return kind == PaneKind::Cached ? t.cached : t.uncached;
+}
 
 const char* row_kind_glyph(RowKind kind);  // ✚ ↻ ✓ ✕ (UTF-8)
 const char* row_kind_name(RowKind kind);   // "new", "recomputed", "from cache", "evicted"

@@ -5,25 +5,27 @@
 #include <string>
 
 #include "gui/theme.h"
+#include "gui/trace_view.h"
 
 namespace kvscope::gui {
 
 enum class ActionType {
-  Step, Back, Reset, TogglePlay, SetPrompt, SetLayer, SetHead, SetWindow, SetTheme,
+  Step, Back, Reset, TogglePlay, SetPlaySpeed, SetPrompt, SetLayer, SetHead, SetWindow, SetTheme,
   FontBigger, FontSmaller, TogglePresentation, ToggleFullscreen, Screenshot, LoadLesson, LoadBuiltinLesson,
-  ToggleCalculator, LoadModel
+  ToggleCalculator, SetCalculatorShape, SetCalculatorDtype, SetCalculatorTokens, LoadModel
 };
 
 struct Action {
   ActionType type;
-  int value = 0;       // layer, head, window, theme
-  std::string text;    // lesson path, a built-in lesson's name, or a model folder ("": built-in model)
+  int value = 0;       // layer, head, window, theme, calculator dtype index or tokens
+  std::string text;    // lesson path, a built-in lesson's name, a model folder ("": built-in model), a cache shape
+  float amount = 0.0f;  // play speed in steps per second
 };
 
 struct UiState {
   int layer = 0;
   int head = 0;
-  int window = 0;                  // sliding window for the next SetPrompt (0 = none)
+  int window = 0;                  // the Window field: sliding window for the next SetPrompt (0 = none)
   ThemeId theme = ThemeId::Light;
   bool presentation = true;        // text at least height/49 px: 22 px at 1080 lines
   float font_scale = 1.0f;         // + / - on top of the mode's size
@@ -42,7 +44,7 @@ struct UiState {
   std::string input_error;         // under the prompt field: why the prompt, continuation or window was refused
   std::string error;               // shown in the window (broken lesson or model folder); never a crash
   std::string status;              // last screenshot written, etc.
-  std::uint64_t rows_scrolled[2] = {0, 0};  // trace version each pane's row list last scrolled to its end
+  PerPane<std::uint64_t> rows_scrolled;  // trace version each pane's row list last scrolled to its end
   // Linked hover: the position under the pointer last frame (read) and this frame (written).
   int hover_position = -1;
   int next_hover_position = -1;

@@ -1,0 +1,107 @@
+#include "gui/headless.h"
+
+#include <fstream>
+#include <iostream>
+
+#include "core/lessons/lesson_run.h"
+#include "gui/app.h"
+#include "gui/export_steps.h"
+
+namespace kvscope::gui {
+
+bool is_headless(const AppOptions& options) { return options.steps >= 0 || !options.export_dir.empty(); }
+
+HeadlessRun::HeadlessRun(const AppOptions& options)
+    : steps_(options.steps), screenshot_(options.screenshot), export_dir_(options.export_dir) {
+  if (!export_dir_.empty()) export_temp_ = make_export_temp(export_dir_);
+}
+
+HeadlessRun::~HeadlessRun() {
+  if (!export_temp_.empty()) remove_folder(export_temp_);
+}
+
+void HeadlessRun::tick(App& app) {
+  if (!export_dir_.empty()) return export_tick(app);
+  steps_tick(app);
+}
+
+// --steps: one step at a time up to N, then the screenshot once the last step has been drawn twice.
+void HeadlessRun::steps_tick(App& app) {
+  if (steps_ < 0 || app.should_quit() || app.stepping()) return;
+  const UiState& ui = app.ui();
+  if (!ui.error.empty() || !ui.input_error.empty()) {
+    std::cerr << "kvscope: " << (ui.error.empty() ? ui.input_error : ui.error) << "\n";
+    app.quit(1);
+    return;
+  }
+  if (app.steps_shown() < steps_ + 1) {
+    std::string why;
+    if (!app.run()->can_step(&why)) {
+      std::cerr << "kvscope: cannot run step " << app.steps_shown() << ": " << why << "\n";
+      app.quit(1);
+      return;
+    }
+    app.request_step();
+  } else if (app.frames_after_last_step() >= 2 && !app.screenshot_pending()) {
+    app.request_screenshot(screenshot_);  // drawn twice: the layout has settled
+  }
+}
+
+// --export-steps: one step, two frames to settle the layout, its screenshot, the next step; at the end
+// trace.json and the rename.
+void HeadlessRun::export_tick(App& app) {
+  if (app.should_quit() || app.stepping() || export_waiting_ || app.screenshot_pending()) return;
+  if (!app.ui().error.empty()) return finish_export(app, app.ui().error);
+  const int n = app.run()->lesson_steps();
+  if (app.steps_shown() == exported_) {
+    if (exported_ == n) return finish_export(app, "");
+    std::string why;
+    if (!app.run()->can_step(&why)) return finish_export(app, "cannot run step " + std::to_string(exported_) + ": " + why);
+    app.request_step();
+  } else if (app.frames_after_last_step() >= 2) {
+    app.request_screenshot(export_temp_ + "/" + step_png_name(exported_));
+    export_waiting_ = true;
+  }
+}
+
+void HeadlessRun::screenshot_written(App& app, const std::string&, const std::string& error) {
+  if (!export_dir_.empty()) {
+    export_waiting_ = false;
+    if (!error.empty()) return finish_export(app, error);
+    ++exported_;
+    return;
+  }
+  if (!error.empty()) std::cerr << "kvscope: " << error << "\n";
+  app.quit(error.empty() ? 0 : 1);
+}
+
+void HeadlessRun::finish_export(App& app, const std::string& failure) {
+  std::string error = failure;
+  if (error.empty()) {
+    nlohmann::json doc = lesson_run_to_json(*app.run());
+    nlohmann::json images = nlohmann::json::array();
+    for (int s = 0; s < exported_; ++s) images.push_back(step_png_name(s));
+    doc["images"] = images;
+    error = write_text_file(export_temp_ + "/trace.json", doc.dump(2) + "\n");
+  }
+  if (error.empty()) error = move_export_into_place(export_temp_, export_dir_);
+  if (error.empty()) {
+    export_temp_.clear();
+    app.quit(0);
+    return;
+  }
+  remove_folder(export_temp_);
+  export_temp_.clear();
+  std::cerr << "kvscope: export failed, nothing written to " << export_dir_ << ": " << error << "\n";
+  app.quit(1);
+}
+
+void StateFile::write(const nlohmann::json& state) {
+  const std::string line = state.dump();
+  if (line == last_) return;
+  last_ = line;
+  std::ofstream out(path_, std::ios::app);
+  out << line << "\n";
+}
+
+}  // namespace kvscope::gui

@@ -1,0 +1,56 @@
+#pragma once
+// The window's paths without a person, kept beside the App rather than inside it:
+//   --steps N --screenshot PNG  run steps 0..N, write the settled frame, exit (status 1 on any error);
+//   --export-steps DIR          every lesson step as DIR/step_NN.png plus DIR/trace.json, all or nothing;
+//   --state-file PATH           test hook: one JSON line each time what is shown changes.
+// The App calls HeadlessRun::tick() once a frame and hands it back each screenshot written.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace kvscope::gui {
+
+class App;
+struct AppOptions;
+
+bool is_headless(const AppOptions& options);  // --steps or --export-steps
+
+class HeadlessRun {
+ public:
+  // Creates the export's temporary folder; throws UsageError naming DIR when it cannot be written.
+  explicit HeadlessRun(const AppOptions& options);
+  ~HeadlessRun();  // an export that did not finish leaves nothing behind
+  HeadlessRun(const HeadlessRun&) = delete;
+  HeadlessRun& operator=(const HeadlessRun&) = delete;
+
+  // Between the App's actions and its layout: asks for the next step or the next screenshot.
+  void tick(App& app);
+  // After a frame was written to path (error: why it was not).
+  void screenshot_written(App& app, const std::string& path, const std::string& error);
+
+ private:
+  void steps_tick(App& app);
+  void export_tick(App& app);
+  void finish_export(App& app, const std::string& failure);
+
+  int steps_ = -1;
+  std::string screenshot_;
+  std::string export_dir_;
+  // --export-steps: PNGs go to a temporary folder next to the target, renamed into place at the end.
+  std::string export_temp_;
+  int exported_ = 0;
+  bool export_waiting_ = false;
+};
+
+// --state-file: appends the state as one line when it differs from the last line written.
+class StateFile {
+ public:
+  explicit StateFile(std::string path) : path_(std::move(path)) {}
+  void write(const nlohmann::json& state);
+
+ private:
+  std::string path_;
+  std::string last_;
+};
+
+}  // namespace kvscope::gui
