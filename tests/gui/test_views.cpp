@@ -1,11 +1,13 @@
 // Views derived from traces, captions, lessons and the palette: no display needed.
 #include <catch2/catch.hpp>
 
-#include "core/error.h"
-#include "core/model_source.h"
-#include "core/session.h"
+#include <algorithm>
+
+#include "core/engine/error.h"
+#include "core/formats/model_source.h"
+#include "core/engine/session.h"
 #include "gui/caption.h"
-#include "core/lesson.h"
+#include "core/lessons/lesson.h"
 #include "gui/theme.h"
 #include "gui/trace_view.h"
 
@@ -69,13 +71,41 @@ TEST_CASE("cached pane reads old rows back with the values of the step that comp
   CHECK(p.rows[0].key == h[0].cached.forward.layers[0].keys.row(0).data());
 }
 
-TEST_CASE("a sliding window shows evicted rows", "[gui][views]") {
-  const std::vector<StepTrace> h = default_lesson_traces(2, "Time flies", "fast like an", 3);
-  const PaneView p = cached_pane(h, 2, 0);  // positions 0..3 with a window of 2: position 1 leaves
-  bool evicted = false;
-  for (const RowView& r : p.rows) evicted |= r.kind == RowKind::Evicted;
-  CHECK(evicted);
-  CHECK(p.rows_read_newest == 2);
+TEST_CASE("a sliding window of 4 evicts exactly the position 4 behind the newest", "[gui][views]") {
+  const int window = 4;
+  // Two prompt positions, then seven decode steps: positions 0..8.
+  const std::vector<StepTrace> h = default_lesson_traces(window, "Time flies", "fast when you duck at a time", 8);
+  REQUIRE(h.size() == 8);
+  for (int step = 0; step < int(h.size()); ++step) {
+    const StepTrace& t = h[step];
+    const int newest = t.newest_position();
+    for (int layer = 0; layer < 2; ++layer) {
+      INFO("step " << step << ", newest position " << newest << ", layer " << layer);
+      const PaneView p = cached_pane(h, step, layer);
+      // The rows listed: the one that left this step (newest - 4, once the window is full), the ones
+      // read back, and the new one(s); positions in order.
+      std::vector<int> positions;
+      std::vector<RowKind> want;
+      const int first_held = std::max(0, newest - window + 1);
+      if (newest - window >= 0) {
+        positions.push_back(newest - window);
+        want.push_back(RowKind::Evicted);
+      }
+      for (int pos = first_held; pos <= newest; ++pos) {
+        positions.push_back(pos);
+        want.push_back(pos >= t.position_begin ? RowKind::NewlyComputed : RowKind::ReadFromCache);
+      }
+      std::vector<int> got_positions;
+      for (const RowView& r : p.rows) got_positions.push_back(r.position);
+      CHECK(got_positions == positions);
+      CHECK(kinds(p) == want);
+      // The layer map: every position before the window evicted by now, the window held.
+      REQUIRE(int(p.layers.size()) == 2);
+      for (int pos = 0; pos <= newest; ++pos)
+        CHECK((p.layers[layer][pos] == RowKind::Evicted) == (pos < first_held));
+      CHECK(p.rows_read_newest == newest + 1 - first_held);
+    }
+  }
 }
 
 TEST_CASE("captions are written from the trace", "[gui][views]") {
@@ -93,6 +123,32 @@ TEST_CASE("captions are written from the trace", "[gui][views]") {
   StepTrace broken = h[2];
   broken.max_abs_logit_diff = 0.5f;
   CHECK_FALSE(make_caption(broken).modes_agree);
+}
+
+TEST_CASE("the caption view lists the modes' sentences, the lesson lines, then the details", "[gui][views]") {
+  const std::vector<StepTrace> h = default_lesson_traces();
+  LessonReport report;
+  report.lines = {"line one"};
+  report.details = {"detail one", "detail two"};
+  const Lesson lesson = default_lesson();
+  const CaptionView full = make_caption_view(h[2], &report, lesson, false);
+  CHECK(full.caption.title == make_caption(h[2]).title);
+  std::vector<std::string> texts;
+  std::vector<ParagraphKind> kinds_seen;
+  for (const Paragraph& p : full.paragraphs) {
+    texts.push_back(p.text);
+    kinds_seen.push_back(p.kind);
+  }
+  const std::string note = lesson.steps[2].caption;
+  std::vector<std::string> want = {full.caption.uncached, full.caption.cached, "line one", "detail one", "detail two"};
+  if (!note.empty()) want.push_back(note);
+  CHECK(texts == want);
+  CHECK(kinds_seen[0] == ParagraphKind::Plain);
+  CHECK(kinds_seen[2] == ParagraphKind::LessonLine);
+  CHECK(kinds_seen[4] == ParagraphKind::LessonLine);
+  // A lesson view below draws the details: the caption leaves them out.
+  const CaptionView short_view = make_caption_view(h[2], &report, lesson, true);
+  CHECK(short_view.paragraphs.size() == full.paragraphs.size() - 2);
 }
 
 TEST_CASE("lessons: the built-in default and broken files", "[gui][views]") {
