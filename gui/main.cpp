@@ -10,7 +10,7 @@
 #include <iostream>
 #include <string>
 
-#include "core/error.h"
+#include "core/engine/error.h"
 #include "gui/app.h"
 #include "gui/gl_util.h"
 #include "gui/options.h"

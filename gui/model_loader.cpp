@@ -1,6 +1,6 @@
 #include "gui/model_loader.h"
 
-#include "core/model_folder.h"
+#include "core/formats/model_folder.h"
 
 namespace kvscope::gui {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "core/model_source.h"
+#include "core/formats/model_source.h"
 #include "gui/background_job.h"
 
 namespace kvscope::gui {

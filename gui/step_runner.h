@@ -4,7 +4,7 @@
 // draws the traces it copied.
 #include <string>
 
-#include "core/lesson_run.h"
+#include "core/lessons/lesson_run.h"
 #include "gui/background_job.h"
 
 namespace kvscope::gui {

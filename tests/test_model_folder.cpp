@@ -13,21 +13,10 @@
 #include "cli_exec.h"
 #include "core/formats/safetensors_writer.h"
 #include "hf_gpt2_folder.h"
+#include "test_helpers.h"
 #include "toy_bpe.h"
 
 using nlohmann::json;
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitizedBuild = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitizedBuild = true;
-#else
-constexpr bool kSanitizedBuild = false;
-#endif
-#else
-constexpr bool kSanitizedBuild = false;
-#endif
 
 namespace {
 const hf::Gpt2& small_gpt2(bool untied_head) {
@@ -174,7 +163,7 @@ TEST_CASE("model folder: a gpt2-small-size F32 folder loads with peak memory und
   const double ratio = double(r.peak_rss_kib) * 1024.0 / double(weight_bytes);
   INFO("peak RSS " << r.peak_rss_kib << " KiB = " << ratio << " x the float32 weights");
   CHECK(ratio > 0.9);  // the weights really were loaded
-  if (kSanitizedBuild) {
+  if (test::kSanitizedBuild) {
     WARN("peak memory not checked: sanitizer shadow memory and quarantine inflate it (" << ratio << "x)");
     return;
   }

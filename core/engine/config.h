@@ -47,8 +47,11 @@ struct ModelConfig {
   int d_ff() const { return ff_dim > 0 ? ff_dim : 4 * d_model; }
   // The K/V head query head h reads: groups of n_head / n_kv_head consecutive query heads share one.
   int kv_head_of(int query_head) const { return query_head / (n_head / kv_heads()); }
-  // Parameters with the output head tied to the token embedding.
-  std::int64_t parameter_count() const;
+  // "mha" (a K/V head per query head), "mqa" (one for all) or "gqa" (groups).
+  const char* attention_kind() const {
+    return kv_heads() == n_head ? "mha" : kv_heads() == 1 ? "mqa" : "gqa";
+  }
+  const char* family_name() const { return family == ModelFamily::Llama ? "llama" : "gpt2"; }
   // Bytes of one position's K and V rows over all layers, float32: 2 x layers x KV heads x d_head x 4.
   std::int64_t kv_bytes_per_position() const { return 2LL * n_layer * kv_dim() * 4; }
 };

@@ -1,9 +1,10 @@
 #pragma once
 // KvCache: per layer, the K and V rows of the positions seen so far, indexed by position.
-// Storage is pre-allocated once: per layer K and V are [capacity, kv_dim] (KV heads side by side,
-// KV head g in columns g*d_head..; kv_dim = n_kv_head x d_head, d_model for GPT-2). Shape
-// [layers, KV heads, t, d_head]: only t grows. Without a window capacity is the context length; with a sliding
-// window of W it is W and a position p lives in slot p % W (a ring), so writing p evicts p - W.
+// Per layer K and V are [capacity, kv_dim] (KV heads side by side, KV head g in columns g*d_head..;
+// kv_dim = n_kv_head x d_head, d_model for GPT-2): the shape [layers, KV heads, t, d_head] where only
+// t grows. Without a window the storage grows by doubling as positions arrive (a 40,960-position
+// context is not allocated up front); with a sliding window of W it is W rows, allocated once, and
+// position p lives in slot p % W (a ring), so writing p evicts p - W.
 #include <cstdint>
 #include <vector>
 
@@ -43,16 +44,18 @@ class KvCache {
 
   // Bytes of the rows held now: 2 x layers x kv_dim x rows x 4 (grows by one position per token).
   std::int64_t bytes_held() const { return 2LL * n_layer() * row_dim_ * rows_held() * 4; }
-  // Bytes allocated up front.
+  // Bytes allocated now.
   std::int64_t bytes_allocated() const { return 2LL * n_layer() * row_dim_ * capacity_ * 4; }
 
  private:
-  int slot(int position) const { return position % capacity_; }
+  int slot(int position) const { return ring_ > 0 ? position % ring_ : position; }
+  void grow_to(int rows);
 
   std::vector<Matrix> keys_;    // per layer [capacity, kv_dim]
   std::vector<Matrix> values_;  // per layer [capacity, kv_dim]
   int row_dim_ = 0;
-  int capacity_ = 0;
+  int ring_ = 0;      // W slots with a window; 0 without (slot = position)
+  int capacity_ = 0;  // rows allocated per layer
   int window_ = 0;
   int next_position_ = 0;
 };

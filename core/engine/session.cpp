@@ -100,6 +100,7 @@ int DecodeSession::choose_next(const RowVector& logits, int step, bool* forced) 
 
 DecodeSession::Undo DecodeSession::save_overwritten(int first_new, int n_new) const {
   Undo undo;
+  if (cache_.window() == 0) return undo;  // only a ring overwrites rows
   const int capacity = cache_.capacity();
   for (int p = std::max(cache_.first_held(), first_new + n_new - capacity); p < first_new; ++p)
     undo.positions.push_back(p);

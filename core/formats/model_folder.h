@@ -1,6 +1,6 @@
 #pragma once
-// load_model_folder: a Hugging Face GPT-2 folder (gpt2, distilgpt2, gpt2-medium... or one kvscope's
-// trainer wrote) -> LoadedModel.
+// load_model_folder: a Hugging Face model folder (GPT-2 family: gpt2, distilgpt2, gpt2-medium... or
+// one kvscope's trainer wrote; Llama family: Llama 3, SmolLM2, Mistral, Qwen2, Qwen3) -> LoadedModel.
 //   config.json        shape of the model (read_hf_config)
 //   model.safetensors  weights, F32/F16/BF16 (read_hf_weights)
 //   tokenizer          vocab.json + merges.txt: GPT-2 byte-level BPE;

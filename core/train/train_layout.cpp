@@ -26,6 +26,7 @@ void pair_tensors(Weights& w, const ParameterLayout& layout, Copy copy) {
 
 ParameterLayout make_layout(const ModelConfig& config) {
   validate(config);
+  if (config.family != ModelFamily::Gpt2) throw UsageError("the trainer has GPT-2's backward pass only");
   ParameterLayout layout;
   layout.config = config;
   // Offsets in table order; the trainer's named slots are found by the tensor each one fills.

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <thread>
 
-#include "core/lesson_run.h"
+#include "core/lessons/lesson_run.h"
 #include "window_driver.h"
 
 using kvscope::test::run;
