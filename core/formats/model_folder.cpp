@@ -1,15 +1,17 @@
-#include "core/model_folder.h"
+#include "core/formats/model_folder.h"
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "core/bpe_tokenizer.h"
-#include "core/error.h"
-#include "core/hf_config.h"
-#include "core/hf_gpt2_weights.h"
-#include "core/id_tokenizer.h"
-#include "core/word_tokenizer.h"
+#include "core/tokenizers/bpe_tokenizer.h"
+#include "core/tokenizers/hf_tokenizer.h"
+#include "core/engine/error.h"
+#include "core/engine/read_file.h"
+#include "core/formats/hf_config.h"
+#include "core/formats/hf_weights.h"
+#include "core/tokenizers/id_tokenizer.h"
+#include "core/tokenizers/word_tokenizer.h"
 
 namespace kvscope {
 
@@ -25,20 +27,20 @@ fs::path checked_folder(const std::string& dir) {
 }
 
 std::vector<std::string> read_word_list(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path + ": cannot open the word list");
-  std::stringstream text;
-  text << in.rdbuf();
-  return WordTokenizer::parse_word_list(text.str(), path);
+  return WordTokenizer::parse_word_list(read_text_file(path, "the word list"), path);
 }
 
 std::shared_ptr<const Tokenizer> folder_tokenizer(const fs::path& dir, int vocab_size) {
   const fs::path vocab_json = dir / "vocab.json", merges_txt = dir / "merges.txt", vocab_txt = dir / "vocab.txt";
   std::error_code error;  // an entry that cannot even be checked counts as absent
   const bool has_vocab_json = fs::exists(vocab_json, error), has_merges = fs::exists(merges_txt, error);
+  const fs::path tokenizer_json = dir / "tokenizer.json";  // Hugging Face's single file wins when present
   std::shared_ptr<const Tokenizer> tokenizer;
   std::string source;
-  if (has_vocab_json || has_merges) {
+  if (fs::exists(tokenizer_json, error)) {
+    tokenizer = std::make_shared<HfTokenizer>(HfTokenizer::from_file(tokenizer_json.string()));
+    source = tokenizer_json.string();
+  } else if (has_vocab_json || has_merges) {
     if (!has_vocab_json) throw DataError(merges_txt.string() + ": found without vocab.json beside it");
     if (!has_merges) throw DataError(vocab_json.string() + ": found without merges.txt beside it");
     tokenizer = std::make_shared<BpeTokenizer>(BpeTokenizer::from_files(vocab_json.string(), merges_txt.string()));
@@ -66,7 +68,7 @@ LoadedModel load_model_folder(const std::string& dir) {
   const ModelConfig config = read_hf_config((folder / "config.json").string());
   LoadedModel loaded;
   loaded.tokenizer = folder_tokenizer(folder, config.vocab_size);  // cheap checks before the big read
-  loaded.model = std::make_shared<Model>(config, read_hf_gpt2_weights((folder / "model.safetensors").string(), config));
+  loaded.model = std::make_shared<Model>(config, read_hf_weights((folder / "model.safetensors").string(), config));
   std::error_code error;
   const fs::path name = fs::absolute(folder, error).lexically_normal();
   loaded.name = name.has_filename() ? name.filename().string() : name.parent_path().filename().string();

@@ -1,12 +1,15 @@
-// kvscope-cli tokenize: text -> GPT-2 token ids, from a model folder or from vocab.json + merges.txt.
+// kvscope-cli tokenize: text -> token ids, from a model folder, a Hugging Face tokenizer.json, or
+// GPT-2's vocab.json + merges.txt.
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "core/bpe_tokenizer.h"
-#include "core/model_folder.h"
+#include "core/engine/error.h"
+#include "core/formats/model_folder.h"
+#include "core/tokenizers/bpe_tokenizer.h"
+#include "core/tokenizers/hf_tokenizer.h"
 #include "examples/cli/commands.h"
 
 namespace kvscope::cli {
@@ -14,38 +17,58 @@ namespace kvscope::cli {
 namespace {
 
 struct TokenizeOptions {
-  std::string model_dir, vocab, merges, text;
-  bool json = false;
+  std::string model_dir, tokenizer_json, vocab, merges, text;
+  bool json = false, add_special = false;
 };
 
+std::vector<int> tokenize(const TokenizeOptions& o, const Tokenizer& tokenizer) {
+  if (!o.add_special) return tokenizer.encode(o.text);
+  const auto* hf = dynamic_cast<const HfTokenizer*>(&tokenizer);
+  if (!hf) throw UsageError("--add-special: only a tokenizer.json declares special tokens to add");
+  return hf->encode_with_special(o.text);
+}
+
 int run_tokenize(const TokenizeOptions& o) {
-  std::shared_ptr<const Tokenizer> tokenizer =
-      o.model_dir.empty() ? std::make_shared<BpeTokenizer>(BpeTokenizer::from_files(o.vocab, o.merges))
-                          : load_folder_tokenizer(o.model_dir);
-  const std::vector<int> ids = tokenizer->encode(o.text);
-  if (o.json) {
-    std::cout << nlohmann::json(ids).dump() << "\n";
-    return 0;
+  std::shared_ptr<const Tokenizer> tokenizer;
+  if (!o.tokenizer_json.empty())
+    tokenizer = std::make_shared<HfTokenizer>(HfTokenizer::from_file(o.tokenizer_json));
+  else if (!o.model_dir.empty())
+    tokenizer = load_folder_tokenizer(o.model_dir);
+  else
+    tokenizer = std::make_shared<BpeTokenizer>(BpeTokenizer::from_files(o.vocab, o.merges));
+  const std::vector<int> ids = tokenize(o, *tokenizer);
+  if (o.json && !o.tokenizer_json.empty()) {
+    nlohmann::json tokens = nlohmann::json::array();
+    for (int id : ids) tokens.push_back(tokenizer->token_text(id));
+    // Token text may end inside a UTF-8 character only as <0xNN>, so the dump cannot throw.
+    std::cout << nlohmann::json{{"ids", ids}, {"tokens", tokens}}.dump() << "\n";
+  } else if (o.json) {
+    std::cout << nlohmann::json(ids).dump() << "\n";  // GPT-2 sources: the plain array, as before
+  } else {
+    std::string line;
+    for (int id : ids) line += (line.empty() ? "" : " ") + std::to_string(id);
+    std::cout << line << "\n";
   }
-  std::string line;
-  for (int id : ids) line += (line.empty() ? "" : " ") + std::to_string(id);
-  std::cout << line << "\n";
   return 0;
 }
 
 void add_tokenize_command(CLI::App& app, Runner& run) {
   auto o = std::make_shared<TokenizeOptions>();
   CLI::App* cmd = app.add_subcommand("tokenize", "print the token ids of a text (use -- before text that starts with -)");
-  auto* model = cmd->add_option("--model", o->model_dir, "model folder (its vocab.json + merges.txt or vocab.txt)");
+  auto* model = cmd->add_option("--model", o->model_dir, "model folder (its tokenizer.json, vocab.json + merges.txt or vocab.txt)");
+  auto* file = cmd->add_option("--tokenizer", o->tokenizer_json, "Hugging Face tokenizer.json (byte-level BPE: Llama 3, Qwen, SmolLM2)");
   auto* vocab = cmd->add_option("--vocab", o->vocab, "GPT-2 vocab.json (with --merges)");
   auto* merges = cmd->add_option("--merges", o->merges, "GPT-2 merges.txt (with --vocab)");
-  model->excludes(vocab)->excludes(merges);
+  model->excludes(file)->excludes(vocab)->excludes(merges);
+  file->excludes(vocab)->excludes(merges);
   vocab->needs(merges);
   merges->needs(vocab);
-  cmd->add_flag("--json", o->json, "print a JSON array instead of space-separated ids");
+  cmd->add_flag("--json", o->json, "print JSON: with --tokenizer {\"ids\": [...], \"tokens\": [...]}, else an array of ids");
+  cmd->add_flag("--add-special", o->add_special, "add the special tokens the tokenizer.json's post-processor adds (a BOS)");
   cmd->add_option("text", o->text, "the text to tokenise")->required();
-  cmd->callback([o, &run, model, vocab] {
-    if (model->count() == 0 && vocab->count() == 0) throw CLI::RequiredError("--model or --vocab with --merges");
+  cmd->callback([o, &run, model, file, vocab] {
+    if (model->count() == 0 && file->count() == 0 && vocab->count() == 0)
+      throw CLI::RequiredError("--model, --tokenizer, or --vocab with --merges");
     run = [o] { return run_tokenize(*o); };
   });
 }

@@ -1,0 +1,188 @@
+#include "core/tokenizers/hf_tokenizer.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+#include <utf8proc.h>
+
+#include "core/engine/error.h"
+
+namespace kvscope {
+
+namespace {
+constexpr int kMaxVocabulary = 1 << 24;  // Llama 3 has 128256 tokens; this only stops absurd ids
+
+// Throws DataError at the first byte that does not start a valid UTF-8 character.
+void check_utf8(const std::string& text) {
+  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+  for (std::size_t i = 0; i < text.size();) {
+    utf8proc_int32_t code_point = 0;
+    const utf8proc_ssize_t n = utf8proc_iterate(bytes + i, utf8proc_ssize_t(text.size() - i), &code_point);
+    if (n <= 0) throw DataError("text is not valid UTF-8 at byte " + std::to_string(i));
+    i += std::size_t(n);
+  }
+}
+
+// Canonical composition (NFC), as Qwen's "normalizer": {"type": "NFC"} asks; the text is valid UTF-8.
+std::string nfc(const std::string& text) {
+  utf8proc_uint8_t* out = nullptr;
+  const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                                          utf8proc_ssize_t(text.size()), &out, utf8proc_option_t(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+  std::unique_ptr<utf8proc_uint8_t, void (*)(void*)> owned(out, std::free);
+  if (n < 0) throw DataError(std::string("cannot normalise text to NFC: ") + utf8proc_errmsg(n));
+  return std::string(reinterpret_cast<const char*>(out), std::size_t(n));
+}
+}  // namespace
+
+HfTokenizer::HfTokenizer(const HfTokenizerSpec& spec)
+    : ids_(spec.vocab), nfc_(spec.nfc), ignore_merges_(spec.ignore_merges),
+      prefix_ids_(spec.prefix_ids), suffix_ids_(spec.suffix_ids) {
+  int size = 0;
+  auto check_id = [&](int id, const std::string& what) {
+    if (id < 0 || id >= kMaxVocabulary) throw DataError(what + " has id " + std::to_string(id) + ", out of range");
+    size = std::max(size, id + 1);
+  };
+  for (const auto& [spelling, id] : spec.vocab) check_id(id, "vocabulary token '" + spelling + "'");
+  for (const auto& added : spec.added_tokens) check_id(added.id, "added token '" + added.content + "'");
+  token_bytes_.assign(size, std::string());
+  defined_.assign(size, false);
+  for (const auto& [spelling, id] : spec.vocab) {
+    if (defined_[id]) throw DataError("vocabulary id " + std::to_string(id) + " is given to two tokens");
+    if (!bytes_of_spelling(spelling, token_bytes_[id]))
+      throw DataError("vocabulary token '" + spelling + "' (id " + std::to_string(id) +
+                      ") has a character outside the byte-level alphabet");
+    defined_[id] = true;
+  }
+  for (std::size_t rank = 0; rank < spec.merges.size(); ++rank) {
+    const auto& [left, right] = spec.merges[rank];
+    for (const std::string& token : {left, right, left + right})
+      if (!ids_.count(token))
+        throw DataError("merge " + std::to_string(rank) + " ('" + left + " " + right + "') needs token '" + token +
+                        "', which is not in the vocabulary");
+    ranks_.emplace(left + " " + right, int(rank));  // first rank wins
+  }
+  for (const auto& added : spec.added_tokens) {
+    if (added.content.empty()) throw DataError("added token " + std::to_string(added.id) + " has empty content");
+    token_bytes_[added.id] = added.content;  // an added token decodes as its content, as in Hugging Face
+    defined_[added.id] = true;
+    added_.push_back(added);
+  }
+  std::stable_sort(added_.begin(), added_.end(),
+                   [](const auto& a, const auto& b) { return a.content.size() > b.content.size(); });
+  added_by_byte_.assign(256, {});
+  for (std::size_t i = 0; i < added_.size(); ++i)
+    added_by_byte_[static_cast<unsigned char>(added_[i].content[0])].push_back(int(i));
+  for (int id : prefix_ids_) check_id(id, "post-processor token");
+  for (int id : suffix_ids_) check_id(id, "post-processor token");
+  for (const auto& stage : spec.stages) {
+    stages_.push_back({stage.add_prefix_space, std::nullopt});
+    if (!stage.pattern.empty()) stages_.back().splitter.emplace(stage.pattern);
+  }
+}
+
+std::vector<std::string> HfTokenizer::pre_tokenize(const std::string& text) const {
+  std::vector<std::string> pieces = {text}, next;
+  for (const Stage& stage : stages_) {
+    next.clear();
+    for (std::string& piece : pieces) {
+      if (stage.add_prefix_space && !piece.empty() && piece[0] != ' ') piece.insert(0, 1, ' ');
+      if (!stage.splitter) {
+        next.push_back(std::move(piece));
+        continue;
+      }
+      for (std::string& cut : stage.splitter->split(piece)) next.push_back(std::move(cut));
+    }
+    pieces.swap(next);
+  }
+  return pieces;
+}
+
+void HfTokenizer::encode_plain(const std::string& text, std::vector<int>& ids) const {
+  for (const std::string& piece : pre_tokenize(nfc_ ? nfc(text) : text)) {
+    if (ignore_merges_) {  // Llama 3: a piece that is a whole token is not cut up by the merges
+      auto whole = ids_.find(stand_in_spelling(piece));
+      if (whole != ids_.end()) {
+        ids.push_back(whole->second);
+        continue;
+      }
+    }
+    for (const std::string& symbol : merge_bytes(piece, ranks_)) {
+      auto it = ids_.find(symbol);
+      if (it == ids_.end())
+        throw DataError("the vocabulary has no token '" + symbol + "' (needed for '" + piece + "')");
+      ids.push_back(it->second);
+    }
+  }
+}
+
+std::vector<int> HfTokenizer::encode(const std::string& text) const {
+  check_utf8(text);
+  std::vector<int> ids;
+  std::size_t plain_start = 0;  // text[plain_start, i) holds no added token
+  for (std::size_t i = 0; i < text.size();) {
+    const HfTokenizerSpec::AddedToken* found = nullptr;
+    for (int k : added_by_byte_[static_cast<unsigned char>(text[i])]) {
+      if (text.compare(i, added_[k].content.size(), added_[k].content) == 0) {
+        found = &added_[k];  // the longest, as added_ is sorted longest first
+        break;
+      }
+    }
+    if (!found) {
+      ++i;
+      continue;
+    }
+    if (i > plain_start) encode_plain(text.substr(plain_start, i - plain_start), ids);
+    ids.push_back(found->id);
+    i += found->content.size();
+    plain_start = i;
+  }
+  if (plain_start < text.size()) encode_plain(text.substr(plain_start), ids);
+  return ids;
+}
+
+std::vector<int> HfTokenizer::encode_with_special(const std::string& text) const {
+  std::vector<int> ids = prefix_ids_;
+  const std::vector<int> body = encode(text);
+  ids.insert(ids.end(), body.begin(), body.end());
+  ids.insert(ids.end(), suffix_ids_.begin(), suffix_ids_.end());
+  return ids;
+}
+
+std::optional<int> HfTokenizer::bos_id() const {
+  if (prefix_ids_.empty()) return std::nullopt;
+  return prefix_ids_.front();
+}
+
+std::string HfTokenizer::decode(const std::vector<int>& ids) const {
+  std::string text;
+  for (int id : ids) {
+    if (id < 0 || id >= vocab_size() || !defined_[id])
+      text += "<" + std::to_string(id) + ">";
+    else
+      text += token_bytes_[id];
+  }
+  return text;
+}
+
+std::string HfTokenizer::token_text(int id) const {
+  if (id < 0 || id >= vocab_size() || !defined_[id]) return "<" + std::to_string(id) + ">";
+  const std::string& bytes = token_bytes_[id];
+  std::string shown;
+  const auto* data = reinterpret_cast<const utf8proc_uint8_t*>(bytes.data());
+  for (std::size_t i = 0; i < bytes.size();) {
+    utf8proc_int32_t code_point = 0;
+    const utf8proc_ssize_t n = utf8proc_iterate(data + i, utf8proc_ssize_t(bytes.size() - i), &code_point);
+    if (n > 0) {
+      shown.append(bytes, i, std::size_t(n));
+      i += std::size_t(n);
+      continue;
+    }
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char b = static_cast<unsigned char>(bytes[i++]);
+    shown += std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">";  // half a character: Llama's byte notation
+  }
+  return shown;
+}
+
+}  // namespace kvscope
