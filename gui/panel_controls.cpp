@@ -94,7 +94,7 @@ void draw_pickers(PanelContext& c, float label_w) {
   label("Layer", label_w);
   int layer = c.ui->layer;
   if (ImGui::SliderInt("##layer", &layer, 0, c.config->n_layer - 1, "%d")) push_action(c, ActionType::SetLayer, layer);
-  label("Head", label_w);
+  label("Q head", label_w);  // a query head; the K/V panes show the KV head it reads
   int head = c.ui->head;
   if (ImGui::SliderInt("##head", &head, 0, c.config->n_head - 1, "%d")) push_action(c, ActionType::SetHead, head);
   label("Theme", label_w);
@@ -148,7 +148,11 @@ void draw_controls_panel(PanelContext& c) {
   ImGui::TextUnformatted("kvscope");
   ImGui::PopFont();
   ImGui::PushStyleColor(ImGuiCol_Text, c.pal->text_muted);
-  ImGui::TextWrapped("%s \xC2\xB7 %d layers \xC2\xB7 %d heads", c.model_name.c_str(), c.config->n_layer, c.config->n_head);
+  if (c.config->kv_heads() < c.config->n_head)
+    ImGui::TextWrapped("%s \xC2\xB7 %d layers \xC2\xB7 %d query heads, %d KV heads", c.model_name.c_str(), c.config->n_layer,
+                       c.config->n_head, c.config->kv_heads());
+  else
+    ImGui::TextWrapped("%s \xC2\xB7 %d layers \xC2\xB7 %d heads", c.model_name.c_str(), c.config->n_layer, c.config->n_head);
   ImGui::PopStyleColor();
   ImGui::TextWrapped("Lesson: %s", c.lesson->title.c_str());
   draw_pace(c);  // above the step's note, so the buttons stay put from step to step

@@ -21,16 +21,20 @@ const char* kind_long_name(RowKind kind) {
   return "";
 }
 
-// Largest |value| over the chosen head's slice of both panes' rows: one colour scale for both.
+// The K/V head the chosen query head reads (GQA: a group of query heads shares one), from the trace.
+int kv_head_shown(const PanelContext& c) { return c.trace ? c.trace->kv_head_of(c.ui->head) : c.ui->head; }
+
+// Largest |value| over the chosen heads' slices of both panes' rows: one colour scale for both.
 float value_scale(const PanelContext& c, int head, int d_head) {
   float m = 0.0f;
+  const int kv_off = kv_head_shown(c) * d_head;
   for (PaneKind kind : kPaneKinds) {
     const PaneView* pane = c.panes[kind];
     if (!pane) continue;
     for (const RowView& r : pane->rows)
       for (const float* v : {r.key, r.value})
         if (v)
-          for (int i = 0; i < d_head; ++i) m = std::max(m, std::abs(v[head * d_head + i]));
+          for (int i = 0; i < d_head; ++i) m = std::max(m, std::abs(v[kv_off + i]));
   }
   if (c.trace && c.ui->layer < int(c.trace->cached.forward.layers.size())) {
     const RowVector& q = c.trace->cached.forward.layers[c.ui->layer].query;
@@ -75,10 +79,16 @@ void draw_header(PanelContext& c, PaneKind pane) {
   }
   const int t = c.trace ? c.trace->position_end : 0;
   if (cached)
-    ImGui::Text("Cache K,V: [%d layers, %d heads, t=%d, %d] \xE2\x80\x94 only t grows", c.config->n_layer, c.config->n_head, t,
-                c.config->d_head());
+    ImGui::Text("Cache K,V: [%d layers, %d KV heads, t=%d, %d] \xE2\x80\x94 only t grows", c.config->n_layer,
+                c.config->kv_heads(), t, c.config->d_head());
   else
     ImGui::TextUnformatted("No cache: each step starts again from position 0");
+  if (c.trace && c.config->kv_heads() < c.config->n_head) {  // GQA / MQA: say which K/V head is shown
+    std::string sharing;
+    for (int h : c.trace->query_heads_of(kv_head_shown(c))) sharing += (sharing.empty() ? "" : ", ") + std::to_string(h);
+    ImGui::TextDisabled("Query head %d reads KV head %d (shared by query heads %s)", c.ui->head, kv_head_shown(c),
+                        sharing.c_str());
+  }
 }
 
 void draw_column_titles(PanelContext& c, const Columns& col) {
@@ -87,9 +97,9 @@ void draw_column_titles(PanelContext& c, const Columns& col) {
   ImGui::SameLine(x + col.token);
   ImGui::TextDisabled("token");
   ImGui::SameLine(x + col.k);
-  ImGui::TextDisabled("K (L%d, head %d)", c.ui->layer, c.ui->head);
+  ImGui::TextDisabled("K (L%d, KV head %d)", c.ui->layer, kv_head_shown(c));
   ImGui::SameLine(x + col.v);
-  ImGui::TextDisabled("V (L%d, head %d)", c.ui->layer, c.ui->head);
+  ImGui::TextDisabled("V (L%d, KV head %d)", c.ui->layer, kv_head_shown(c));
 }
 
 void draw_row(PanelContext& c, const RowView& r, const Columns& col, float scale, float row_w) {
@@ -113,7 +123,7 @@ void draw_row(PanelContext& c, const RowView& r, const Columns& col, float scale
   dl->AddText(ImVec2(p.x + col.token, y), c.pal->text, token.c_str());
   dl->PopClipRect();
   dl->AddText(ImVec2(p.x + col.status, y), c.pal->text, row_kind_name(r.kind));
-  const int d_head = c.config->d_head(), off = c.ui->head * d_head;
+  const int d_head = c.config->d_head(), off = kv_head_shown(c) * d_head;
   const ImVec2 strip(col.strip_w, th * 0.8f);
   const float sy = p.y + (lh - strip.y) * 0.5f;
   draw_value_strip(dl, ImVec2(p.x + col.k, sy), strip, r.key ? r.key + off : nullptr, d_head, scale, *c.pal, false);

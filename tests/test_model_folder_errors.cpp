@@ -125,7 +125,7 @@ std::vector<Damage> damages() {
       {"no n_positions nor n_ctx", edit_config([](json& c) { c.erase("n_positions"), c.erase("n_ctx"); }),
        "config.json", "n_positions"},
       {"epsilon of the wrong type", edit_config([](json& c) { c["layer_norm_epsilon"] = "tiny"; }), "config.json",
-       "\"layer_norm_epsilon\" must be a number"},
+       "\"layer_norm_epsilon\" must be a positive number"},
       {"config values inconsistent", edit_config([](json& c) { c["n_head"] = 5; }), "config.json",
        "must divide d_model"},
       {"no layers", edit_config([](json& c) { c["n_layer"] = 0; }), "config.json", "n_layer must be at least 1"},

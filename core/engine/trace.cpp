@@ -18,4 +18,17 @@ bool StepTrace::key_visible(int layer, int query, int key) const {
   return false;
 }
 
+int StepTrace::kv_head_of(int query_head) const {
+  const std::vector<int>& map = (cached.ran ? cached : uncached).forward.kv_head_of_query;
+  return query_head >= 0 && query_head < int(map.size()) ? map[query_head] : query_head;
+}
+
+std::vector<int> StepTrace::query_heads_of(int kv_head) const {
+  std::vector<int> heads;
+  const std::vector<int>& map = (cached.ran ? cached : uncached).forward.kv_head_of_query;
+  for (int h = 0; h < int(map.size()); ++h)
+    if (map[h] == kv_head) heads.push_back(h);
+  return heads;
+}
+
 }  // namespace kvscope

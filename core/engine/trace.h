@@ -54,6 +54,10 @@ struct StepTrace {
   // Whether the query at position `query` could see key position `key` in a layer, as recorded by
   // whichever mode computed that query row (the uncached mode computes them all). False if neither did.
   bool key_visible(int layer, int query, int key) const;
+  // The K/V head a query head read (GQA: groups of query heads share one), as recorded.
+  int kv_head_of(int query_head) const;
+  // The query heads that read a K/V head, in order.
+  std::vector<int> query_heads_of(int kv_head) const;
   bool both_ran() const { return cached.ran && uncached.ran; }
 };
 
