@@ -1,6 +1,7 @@
 // GPT-2 byte-level BPE on a vocabulary small enough to work out by hand, GPT-2's regex split,
 // and the tokenize command's handling of bad files and bad text.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -75,7 +76,7 @@ TEST_CASE("BPE: decode gives back the exact bytes, token_text keeps the leading 
   CHECK(bpe.decode({11, 12, 13, 2, 7}) == "hello world");
 }
 
-TEST_CASE("tokenize: ids on one line, a JSON array with --json, text after --", "[bpe][cli]") {
+TEST_CASE("tokenize: ids on one line, ids and token texts with --json, text after --", "[bpe][cli]") {
   test::TempDir dir("bpe_cli");
   toy_tokenizer(dir);
   const std::vector<std::string> files = {"tokenize", "--vocab", dir / "vocab.json", "--merges", dir / "merges.txt"};
@@ -89,7 +90,9 @@ TEST_CASE("tokenize: ids on one line, a JSON array with --json, text after --", 
   CHECK(r.out == "11 14 2 7\n");
   r = run({"--json", "--", "hello world"});
   CHECK(r.status == 0);
-  CHECK(r.out == "[11,14,2,7]\n");
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  CHECK(doc["ids"] == nlohmann::json::array({11, 14, 2, 7}));
+  REQUIRE(doc["tokens"].size() == 4);
   r = run({"--", "'s"});
   CHECK(r.out == "17 18\n");
   r = run({"héllo\t\n"});

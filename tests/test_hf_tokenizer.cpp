@@ -140,6 +140,7 @@ TEST_CASE("hf_tokenizer: BOS from the post-processor's template or from tokenize
   CHECK(tok.encode("hello") == std::vector<int>{11});  // nothing added unless asked
   CHECK(tok.encode_with_special("hello") == std::vector<int>{27, 11});
   CHECK(tok.encode_with_special("<s>hello") == std::vector<int>{27, 27, 11});
+  CHECK(tok.encode_prompt("hello") == std::vector<int>{27, 11});  // a prompt starts as in training
 
   j["post_processor"] = nullptr;
   test::write_text(dir / "tokenizer_config.json", R"({"add_bos_token": true, "bos_token": {"content": "<s>"}})");
@@ -148,6 +149,7 @@ TEST_CASE("hf_tokenizer: BOS from the post-processor's template or from tokenize
   CHECK(tok.encode_with_special("hello") == std::vector<int>{27, 11});
   test::write_text(dir / "tokenizer_config.json", R"({"add_bos_token": false, "bos_token": "<s>"})");
   CHECK_FALSE(load(dir, j).adds_bos());
+  CHECK(load(dir, j).encode_prompt("hello") == std::vector<int>{11});
 }
 
 TEST_CASE("hf_tokenizer: kvscope-cli tokenize --tokenizer, --add-special, and --model with tokenizer.json", "[hf_tokenizer][cli]") {

@@ -9,11 +9,11 @@
 
 namespace kvscope {
 
-std::vector<int> encode_text(const Tokenizer& tokenizer, const std::string& text, const std::string& what) {
+std::vector<int> encode_text(const Tokenizer& tokenizer, const std::string& text, const std::string& what, TextRole role) {
   if (text.find_first_not_of(" \t\n") == std::string::npos) return {};
   if (tokenizer.has_vocabulary()) {
     try {
-      return tokenizer.encode(text);
+      return role == TextRole::Prompt ? tokenizer.encode_prompt(text) : tokenizer.encode(text);
     } catch (const DataError& e) {
       throw DataError(what + ": " + e.what());
     }
@@ -41,7 +41,7 @@ LessonRun::LessonRun(Lesson lesson, LoadedModel model, bool check_fits)
     : lesson_(std::move(lesson)), model_(std::move(model)) {
   const std::string where = lesson_.source.empty() ? "" : lesson_.source + ": ";
   const Tokenizer& tok = *model_.tokenizer;
-  prompt_ids_ = encode_text(tok, lesson_.prompt, where + "prompt");
+  prompt_ids_ = encode_text(tok, lesson_.prompt, where + "prompt", TextRole::Prompt);
   if (prompt_ids_.empty()) throw DataError(where + "the prompt is empty");
   forced_ids_ = encode_text(tok, lesson_.continuation, where + "continuation");
   try {

@@ -18,7 +18,9 @@ namespace kvscope {
 
 // Text -> ids with the model's tokenizer; a model without a vocabulary takes ids ("464 3862").
 // Throws DataError naming `what` for text the tokenizer refuses.
-std::vector<int> encode_text(const Tokenizer& tokenizer, const std::string& text, const std::string& what);
+enum class TextRole { Prompt, Continuation };  // a prompt gets the BOS token where the tokenizer adds one
+std::vector<int> encode_text(const Tokenizer& tokenizer, const std::string& text, const std::string& what,
+                             TextRole role = TextRole::Continuation);
 
 class LessonRun {
  public:

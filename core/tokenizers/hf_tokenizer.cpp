@@ -141,6 +141,12 @@ std::vector<int> HfTokenizer::encode(const std::string& text) const {
   return ids;
 }
 
+std::vector<int> HfTokenizer::encode_prompt(const std::string& text) const {
+  std::vector<int> ids = encode(text);
+  if (const std::optional<int> bos = bos_id()) ids.insert(ids.begin(), *bos);
+  return ids;
+}
+
 std::vector<int> HfTokenizer::encode_with_special(const std::string& text) const {
   std::vector<int> ids = prefix_ids_;
   const std::vector<int> body = encode(text);

@@ -57,6 +57,8 @@ class HfTokenizer : public Tokenizer {
   std::vector<int> encode(const std::string& text) const override;
   // encode() with the post-processor's special tokens around it (Llama 3: <|begin_of_text|> first).
   std::vector<int> encode_with_special(const std::string& text) const;
+  // encode() after the BOS token when the files add one.
+  std::vector<int> encode_prompt(const std::string& text) const override;
   std::string decode(const std::vector<int>& ids) const override;  // the original bytes
   // Decoded text of one token; bytes that are not UTF-8 on their own show as <0xNN>.
   std::string token_text(int id) const override;

@@ -59,7 +59,7 @@ int run_generate(const GenerateOptions& o) {
     throw UsageError("--mode must be both, cached or uncached, got '" + o.mode + "'");
   LoadedModel loaded = o.model.load();
   const Tokenizer& tokenizer = *loaded.tokenizer;
-  const std::vector<int> prompt = o.ids.empty() ? tokenizer.encode(o.prompt) : parse_ids(o.ids, "--ids");
+  const std::vector<int> prompt = o.ids.empty() ? tokenizer.encode_prompt(o.prompt) : parse_ids(o.ids, "--ids");
   const std::vector<int> forced = !o.force_ids.empty() ? parse_ids(o.force_ids, "--force-ids")
                                   : !o.force.empty()   ? tokenizer.encode(o.force)
                                                        : std::vector<int>{};

@@ -37,13 +37,12 @@ int run_tokenize(const TokenizeOptions& o) {
   else
     tokenizer = std::make_shared<BpeTokenizer>(BpeTokenizer::from_files(o.vocab, o.merges));
   const std::vector<int> ids = tokenize(o, *tokenizer);
-  if (o.json && !o.tokenizer_json.empty()) {
+  if (o.json) {
     nlohmann::json tokens = nlohmann::json::array();
     for (int id : ids) tokens.push_back(tokenizer->token_text(id));
-    // Token text may end inside a UTF-8 character only as <0xNN>, so the dump cannot throw.
-    std::cout << nlohmann::json{{"ids", ids}, {"tokens", tokens}}.dump() << "\n";
-  } else if (o.json) {
-    std::cout << nlohmann::json(ids).dump() << "\n";  // GPT-2 sources: the plain array, as before
+    // A GPT-2 token can be part of a UTF-8 character: such bytes print as U+FFFD rather than throw.
+    std::cout << nlohmann::json{{"ids", ids}, {"tokens", tokens}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
   } else {
     std::string line;
     for (int id : ids) line += (line.empty() ? "" : " ") + std::to_string(id);
@@ -63,7 +62,7 @@ void add_tokenize_command(CLI::App& app, Runner& run) {
   file->excludes(vocab)->excludes(merges);
   vocab->needs(merges);
   merges->needs(vocab);
-  cmd->add_flag("--json", o->json, "print JSON: with --tokenizer {\"ids\": [...], \"tokens\": [...]}, else an array of ids");
+  cmd->add_flag("--json", o->json, "print {\"ids\": [...], \"tokens\": [...]}");
   cmd->add_flag("--add-special", o->add_special, "add the special tokens the tokenizer.json's post-processor adds (a BOS)");
   cmd->add_option("text", o->text, "the text to tokenise")->required();
   cmd->callback([o, &run, model, file, vocab] {
