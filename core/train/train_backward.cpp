@@ -98,20 +98,28 @@ void block_backward(const ModelConfig& c, const LayerSlots& s, const Scalar* par
 }  // namespace
 
 template <typename Scalar>
+MatrixT<Scalar> cross_entropy_gradient(const MatrixT<Scalar>& probs, const std::vector<int>& targets, Scalar loss_scale) {
+  MatrixT<Scalar> d_logits = probs * loss_scale;  // through softmax: scale * (probs - onehot(target))
+  for (int t = 0; t < int(targets.size()); ++t) {
+    if (targets[t] < 0)
+      d_logits.row(t).setZero();
+    else
+      d_logits(t, targets[t]) -= loss_scale;
+  }
+  return d_logits;
+}
+template MatrixT<float> cross_entropy_gradient<float>(const MatrixT<float>&, const std::vector<int>&, float);
+template MatrixT<double> cross_entropy_gradient<double>(const MatrixT<double>&, const std::vector<int>&, double);
+
+template <typename Scalar>
 void backward_sequence(const ParameterLayout& layout, const Scalar* params, const SequenceActivations<Scalar>& acts,
                        const std::vector<int>& targets, Scalar loss_scale, Scalar* grads) {
   const ModelConfig& c = layout.config;
   const int n = int(acts.inputs.size()), d = c.d_model;
   assert(targets.size() == acts.inputs.size() && "targets of the forward call");
 
-  // Cross-entropy through softmax: dlogits = scale * (probs - onehot(target)); rows without a target: 0.
-  MatrixT<Scalar> d_logits = acts.probs * loss_scale;
-  for (int t = 0; t < n; ++t) {
-    if (targets[t] < 0)
-      d_logits.row(t).setZero();
-    else
-      d_logits(t, targets[t]) -= loss_scale;
-  }
+  if (c.family == ModelFamily::Llama) return llama_backward_sequence(layout, params, acts, targets, loss_scale, grads);
+  const MatrixT<Scalar> d_logits = cross_entropy_gradient(acts.probs, targets, loss_scale);
   // logits = ln_f_out wte^T: the tied head adds to the token embedding's gradient.
   view(grads, layout.wte, c.vocab_size, d).noalias() += d_logits.transpose() * acts.ln_f_out;
   const MatrixT<Scalar> d_ln_f = d_logits * view(params, layout.wte, c.vocab_size, d);

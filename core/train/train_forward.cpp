@@ -83,7 +83,8 @@ void block_forward(const ModelConfig& c, const LayerSlots& s, const Scalar* para
   x_out = a.x_mid + projected;
 }
 
-// Row-wise softmax of logits into probs; returns -sum_t log probs(t, targets[t]) in double.
+}  // namespace
+
 template <typename Scalar>
 double softmax_cross_entropy(const MatrixT<Scalar>& logits, const std::vector<int>& targets, MatrixT<Scalar>& probs) {
   probs.resize(logits.rows(), logits.cols());
@@ -98,12 +99,15 @@ double softmax_cross_entropy(const MatrixT<Scalar>& logits, const std::vector<in
   return loss;
 }
 
-}  // namespace
+
+template double softmax_cross_entropy<float>(const MatrixT<float>&, const std::vector<int>&, MatrixT<float>&);
+template double softmax_cross_entropy<double>(const MatrixT<double>&, const std::vector<int>&, MatrixT<double>&);
 
 template <typename Scalar>
 double forward_sequence(const ParameterLayout& layout, const Scalar* params, const std::vector<int>& inputs,
                         const std::vector<int>& targets, SequenceActivations<Scalar>& acts) {
   const ModelConfig& c = layout.config;
+  if (c.family == ModelFamily::Llama) return llama_forward_sequence(layout, params, inputs, targets, acts);
   const int n = int(inputs.size()), d = c.d_model;
   assert(n >= 1 && n <= c.context_length && "a training sequence fits the position table");
   assert(targets.size() == inputs.size() && "one target per input position");

@@ -1,8 +1,9 @@
 #pragma once
 // The training graph of one sequence: a forward pass that keeps every activation the backward pass
-// needs, and a hand-written backward pass for exactly this architecture (GPT-2: learned positions,
-// pre-LayerNorm blocks, causal multi-head attention, tanh-GELU MLP, final LayerNorm, output head
-// tied to the token embedding, cross-entropy on the next token).
+// needs, and a hand-written backward pass for exactly these architectures (GPT-2: learned positions,
+// pre-LayerNorm blocks, causal multi-head attention, tanh-GELU MLP, final LayerNorm; Llama
+// (train_llama.cpp): RMSNorm, rotary positions on q and k, grouped-query attention, SwiGLU; both with
+// the output head tied to the token embedding and cross-entropy on the next token).
 //
 // Written as templates over the scalar: training runs in float; the gradient check in the tests
 // runs the same code in double, so finite differences are precise enough to be a real check.
@@ -35,8 +36,11 @@ struct LayerActivations {
   MatrixT<Scalar> ln_2_xhat;               // [T, d]
   VectorT<Scalar> ln_2_rstd;               // [T]
   MatrixT<Scalar> ln_2_out;                // [T, d]
-  MatrixT<Scalar> fc;                      // [T, f] before GELU
-  MatrixT<Scalar> gelu;                    // [T, f] after GELU
+  MatrixT<Scalar> fc;                      // [T, f] before GELU (Llama: the gate before SiLU)
+  MatrixT<Scalar> gelu;                    // [T, f] after GELU (Llama: silu(gate) * up)
+  // Llama only: separate Q, K (both after rotation), V; the SwiGLU up projection.
+  MatrixT<Scalar> q, k, v;                 // [T, q_dim], [T, kv_dim], [T, kv_dim]
+  MatrixT<Scalar> up;                      // [T, f]
 };
 
 template <typename Scalar>
@@ -63,6 +67,22 @@ double forward_sequence(const ParameterLayout& layout, const Scalar* params, con
 template <typename Scalar>
 void backward_sequence(const ParameterLayout& layout, const Scalar* params, const SequenceActivations<Scalar>& acts,
                        const std::vector<int>& targets, Scalar loss_scale, Scalar* grads);
+
+// The Llama family's forward and backward (train_llama.cpp); forward_sequence and backward_sequence
+// call them for a Llama config.
+template <typename Scalar>
+double llama_forward_sequence(const ParameterLayout& layout, const Scalar* params, const std::vector<int>& inputs,
+                              const std::vector<int>& targets, SequenceActivations<Scalar>& acts);
+template <typename Scalar>
+void llama_backward_sequence(const ParameterLayout& layout, const Scalar* params, const SequenceActivations<Scalar>& acts,
+                             const std::vector<int>& targets, Scalar loss_scale, Scalar* grads);
+
+// Row-wise softmax of logits into probs; returns -sum_t log probs(t, targets[t]) in double.
+template <typename Scalar>
+double softmax_cross_entropy(const MatrixT<Scalar>& logits, const std::vector<int>& targets, MatrixT<Scalar>& probs);
+// dlogits = scale * (probs - onehot(target)); rows without a target: 0.
+template <typename Scalar>
+MatrixT<Scalar> cross_entropy_gradient(const MatrixT<Scalar>& probs, const std::vector<int>& targets, Scalar loss_scale);
 
 // Views of a tensor in the flat buffer.
 template <typename Scalar>

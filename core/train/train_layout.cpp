@@ -26,7 +26,9 @@ void pair_tensors(Weights& w, const ParameterLayout& layout, Copy copy) {
 
 ParameterLayout make_layout(const ModelConfig& config) {
   validate(config);
-  if (config.family != ModelFamily::Gpt2) throw UsageError("the trainer has GPT-2's backward pass only");
+  if (config.family == ModelFamily::Llama && (config.qkv_bias || config.out_bias || config.qk_norm || !config.tied_head ||
+                                              config.rope_scaling.factor > 0.0f))
+    throw UsageError("the trainer's Llama has no biases, no q/k norms, no rope scaling and a tied head");
   ParameterLayout layout;
   layout.config = config;
   // Offsets in table order; the trainer's named slots are found by the tensor each one fills.
@@ -38,13 +40,17 @@ ParameterLayout make_layout(const ModelConfig& config) {
     offset_of[t.data()] = layout.size;
     layout.size += std::int64_t(spec.rows) * spec.cols;
   });
-  auto at = [&offset_of](const auto& t) { return offset_of.at(t.data()); };
+  auto at = [&offset_of](const auto& t) {
+    auto it = t.size() ? offset_of.find(t.data()) : offset_of.end();
+    return it == offset_of.end() ? kNoSlot : it->second;
+  };
   layout.wte = at(shape.token_embedding);
   layout.wpe = at(shape.position_embedding);
   for (const LayerWeights& l : shape.layers)
-    layout.layers.push_back({at(l.ln_1_gamma), at(l.ln_1_beta), at(l.attn_qkv), at(l.attn_qkv_bias),
-                             at(l.attn_proj), at(l.attn_proj_bias), at(l.ln_2_gamma), at(l.ln_2_beta),
-                             at(l.mlp_fc), at(l.mlp_fc_bias), at(l.mlp_proj), at(l.mlp_proj_bias)});
+    layout.layers.push_back({at(l.ln_1_gamma), at(l.ln_1_beta), at(l.attn_qkv), at(l.attn_qkv_bias), at(l.attn_q),
+                             at(l.attn_k), at(l.attn_v), at(l.attn_proj), at(l.attn_proj_bias), at(l.ln_2_gamma),
+                             at(l.ln_2_beta), at(l.mlp_fc), at(l.mlp_fc_bias), at(l.mlp_gate), at(l.mlp_up),
+                             at(l.mlp_proj), at(l.mlp_proj_bias)});
   layout.ln_f_gamma = at(shape.ln_f_gamma);
   layout.ln_f_beta = at(shape.ln_f_beta);
   return layout;

@@ -1,5 +1,6 @@
 #pragma once
-// ParameterLayout: every trainable tensor of a GPT-2-style model packed into one flat buffer, in a
+// ParameterLayout: every trainable tensor of a model (GPT-2, or Llama without biases or q/k norms,
+// tied head) packed into one flat buffer, in a
 // fixed order (as in karpathy/llm.c). The optimiser, gradient clipping, the gradient check and the
 // determinism test then work on plain arrays; the forward and backward passes view slices of the
 // buffer as matrices. Gradients use the same layout as the parameters.
@@ -21,23 +22,27 @@ struct TensorSlot {
 };
 
 // Offsets of one block's tensors; shapes as in LayerWeights ([out, in] for linear weights).
+// kNoSlot where the family has no such tensor.
+constexpr std::int64_t kNoSlot = -1;
 struct LayerSlots {
   std::int64_t ln_1_gamma, ln_1_beta;  // [d]
-  std::int64_t attn_qkv;               // [3d, d]
-  std::int64_t attn_qkv_bias;          // [3d]
-  std::int64_t attn_proj;              // [d, d]
-  std::int64_t attn_proj_bias;         // [d]
+  std::int64_t attn_qkv;               // GPT-2 [3d, d]
+  std::int64_t attn_qkv_bias;          // GPT-2 [3d]
+  std::int64_t attn_q, attn_k, attn_v; // Llama [q_dim, d], [kv_dim, d], [kv_dim, d]
+  std::int64_t attn_proj;              // [d, q_dim]
+  std::int64_t attn_proj_bias;         // GPT-2 [d]
   std::int64_t ln_2_gamma, ln_2_beta;  // [d]
-  std::int64_t mlp_fc;                 // [4d, d]
-  std::int64_t mlp_fc_bias;            // [4d]
-  std::int64_t mlp_proj;               // [d, 4d]
-  std::int64_t mlp_proj_bias;          // [d]
+  std::int64_t mlp_fc;                 // GPT-2 [4d, d]
+  std::int64_t mlp_fc_bias;            // GPT-2 [4d]
+  std::int64_t mlp_gate, mlp_up;       // Llama [d_ff, d]
+  std::int64_t mlp_proj;               // [d, d_ff]
+  std::int64_t mlp_proj_bias;          // GPT-2 [d]
 };
 
 struct ParameterLayout {
   ModelConfig config;
   std::int64_t wte = 0;  // [vocab, d], also the output head (tied)
-  std::int64_t wpe = 0;  // [context, d]
+  std::int64_t wpe = 0;  // [context, d]; kNoSlot with rotary positions
   std::vector<LayerSlots> layers;
   std::int64_t ln_f_gamma = 0, ln_f_beta = 0;  // [d]
   std::vector<TensorSlot> tensors;             // all of the above, in buffer order
