@@ -118,6 +118,37 @@ DecodeSession::Undo DecodeSession::save_overwritten(int first_new, int n_new) co
   return undo;
 }
 
+void DecodeSession::run_forwards(StepTrace& t, KvCache& cache, ForwardScratch* scratch, const StepTrace* previous) const {
+  auto prepare = [&](ModeTrace& m) {
+    m.ran = true;
+    m.forward.with_attention = options_.record_attention;
+    m.forward.with_rows = options_.record_rows;
+  };
+  auto add_totals = [](ModeTrace& m, const ModeTrace* before) {
+    m.total_rows_computed = m.rows_computed() + (before ? before->total_rows_computed : 0);
+    m.total_macs = m.macs() + (before ? before->total_macs : 0);
+  };
+  if (options_.run_cached) {
+    prepare(t.cached);
+    const auto start = std::chrono::steady_clock::now();
+    model_->forward_cached(t.input_ids, cache, options_.window, t.cached.logits, &t.cached.forward, scratch);
+    t.cached.seconds = seconds_since(start);
+    t.cached.cache_bytes = cache.bytes_held();
+    t.cached.cache_bytes_allocated = cache.bytes_allocated();
+    add_totals(t.cached, previous ? &previous->cached : nullptr);
+  } else {
+    cache.advance(int(t.input_ids.size()));  // positions still move on when only the uncached mode runs
+  }
+  if (options_.run_uncached) {
+    prepare(t.uncached);
+    const auto start = std::chrono::steady_clock::now();
+    model_->forward_uncached(t.context_ids, options_.window, t.uncached.logits, &t.uncached.forward);
+    t.uncached.seconds = seconds_since(start);
+    add_totals(t.uncached, previous ? &previous->uncached : nullptr);
+  }
+  if (t.both_ran()) t.max_abs_logit_diff = (t.cached.logits - t.uncached.logits).cwiseAbs().maxCoeff();
+}
+
 const StepTrace& DecodeSession::step() {
   if (prompt_.empty()) throw UsageError("start() the session with a prompt before stepping");
   check_steps(1);
@@ -132,40 +163,8 @@ const StepTrace& DecodeSession::step() {
   t.context_ids = tokens();
   for (int id : t.context_ids) t.context_texts.push_back(tokenizer_->token_text(id));
 
-  const ModeTrace* previous_cached = history_.empty() ? nullptr : &history_.back().cached;
-  const ModeTrace* previous_uncached = history_.empty() ? nullptr : &history_.back().uncached;
-  auto prepare = [&](ModeTrace& m) {
-    m.ran = true;
-    m.forward.with_attention = options_.record_attention;
-    m.forward.with_rows = options_.record_rows;
-  };
-  auto add_totals = [](ModeTrace& m, const ModeTrace* previous) {
-    m.total_rows_computed = m.rows_computed() + (previous ? previous->total_rows_computed : 0);
-    m.total_macs = m.macs() + (previous ? previous->total_macs : 0);
-  };
-
-  Undo undo;
-  if (options_.run_cached) {
-    prepare(t.cached);
-    undo = save_overwritten(t.position_begin, int(feed.size()));
-    const auto start = std::chrono::steady_clock::now();
-    model_->forward_cached(feed, cache_, options_.window, t.cached.logits, &t.cached.forward, &scratch_);
-    t.cached.seconds = seconds_since(start);
-    t.cached.cache_bytes = cache_.bytes_held();
-    t.cached.cache_bytes_allocated = cache_.bytes_allocated();
-    add_totals(t.cached, previous_cached);
-  } else {
-    cache_.advance(int(feed.size()));  // positions still move on when only the uncached mode runs
-  }
-  if (options_.run_uncached) {
-    prepare(t.uncached);
-    const auto start = std::chrono::steady_clock::now();
-    model_->forward_uncached(t.context_ids, options_.window, t.uncached.logits, &t.uncached.forward);
-    t.uncached.seconds = seconds_since(start);
-    add_totals(t.uncached, previous_uncached);
-  }
-  if (t.both_ran()) t.max_abs_logit_diff = (t.cached.logits - t.uncached.logits).cwiseAbs().maxCoeff();
-
+  Undo undo = options_.run_cached ? save_overwritten(t.position_begin, int(feed.size())) : Undo{};
+  run_forwards(t, cache_, &scratch_, history_.empty() ? nullptr : &history_.back());
   const RowVector& logits = t.cached.ran ? t.cached.logits : t.uncached.logits;
   t.next_id = choose_next(logits, t.step, &t.forced);
   t.next_text = tokenizer_->token_text(t.next_id);
@@ -173,7 +172,46 @@ const StepTrace& DecodeSession::step() {
 
   history_.push_back(std::move(t));
   undo_.push_back(std::move(undo));
+  // Bounded memory: the step that just left the newest full_steps_kept drops its large tensors.
+  const int oldest_full = steps_done() - options_.full_steps_kept - 1;
+  if (options_.full_steps_kept > 0 && oldest_full >= 0) drop_large_tensors(history_[std::size_t(oldest_full)]);
   return history_.back();
+}
+
+StepTrace DecodeSession::recompute_step(int step) const {
+  if (step < 0 || step >= steps_done()) throw UsageError("recompute_step: no step " + std::to_string(step));
+  // The cache as it was before `step`: later rows forgotten, rows a window overwrote put back.
+  KvCache cache = cache_;
+  for (int s = steps_done() - 1; s >= step; --s) {
+    cache.truncate(history_[std::size_t(s)].position_begin);
+    const Undo& undo = undo_[std::size_t(s)];
+    for (int l = 0; l < int(undo.keys.size()); ++l)
+      for (int i = 0; i < int(undo.positions.size()); ++i)
+        cache.write(l, undo.positions[i], undo.keys[l].row(i).data(), undo.values[l].row(i).data());
+  }
+  const StepTrace& kept = history_[std::size_t(step)];
+  StepTrace t;
+  t.step = kept.step;
+  t.prefill = kept.prefill;
+  t.position_begin = kept.position_begin;
+  t.position_end = kept.position_end;
+  t.window = kept.window;
+  t.input_ids = kept.input_ids;
+  t.context_ids = kept.context_ids;
+  t.context_texts = kept.context_texts;
+  t.next_id = kept.next_id;
+  t.next_text = kept.next_text;
+  t.forced = kept.forced;
+  t.top = kept.top;
+  ForwardScratch scratch;
+  run_forwards(t, cache, &scratch, step > 0 ? &history_[std::size_t(step - 1)] : nullptr);
+  return t;
+}
+
+const StepTrace& DecodeSession::full_step(int step) {
+  StepTrace& t = history_.at(std::size_t(step));
+  if (t.tensors_dropped) restore_large_tensors(t, recompute_step(step));
+  return t;
 }
 
 bool DecodeSession::back() {
@@ -186,6 +224,7 @@ bool DecodeSession::back() {
       cache_.write(l, undo.positions[i], undo.keys[l].row(i).data(), undo.values[l].row(i).data());
   history_.pop_back();
   undo_.pop_back();
+  if (!history_.empty()) full_step(steps_done() - 1);  // the step shown now has its tensors
   return true;
 }
 

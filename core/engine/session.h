@@ -22,6 +22,9 @@ struct SessionOptions {
   bool run_uncached = true;
   bool record_attention = true;  // attention weights per head (large for long uncached runs)
   bool record_rows = true;       // K/V/Q values of the rows computed
+  // The newest N steps keep their large tensors (attention, recomputed rows, logits); older steps drop
+  // them and recompute_step() rebuilds them on demand, so memory stays bounded at any length. 0 = keep all.
+  int full_steps_kept = 8;
   SamplingOptions sampling;
 };
 
@@ -45,7 +48,14 @@ class DecodeSession {
   bool back();    // false at the start
   void reset();   // before step 0: empty cache, position 0
 
+  // Every step so far. Only the newest options().full_steps_kept keep their large tensors (see
+  // StepTrace::tensors_dropped); history().back() always has them.
   const std::vector<StepTrace>& history() const { return history_; }
+  // history()[step] with its large tensors restored (recomputed if they were dropped).
+  const StepTrace& full_step(int step);
+  // Step `step` run again from the cache state before it: the same numbers as when it first ran
+  // (times aside). The session does not change.
+  StepTrace recompute_step(int step) const;
   int steps_done() const { return int(history_.size()); }
   // Prompt, then every token chosen so far (the last one not yet fed).
   std::vector<int> tokens() const;
@@ -65,6 +75,8 @@ class DecodeSession {
   std::vector<int> feed_for_next_step() const;
   int choose_next(const RowVector& logits, int step, bool* forced) const;
   Undo save_overwritten(int first_new, int n_new) const;
+  // Runs step t's forward passes (t's positions, ids and feed already set) on `cache`.
+  void run_forwards(StepTrace& t, KvCache& cache, ForwardScratch* scratch, const StepTrace* previous) const;
 
   std::shared_ptr<const Model> model_;
   std::shared_ptr<const Tokenizer> tokenizer_;

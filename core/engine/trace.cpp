@@ -1,5 +1,8 @@
 #include "core/engine/trace.h"
 
+#include <algorithm>
+#include <utility>
+
 namespace kvscope {
 
 std::int64_t ModeTrace::rows_computed() const {
@@ -29,6 +32,53 @@ std::vector<int> StepTrace::query_heads_of(int kv_head) const {
   for (int h = 0; h < int(map.size()); ++h)
     if (map[h] == kv_head) heads.push_back(h);
   return heads;
+}
+
+namespace {
+
+void drop_mode(ModeTrace& m, bool keep_rows) {
+  m.logits = RowVector();
+  for (LayerRecord& l : m.forward.layers) {
+    std::vector<Matrix>().swap(l.attention);
+    l.queries = Matrix();
+    l.query = RowVector();
+    if (keep_rows) continue;  // the cached mode's K/V rows are the cache's contents: later steps show them
+    l.keys = Matrix();
+    l.keys_unrotated = Matrix();
+    l.values = Matrix();
+  }
+}
+
+void restore_mode(ModeTrace& slim, ModeTrace&& full, bool keep_rows) {
+  slim.logits = std::move(full.logits);
+  const std::size_t n = std::min(slim.forward.layers.size(), full.forward.layers.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    LayerRecord& s = slim.forward.layers[i];
+    LayerRecord& f = full.forward.layers[i];
+    s.attention = std::move(f.attention);
+    s.queries = std::move(f.queries);
+    s.query = std::move(f.query);
+    if (keep_rows) continue;
+    s.keys = std::move(f.keys);
+    s.keys_unrotated = std::move(f.keys_unrotated);
+    s.values = std::move(f.values);
+  }
+}
+
+}  // namespace
+
+void drop_large_tensors(StepTrace& t) {
+  if (t.tensors_dropped) return;
+  drop_mode(t.uncached, false);
+  drop_mode(t.cached, true);
+  t.tensors_dropped = true;
+}
+
+void restore_large_tensors(StepTrace& slim, StepTrace&& full) {
+  if (!slim.tensors_dropped) return;
+  restore_mode(slim.uncached, std::move(full.uncached), false);
+  restore_mode(slim.cached, std::move(full.cached), true);
+  slim.tensors_dropped = false;
 }
 
 }  // namespace kvscope

@@ -49,6 +49,11 @@ struct StepTrace {
   ModeTrace cached;
   ModeTrace uncached;
   float max_abs_logit_diff = 0.0f;         // between the two modes; meaningful only when both ran
+  // True when the large tensors were dropped to bound memory (DecodeSession keeps them for its newest
+  // steps only): the uncached mode's attention, K/V/Q rows and logits, and the cached mode's attention,
+  // queries and logits. Everything else, the cached K/V rows included, stays. recompute_step() brings
+  // them back with identical numbers.
+  bool tensors_dropped = false;
 
   int newest_position() const { return position_end - 1; }
   // Whether the query at position `query` could see key position `key` in a layer, as recorded by
@@ -60,5 +65,11 @@ struct StepTrace {
   std::vector<int> query_heads_of(int kv_head) const;
   bool both_ran() const { return cached.ran && uncached.ran; }
 };
+
+// Drops what tensors_dropped describes (the O(t^2) and O(vocab) parts of a step). Idempotent.
+void drop_large_tensors(StepTrace& t);
+// Moves the large tensors of `full` (a recomputation of the same step) into `slim`; the scalars
+// recorded when the step first ran (times, totals) are kept.
+void restore_large_tensors(StepTrace& slim, StepTrace&& full);
 
 }  // namespace kvscope
