@@ -21,7 +21,7 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
   CLI::App cli{"kvscope: watch a KV cache speed up GPT decoding, step by step"};
   AppOptions& a = out.app;
   std::string size, theme = "light";
-  auto* preset = cli.add_option("--preset", a.preset, "built-in model: demo (default) or gpt2-small (random weights)");
+  auto* preset = cli.add_option("--preset", a.preset, "built-in model: demo (default; GPT-2 style), demo-llama (RoPE, grouped-query attention, any text) or gpt2-small (random weights)");
   cli.add_option("--model", a.model_dir, "Hugging Face GPT-2 folder (config.json, model.safetensors, vocab.json, merges.txt)")
       ->excludes(preset);
   cli.add_option("--lesson", a.lesson_path,
@@ -35,6 +35,9 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
   cli.add_option("--steps", a.steps, "headless: run steps 0..N (prefill + N decode steps), write --screenshot, exit")
       ->check(CLI::NonNegativeNumber);
   cli.add_option("--screenshot", a.screenshot, "PNG written after --steps");
+  cli.add_option("--frame-stats", a.frame_stats,
+                 "with --steps: draw F frames at the last step, print {\"frames\", \"median_ms\", \"p99_ms\"} on stdout, exit")
+      ->check(CLI::PositiveNumber);
   cli.add_option("--export-steps", a.export_dir,
                  "headless: write every lesson step as DIR/step_00.png... plus DIR/trace.json (all or nothing), exit");
   cli.add_option("--size", size, "window size WxH (default 1600x900)");
@@ -68,7 +71,11 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
     std::cerr << "kvscope: --export-steps runs the whole lesson; it does not go with --steps or --screenshot\n";
     return 2;
   }
-  if ((a.steps >= 0) != !a.screenshot.empty()) {
+  if (a.frame_stats > 0 && a.steps < 0) {
+    std::cerr << "kvscope: --frame-stats needs --steps (the step to measure)\n";
+    return 2;
+  }
+  if (a.frame_stats == 0 && (a.steps >= 0) != !a.screenshot.empty()) {
     std::cerr << "kvscope: --steps and --screenshot go together (headless path)\n";
     return 2;
   }

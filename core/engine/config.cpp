@@ -50,9 +50,9 @@ ModelConfig preset_config(const std::string& name) {
     c.n_layer = 12;
     return c;
   }
-  throw UsageError("unknown preset '" + name + "' (known: demo, gpt2-small)");
+  throw UsageError("unknown preset '" + name + "' (known: demo, demo-llama, gpt2-small)");
 }
 
-std::vector<std::string> preset_names() { return {"demo", "gpt2-small"}; }
+std::vector<std::string> preset_names() { return {"demo", "demo-llama", "gpt2-small"}; }
 
 }  // namespace kvscope

@@ -59,7 +59,8 @@ struct ModelConfig {
 // Throws UsageError naming the first field that is wrong.
 void validate(const ModelConfig& config);
 
-// "demo" (tiny, the default) or "gpt2-small" (124M shape). Throws UsageError for other names.
+// Shapes of the GPT-2 presets: "demo" (tiny, the default) or "gpt2-small" (124M shape). Throws
+// UsageError for other names (demo-llama's shape is its config.json: core/formats/model_source.h).
 ModelConfig preset_config(const std::string& name);
 std::vector<std::string> preset_names();
 

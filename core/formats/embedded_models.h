@@ -8,5 +8,7 @@ namespace kvscope {
 
 // examples/models/demo: config.json, model.safetensors, vocab.txt
 const std::vector<EmbeddedFile>& embedded_demo_model();
+// examples/models/demo-llama: config.json, model.safetensors, tokenizer.json
+const std::vector<EmbeddedFile>& embedded_demo_llama_model();
 
 }  // namespace kvscope

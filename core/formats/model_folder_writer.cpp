@@ -25,8 +25,37 @@ double short_decimal(float value) {
   return std::strtod(text, nullptr);
 }
 
+// config.json as Hugging Face's LlamaForCausalLM writes it.
+nlohmann::json hf_llama_config(const ModelConfig& c) {
+  nlohmann::json j;
+  j["architectures"] = {"LlamaForCausalLM"};
+  j["model_type"] = "llama";
+  j["vocab_size"] = c.vocab_size;
+  j["max_position_embeddings"] = c.context_length;
+  j["hidden_size"] = c.d_model;
+  j["intermediate_size"] = c.d_ff();
+  j["num_attention_heads"] = c.n_head;
+  j["num_key_value_heads"] = c.kv_heads();
+  j["head_dim"] = c.d_head();
+  j["num_hidden_layers"] = c.n_layer;
+  j["rms_norm_eps"] = short_decimal(c.layer_norm_eps);
+  j["rope_theta"] = short_decimal(c.rope_theta);
+  j["rope_scaling"] = nullptr;
+  j["hidden_act"] = "silu";
+  j["attention_bias"] = c.out_bias;
+  j["mlp_bias"] = false;
+  j["torch_dtype"] = "float32";
+  return j;
+}
+
 nlohmann::json hf_config(const ModelConfig& c, const nlohmann::json& extra) {
   nlohmann::json j;
+  if (c.family == ModelFamily::Llama) {
+    j = hf_llama_config(c);
+    if (extra.is_object())
+      for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
+    return j;
+  }
   j["architectures"] = {"GPT2LMHeadModel"};
   j["model_type"] = "gpt2";
   j["vocab_size"] = c.vocab_size;
@@ -136,7 +165,7 @@ void save_model_folder(const std::string& dir, const ModelConfig& config, const 
                        const std::vector<std::string>& vocabulary, const SaveFolderOptions& options) {
   validate(config);
   check_shapes(weights, config);
-  check_vocabulary(vocabulary, config.vocab_size);
+  if (options.tokenizer_json.empty()) check_vocabulary(vocabulary, config.vocab_size);
   check_save_target(dir, options.replace_existing);
   const fs::path target = target_path(dir);
   std::error_code error;
@@ -154,9 +183,13 @@ void save_model_folder(const std::string& dir, const ModelConfig& config, const 
     nlohmann::json config_json = hf_config(config, options.extra_config);
     config_json["tie_word_embeddings"] = weights.lm_head.size() == 0;  // an untied head is written as lm_head
     write_text(staged / "config.json", config_json.dump(2) + "\n");
-    std::string words;
-    for (const std::string& word : vocabulary) words += word + "\n";
-    write_text(staged / "vocab.txt", words);
+    if (!options.tokenizer_json.empty()) {
+      write_text(staged / "tokenizer.json", options.tokenizer_json);
+    } else {
+      std::string words;
+      for (const std::string& word : vocabulary) words += word + "\n";
+      write_text(staged / "vocab.txt", words);
+    }
     std::vector<std::vector<float>> storage;
     write_safetensors((staged / "model.safetensors").string(), hf_tensors(config, weights, storage), {{"format", "pt"}});
     publish(staged, target);

@@ -21,6 +21,7 @@ namespace kvscope {
 struct SaveFolderOptions {
   bool replace_existing = false;  // replace a model folder (one with config.json) already at dir
   nlohmann::json extra_config;    // more keys for config.json (e.g. how the model was trained)
+  std::string tokenizer_json;     // a BPE model's tokenizer.json text: written instead of vocab.txt
 };
 
 // Throws UsageError when save_model_folder would refuse dir: dir or its nearest existing ancestor
@@ -32,6 +33,7 @@ void check_save_target(const std::string& dir, bool replace_existing);
 // Throws UsageError when check_save_target does, when the vocabulary
 // does not match config.vocab_size or a word cannot be one line of vocab.txt; DataError naming the
 // path when writing fails (dir is then left as it was).
+// With options.tokenizer_json set, vocabulary is ignored and tokenizer.json is written.
 void save_model_folder(const std::string& dir, const ModelConfig& config, const ModelWeights& weights,
                        const std::vector<std::string>& vocabulary, const SaveFolderOptions& options = {});
 

@@ -4,6 +4,7 @@
 #include "core/formats/embedded_models.h"
 #include "core/formats/hf_config.h"
 #include "core/formats/hf_weights.h"
+#include "core/tokenizers/hf_tokenizer.h"
 #include "core/tokenizers/id_tokenizer.h"
 #include "core/formats/safetensors.h"
 #include "core/engine/weights.h"
@@ -24,10 +25,24 @@ LoadedModel load_embedded_demo() {
   loaded.model = std::make_shared<Model>(config, read_hf_weights(file, config));
   return loaded;
 }
+LoadedModel load_embedded_demo_llama() {
+  const std::vector<EmbeddedFile>& files = embedded_demo_llama_model();
+  const ModelConfig config =
+      parse_hf_config(find_embedded(files, "config.json")->text(), "built-in demo-llama config.json");
+  const EmbeddedFile& weights = *find_embedded(files, "model.safetensors");
+  const SafetensorsFile file("built-in demo-llama model.safetensors", weights.data, weights.size);
+  LoadedModel loaded;
+  loaded.name = "demo-llama";
+  loaded.tokenizer = std::make_shared<HfTokenizer>(
+      HfTokenizer::from_text(find_embedded(files, "tokenizer.json")->text(), "built-in demo-llama tokenizer.json"));
+  loaded.model = std::make_shared<Model>(config, read_hf_weights(file, config));
+  return loaded;
+}
 }  // namespace
 
 LoadedModel load_preset(const std::string& name) {
   if (name == "demo") return load_embedded_demo();
+  if (name == "demo-llama") return load_embedded_demo_llama();
   ModelConfig config = preset_config(name);
   LoadedModel loaded;
   loaded.name = name;

@@ -15,8 +15,11 @@ struct LoadedModel {
   std::shared_ptr<const Tokenizer> tokenizer;
 };
 
-// "demo": the trained classroom model compiled into the binary (examples/models/demo), with its
-// word vocabulary. "gpt2-small": GPT-2 124M's shape with seeded random weights and no vocabulary.
+// "demo": the trained classroom model compiled into the binary (examples/models/demo), GPT-2 style
+// with its word vocabulary. "demo-llama": the same corpus on a Llama-style model (RoPE, 4 query heads
+// sharing 2 KV heads, RMSNorm, SwiGLU) with a byte-level BPE, so any text encodes
+// (examples/models/demo-llama). "gpt2-small": GPT-2 124M's shape with seeded random weights and no
+// vocabulary.
 // Throws UsageError for an unknown name.
 LoadedModel load_preset(const std::string& name);
 

@@ -51,6 +51,8 @@ class HfTokenizer : public Tokenizer {
   // Reads tokenizer.json and, when it is there, tokenizer_config.json beside it. Throws DataError
   // "PATH: problem" for anything unreadable, malformed or not byte-level BPE.
   static HfTokenizer from_file(const std::string& tokenizer_json_path);
+  // The same from the file's text (a built-in model); `name` stands in for the path in messages.
+  static HfTokenizer from_text(const std::string& json_text, const std::string& name);
 
   // Added tokens written in the text count as themselves; nothing is added around the text.
   // Throws DataError for text that is not valid UTF-8 (with its byte offset).

@@ -192,9 +192,9 @@ void read_config(const std::string& path, HfTokenizerSpec& spec) {
   if (spec.prefix_ids.empty() || spec.prefix_ids.front() != id) spec.prefix_ids.insert(spec.prefix_ids.begin(), id);
 }
 
-HfTokenizerSpec read_spec(const std::string& path) {
+HfTokenizerSpec parse_spec(const std::string& text, const std::string& path) {
   const Reader r{path};
-  const json j = json::parse(read_text_file(path, "tokenizer.json"), nullptr, false);
+  const json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) r.fail("not valid JSON");
   if (!j.is_object()) r.fail("not a JSON object (a Hugging Face tokenizer.json)");
   HfTokenizerSpec spec;
@@ -211,8 +211,17 @@ HfTokenizerSpec read_spec(const std::string& path) {
 }
 }  // namespace
 
+HfTokenizer HfTokenizer::from_text(const std::string& json_text, const std::string& name) {
+  const HfTokenizerSpec spec = parse_spec(json_text, name);
+  try {
+    return HfTokenizer(spec);
+  } catch (const DataError& e) {
+    throw DataError(name + ": " + e.what());
+  }
+}
+
 HfTokenizer HfTokenizer::from_file(const std::string& tokenizer_json_path) {
-  HfTokenizerSpec spec = read_spec(tokenizer_json_path);
+  HfTokenizerSpec spec = parse_spec(read_text_file(tokenizer_json_path, "tokenizer.json"), tokenizer_json_path);
   const std::filesystem::path config = std::filesystem::path(tokenizer_json_path).parent_path() / "tokenizer_config.json";
   std::error_code error;  // a config that cannot even be checked counts as absent
   if (std::filesystem::is_regular_file(config, error)) {

@@ -31,6 +31,7 @@ Corpus parse_corpus(const std::string& text, const std::string& source_name) {
     if (sequence.empty()) continue;
     corpus.word_count += int(sequence.size());
     corpus.sequences.push_back(std::move(sequence));
+    corpus.lines.push_back(line.substr(first));
   }
   if (corpus.sequences.empty()) throw DataError(source_name + ": the corpus has no words (one sentence per line)");
   return corpus;

@@ -11,6 +11,7 @@ struct Corpus {
   std::vector<std::string> vocabulary;      // id -> word, in order of first appearance
   std::vector<std::vector<int>> sequences;  // one per line that has words
   int word_count = 0;                       // tokens over all sequences
+  std::vector<std::string> lines;           // the text of each sequence (for a subword tokenizer)
 };
 
 // Blank lines and lines whose first non-blank character is '#' are skipped. Words are kept as

@@ -1,5 +1,7 @@
-// kvscope-cli train: teach a small word-level GPT-2 a corpus (one sentence per line) and write a
-// model folder that --model opens. Progress (step, loss, elapsed) goes to stderr, the summary to stdout.
+// kvscope-cli train: teach a small model a corpus (one sentence per line) and write a model folder that
+// --model opens: a GPT-2 with the corpus's words as vocabulary, or (--family llama) a Llama-style model
+// (RoPE, grouped-query attention, RMSNorm, SwiGLU) over a byte-level BPE tokenizer.json (--tokenizer).
+// Progress (step, loss, elapsed) goes to stderr, the summary to stdout.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,7 +13,9 @@
 #include "core/engine/weights.h"
 #include "core/train/corpus.h"
 #include "core/engine/error.h"
+#include "core/engine/read_file.h"
 #include "core/formats/model_folder_writer.h"
+#include "core/tokenizers/hf_tokenizer.h"
 #include "core/train/train.h"
 #include "examples/cli/commands.h"
 #include "examples/cli/model_options.h"
@@ -21,8 +25,11 @@ namespace kvscope::cli {
 namespace {
 
 struct TrainCommandOptions {
-  std::string corpus, out;
-  ModelConfig shape = preset_config("demo");  // vocab_size comes from the corpus
+  std::string corpus, out, tokenizer;
+  std::string family = "gpt2";
+  int kv_heads = 0;  // 0: one per head
+  int d_ff = 0;      // 0: the family's default
+  ModelConfig shape = preset_config("demo");  // vocab_size comes from the corpus or the tokenizer
   TrainOptions train;
   int log_every = 100;
   bool overwrite = false;
@@ -63,13 +70,43 @@ CLI::Validator positive_number() {
       "POSITIVE");
 }
 
+// The shape asked for: GPT-2 as the demo, or a Llama without biases or q/k norms and a tied head.
+ModelConfig model_shape(const TrainCommandOptions& o) {
+  ModelConfig c = o.shape;
+  if (o.family == "llama") {
+    c.family = ModelFamily::Llama;
+    c.qkv_bias = c.out_bias = c.mlp_bias = false;
+    c.layer_norm_eps = 1e-6f;
+  } else if (o.family != "gpt2") {
+    throw UsageError("--family must be gpt2 or llama, got '" + o.family + "'");
+  }
+  c.n_kv_head = o.kv_heads;
+  c.ff_dim = o.d_ff;
+  if (c.family == ModelFamily::Gpt2 && o.kv_heads > 0 && o.kv_heads != c.n_head)
+    throw UsageError("--kv-heads: GPT-2 has one K/V head per head (use --family llama)");
+  if ((c.family == ModelFamily::Llama) != !o.tokenizer.empty())
+    throw UsageError(c.family == ModelFamily::Llama ? "--family llama needs --tokenizer (a byte-level BPE tokenizer.json)"
+                                                    : "--tokenizer: the GPT-2 trainer uses the corpus's words");
+  return c;
+}
+
 int run_train(const TrainCommandOptions& o) {
-  check_shape(o.shape);
+  ModelConfig config = model_shape(o);
+  check_shape(config);
   check_save_target(o.out, o.overwrite);  // refuse before training, not after
   const Corpus corpus = read_corpus(o.corpus);
-  ModelConfig config = o.shape;
-  config.vocab_size = int(corpus.vocabulary.size());
-  Trainer trainer(config, corpus.sequences, o.train);
+  std::vector<std::vector<int>> sequences = corpus.sequences;
+  std::string tokenizer_text;
+  if (!o.tokenizer.empty()) {  // subwords: every line through the BPE tokenizer
+    tokenizer_text = read_text_file(o.tokenizer, "the tokenizer");
+    const HfTokenizer tokenizer = HfTokenizer::from_file(o.tokenizer);
+    sequences.clear();
+    for (const std::string& line : corpus.lines) sequences.push_back(tokenizer.encode(line));
+    config.vocab_size = tokenizer.vocab_size();
+  } else {
+    config.vocab_size = int(corpus.vocabulary.size());
+  }
+  Trainer trainer(config, sequences, o.train);
   std::fprintf(stderr, "corpus %s: %zu sentences, %d words, vocabulary %d; model %lld parameters, %zu examples\n",
                o.corpus.c_str(), corpus.sequences.size(), corpus.word_count, config.vocab_size,
                (long long)parameter_count(config), trainer.examples().size());
@@ -94,6 +131,7 @@ int run_train(const TrainCommandOptions& o) {
   SaveFolderOptions save;
   save.replace_existing = o.overwrite;
   save.extra_config = training_record(o, corpus, mean_loss);
+  save.tokenizer_json = tokenizer_text;
   save_model_folder(o.out, config, trainer.weights(), corpus.vocabulary, save);
   std::printf("wrote %s: mean loss over the corpus %.4f nats/token after %d steps, %.1f s\n", o.out.c_str(),
               mean_loss, o.train.steps, seconds);
@@ -119,6 +157,12 @@ void add_train_command(CLI::App& app, Runner& run) {
   cmd->add_option("--n-layer", o->shape.n_layer, "blocks (default 2)")->check(positive_integer());
   cmd->add_option("--context", o->shape.context_length, "context length in tokens (default 32)")
       ->check(positive_integer());
+  cmd->add_option("--family", o->family, "gpt2 (default: words as tokens, learned positions) or llama (RoPE, GQA, "
+                                         "RMSNorm, SwiGLU; needs --tokenizer)");
+  cmd->add_option("--kv-heads", o->kv_heads, "K/V heads, dividing --n-head (llama; default: one per head)")
+      ->check(positive_integer());
+  cmd->add_option("--d-ff", o->d_ff, "MLP width (default: 4 d-model)")->check(positive_integer());
+  cmd->add_option("--tokenizer", o->tokenizer, "byte-level BPE tokenizer.json for --family llama (train-tokenizer writes one)");
   cmd->callback([o, &run] { run = [o] { return run_train(*o); }; });
 }
 
