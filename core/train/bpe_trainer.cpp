@@ -1,15 +1,14 @@
 #include "core/train/bpe_trainer.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <map>
-#include <queue>
 #include <set>
 #include <sstream>
 #include <unordered_map>
