@@ -172,10 +172,23 @@ const StepTrace& DecodeSession::step() {
 
   history_.push_back(std::move(t));
   undo_.push_back(std::move(undo));
-  // Bounded memory: the step that just left the newest full_steps_kept drops its large tensors.
-  const int oldest_full = steps_done() - options_.full_steps_kept - 1;
-  if (options_.full_steps_kept > 0 && oldest_full >= 0) drop_large_tensors(history_[std::size_t(oldest_full)]);
+  if (options_.full_steps_kept > 0) drop_old_tensors();
   return history_.back();
+}
+
+// Bounded memory: the steps with their large tensors are always a suffix of the history (back() pops
+// everything after the one it restores). Past the newest, those over the count or the byte budget drop them.
+void DecodeSession::drop_old_tensors() {
+  std::int64_t bytes = 0;
+  int kept = 0;
+  for (int s = steps_done() - 1; s >= 0; --s) {
+    StepTrace& t = history_[std::size_t(s)];
+    if (t.tensors_dropped) break;
+    ++kept;
+    bytes += large_tensor_bytes(t);
+    if (s < steps_done() - 1 && (kept > options_.full_steps_kept || bytes > options_.full_bytes_kept))
+      drop_large_tensors(t);
+  }
 }
 
 StepTrace DecodeSession::recompute_step(int step) const {

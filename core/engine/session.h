@@ -25,6 +25,9 @@ struct SessionOptions {
   // The newest N steps keep their large tensors (attention, recomputed rows, logits); older steps drop
   // them and recompute_step() rebuilds them on demand, so memory stays bounded at any length. 0 = keep all.
   int full_steps_kept = 8;
+  // ...and, past the newest step, only while their large tensors total at most this many bytes (an
+  // uncached step's attention alone is 4 x layers x heads x t^2 bytes: 600 MB for GPT-2 small at 1024).
+  std::int64_t full_bytes_kept = std::int64_t(192) << 20;
   SamplingOptions sampling;
 };
 
@@ -75,6 +78,7 @@ class DecodeSession {
   std::vector<int> feed_for_next_step() const;
   int choose_next(const RowVector& logits, int step, bool* forced) const;
   Undo save_overwritten(int first_new, int n_new) const;
+  void drop_old_tensors();
   // Runs step t's forward passes (t's positions, ids and feed already set) on `cache`.
   void run_forwards(StepTrace& t, KvCache& cache, ForwardScratch* scratch, const StepTrace* previous) const;
 

@@ -67,6 +67,17 @@ void restore_mode(ModeTrace& slim, ModeTrace&& full, bool keep_rows) {
 
 }  // namespace
 
+std::int64_t large_tensor_bytes(const StepTrace& t) {
+  std::int64_t floats = t.uncached.logits.size() + t.cached.logits.size();
+  for (const ModeTrace* m : {&t.uncached, &t.cached})
+    for (const LayerRecord& l : m->forward.layers) {
+      for (const Matrix& a : l.attention) floats += a.size();
+      floats += l.queries.size() + l.query.size();
+      if (m == &t.uncached) floats += l.keys.size() + l.keys_unrotated.size() + l.values.size();
+    }
+  return floats * std::int64_t(sizeof(float));
+}
+
 void drop_large_tensors(StepTrace& t) {
   if (t.tensors_dropped) return;
   drop_mode(t.uncached, false);

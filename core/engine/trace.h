@@ -68,6 +68,8 @@ struct StepTrace {
 
 // Drops what tensors_dropped describes (the O(t^2) and O(vocab) parts of a step). Idempotent.
 void drop_large_tensors(StepTrace& t);
+// Bytes drop_large_tensors would free.
+std::int64_t large_tensor_bytes(const StepTrace& t);
 // Moves the large tensors of `full` (a recomputation of the same step) into `slim`; the scalars
 // recorded when the step first ran (times, totals) are kept.
 void restore_large_tensors(StepTrace& slim, StepTrace&& full);

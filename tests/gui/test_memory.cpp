@@ -99,3 +99,16 @@ TEST_CASE("full_step restores a dropped step in place", "[gui][views][memory]") 
   CHECK_FALSE(t.uncached.forward.layers[0].attention.empty());
   CHECK(t.uncached.forward.layers[0].attention[0].rows() == t.position_end);
 }
+
+TEST_CASE("a byte budget keeps fewer full steps, never fewer than the newest", "[gui][views][memory]") {
+  LoadedModel m = load_preset("demo");
+  SessionOptions options;
+  options.full_steps_kept = 8;
+  options.full_bytes_kept = 1;  // smaller than any step: only the newest keeps its tensors
+  DecodeSession session(m.model, m.tokenizer, options);
+  session.start(m.tokenizer->encode("Time flies"), {});
+  for (int s = 0; s < 5; ++s) session.step();
+  for (int s = 0; s < 5; ++s) CHECK(session.history()[std::size_t(s)].tensors_dropped == (s < 4));
+  CHECK(large_tensor_bytes(session.history().back()) > 0);
+  CHECK(large_tensor_bytes(session.history()[0]) == 0);
+}
