@@ -11,6 +11,7 @@
 #include "core/lessons/cache_calculator.h"
 #include "core/engine/error.h"
 #include "core/formats/model_folder.h"
+#include "gui/text_metrics.h"
 
 namespace kvscope::gui {
 
@@ -191,6 +192,9 @@ void App::finish_step() {
   }
   shown_.push_back(run_->history().back());
   shown_reports_.push_back(run_->reports().back());
+  // Only the step on screen needs its large tensors: the one before drops them (back() copies them
+  // again from the session, which keeps or recomputes them).
+  if (shown_.size() >= 2) drop_large_tensors(shown_[shown_.size() - 2]);
   after_history_change();
   frames_after_last_step_ = 0;
   if (queued_steps_ > 0) {
@@ -205,6 +209,8 @@ void App::back() {
   if (run_->back()) {
     shown_.pop_back();
     shown_reports_.pop_back();
+    // The session recomputed the step now shown if it had dropped its tensors: copy them back.
+    if (!shown_.empty() && shown_.back().tensors_dropped) shown_.back() = run_->history().back();
     after_history_change();
   }
 }
@@ -222,6 +228,7 @@ void App::reset() {
 // A step shown, taken back or reset: views rebuild, and a cache_size lesson's step sets the calculator.
 void App::after_history_change() {
   ++trace_version_;
+  ui_.focus_row_end = ui_.focus_col_end = -1;  // the heatmaps' focus follows the newest step again
   const int step = int(shown_.size()) - 1;
   if (!run_ || step < 0 || step >= int(run_->lesson().steps.size())) return;
   const CalculatorSetting& s = run_->lesson().steps[std::size_t(step)].calculator;
@@ -371,7 +378,12 @@ void App::frame() {
     if (!heatmaps_[pane]) heatmaps_[pane] = std::make_unique<HeatmapRenderer>();
   layout();
   ++frames_after_last_step_;
-  if (state_file_) state_file_->write(shown_state());
+}
+
+void App::after_render(const ImDrawData* draw_data) {
+  if (!state_file_) return;  // measured only for the test hook
+  min_text_px_ = smallest_text_px(draw_data);
+  state_file_->write(shown_state());
 }
 
 }  // namespace kvscope::gui

@@ -32,6 +32,7 @@ struct AppOptions {
   int layer = -1, head = -1, window = -1;  // -1: from the lesson
   int steps = -1;               // headless: run steps 0..steps, then screenshot and quit
   std::string screenshot;       // where the headless path writes its PNG
+  int frame_stats = 0;          // headless: draw this many frames at the last step, print their times (JSON)
   std::string export_dir;       // headless: every lesson step as DIR/step_NN.png plus DIR/trace.json
   std::string state_file;       // test hook: JSON line per change of what is shown
   ThemeId theme = ThemeId::Light;
@@ -59,6 +60,8 @@ class App {
   void on_key(int key, int action);
   // Between ImGui::NewFrame and ImGui::Render. Builds heatmap textures (GL) as needed.
   void frame();
+  // After ImGui::Render: measures the frame drawn (smallest text) and writes the --state-file line.
+  void after_render(const ImDrawData* draw_data);
   // After rendering: a PNG path to write the frame to (empty: none), then report_screenshot().
   std::string take_screenshot_request();
   void report_screenshot(const std::string& path, const std::string& error);
@@ -133,6 +136,7 @@ class App {
   };
   std::vector<LessonMenuItem> lesson_menu_;
   LayoutRects rects_;
+  float min_text_px_ = 0.0f;  // smallest text in the last frame drawn (--state-file)
   std::string screenshot_request_;
   int frames_after_last_step_ = 0;
   bool quit_ = false;

@@ -18,9 +18,10 @@ float pane_height(const PerPane<const PaneView*>& panes, int n_layer, float avai
   int n_rows = 1;
   for (PaneKind pane : kPaneKinds)
     if (panes[pane]) n_rows = std::max(n_rows, int(panes[pane]->rows.size()));
-  // Long sequences scroll inside the pane; the heatmaps keep at least ~45% of the height.
+  // Long sequences scroll inside the pane: at least 8 rows show (legible at real lengths), more when
+  // the share allows; the heatmaps take the rest.
   const float empty = kv_pane_height(0, n_layer);
-  const int max_rows = std::max(3, int((available * share - empty) / line_height()));
+  const int max_rows = std::max(8, int((available * share - empty) / line_height()));
   return kv_pane_height(std::min(n_rows, max_rows), n_layer);
 }
 
@@ -72,6 +73,10 @@ void App::draw_bottom(PanelContext& c, bool lesson_view, float half_w) {
   const float bottom_h = ImGui::GetContentRegionAvail().y;
   rects_.lesson_view = ScreenRect{};
   rects_.heatmap = PerPane<ScreenRect>{};
+  for (PaneKind pane : kPaneKinds) {  // (assigning PerPane<...>{} here trips a GCC 12 internal error)
+    rects_.heatmap_overview[pane] = ScreenRect{};
+    rects_.heatmap_view[pane] = HeatmapView{};
+  }
   if (lesson_view) {
     ImGui::BeginChild("lesson_view", ImVec2(0, bottom_h), true, ImGuiWindowFlags_NoScrollbar);
     const ImVec2 p = ImGui::GetWindowPos(), s = ImGui::GetWindowSize();
@@ -163,6 +168,10 @@ void App::layout() {
                                    : pane_height(c.panes, c.config->n_layer, rest, 0.55f);
   const float half_w = (ImGui::GetContentRegionAvail().x - style.ItemSpacing.x) * 0.5f;
   for (PaneKind pane : kPaneKinds) {
+    rects_.kv_rows_visible[pane] = 0;
+    rects_.heatmap_cell_px[pane] = 0.0f;
+  }
+  for (PaneKind pane : kPaneKinds) {
     const bool cached = pane == PaneKind::Cached;
     if (cached) ImGui::SameLine();
     ImGui::BeginChild(cached ? "pane_cached" : "pane_uncached", ImVec2(half_w, pane_h), true);
@@ -218,6 +227,19 @@ nlohmann::json App::shown_state() const {
   nlohmann::json items = nlohmann::json::array();
   for (const ScreenRect& r : rects_.menu_items) items.push_back(rect_json(r));
   j["menu_items"] = items;
+  j["min_text_px"] = min_text_px_;
+  nlohmann::json cells = nlohmann::json::array(), cell_px = nlohmann::json::array(), rows = nlohmann::json::array();
+  for (PaneKind pane : kPaneKinds) {
+    const HeatmapView& v = rects_.heatmap_view[pane];
+    cells.push_back({v.rows, v.cols});
+    cell_px.push_back(rects_.heatmap_cell_px[pane]);
+    rows.push_back(rects_.kv_rows_visible[pane]);
+  }
+  j["heatmap_cells"] = cells;         // [rows, cols] drawn, uncached then cached
+  j["heatmap_cell_px"] = cell_px;
+  j["kv_rows_visible"] = rows;        // uncached, cached
+  j["heatmap_overview_uncached"] = rect_json(rects_.heatmap_overview[PaneKind::Uncached]);
+  j["heatmap_overview_cached"] = rect_json(rects_.heatmap_overview[PaneKind::Cached]);
   int uploads = 0;
   for (PaneKind pane : kPaneKinds) uploads += heatmaps_[pane] ? heatmaps_[pane]->uploads() : 0;
   j["heatmap_uploads"] = uploads;

@@ -1,5 +1,6 @@
 #include "gui/headless.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
@@ -12,7 +13,8 @@ namespace kvscope::gui {
 bool is_headless(const AppOptions& options) { return options.steps >= 0 || !options.export_dir.empty(); }
 
 HeadlessRun::HeadlessRun(const AppOptions& options)
-    : steps_(options.steps), screenshot_(options.screenshot), export_dir_(options.export_dir) {
+    : steps_(options.steps), screenshot_(options.screenshot), export_dir_(options.export_dir),
+      frame_stats_(options.frame_stats) {
   if (!export_dir_.empty()) export_temp_ = make_export_temp(export_dir_);
 }
 
@@ -42,9 +44,30 @@ void HeadlessRun::steps_tick(App& app) {
       return;
     }
     app.request_step();
+  } else if (app.frames_after_last_step() >= 2 && frame_stats_ > 0 && int(frame_ms_.size()) < frame_stats_) {
+    frame_stats_tick(app);
   } else if (app.frames_after_last_step() >= 2 && !app.screenshot_pending()) {
+    if (screenshot_.empty()) return app.quit(0);  // --frame-stats alone
     app.request_screenshot(screenshot_);  // drawn twice: the layout has settled
   }
+}
+
+// One tick per frame: the interval since the previous one is a whole frame. After F intervals, the
+// JSON line (only it, on stdout).
+void HeadlessRun::frame_stats_tick(App&) {
+  const auto now = std::chrono::steady_clock::now();
+  if (stats_started_) frame_ms_.push_back(std::chrono::duration<double, std::milli>(now - last_frame_).count());
+  stats_started_ = true;
+  last_frame_ = now;
+  if (int(frame_ms_.size()) < frame_stats_) return;
+  std::vector<double> sorted = frame_ms_;
+  std::sort(sorted.begin(), sorted.end());
+  auto at = [&sorted](double q) { return sorted[std::min(sorted.size() - 1, std::size_t(q * double(sorted.size() - 1) + 0.5))]; };
+  nlohmann::json j;
+  j["frames"] = int(sorted.size());
+  j["median_ms"] = at(0.5);
+  j["p99_ms"] = at(0.99);
+  std::cout << j.dump() << std::endl;
 }
 
 // --export-steps: one step, two frames to settle the layout, its screenshot, the next step; at the end

@@ -2,9 +2,12 @@
 // The window's paths without a person, kept beside the App rather than inside it:
 //   --steps N --screenshot PNG  run steps 0..N, write the settled frame, exit (status 1 on any error);
 //   --export-steps DIR          every lesson step as DIR/step_NN.png plus DIR/trace.json, all or nothing;
+//   --frame-stats F (--steps N) draw F frames at step N, print {"frames", "median_ms", "p99_ms"}, exit;
 //   --state-file PATH           test hook: one JSON line each time what is shown changes.
 // The App calls HeadlessRun::tick() once a frame and hands it back each screenshot written.
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -32,6 +35,7 @@ class HeadlessRun {
   void steps_tick(App& app);
   void export_tick(App& app);
   void finish_export(App& app, const std::string& failure);
+  void frame_stats_tick(App& app);
 
   int steps_ = -1;
   std::string screenshot_;
@@ -39,6 +43,11 @@ class HeadlessRun {
   // --export-steps: PNGs go to a temporary folder next to the target, renamed into place at the end.
   std::string export_temp_;
   int exported_ = 0;
+  // --frame-stats: the time between consecutive frames (layout, GL, swap) at the last step.
+  int frame_stats_ = 0;
+  std::vector<double> frame_ms_;
+  std::chrono::steady_clock::time_point last_frame_;
+  bool stats_started_ = false;
   bool export_waiting_ = false;
 };
 

@@ -29,11 +29,13 @@ HeatmapRenderer::HeatmapRenderer()
     : program_(build_program("heatmap", find_embedded(embedded_shaders(), "heatmap.vert")->text().c_str(),
                              find_embedded(embedded_shaders(), "heatmap.frag")->text().c_str())),
       vao_(make_vertex_array()),
-      values_(make_texture()),
-      picture_(make_texture()),
-      fbo_(make_framebuffer()) {
+      values_(make_texture()) {
   set_nearest(values_.get());
-  set_nearest(picture_.get());
+  for (Target& t : targets_) {
+    t.texture = make_texture();
+    t.fbo = make_framebuffer();
+    set_nearest(t.texture.get());
+  }
   glBindTexture(GL_TEXTURE_2D, 0);
   check_gl("heatmap renderer set-up");
 }
@@ -62,18 +64,19 @@ void HeatmapRenderer::upload(const HeatmapRequest& r) {
   ++uploads_;
 }
 
-void HeatmapRenderer::draw(const HeatmapRequest& r, int width, int height, const HeatmapColors& c) {
-  if (width != drawn_width_ || height != drawn_height_) {
-    glBindTexture(GL_TEXTURE_2D, picture_.get());
+void HeatmapRenderer::draw(const HeatmapRequest& r, const HeatmapView& view, int width, int height,
+                           const HeatmapColors& c, Target& target) {
+  if (width != target.width || height != target.height) {
+    glBindTexture(GL_TEXTURE_2D, target.texture.get());
     glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, nullptr);
-    glBindFramebuffer(GL_FRAMEBUFFER, fbo_.get());
-    glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, picture_.get(), 0);
+    glBindFramebuffer(GL_FRAMEBUFFER, target.fbo.get());
+    glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, target.texture.get(), 0);
     if (glCheckFramebufferStatus(GL_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE)
       throw GlError("heatmap framebuffer is incomplete");
   }
   GLint viewport[4];
   glGetIntegerv(GL_VIEWPORT, viewport);
-  glBindFramebuffer(GL_FRAMEBUFFER, fbo_.get());
+  glBindFramebuffer(GL_FRAMEBUFFER, target.fbo.get());
   glViewport(0, 0, width, height);
   glDisable(GL_BLEND);
   glDisable(GL_SCISSOR_TEST);
@@ -85,6 +88,7 @@ void HeatmapRenderer::draw(const HeatmapRequest& r, int width, int height, const
   glUniform1i(glGetUniformLocation(p, "u_values"), 0);
   const int n_rows = r.weights ? int(r.weights->rows()) : 0;
   glUniform1i(glGetUniformLocation(p, "u_n_positions"), r.n_positions > 0 ? r.n_positions : 1);
+  glUniform4i(glGetUniformLocation(p, "u_view"), view.row0, view.col0, view.rows, view.cols);
   glUniform1i(glGetUniformLocation(p, "u_query_begin"), r.query_begin);
   glUniform1i(glGetUniformLocation(p, "u_n_query_rows"), n_rows);
   glUniform2f(glGetUniformLocation(p, "u_size_px"), float(width), float(height));
@@ -100,21 +104,25 @@ void HeatmapRenderer::draw(const HeatmapRequest& r, int width, int height, const
   glBindFramebuffer(GL_FRAMEBUFFER, 0);
   glViewport(viewport[0], viewport[1], viewport[2], viewport[3]);
   check_gl("heatmap colormap pass");
-  drawn_width_ = width;
-  drawn_height_ = height;
+  target.width = width;
+  target.height = height;
 }
 
-GLuint HeatmapRenderer::render(const HeatmapRequest& r, int width, int height, const HeatmapColors& colors) {
+GLuint HeatmapRenderer::render(const HeatmapRequest& r, const HeatmapView& view, int width, int height,
+                               const HeatmapColors& colors, Picture picture) {
   if (width < 1) width = 1;
   if (height < 1) height = 1;
+  Target& target = targets_[picture == kOverview ? 1 : 0];
   const std::uint32_t colors_hash = hash_colors(colors);
   if (r.data_key != uploaded_key_) upload(r);
-  if (r.data_key != drawn_key_ || width != drawn_width_ || height != drawn_height_ || colors_hash != drawn_colors_) {
-    draw(r, width, height, colors);
-    drawn_key_ = r.data_key;
-    drawn_colors_ = colors_hash;
+  if (r.data_key != target.drawn_key || !(view == target.drawn_view) || width != target.width ||
+      height != target.height || colors_hash != target.drawn_colors) {
+    draw(r, view, width, height, colors, target);
+    target.drawn_key = r.data_key;
+    target.drawn_view = view;
+    target.drawn_colors = colors_hash;
   }
-  return picture_.get();
+  return target.texture.get();
 }
 
 }  // namespace kvscope::gui

@@ -28,28 +28,43 @@ struct HeatmapRequest {
   const std::vector<KeySpan>* visible_keys = nullptr;  // per weights row, from the trace; outside: masked
 };
 
+// Which part of the grid a picture shows: rows row0..row0+rows-1 by keys col0..col0+cols-1 (the whole
+// matrix, or a focus window of full-size cells when the whole one would make them too small).
+struct HeatmapView {
+  int row0 = 0, col0 = 0, rows = 0, cols = 0;
+  bool operator==(const HeatmapView& o) const { return row0 == o.row0 && col0 == o.col0 && rows == o.rows && cols == o.cols; }
+};
+
 class HeatmapRenderer {
  public:
   HeatmapRenderer();  // throws GlError (with the info log) if the shaders do not build
 
-  // Returns the GL texture holding the picture (rows top-down when shown with uv (0,1)-(1,0)).
-  GLuint render(const HeatmapRequest& request, int width_px, int height_px, const HeatmapColors& colors);
+  enum Picture { kFocus = 0, kOverview = 1 };
+  // Returns the GL texture holding the picture of `view` (rows top-down when shown with uv (0,1)-(1,0)).
+  // Each Picture has its own texture, redrawn only when its inputs change.
+  GLuint render(const HeatmapRequest& request, const HeatmapView& view, int width_px, int height_px,
+                const HeatmapColors& colors, Picture picture = kFocus);
 
   int uploads() const { return uploads_; }  // float texture uploads so far (tests check the caching)
 
  private:
   void upload(const HeatmapRequest& request);
-  void draw(const HeatmapRequest& request, int width_px, int height_px, const HeatmapColors& colors);
+  struct Target {
+    Texture texture;  // RGBA8 output
+    Framebuffer fbo;
+    std::uint64_t drawn_key = ~std::uint64_t(0);
+    HeatmapView drawn_view;
+    int width = 0, height = 0;
+    std::uint32_t drawn_colors = 0;
+  };
+  void draw(const HeatmapRequest& request, const HeatmapView& view, int width_px, int height_px,
+            const HeatmapColors& colors, Target& target);
 
   Program program_;
   VertexArray vao_;
   Texture values_;   // R32F weights
-  Texture picture_;  // RGBA8 output
-  Framebuffer fbo_;
+  Target targets_[2];
   std::uint64_t uploaded_key_ = ~std::uint64_t(0);
-  std::uint64_t drawn_key_ = ~std::uint64_t(0);
-  int drawn_width_ = 0, drawn_height_ = 0;
-  std::uint32_t drawn_colors_ = 0;
   std::vector<float> staged_;  // the weights with masked cells set to -1 for the shader
   int uploads_ = 0;
 };

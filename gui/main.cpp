@@ -71,6 +71,7 @@ int run(GLFWwindow* window, kvscope::gui::App& app, bool headless) {
     ImGui::NewFrame();
     app.frame();
     ImGui::Render();
+    app.after_render(ImGui::GetDrawData());
     glViewport(0, 0, fb_w, fb_h);
     glClearColor(0.96f, 0.96f, 0.96f, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);

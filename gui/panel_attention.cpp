@@ -1,10 +1,13 @@
 // Attention heatmap, query x key by position, for the chosen layer and head: drawn by the colormap
 // shader (HeatmapRenderer); masked future cells hatched; the query rows computed this step outlined
 // (all of them without a cache, only the newest with one); token labels on both axes; the exact
-// weight and both tokens on hover.
+// weight and both tokens on hover. The matrix fills the panel; when that would make cells smaller
+// than a back row can read, a focus window of the newest rows and keys is drawn at full size with an
+// overview of the whole matrix beside it (drag in the overview or scroll to move the focus).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "gui/panels.h"
 
@@ -27,11 +30,50 @@ const std::vector<KeySpan>* visible_keys(const PanelContext& c, PaneKind pane) {
   return &m.forward.layers[c.ui->layer].visible_keys;
 }
 
-void draw_hover(PanelContext& c, const Matrix* w, int query_begin, ImVec2 origin, float cell, int n) {
+// Where the grid goes and which part of it is drawn.
+struct Grid {
+  HeatmapView view;
+  float cell = 0;
+  ImVec2 origin;          // top-left of the focus (or whole) picture
+  float overview = 0;     // side of the overview picture (0: the whole matrix fits)
+  ImVec2 overview_origin;
+  float label_w = 0;
+};
+
+float min_cell_px(const PanelContext& c) { return std::max(8.0f, c.fonts->body_px * 0.55f); }  // 12 px at 1080p
+
+Grid place_grid(const PanelContext& c, int n, ImVec2 start, ImVec2 avail) {
+  const float th = ImGui::GetTextLineHeight();
+  Grid g;
+  for (const std::string& s : c.trace->context_texts)
+    g.label_w = std::max(g.label_w, ImGui::CalcTextSize((std::to_string(n - 1) + " " + s).c_str()).x + 8);
+  g.label_w = std::min(g.label_w, avail.x * 0.22f);
+  const float bar_w = th * 2.2f;
+  const float grid_w = std::max(8.0f, avail.x - g.label_w - bar_w), grid_h = std::max(8.0f, avail.y - th - 6);
+  g.origin = ImVec2(start.x + g.label_w, start.y + th + 4);
+  const float fit = std::min(grid_w, grid_h) / float(n);
+  if (fit >= min_cell_px(c)) {  // the whole matrix, as large as the panel allows
+    g.cell = fit;
+    g.view = {0, 0, n, n};
+    return g;
+  }
+  g.overview = std::min(grid_h, std::max(th * 3.0f, grid_w * 0.22f));
+  const float focus_w = grid_w - g.overview - th * 0.8f;
+  const int rows = std::clamp(int(grid_h / min_cell_px(c)), 1, n);
+  const int cols = std::clamp(int(focus_w / min_cell_px(c)), 1, n);
+  g.cell = std::min(grid_h / float(rows), focus_w / float(cols));
+  const int row_end = c.ui->focus_row_end < 0 ? n : std::clamp(c.ui->focus_row_end, rows, n);
+  const int col_end = c.ui->focus_col_end < 0 ? n : std::clamp(c.ui->focus_col_end, cols, n);
+  g.view = {row_end - rows, col_end - cols, rows, cols};
+  g.overview_origin = ImVec2(g.origin.x + cols * g.cell + th * 0.8f, g.origin.y);
+  return g;
+}
+
+void draw_hover(PanelContext& c, const Matrix* w, int query_begin, const Grid& g) {
   if (!ImGui::IsItemHovered()) return;
   const ImVec2 m = ImGui::GetMousePos();
-  const int k = std::clamp(int((m.x - origin.x) / cell), 0, n - 1);
-  const int q = std::clamp(int((m.y - origin.y) / cell), 0, n - 1);
+  const int k = g.view.col0 + std::clamp(int((m.x - g.origin.x) / g.cell), 0, g.view.cols - 1);
+  const int q = g.view.row0 + std::clamp(int((m.y - g.origin.y) / g.cell), 0, g.view.rows - 1);
   c.ui->next_hover_position = k;
   const std::string qt = token_label(*c.trace, q), kt = token_label(*c.trace, k);
   const int row = q - query_begin;
@@ -42,28 +84,92 @@ void draw_hover(PanelContext& c, const Matrix* w, int query_begin, ImVec2 origin
     ImGui::SetTooltip("query %d %s\nnot computed in this pane this step (no Q is kept)", q, qt.c_str());
   else
     ImGui::SetTooltip("query %d %s \xE2\x86\x92 key %d %s\nweight %.4f", q, qt.c_str(), k, kt.c_str(), (*w)(row, k));
+  // Scrolling moves the focus window: rows, or keys with Shift.
+  const float wheel = ImGui::GetIO().MouseWheel;
+  if (wheel != 0.0f && g.overview > 0.0f) {
+    const int n = c.trace->position_end, delta = wheel > 0 ? -3 : 3;
+    if (ImGui::GetIO().KeyShift)
+      c.ui->focus_col_end = std::clamp(g.view.col0 + g.view.cols + delta, g.view.cols, n);
+    else
+      c.ui->focus_row_end = std::clamp(g.view.row0 + g.view.rows + delta, g.view.rows, n);
+  }
 }
 
 // Labels: key positions above the grid, query positions (with tokens) on its left.
-void draw_labels(PanelContext& c, ImDrawList* dl, ImVec2 origin, float cell, int n, float label_w) {
-  const float th = ImGui::GetTextLineHeight();
-  const int every = std::max(1, int(std::ceil(th * 1.6f / cell)));
-  for (int k = 0; k < n; k += every) {
+void draw_labels(PanelContext& c, ImDrawList* dl, const Grid& g) {
+  const float th = ImGui::GetTextLineHeight(), cell = g.cell;
+  // Key numbers never touch: the widest one plus a gap per label.
+  const float number_w = ImGui::CalcTextSize(std::to_string(g.view.col0 + g.view.cols - 1).c_str()).x + th * 0.6f;
+  const int every = std::max(1, int(std::ceil(std::max(th * 1.6f, number_w) / cell)));
+  for (int i = g.view.cols - 1 - (g.view.cols - 1) / every * every; i < g.view.cols; i += every) {  // the newest labelled
+    const int k = g.view.col0 + i;
     std::string s = std::to_string(k);
     const std::string tok = c.trace->context_texts[k];
     if (ImGui::CalcTextSize((s + " " + tok).c_str()).x < cell * every - 4) s += " " + tok;
     const float w = ImGui::CalcTextSize(s.c_str()).x;
     const ImU32 col = k == c.ui->hover_position ? c.pal->newest : c.pal->text;
-    dl->AddText(ImVec2(origin.x + cell * (k + 0.5f) - w * 0.5f, origin.y - th - 2), col, s.c_str());
+    dl->AddText(ImVec2(g.origin.x + cell * (i + 0.5f) - w * 0.5f, g.origin.y - th - 2), col, s.c_str());
   }
   const int every_row = std::max(1, int(std::ceil(th / cell)));
-  for (int q = 0; q < n; q += every_row) {
+  for (int i = g.view.rows - 1; i >= 0; i -= every_row) {  // the newest row always labelled
+    const int q = g.view.row0 + i;
     std::string s = std::to_string(q) + " " + c.trace->context_texts[q];
-    while (s.size() > 3 && ImGui::CalcTextSize(s.c_str()).x > label_w - 6) s.pop_back();
+    while (s.size() > 3 && ImGui::CalcTextSize(s.c_str()).x > g.label_w - 6) s.pop_back();
     const float w = ImGui::CalcTextSize(s.c_str()).x;
     const ImU32 col = q == c.ui->hover_position ? c.pal->newest : c.pal->text;
-    dl->AddText(ImVec2(origin.x - w - 6, origin.y + cell * (q + 0.5f) - th * 0.5f), col, s.c_str());
+    dl->AddText(ImVec2(g.origin.x - w - 6, g.origin.y + cell * (i + 0.5f) - th * 0.5f), col, s.c_str());
   }
+}
+
+// The whole matrix, small, with the focus window outlined; a click or drag there moves the focus.
+void draw_overview(PanelContext& c, PaneKind pane, const HeatmapRequest& request, HeatmapRenderer& renderer,
+                   const Grid& g) {
+  const int n = request.n_positions;
+  const float side = g.overview, th = ImGui::GetTextLineHeight();
+  const int px = std::max(1, int(std::lround(side * ImGui::GetIO().DisplayFramebufferScale.x)));
+  const GLuint texture = renderer.render(request, HeatmapView{0, 0, n, n}, px, px, c.pal->heat, HeatmapRenderer::kOverview);
+  ImGui::SetCursorScreenPos(g.overview_origin);
+  ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<std::intptr_t>(texture)), ImVec2(side, side), ImVec2(0, 1),
+               ImVec2(1, 0));
+  ImGui::SetCursorScreenPos(g.overview_origin);
+  ImGui::InvisibleButton("overview", ImVec2(side, side));
+  if (ImGui::IsItemActive()) {  // centre the focus where the pointer is
+    const ImVec2 m = ImGui::GetMousePos();
+    const float fx = (m.x - g.overview_origin.x) / side * n, fy = (m.y - g.overview_origin.y) / side * n;
+    c.ui->focus_col_end = std::clamp(int(fx + g.view.cols * 0.5f), g.view.cols, n);
+    c.ui->focus_row_end = std::clamp(int(fy + g.view.rows * 0.5f), g.view.rows, n);
+  } else if (ImGui::IsItemHovered()) {
+    ImGui::SetTooltip("all %d \xC3\x97 %d: drag to move the focus (scroll over the focus: rows; Shift: keys)", n, n);
+  }
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const float s = side / float(n);
+  const ImVec2 a(g.overview_origin.x + g.view.col0 * s, g.overview_origin.y + g.view.row0 * s);
+  const ImVec2 b(a.x + g.view.cols * s, a.y + g.view.rows * s);
+  dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), c.pal->background, 0, 0, 4.0f);
+  dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), c.pal->text, 0, 0, 2.0f);
+  char title[32];
+  std::snprintf(title, sizeof title, "all %d", n);
+  dl->AddText(ImVec2(g.overview_origin.x, g.overview_origin.y - th - 2), c.pal->text, title);
+  c.rects->heatmap_overview[pane] = {g.overview_origin.x, g.overview_origin.y,
+                                                              g.overview_origin.x + side, g.overview_origin.y + side};
+}
+
+// 0..1 beside the grid, labelled at its ends on its right (nothing below the grid to clip).
+void draw_color_bar(PanelContext& c, ImDrawList* dl, ImVec2 at, float height) {
+  const float th = ImGui::GetTextLineHeight();
+  const float bar_h = std::max(th * 1.5f, std::min(height, th * 6.0f));
+  for (int i = 0; i < 32; ++i)
+    dl->AddRectFilled(ImVec2(at.x, at.y + bar_h * (31 - i) / 32), ImVec2(at.x + th * 0.6f, at.y + bar_h * (32 - i) / 32 + 1),
+                      viridis(i / 31.0f));
+  dl->AddText(ImVec2(at.x + th * 0.75f, at.y - th * 0.2f), c.pal->text, "1");
+  dl->AddText(ImVec2(at.x + th * 0.75f, at.y + bar_h - th * 0.8f), c.pal->text, "0");
+}
+
+const char* pane_story(const PanelContext& c, PaneKind pane) {
+  if (c.trace->prefill && c.trace->position_begin > 0)
+    return pane == PaneKind::Cached ? "prefill: the new query rows" : "every query row recomputed";
+  if (c.trace->prefill) return "prefill: every prompt query row";
+  return pane == PaneKind::Cached ? "only the new query row" : "every query row recomputed";
 }
 
 }  // namespace
@@ -80,67 +186,62 @@ void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& rende
   const Matrix* w = chosen_weights(c, pane, &query_begin);
   const int n = c.trace->position_end;
   const int n_rows = w ? int(w->rows()) : 0;
-  if (c.trace->prefill && c.trace->position_begin > 0)
-    ImGui::TextWrapped(pane == PaneKind::Cached ? "Prefill: the new tokens' query rows only: %d \xC3\x97 %d"
-                            : "Every query row recomputed: %d \xC3\x97 %d", n_rows, n);
-  else if (c.trace->prefill)
-    ImGui::TextWrapped("Prefill: every prompt query row computed: %d \xC3\x97 %d", n_rows, n);
-  else if (pane == PaneKind::Cached)
-    ImGui::TextWrapped("Only the new query's row is computed: %d \xC3\x97 %d", n_rows, n);
-  else
-    ImGui::TextWrapped("Every query row recomputed: %d \xC3\x97 %d", n_rows, n);
-  ImGui::TextDisabled("hatched: masked (later key) \xC2\xB7 outlined: computed now");
+  char story[128];
+  std::snprintf(story, sizeof story, "%s: %d \xC3\x97 %d", pane_story(c, pane), n_rows, n);
+  const char* key = " \xC2\xB7 hatched: masked \xC2\xB7 outlined: computed now";
+  if (ImGui::CalcTextSize(story).x + ImGui::CalcTextSize(key).x < ImGui::GetContentRegionAvail().x)
+    std::snprintf(story + std::strlen(story), sizeof story - std::strlen(story), "%s", key);
+  ImGui::TextUnformatted(story);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("hatched: masked (a later key) \xC2\xB7 outlined: rows computed now");
   if (!w) {
     ImGui::TextUnformatted("attention was not recorded for this step");
     return;
   }
   const float th = ImGui::GetTextLineHeight();
-  const ImVec2 avail = ImGui::GetContentRegionAvail();
-  float label_w = 0.0f;
-  for (const std::string& s : c.trace->context_texts)
-    label_w = std::max(label_w, ImGui::CalcTextSize((std::to_string(n - 1) + " " + s).c_str()).x + 8);
-  label_w = std::min(label_w, avail.x * 0.28f);
-  const float side = std::max(8.0f, std::min(avail.x - label_w - th * 2.5f, avail.y - th * 1.5f - 4));
-  const float cell = side / float(n);
-  const ImVec2 start = ImGui::GetCursorScreenPos();
-  const ImVec2 origin(start.x + label_w, start.y + th + 4);
+  const Grid g = place_grid(c, n, ImGui::GetCursorScreenPos(), ImGui::GetContentRegionAvail());
   HeatmapRequest request;
   request.data_key = c.trace_version * 4096u + std::uint64_t(c.ui->layer) * 64u + std::uint64_t(c.ui->head);
   request.weights = w;
   request.n_positions = n;
   request.query_begin = query_begin;
   request.visible_keys = visible_keys(c, pane);
-  const int px = std::max(1, int(std::lround(side * ImGui::GetIO().DisplayFramebufferScale.x)));
-  const GLuint texture = renderer.render(request, px, px, c.pal->heat);
-  ImGui::SetCursorScreenPos(origin);
-  ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<std::intptr_t>(texture)), ImVec2(side, side), ImVec2(0, 1),
+  const float img_w = g.cell * g.view.cols, img_h = g.cell * g.view.rows;
+  const float scale = ImGui::GetIO().DisplayFramebufferScale.x;
+  const GLuint texture = renderer.render(request, g.view, std::max(1, int(std::lround(img_w * scale))),
+                                         std::max(1, int(std::lround(img_h * scale))), c.pal->heat);
+  ImGui::SetCursorScreenPos(g.origin);
+  ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<std::intptr_t>(texture)), ImVec2(img_w, img_h), ImVec2(0, 1),
                ImVec2(1, 0));
-  c.rects->heatmap[pane] = {origin.x, origin.y, origin.x + side, origin.y + side};
-  draw_hover(c, w, query_begin, origin, cell, n);
+  const ImVec2 o = g.origin;
+  c.rects->heatmap[pane] = {o.x, o.y, o.x + img_w, o.y + img_h};
+  c.rects->heatmap_view[pane] = g.view;
+  c.rects->heatmap_cell_px[pane] = g.cell;
+  c.rects->heatmap_overview[pane] = ScreenRect{};
+  draw_hover(c, w, query_begin, g);
   ImDrawList* dl = ImGui::GetWindowDrawList();
-  draw_labels(c, dl, origin, cell, n, label_w);
-  // Rows computed this step, outlined.
-  dl->AddRect(ImVec2(origin.x - 2, origin.y + cell * query_begin - 2),
-              ImVec2(origin.x + side + 2, origin.y + cell * (query_begin + n_rows) + 2), c.pal->outline, 0, 0, 3.0f);
-  if (query_begin > 0 && cell * query_begin >= th * 1.5f) {  // the rows a cached step never computes
+  draw_labels(c, dl, g);
+  // Rows computed this step, outlined (the part inside the focus).
+  const int r0 = std::max(query_begin, g.view.row0), r1 = std::min(query_begin + n_rows, g.view.row0 + g.view.rows);
+  if (r1 > r0)
+    dl->AddRect(ImVec2(o.x - 2, o.y + g.cell * (r0 - g.view.row0) - 2), ImVec2(o.x + img_w + 2, o.y + g.cell * (r1 - g.view.row0) + 2),
+                c.pal->outline, 0, 0, 3.0f);
+  const float above = g.cell * float(std::min(query_begin, g.view.row0 + g.view.rows) - g.view.row0);
+  if (above >= th * 1.5f) {  // the rows a cached step never computes
     const char* note = "no Q kept for earlier rows";
     const ImVec2 size = ImGui::CalcTextSize(note);
-    if (size.x < side - 8)
-      dl->AddText(ImVec2(origin.x + (side - size.x) * 0.5f, origin.y + (cell * query_begin - size.y) * 0.5f), c.pal->text,
-                  note);
+    if (size.x < img_w - 8) dl->AddText(ImVec2(o.x + (img_w - size.x) * 0.5f, o.y + (above - size.y) * 0.5f), c.pal->text, note);
   }
-  if (c.ui->hover_position >= 0 && c.ui->hover_position < n) {
-    const float x = origin.x + cell * c.ui->hover_position;
-    dl->AddRect(ImVec2(x, origin.y), ImVec2(x + cell, origin.y + side), c.pal->text, 0, 0, 2.0f);
+  const int hk = c.ui->hover_position - g.view.col0;
+  if (hk >= 0 && hk < g.view.cols) {
+    const float x = o.x + g.cell * hk;
+    dl->AddRect(ImVec2(x, o.y), ImVec2(x + g.cell, o.y + img_h), c.pal->text, 0, 0, 2.0f);
   }
-  // Colour bar 0..1 on the right.
-  const ImVec2 bar(origin.x + side + th * 0.6f, origin.y);
-  const float bar_h = std::min(side, th * 6.0f);
-  for (int i = 0; i < 32; ++i)
-    dl->AddRectFilled(ImVec2(bar.x, bar.y + bar_h * (31 - i) / 32), ImVec2(bar.x + th * 0.6f, bar.y + bar_h * (32 - i) / 32 + 1),
-                      viridis(i / 31.0f));
-  dl->AddText(ImVec2(bar.x, bar.y + bar_h + 2), c.pal->text, "0");
-  dl->AddText(ImVec2(bar.x, bar.y - th - 2), c.pal->text, "1");
+  float right = o.x + img_w;
+  if (g.overview > 0.0f) {
+    draw_overview(c, pane, request, renderer, g);
+    right = g.overview_origin.x + g.overview;
+  }
+  draw_color_bar(c, dl, ImVec2(right + th * 0.6f, o.y), g.overview > 0.0f ? g.overview : img_h);
 }
 
 }  // namespace kvscope::gui

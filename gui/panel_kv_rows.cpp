@@ -132,6 +132,8 @@ void draw_row(PanelContext& c, const RowView& r, const Columns& col, float scale
     dl->AddLine(ImVec2(p.x + col.k, p.y + lh * 0.5f), ImVec2(p.x + col.v + col.strip_w, p.y + lh * 0.5f), c.pal->text, 2.0f);
 }
 
+// The temporary query row sits under the K column: it is compared with every K row above it, and it
+// is never written to the cache (dashed outline; the V column stays empty).
 void draw_query_row(PanelContext& c, PaneKind pane, const Columns& col, float scale) {
   const StepTrace& t = *c.trace;
   const ModeTrace& m = mode_trace(t, pane);
@@ -142,14 +144,18 @@ void draw_query_row(PanelContext& c, PaneKind pane, const Columns& col, float sc
   ImDrawList* dl = ImGui::GetWindowDrawList();
   dl->AddText(ImVec2(p.x + col.marker, p.y), c.pal->text, "Q");
   dl->AddText(ImVec2(p.x + col.pos, p.y), c.pal->text, std::to_string(t.newest_position()).c_str());
-  dl->PushClipRect(ImVec2(p.x, p.y), ImVec2(p.x + col.v - 4, p.y + line_height()), true);
-  dl->AddText(ImVec2(p.x + col.token, p.y), c.pal->text, "query: used this step, then dropped");
+  dl->PushClipRect(ImVec2(p.x, p.y), ImVec2(p.x + col.k - 4, p.y + line_height()), true);
+  dl->AddText(ImVec2(p.x + col.token, p.y), c.pal->text, "query \xC2\xB7 not cached");
   dl->PopClipRect();
   const int d_head = c.config->d_head();
   const float* values = q.size() >= (c.ui->head + 1) * d_head ? q.data() + c.ui->head * d_head : nullptr;
-  draw_value_strip(dl, ImVec2(p.x + col.v, p.y + th * 0.1f), ImVec2(col.strip_w, th * 0.8f), values, d_head, scale, *c.pal,
+  draw_value_strip(dl, ImVec2(p.x + col.k, p.y + th * 0.1f), ImVec2(col.strip_w, th * 0.8f), values, d_head, scale, *c.pal,
                    true);
+  dl->AddText(ImVec2(p.x + col.v, p.y), c.pal->text_muted, "\xE2\x86\x91 scored against K");
   ImGui::Dummy(ImVec2(1, line_height()));
+  if (ImGui::IsItemHovered() || ImGui::IsMouseHoveringRect(p, ImVec2(p.x + col.v + col.strip_w, p.y + line_height())))
+    ImGui::SetTooltip("query of position %d (head %d): scored against every K row above, used once this step, then "
+                      "dropped: the cache keeps no Q", t.newest_position(), c.ui->head);
 }
 
 void draw_layer_map(PanelContext& c, const PaneView& pane) {
@@ -176,20 +182,32 @@ void draw_layer_map(PanelContext& c, const PaneView& pane) {
   ImGui::Dummy(ImVec2(n * cell_w, n_layer * cell_h));
 }
 
+std::string short_count(std::int64_t n) {
+  char buf[32];
+  if (n >= 10000000000LL) std::snprintf(buf, sizeof buf, "%.1f G", n / 1e9);
+  else if (n >= 10000000) std::snprintf(buf, sizeof buf, "%.1f M", n / 1e6);
+  else return format_count(n);
+  return buf;
+}
+
+// Two lines (the list keeps the height); the hover gives every counter in full.
 void draw_costs(PanelContext&, const PaneView& v, PaneKind pane) {
   const bool cached = pane == PaneKind::Cached;
-  ImGui::Text("K/V rows computed: %s (%s/layer) \xC2\xB7 total %s", format_count(v.rows_computed_step).c_str(),
-              format_count(v.rows_computed_per_layer).c_str(), format_count(v.rows_computed_total).c_str());
-  ImGui::Text("K/V rows read: %s by the new query", format_count(v.rows_read_newest).c_str());
-  if (!cached && v.rows_read_all_queries > v.rows_read_newest) {
-    ImGui::SameLine(0, 0);
-    ImGui::Text(" \xC2\xB7 %s by all", format_count(v.rows_read_all_queries).c_str());
-  }
-  ImGui::Text("Multiply-adds: %s \xC2\xB7 total %s", format_count(v.macs_step).c_str(), format_count(v.macs_total).c_str());
-  if (cached)
-    ImGui::Text("Time %s \xC2\xB7 cache %s", format_seconds(v.seconds).c_str(), format_bytes(v.cache_bytes).c_str());
-  else
-    ImGui::Text("Time %s \xC2\xB7 cache: none kept", format_seconds(v.seconds).c_str());
+  const ImVec2 start = ImGui::GetCursorScreenPos();
+  ImGui::Text("K/V rows: %s computed (%s/layer) \xC2\xB7 %s read", format_count(v.rows_computed_step).c_str(),
+              format_count(v.rows_computed_per_layer).c_str(), format_count(v.rows_read_newest).c_str());
+  ImGui::Text("MACs %s \xC2\xB7 total %s \xC2\xB7 %s \xC2\xB7 %s", short_count(v.macs_step).c_str(),
+              short_count(v.macs_total).c_str(), format_seconds(v.seconds).c_str(),
+              cached ? ("cache " + format_bytes(v.cache_bytes)).c_str() : "no cache");
+  const ImVec2 end(start.x + ImGui::GetContentRegionAvail().x, ImGui::GetCursorScreenPos().y);
+  if (!ImGui::IsMouseHoveringRect(start, end)) return;
+  ImGui::SetTooltip("K/V rows computed: %s (%s per layer), total %s\nK/V rows read: %s by the new query, %s by all "
+                    "queries\nMultiply-adds: %s, total %s\nTime %s \xC2\xB7 %s",
+                    format_count(v.rows_computed_step).c_str(), format_count(v.rows_computed_per_layer).c_str(),
+                    format_count(v.rows_computed_total).c_str(), format_count(v.rows_read_newest).c_str(),
+                    format_count(v.rows_read_all_queries).c_str(), format_count(v.macs_step).c_str(),
+                    format_count(v.macs_total).c_str(), format_seconds(v.seconds).c_str(),
+                    cached ? ("cache " + format_bytes(v.cache_bytes)).c_str() : "no cache kept");
 }
 
 }  // namespace
@@ -202,7 +220,7 @@ float kv_layer_map_height(int n_layer) {
 float kv_pane_tail_height(int n_layer) {
   const ImGuiStyle& style = ImGui::GetStyle();
   const float map = std::max(kv_layer_map_height(n_layer), ImGui::GetFrameHeight());
-  return line_height() * 5.0f + map + style.ItemSpacing.y * 2.0f;  // Q row, map, 4 cost lines
+  return line_height() * 3.0f + map + style.ItemSpacing.y * 2.0f;  // Q row, map, 2 cost lines
 }
 
 float kv_pane_height(int n_rows, int n_layer) {
@@ -232,6 +250,21 @@ void draw_legend(PanelContext& c) {
   ImGui::Dummy(ImVec2(w, th));
   ImGui::SameLine();
   ImGui::TextUnformatted("\xE2\x88\x92 to +");
+  // The heatmaps' masked cells: the same grey and hatching as the shader draws.
+  const char* masked = "masked";
+  if (ImGui::GetContentRegionAvail().x < th * 2.5f + ImGui::CalcTextSize(masked).x) return;
+  ImGui::SameLine(0, th);
+  const ImVec2 q = ImGui::GetCursorScreenPos();
+  const HeatmapColors& heat = c.pal->heat;
+  auto to_u32 = [](const float* rgb) { return ImGui::ColorConvertFloat4ToU32(ImVec4(rgb[0], rgb[1], rgb[2], 1.0f)); };
+  dl->AddRectFilled(q, ImVec2(q.x + th * 1.2f, q.y + th), to_u32(heat.masked));
+  dl->PushClipRect(q, ImVec2(q.x + th * 1.2f, q.y + th), true);
+  for (float x = -th; x < th * 1.2f; x += 10.0f)
+    dl->AddLine(ImVec2(q.x + x, q.y + th), ImVec2(q.x + x + th, q.y), to_u32(heat.hatch), 3.0f);
+  dl->PopClipRect();
+  ImGui::Dummy(ImVec2(th * 1.2f, th));
+  ImGui::SameLine();
+  ImGui::TextUnformatted(masked);
 }
 
 void draw_kv_rows_panel(PanelContext& c, PaneKind pane, float) {
@@ -257,6 +290,7 @@ void draw_kv_rows_panel(PanelContext& c, PaneKind pane, float) {
   // the spacing after the last, which is also the list's content height, so scrolling moves by rows.
   const float fit = std::floor((ImGui::GetContentRegionAvail().y - kv_pane_tail_height(c.config->n_layer)) / lh);
   const float n_visible = std::min(std::max(1.0f, fit), float(v->rows.size()));
+  c.rects->kv_rows_visible[pane] = int(n_visible);
   ImGui::BeginChild("rows", ImVec2(0, n_visible * lh - ImGui::GetStyle().ItemSpacing.y), false);
   if (c.ui->rows_scrolled[pane] != c.trace_version) {  // a new step: show the newest rows
     ImGui::SetScrollY(lh * float(v->rows.size()));

@@ -26,7 +26,11 @@ struct ScreenRect {
 // Where things were drawn this frame (for the test hook's pixel checks).
 struct LayoutRects {
   PerPane<ScreenRect> pane;     // the row list and layer map
-  PerPane<ScreenRect> heatmap;  // the heatmap images
+  PerPane<ScreenRect> heatmap;  // the heatmap images (the focus window when the matrix is large)
+  PerPane<HeatmapView> heatmap_view;  // rows and keys drawn there
+  PerPane<float> heatmap_cell_px;     // their cell size
+  PerPane<ScreenRect> heatmap_overview;  // the whole matrix beside a focus window (empty: no focus)
+  PerPane<int> kv_rows_visible;       // K/V rows the pane's list shows whole
   ScreenRect caption;        // the caption box (step story, lesson lines, note)
   float caption_overflow = 0;  // caption content past the box (0: everything visible)
   ScreenRect lesson_view;    // the same-word rows or the calculator, when shown

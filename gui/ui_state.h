@@ -45,6 +45,10 @@ struct UiState {
   std::string error;               // shown in the window (broken lesson or model folder); never a crash
   std::string status;              // last screenshot written, etc.
   PerPane<std::uint64_t> rows_scrolled;  // trace version each pane's row list last scrolled to its end
+  // The heatmaps' focus window (both panes share it) when the whole matrix would make cells too small:
+  // one past its last query row and last key; -1 follows the newest (reset by every step shown).
+  int focus_row_end = -1;
+  int focus_col_end = -1;
   // Linked hover: the position under the pointer last frame (read) and this frame (written).
   int hover_position = -1;
   int next_hover_position = -1;

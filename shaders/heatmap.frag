@@ -1,11 +1,13 @@
 #version 330 core
 // Attention heatmap, query x key, drawn into an offscreen texture the size of the on-screen image.
-// Grid row r is query position r, column k is key position k (both 0..u_n_positions-1, row 0 at the top).
+// The picture shows rows u_view.x.. (u_view.z of them) and keys u_view.y.. (u_view.w of them) of the
+// u_n_positions x u_n_positions grid: the whole matrix, or a focus window on it (row 0 at the top).
 // u_values holds the rows this pane computed: texel (k, i) = weight of query position u_query_begin + i
 // on key position k, or -1 where the trace says that query could not see that key (causal mask,
 // window). Other rows were not computed by this pane this step (the cached pane keeps no Q).
 uniform sampler2D u_values;  // R32F [n_query_rows, n_positions]
 uniform int u_n_positions;
+uniform ivec4 u_view;       // first row, first key, rows shown, keys shown
 uniform int u_query_begin;
 uniform int u_n_query_rows;
 uniform vec2 u_size_px;
@@ -30,10 +32,10 @@ vec3 viridis(float t) {
 
 void main() {
   vec2 px = vec2(gl_FragCoord.x, u_size_px.y - gl_FragCoord.y);  // y down, like the screen
-  vec2 cell_size = u_size_px / float(u_n_positions);
-  ivec2 cell = clamp(ivec2(px / cell_size), ivec2(0), ivec2(u_n_positions - 1));
-  int key = cell.x;
-  int query = cell.y;
+  vec2 cell_size = u_size_px / vec2(float(max(u_view.w, 1)), float(max(u_view.z, 1)));
+  ivec2 cell = clamp(ivec2(px / cell_size), ivec2(0), ivec2(max(u_view.w, 1) - 1, max(u_view.z, 1) - 1));
+  int key = min(u_view.y + cell.x, u_n_positions - 1);
+  int query = min(u_view.x + cell.y, u_n_positions - 1);
   vec3 color;
   if (query < u_query_begin || query >= u_query_begin + u_n_query_rows) {
     color = u_empty;

@@ -151,3 +151,46 @@ TEST_CASE("keyboard alone: step, back and reset change the step shown", "[gui][w
   CHECK_FALSE(w.wait_for([&dir](const json&) { return std::ifstream(dir + "/kvscope-step0.png").good(); }).is_null());
   CHECK(w.alive());
 }
+
+TEST_CASE("presenter at 1920x1080: legible at the context-limit lesson's last step", "[gui][window]") {
+  const std::string dir = kvscope::test::temp_dir();
+  const std::string png = dir + "/shot.png", state = dir + "/state.jsonl";
+  const kvscope::test::RunResult r = kvscope::test::run({KVSCOPE_GUI_BINARY, "--lesson", "context_limit", "--steps", "4",
+                                                         "--size", "1920x1080", "--screenshot", png, "--state-file", state});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const json s = last_state(state);
+  INFO(s.dump());
+  REQUIRE(s["step"] == 4);
+  REQUIRE(s["position"] == 31);
+  // No text under 22 px (1/49 of the height), measured from the glyphs drawn.
+  CHECK(s["min_text_px"].get<double>() >= 22.0);
+  for (int pane = 0; pane < 2; ++pane) {
+    INFO("pane " << pane);
+    CHECK(s["heatmap_cell_px"][pane].get<double>() >= 12.0);
+    CHECK(s["heatmap_cells"][pane][0].get<int>() >= 1);
+    CHECK(s["heatmap_cells"][pane][1].get<int>() >= 1);
+    CHECK(s["kv_rows_visible"][pane].get<int>() >= 8);
+  }
+  // Both panes draw the same rows and keys, so the cached pane's new row is as large as the others.
+  CHECK(s["heatmap_cells"][0] == s["heatmap_cells"][1]);
+  CHECK(s["heatmap_cell_px"][0] == s["heatmap_cell_px"][1]);
+  // The cells drawn fit their picture.
+  const json& hu = s["heatmap_uncached"];
+  const double cell = s["heatmap_cell_px"][0].get<double>();
+  CHECK(hu[2].get<double>() - hu[0].get<double>() == Approx(cell * s["heatmap_cells"][0][1].get<int>()).margin(1.0));
+}
+
+TEST_CASE("--frame-stats prints one JSON line with the frame times", "[gui][window]") {
+  const kvscope::test::RunResult r = kvscope::test::run({KVSCOPE_GUI_BINARY, "--steps", "1", "--frame-stats", "12"});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const std::size_t open = r.output.rfind('{');
+  REQUIRE(open != std::string::npos);
+  const json j = json::parse(r.output.substr(open));
+  CHECK(j["frames"] == 12);
+  CHECK(j["median_ms"].get<double>() > 0.0);
+  CHECK(j["p99_ms"].get<double>() >= j["median_ms"].get<double>());
+  const auto alone = kvscope::test::run({KVSCOPE_GUI_BINARY, "--frame-stats", "5"});
+  CHECK(alone.status == 2);  // needs --steps
+}
