@@ -30,12 +30,14 @@ mirror=${MIRROR:-$(find_mirror | sed -n 1p)}
 [ -n "$mirror" ] || { echo "test-deb: no bookworm mirror in /etc/apt/sources.list*; set MIRROR=" >&2; exit 2; }
 
 stage "cpack -G DEB in $build"
+cmake --build "$build" >/dev/null   # up to date first (CMAKE_BUILD_PARALLEL_LEVEL sets the jobs)
 deb=$(cd "$build" && cpack -G DEB | sed -n 's/^CPack: - package: \(.*\.deb\) generated\.$/\1/p')
 [ -f "$deb" ] || { echo "test-deb: cpack wrote no .deb" >&2; exit 1; }
 echo "$(basename "$deb"): $(du -k "$deb" | cut -f1) KiB"
 dpkg-deb --field "$deb" Depends Section Installed-Size
 
 root=$(mktemp -d /tmp/kvscope-deb-root.XXXXXX)
+chmod 755 "$root"   # apt downloads as _apt, who must reach the root's /var/cache
 cleanup() {
   for m in "$root/proc" "$root/dev/pts"; do mountpoint -q "$m" && umount -l "$m"; done
   # Never delete through a mount that is still there.
