@@ -108,7 +108,8 @@ void draw_labels(PanelContext& c, ImDrawList* dl, const Grid& g) {
     if (ImGui::CalcTextSize((s + " " + tok).c_str()).x < cell * every - 4) s += " " + tok;
     const float w = ImGui::CalcTextSize(s.c_str()).x;
     const ImU32 col = k == c.ui->hover_position ? c.pal->newest : c.pal->text;
-    dl->AddText(ImVec2(g.origin.x + cell * (i + 0.5f) - w * 0.5f, g.origin.y - th - 2), col, s.c_str());
+    const float x = std::min(g.origin.x + cell * (i + 0.5f) - w * 0.5f, g.origin.x + cell * g.view.cols - w);  // not past the grid
+    dl->AddText(ImVec2(x, g.origin.y - th - 2), col, s.c_str());
   }
   const int every_row = std::max(1, int(std::ceil(th / cell)));
   for (int i = g.view.rows - 1; i >= 0; i -= every_row) {  // the newest row always labelled
