@@ -71,6 +71,12 @@ App::~App() { runner_.wait(); }  // before the members go: the worker reads the 
 
 void App::start_lesson(const Lesson& lesson) {
   lesson_ = lesson;
+  // A lesson runs on its own built-in model unless the teacher chose one (--preset, --model, Models menu).
+  if (!options_.model_chosen && ui_.model_path[0] == '\0' && !lesson.preset.empty() && lesson.preset != model_.name) {
+    model_ = load_preset(lesson.preset);
+    run_.reset();
+    prompt_texts_.clear();
+  }
   if (options_.has_prompt) {  // the lesson's notes were written for its own prompt
     lesson_.title = "none (prompt from the command line)";
     lesson_.summary.clear();
@@ -275,6 +281,15 @@ void App::apply(const Action& a) {
     case ActionType::SetCalculatorDtype: ui_.calc_dtype = std::clamp(a.value, 0, int(kv_dtypes().size()) - 1); break;
     case ActionType::SetCalculatorTokens: ui_.calc_tokens = std::max(0, a.value); break;
     case ActionType::LoadModel: load_model(a.text); break;
+    case ActionType::LoadPreset:
+      if (!busy()) {
+        options_.model_chosen = true;  // the teacher's pick stays when lessons change
+        ui_.model_path[0] = '\0';
+        ui_.playing = false;
+        queued_steps_ = 0;
+        model_loader_.start_preset(a.text);
+      }
+      break;
   }
 }
 

@@ -24,7 +24,8 @@ namespace kvscope::gui {
 
 struct AppOptions {
   std::string preset = "demo";
-  std::string model_dir;        // Hugging Face GPT-2 folder (overrides preset)
+  std::string model_dir;        // Hugging Face model folder (overrides preset)
+  bool model_chosen = false;    // --preset or --model given: lessons keep it instead of their own preset
   std::string lesson_path;      // a lesson file or a built-in lesson's name; empty: the default lesson
   std::string prompt;           // overrides the lesson's prompt when set
   std::string continuation;     // overrides the lesson's continuation when has_continuation

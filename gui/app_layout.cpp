@@ -45,6 +45,20 @@ void App::draw_menu_bar(PanelContext& c) {
     ImGui::TextDisabled("Other files: the Lesson field in the sidebar");
     ImGui::EndMenu();
   }
+  if (ImGui::BeginMenu("Models", !c.busy && !c.loading_model)) {
+    // The built-in models, each with one line saying what it is.
+    const char* const models[][2] = {
+        {"demo", "GPT-2 style: learned positions, 4 heads each with its own K/V; word vocabulary"},
+        {"demo-llama", "Llama style: rotary positions, 4 query heads sharing 2 KV heads; any text (byte-level BPE)"},
+        {"gpt2-small", "GPT-2 124M's shape, random weights: real sizes and timings; prompts as token ids"}};
+    for (const auto& m : models) {
+      if (ImGui::MenuItem(m[0], nullptr, c.model_name == m[0])) push_action(c, ActionType::LoadPreset, 0, m[0]);
+      ImGui::TextDisabled("  %s", m[1]);
+    }
+    ImGui::Separator();
+    ImGui::TextDisabled("A Hugging Face folder: the Model field in the sidebar");
+    ImGui::EndMenu();
+  }
   if (ImGui::BeginMenu("View")) {
     if (ImGui::MenuItem("Cache size calculator", "C", c.ui->show_calculator))
       push_action(c, ActionType::ToggleCalculator);

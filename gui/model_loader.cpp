@@ -10,4 +10,10 @@ void ModelLoader::start(const std::string& folder) {
   job_.start([this, folder] { model_ = folder.empty() ? load_preset("demo") : load_model_folder(folder); });
 }
 
+void ModelLoader::start_preset(const std::string& name) {
+  job_.wait();
+  model_ = LoadedModel{};
+  job_.start([this, name] { model_ = load_preset(name); });
+}
+
 }  // namespace kvscope::gui

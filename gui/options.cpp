@@ -22,11 +22,14 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
   AppOptions& a = out.app;
   std::string size, theme = "light";
   auto* preset = cli.add_option("--preset", a.preset, "built-in model: demo (default; GPT-2 style), demo-llama (RoPE, grouped-query attention, any text) or gpt2-small (random weights)");
-  cli.add_option("--model", a.model_dir, "Hugging Face GPT-2 folder (config.json, model.safetensors, vocab.json, merges.txt)")
-      ->excludes(preset);
+  auto* model = cli.add_option("--model", a.model_dir,
+                               "Hugging Face model folder (GPT-2, Llama 3, Qwen2/3, SmolLM2, Mistral: config.json, "
+                               "model.safetensors and tokenizer.json or vocab.json + merges.txt)")
+                    ->excludes(preset);
   cli.add_option("--lesson", a.lesson_path,
                  "lesson JSON, or a built-in lesson's name: time_flies_fast (default), why_not_cache_q, "
-                 "same_word_two_positions, context_limit, reusing_a_prefix, cache_size");
+                 "same_word_two_positions, context_limit, reusing_a_prefix, cache_size, same_word_rope, "
+                 "past_the_context, fewer_kv_heads");
   auto* prompt = cli.add_option("--prompt", a.prompt, "prompt text (token ids for a model without a vocabulary)");
   auto* continuation = cli.add_option("--continuation", a.continuation, "teacher-forced continuation; \"\" = model's choice");
   cli.add_option("--layer", a.layer, "layer to show first")->check(CLI::NonNegativeNumber);
@@ -55,6 +58,7 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
     return 2;
   }
   a.has_prompt = prompt->count() > 0;
+  a.model_chosen = preset->count() > 0 || model->count() > 0;
   a.has_continuation = continuation->count() > 0;
   if (!size.empty() && !parse_size(size, out.width, out.height)) {
     std::cerr << "kvscope: --size must be WxH between 320x240 and 16384x16384, got '" << size << "'\n";

@@ -12,7 +12,8 @@ namespace kvscope::gui {
 enum class ActionType {
   Step, Back, Reset, TogglePlay, SetPlaySpeed, SetPrompt, SetLayer, SetHead, SetWindow, SetTheme,
   FontBigger, FontSmaller, TogglePresentation, ToggleFullscreen, Screenshot, LoadLesson, LoadBuiltinLesson,
-  ToggleCalculator, SetCalculatorShape, SetCalculatorDtype, SetCalculatorTokens, LoadModel
+  ToggleCalculator, SetCalculatorShape, SetCalculatorDtype, SetCalculatorTokens, LoadModel,
+  LoadPreset
 };
 
 struct Action {

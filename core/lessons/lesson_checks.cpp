@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/engine/error.h"
+#include "core/engine/rope.h"
 #include "core/engine/random.h"
 #include "core/engine/session.h"
 
@@ -18,9 +19,11 @@ float max_abs_diff(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Mat
   return (a - b).cwiseAbs().maxCoeff();
 }
 
+enum class RowKind { Key, Value, KeyBeforeRotation };
+
 // The row of `position` in a layer as the cached mode computed it (the newest step <= step that
 // projected it), or null if it was not recorded.
-const float* cached_row(const std::vector<StepTrace>& history, int step, int layer, bool values, int position) {
+const float* cached_row(const std::vector<StepTrace>& history, int step, int layer, RowKind kind, int position) {
   for (int s = step; s >= 0; --s) {
     const ModeTrace& m = history[s].cached;
     if (!m.ran || !m.forward.with_rows || layer >= int(m.forward.layers.size())) continue;
@@ -28,7 +31,7 @@ const float* cached_row(const std::vector<StepTrace>& history, int step, int lay
     const auto it = std::find(l.computed_rows.begin(), l.computed_rows.end(), position);
     if (it == l.computed_rows.end()) continue;
     const int i = int(it - l.computed_rows.begin());
-    const Matrix& rows = values ? l.values : l.keys;
+    const Matrix& rows = kind == RowKind::Value ? l.values : kind == RowKind::Key ? l.keys : l.keys_unrotated;
     return i < rows.rows() ? rows.row(i).data() : nullptr;
   }
   return nullptr;
@@ -55,6 +58,7 @@ float max_abs_diff(const float* a, const float* b, int n) {
 Matrix attention_outputs(const Matrix& queries, const Matrix& keys, const Matrix& values, int query_begin, int window,
                          int n_head, Matrix* newest_weights) {
   const int n = int(queries.rows()), d = int(queries.cols()), d_head = d / n_head, n_keys = int(keys.rows());
+  const int n_kv_head = int(keys.cols()) / d_head;
   assert(query_begin + n <= n_keys && "every query position has its own key row");
   const float scale = 1.0f / std::sqrt(float(d_head));
   Matrix out = Matrix::Zero(n, d);
@@ -64,11 +68,12 @@ Matrix attention_outputs(const Matrix& queries, const Matrix& keys, const Matrix
     const int pos = query_begin + i;
     const int lo = window > 0 ? std::max(0, pos - window + 1) : 0;
     for (int h = 0; h < n_head; ++h) {
-      const int off = h * d_head;
+      // Query head h reads K/V head h / (n_head / n_kv_head) (grouped-query attention).
+      const int off = h * d_head, kv_off = h / (n_head / n_kv_head) * d_head;
       Eigen::Map<const Vector> q(queries.row(i).data() + off, d_head);
       float max_score = -INFINITY;
       for (int k = lo; k <= pos; ++k) {
-        w[k] = scale * q.dot(Eigen::Map<const Vector>(keys.row(k).data() + off, d_head));
+        w[k] = scale * q.dot(Eigen::Map<const Vector>(keys.row(k).data() + kv_off, d_head));
         max_score = std::max(max_score, w[k]);
       }
       float sum = 0.0f;
@@ -76,7 +81,7 @@ Matrix attention_outputs(const Matrix& queries, const Matrix& keys, const Matrix
       Eigen::Map<Vector> o(out.row(i).data() + off, d_head);
       for (int k = lo; k <= pos; ++k) {
         w[k] /= sum;
-        o += w[k] * Eigen::Map<const Vector>(values.row(k).data() + off, d_head);
+        o += w[k] * Eigen::Map<const Vector>(values.row(k).data() + kv_off, d_head);
       }
       if (newest_weights && i == n - 1)
         for (int k = lo; k <= pos; ++k) (*newest_weights)(h, k) = w[k];
@@ -87,7 +92,7 @@ Matrix attention_outputs(const Matrix& queries, const Matrix& keys, const Matrix
 
 bool cached_rows(const std::vector<StepTrace>& history, int step, int layer, bool values, int n, Matrix& out) {
   for (int p = 0; p < n; ++p) {
-    const float* row = cached_row(history, step, layer, values, p);
+    const float* row = cached_row(history, step, layer, values ? RowKind::Value : RowKind::Key, p);
     if (!row) return false;
     const int d = int(values ? history[step].cached.forward.layers[layer].values.cols()
                              : history[step].cached.forward.layers[layer].keys.cols());
@@ -145,6 +150,25 @@ std::vector<QueryRowCheck> check_query_rows(const std::vector<StepTrace>& histor
   return checks;
 }
 
+namespace {
+// Rotary positions: layer 0's two K rows before rotation come from the same token row, and after
+// rotation the later one is the earlier one turned by their distance.
+void check_rotated_keys(const ModelConfig& config, const std::vector<StepTrace>& history, int step, SameWordCheck& c) {
+  const int d = config.kv_dim();
+  const float* u1 = cached_row(history, step, 0, RowKind::KeyBeforeRotation, c.first);
+  const float* u2 = cached_row(history, step, 0, RowKind::KeyBeforeRotation, c.second);
+  const float* k1 = cached_row(history, step, 0, RowKind::Key, c.first);
+  const float* k2 = cached_row(history, step, 0, RowKind::Key, c.second);
+  if (!u1 || !u2 || !k1 || !k2) return;
+  c.rotary = true;
+  c.unrotated_max_diff = max_abs_diff(u1, u2, d);
+  RowVector turned = Eigen::Map<const RowVector>(k1, d);
+  apply_rope(turned.data(), config.kv_heads(), config.d_head(), c.second - c.first, rope_inverse_frequencies(config));
+  c.rotation_residual = max_abs_diff(turned.data(), k2, d);
+  c.rotated_max_diff = max_abs_diff(k1, k2, d);
+}
+}  // namespace
+
 SameWordCheck check_same_word(const Model& model, const std::vector<StepTrace>& history, int step,
                               const std::string& word) {
   const StepTrace& t = history[step];
@@ -169,12 +193,12 @@ SameWordCheck check_same_word(const Model& model, const std::vector<StepTrace>& 
   if (c.first < 0 || c.second < 0) return SameWordCheck{};
   c.token_id = t.context_ids[c.first];
   c.word = c.first < int(t.context_texts.size()) ? t.context_texts[c.first] : std::to_string(c.token_id);
-  const int d = model.config().d_model;
+  const int d = model.config().kv_dim();  // K and V rows: KV heads x d_head
   for (int l = 0; l < model.config().n_layer; ++l) {
-    const float* k1 = cached_row(history, step, l, false, c.first);
-    const float* k2 = cached_row(history, step, l, false, c.second);
-    const float* v1 = cached_row(history, step, l, true, c.first);
-    const float* v2 = cached_row(history, step, l, true, c.second);
+    const float* k1 = cached_row(history, step, l, RowKind::Key, c.first);
+    const float* k2 = cached_row(history, step, l, RowKind::Key, c.second);
+    const float* v1 = cached_row(history, step, l, RowKind::Value, c.first);
+    const float* v2 = cached_row(history, step, l, RowKind::Value, c.second);
     if (!k1 || !k2 || !v1 || !v2) return SameWordCheck{};
     RowPairCheck pair{l, float(cosine(k1, k2, d)), max_abs_diff(k1, k2, d), float(cosine(v1, v2, d)),
                       max_abs_diff(v1, v2, d), {}, {}, {}, {}};
@@ -183,6 +207,11 @@ SameWordCheck check_same_word(const Model& model, const std::vector<StepTrace>& 
     pair.value_first = Eigen::Map<const RowVector>(v1, d);
     pair.value_second = Eigen::Map<const RowVector>(v2, d);
     c.layers.push_back(std::move(pair));
+  }
+  c.found = true;
+  if (model.config().rotary()) {
+    check_rotated_keys(model.config(), history, step, c);
+    return c;
   }
   const ModelWeights& w = model.weights();
   const RowVector token = w.token_embedding.row(c.token_id);
@@ -199,7 +228,6 @@ SameWordCheck check_same_word(const Model& model, const std::vector<StepTrace>& 
   c.position_diff_max = pe_diff.cwiseAbs().maxCoeff();
   c.input_diff = x1 - x2;
   c.position_diff = pe_diff;
-  c.found = true;
   return c;
 }
 
@@ -239,8 +267,10 @@ ContextCheck check_context(const LoadedModel& model, const std::vector<int>& pro
     c.first_held = layer0.held_rows.empty() ? t.position_end : layer0.held_rows.front();
   }
   c.cached_vs_uncached = t.both_ran() ? t.max_abs_logit_diff : 0.0f;
-  c.full_fits = t.position_end <= c.context_length;
-  c.hard_stop = hard_stop_message(model, prompt, forced, step + 1);
+  c.rotary = model.model->config().rotary();
+  c.full_fits = c.rotary || t.position_end <= c.context_length;  // rotary: full attention runs at any length
+  // Learned positions stop at the context, window or not; rotary ones with a window do not.
+  if (!(c.rotary && c.window > 0)) c.hard_stop = hard_stop_message(model, prompt, forced, step + 1);
   const RowVector& windowed = t.uncached.ran ? t.uncached.logits : t.cached.logits;
   c.window_top = argmax(windowed);
   if (!c.full_fits) return c;

@@ -59,6 +59,12 @@ struct SameWordCheck {
   float input_vs_position_float = -1.0f;  // the same with the float32 inputs the model used
   float position_diff_max = 0.0f;         // max |wpe[first] - wpe[second]|
   RowVector input_diff, position_diff;    // [d_model] x_first - x_second (float32) and wpe[first] - wpe[second]
+  // Rotary positions instead (no wpe): layer 0's K rows before rotation are the same vector, and after
+  // it the second is the first turned by second - first positions.
+  bool rotary = false;
+  float unrotated_max_diff = -1.0f;  // max |k_first - k_second| before rotation: 0 up to rounding
+  float rotated_max_diff = 0.0f;     // the same after rotation: what the cache holds differs
+  float rotation_residual = -1.0f;   // max |rotate(k_first, second - first) - k_second|: float rounding
 };
 
 // word: the token text to look for ("" = the first token that appears twice). Rows come from the
@@ -80,6 +86,7 @@ struct ContextCheck {
   double max_prob_diff = 0;       // max |p_full - p_window|
   int full_top = -1, window_top = -1;
   std::string hard_stop;          // the session's refusal of the next step ("" when it fits)
+  bool rotary = false;            // rotary positions: past the context with a window, full attention still runs
 };
 
 // prompt/forced: what the lesson's session was started with (a hard-stop session starts the same way).

@@ -119,6 +119,17 @@ void report_same_word(const LessonInputs& in, const std::vector<StepTrace>& hist
                       {"value_cosine", l.value_cosine}, {"value_max_diff", l.value_max_diff}});
   }
   const std::string p1 = std::to_string(c.first), p2 = std::to_string(c.second);
+  if (c.rotary) {
+    r.lines.push_back("Layer 0, rotary positions: before rotation the two keys are the same vector (max |\xCE\x94| " +
+                      format_difference(c.unrotated_max_diff) + "); the cache holds them rotated (max |\xCE\x94| " +
+                      fmt("%.3f", c.rotated_max_diff) + "), key " + p2 + " being key " + p1 + " turned by " +
+                      std::to_string(c.second - c.first) + " positions (residual " + format_difference(c.rotation_residual) +
+                      "). GPT-2 adds a position vector to the input instead.");
+    r.numbers["same_word"] = {{"word", c.word}, {"token_id", c.token_id}, {"positions", {c.first, c.second}},
+                              {"layers", layers}, {"unrotated_max_diff", c.unrotated_max_diff},
+                              {"rotated_max_diff", c.rotated_max_diff}, {"rotation_residual", c.rotation_residual}};
+    return;
+  }
   r.lines.push_back("Layer 0: x" + p1 + " \xE2\x88\x92 x" + p2 + " = wpe[" + p1 + "] \xE2\x88\x92 wpe[" + p2 +
                     "] exactly, the token row wte[" + quoted(c.word) + "] being the same (deviation " +
                     fmt("%g", c.input_vs_position_exact) + " in double; float32 sums: " +
@@ -152,6 +163,10 @@ void report_context(const LessonInputs& in, const std::vector<StepTrace>& histor
                       "; next token " + quoted(tok.token_text(c.full_top)) + " vs " + quoted(tok.token_text(c.window_top)) + ".");
   if (!c.hard_stop.empty())
     r.lines.push_back("The next step is refused, window or not: \"" + c.hard_stop + "\"");
+  if (c.rotary && c.window > 0 && c.positions > c.context_length)
+    r.lines.push_back("Position " + std::to_string(c.positions - 1) + " is past the trained context of " +
+                      std::to_string(c.context_length) + ": rotary positions look nothing up, so the window keeps decoding "
+                      "(a GPT-2-style model must stop here).");
   r.numbers["context"] = {{"window", c.window},
                           {"context_length", c.context_length},
                           {"positions", c.positions},
@@ -235,6 +250,16 @@ void report_cache_size(const LessonInputs& in, const std::vector<StepTrace>& his
                       " = " + format_count(r.engine.calculator) + " B; the engine reports " + format_count(r.engine.engine) +
                       " B " + (equal ? "\xE2\x9C\x93" : "\xE2\x9C\x95"));
     r.numbers["engine"] = {{"positions", held}, {"calculator_bytes", r.engine.calculator}, {"engine_bytes", r.engine.engine}};
+    if (config.kv_heads() < config.n_head) {  // who reads which cached rows, from the trace
+      std::string groups;
+      for (int g = 0; g < config.kv_heads(); ++g) {
+        std::string heads;
+        for (int h : t.query_heads_of(g)) heads += (heads.empty() ? "" : ", ") + std::to_string(h);
+        groups += (g ? "; " : "") + std::string("KV head ") + std::to_string(g) + " \xE2\x86\x90 query heads " + heads;
+      }
+      r.lines.push_back("Shared rows: " + groups + ". As MHA (one K/V head per query head) the same cache would be " +
+                        format_count(kv_cache_bytes(loaded, config.n_head, held, KvDtype::FP32)) + " B.");
+    }
   }
   const CalculatorSetting setting = step < int(in.lesson.steps.size()) ? in.lesson.steps[std::size_t(step)].calculator
                                                                         : CalculatorSetting{};
