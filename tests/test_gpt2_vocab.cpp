@@ -35,7 +35,7 @@ std::vector<int> cli_ids(const std::vector<std::string>& source, const std::stri
   const test::ExecResult r = test::exec_cli(args);
   INFO("stderr: " << r.err);
   REQUIRE(r.status == 0);
-  return json::parse(r.out).get<std::vector<int>>();
+  return json::parse(r.out)["ids"].get<std::vector<int>>();
 }
 }  // namespace
 

@@ -13,14 +13,14 @@ using nlohmann::json;
 using namespace kvscope;
 
 TEST_CASE("lesson: every built-in lesson prints each step's caption, computed lines and note", "[cli][lesson]") {
-  const LoadedModel demo = load_preset("demo");
   for (const Lesson& lesson : builtin_lessons()) {
     INFO(lesson.name);
+    const LoadedModel model = load_preset(lesson.preset);  // the lesson's own built-in model, as the CLI picks
     const test::CliResult r = test::run_cli("lesson " + lesson.name);
     REQUIRE(r.status == 0);
     CHECK(r.err.empty());
     // An independent run in this process: the CLI must print the same words and numbers.
-    LessonRun run(lesson, demo);
+    LessonRun run(lesson, model);
     for (int s = 0; s < run.lesson_steps(); ++s) run.step();
     for (int s = 0; s < run.steps_done(); ++s) {
       INFO("step " << s);

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "core/lessons/lesson_run.h"
@@ -19,9 +20,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const kvscope::LoadedModel& demo() {
-  static const kvscope::LoadedModel m = kvscope::load_preset("demo");
-  return m;
+// The built-in model a lesson names (demo or demo-llama), loaded once each.
+const kvscope::LoadedModel& model_of(const kvscope::Lesson& lesson) {
+  static std::map<std::string, kvscope::LoadedModel> loaded;
+  auto it = loaded.find(lesson.preset);
+  if (it == loaded.end()) it = loaded.emplace(lesson.preset, kvscope::load_preset(lesson.preset)).first;
+  return it->second;
 }
 
 bool inside(const json& r, int w, int h) {
@@ -39,7 +43,7 @@ int partial_folders(const std::string& dir) {
 TEST_CASE("every built-in lesson runs to its end in the window and exports every step", "[gui][lessons]") {
   for (const kvscope::Lesson& lesson : kvscope::builtin_lessons()) {
     INFO(lesson.name);
-    kvscope::LessonRun expected(lesson, demo());
+    kvscope::LessonRun expected(lesson, model_of(lesson));
     for (int s = 0; s < expected.lesson_steps(); ++s) expected.step();
     const std::string parent = temp_dir(), dir = parent + "/slides";
     const auto r = run({KVSCOPE_GUI_BINARY, "--lesson", lesson.name, "--export-steps", dir, "--size", "1600x900"});
@@ -102,7 +106,7 @@ TEST_CASE("export is all or nothing; bad export arguments change nothing", "[gui
 
 TEST_CASE("each lesson's key step: presenter text, nothing clipped, at 1600x900 and 1920x1080", "[gui][lessons]") {
   for (const kvscope::Lesson& lesson : kvscope::builtin_lessons()) {
-    kvscope::LessonRun run_info(lesson, demo());
+    kvscope::LessonRun run_info(lesson, model_of(lesson));
     for (const auto& [w, h] : {std::pair<int, int>{1600, 900}, {1920, 1080}}) {
       INFO(lesson.name << " at " << w << "x" << h);
       const std::string dir = temp_dir();
