@@ -115,7 +115,7 @@ TEST_CASE("past-the-context lesson: the rotary model decodes past 64 positions w
   CHECK(run.history().back().position_end > demo_llama().model->config().context_length);
 }
 
-TEST_CASE("fewer-KV-heads lesson: the cache is 2 x layers x KV heads x d_head x t x 4; MHA would be twice it", "[lesson_checks][llama]") {
+TEST_CASE("fewer-KV-heads lesson: the cache is 2 x layers x KV heads x d_head x t x 4, and MHA would be twice it", "[lesson_checks][llama]") {
   const LessonRun run = run_to_end("fewer_kv_heads");
   const ModelConfig& c = demo_llama().model->config();
   REQUIRE(c.kv_heads() == 2);
