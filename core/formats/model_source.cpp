@@ -13,36 +13,32 @@
 namespace kvscope {
 
 namespace {
-LoadedModel load_embedded_demo() {
-  const std::vector<EmbeddedFile>& files = embedded_demo_model();
-  const ModelConfig config = parse_hf_config(find_embedded(files, "config.json")->text(), "built-in demo config.json");
+// A built-in model from its compiled-in Hugging Face files: config.json, model.safetensors and the
+// tokenizer file `tokenizer_file`, read by `make_tokenizer(text, name)`.
+template <class MakeTokenizer>
+LoadedModel load_embedded(const std::vector<EmbeddedFile>& files, const std::string& name,
+                          const std::string& tokenizer_file, MakeTokenizer make_tokenizer) {
+  const std::string prefix = "built-in " + name + " ";
+  const ModelConfig config = parse_hf_config(find_embedded(files, "config.json")->text(), prefix + "config.json");
   const EmbeddedFile& weights = *find_embedded(files, "model.safetensors");
-  const SafetensorsFile file("built-in demo model.safetensors", weights.data, weights.size);
+  const SafetensorsFile file(prefix + "model.safetensors", weights.data, weights.size);
   LoadedModel loaded;
-  loaded.name = "demo";
-  loaded.tokenizer = std::make_shared<WordTokenizer>(
-      WordTokenizer::parse_word_list(find_embedded(files, "vocab.txt")->text(), "built-in demo vocab.txt"));
-  loaded.model = std::make_shared<Model>(config, read_hf_weights(file, config));
-  return loaded;
-}
-LoadedModel load_embedded_demo_llama() {
-  const std::vector<EmbeddedFile>& files = embedded_demo_llama_model();
-  const ModelConfig config =
-      parse_hf_config(find_embedded(files, "config.json")->text(), "built-in demo-llama config.json");
-  const EmbeddedFile& weights = *find_embedded(files, "model.safetensors");
-  const SafetensorsFile file("built-in demo-llama model.safetensors", weights.data, weights.size);
-  LoadedModel loaded;
-  loaded.name = "demo-llama";
-  loaded.tokenizer = std::make_shared<HfTokenizer>(
-      HfTokenizer::from_text(find_embedded(files, "tokenizer.json")->text(), "built-in demo-llama tokenizer.json"));
+  loaded.name = name;
+  loaded.tokenizer = make_tokenizer(find_embedded(files, tokenizer_file.c_str())->text(), prefix + tokenizer_file);
   loaded.model = std::make_shared<Model>(config, read_hf_weights(file, config));
   return loaded;
 }
 }  // namespace
 
 LoadedModel load_preset(const std::string& name) {
-  if (name == "demo") return load_embedded_demo();
-  if (name == "demo-llama") return load_embedded_demo_llama();
+  if (name == "demo")
+    return load_embedded(embedded_demo_model(), name, "vocab.txt", [](const std::string& text, const std::string& where) {
+      return std::make_shared<WordTokenizer>(WordTokenizer::parse_word_list(text, where));
+    });
+  if (name == "demo-llama")
+    return load_embedded(embedded_demo_llama_model(), name, "tokenizer.json", [](const std::string& text, const std::string& where) {
+      return std::make_shared<HfTokenizer>(HfTokenizer::from_text(text, where));
+    });
   ModelConfig config = preset_config(name);
   LoadedModel loaded;
   loaded.name = name;
