@@ -89,7 +89,8 @@ void App::start_lesson(const Lesson& lesson) {
   ui_.layer = options_.layer >= 0 ? options_.layer : lesson.layer;
   ui_.head = options_.head >= 0 ? options_.head : lesson.head;
   ui_.window = options_.window >= 0 ? options_.window : lesson.window;
-  ui_.show_calculator = lesson.kind == LessonKind::CacheSize;
+  ui_.show_calculator = options_.view.empty() ? lesson.kind == LessonKind::CacheSize : options_.view == "calculator";
+  ui_.show_rotation = options_.view == "rotation";
   apply_prompt();
 }
 
@@ -240,6 +241,7 @@ void App::after_history_change() {
   const CalculatorSetting& s = run_->lesson().steps[std::size_t(step)].calculator;
   if (!s.set) return;
   ui_.show_calculator = true;
+  ui_.show_rotation = false;
   ui_.calc_shape = s.shape;
   ui_.calc_tokens = int(std::min<std::int64_t>(s.tokens, 1 << 30));
   KvDtype dtype = KvDtype::FP32;
@@ -276,7 +278,14 @@ void App::apply(const Action& a) {
     case ActionType::Screenshot: screenshot_request_ = "kvscope-step" + std::to_string(shown_.size()) + ".png"; break;
     case ActionType::LoadLesson: load_lesson(a.text, false); break;
     case ActionType::LoadBuiltinLesson: load_lesson(a.text, true); break;
-    case ActionType::ToggleCalculator: ui_.show_calculator = !ui_.show_calculator; break;
+    case ActionType::ToggleCalculator:  // one view under the panes at a time
+      ui_.show_calculator = !ui_.show_calculator;
+      ui_.show_rotation = false;
+      break;
+    case ActionType::ToggleRotation:
+      ui_.show_rotation = !ui_.show_rotation && config.rotary();
+      ui_.show_calculator = false;
+      break;
     case ActionType::SetCalculatorShape: ui_.calc_shape = a.text; break;
     case ActionType::SetCalculatorDtype: ui_.calc_dtype = std::clamp(a.value, 0, int(kv_dtypes().size()) - 1); break;
     case ActionType::SetCalculatorTokens: ui_.calc_tokens = std::max(0, a.value); break;
@@ -312,6 +321,7 @@ void App::handle_keys() {
       case GLFW_KEY_R: push(ActionType::Reset); break;
       case GLFW_KEY_P: push(ActionType::TogglePlay); break;
       case GLFW_KEY_C: push(ActionType::ToggleCalculator); break;
+      case GLFW_KEY_O: push(ActionType::ToggleRotation); break;
       case GLFW_KEY_F11: push(ActionType::ToggleFullscreen); break;
       case GLFW_KEY_F12: push(ActionType::Screenshot); break;
       case GLFW_KEY_EQUAL:

@@ -62,6 +62,8 @@ void App::draw_menu_bar(PanelContext& c) {
   if (ImGui::BeginMenu("View")) {
     if (ImGui::MenuItem("Cache size calculator", "C", c.ui->show_calculator))
       push_action(c, ActionType::ToggleCalculator);
+    if (ImGui::MenuItem("Rotary positions: K before and after", "O", c.ui->show_rotation, c.config->rotary()))
+      push_action(c, ActionType::ToggleRotation);
     if (ImGui::MenuItem("Presenter text size", nullptr, c.ui->presentation))
       push_action(c, ActionType::TogglePresentation);
     ImGui::EndMenu();
@@ -97,6 +99,8 @@ void App::draw_bottom(PanelContext& c, bool lesson_view, float half_w) {
     rects_.lesson_view = {p.x, p.y, p.x + s.x, p.y + s.y};
     if (ui_.show_calculator)
       draw_calculator_panel(c, bottom_h);
+    else if (ui_.show_rotation && rotation_view_available(c))
+      draw_rotation_panel(c, bottom_h);
     else
       draw_same_word_panel(c, bottom_h);
     ImGui::EndChild();
@@ -176,11 +180,13 @@ void App::layout() {
   draw_legend(c);
   const float rest = ImGui::GetContentRegionAvail().y;
   // The panes take up to 55% beside the heatmaps; beside a lesson view, what the view leaves.
-  const bool lesson_view = ui_.show_calculator || same_word_view_available(c);
-  const float view_h = lh * (ui_.show_calculator ? 11.0f : 8.0f) + pad;
+  const bool rotation = ui_.show_rotation && rotation_view_available(c);
+  const bool lesson_view = ui_.show_calculator || rotation || same_word_view_available(c);
+  const float view_h = lh * (ui_.show_calculator || rotation ? 11.0f : 8.0f) + pad;
   const float pane_h = lesson_view ? pane_height(c.panes, c.config->n_layer, rest - view_h, 1.0f)
                                    : pane_height(c.panes, c.config->n_layer, rest, 0.55f);
   const float half_w = (ImGui::GetContentRegionAvail().x - style.ItemSpacing.x) * 0.5f;
+  rects_.head_chips.clear();  // drawn again by the panes of a GQA / MQA model
   for (PaneKind pane : kPaneKinds) {
     rects_.kv_rows_visible[pane] = 0;
     rects_.heatmap_cell_px[pane] = 0.0f;
@@ -217,6 +223,7 @@ nlohmann::json App::shown_state() const {
   j["lesson"] = {{"name", lesson.name}, {"title", lesson.title}, {"kind", lesson_kind_name(lesson.kind)},
                  {"steps", run_ ? run_->lesson_steps() : 0}};
   j["calculator"] = ui_.show_calculator;
+  j["rotation"] = ui_.show_rotation;
   if (!shown_.empty()) {
     const StepTrace& t = shown_.back();
     j["step"] = t.step;
@@ -241,6 +248,10 @@ nlohmann::json App::shown_state() const {
   nlohmann::json items = nlohmann::json::array();
   for (const ScreenRect& r : rects_.menu_items) items.push_back(rect_json(r));
   j["menu_items"] = items;
+  nlohmann::json chips = nlohmann::json::array();
+  for (const ScreenRect& r : rects_.head_chips) chips.push_back(rect_json(r));
+  j["head_chips"] = chips;  // by query head (GQA / MQA models)
+  j["kv_head_shown"] = shown_.empty() ? -1 : shown_.back().kv_head_of(ui_.head);
   j["min_text_px"] = min_text_px_;
   nlohmann::json cells = nlohmann::json::array(), cell_px = nlohmann::json::array(), rows = nlohmann::json::array();
   for (PaneKind pane : kPaneKinds) {

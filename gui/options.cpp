@@ -35,6 +35,8 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
   cli.add_option("--layer", a.layer, "layer to show first")->check(CLI::NonNegativeNumber);
   cli.add_option("--head", a.head, "head to show first")->check(CLI::NonNegativeNumber);
   cli.add_option("--window", a.window, "sliding window of W positions (0 = none)")->check(CLI::NonNegativeNumber);
+  cli.add_option("--view", a.view, "under the panes first: heatmaps, calculator or rotation (rotary models: K before and after rotation); default: the lesson's")
+      ->check(CLI::IsMember({"heatmaps", "calculator", "rotation"}));
   cli.add_option("--steps", a.steps, "headless: run steps 0..N (prefill + N decode steps), write --screenshot, exit")
       ->check(CLI::NonNegativeNumber);
   cli.add_option("--screenshot", a.screenshot, "PNG written after --steps");

@@ -1,9 +1,11 @@
 // Charts over the steps shown: cumulative K/V rows computed (quadratic without a cache, linear with
-// one) and the cache's memory per step (2 x layers x d_model x t x 4 bytes). Points are trace fields.
+// one) and the cache's memory per step (2 x layers x KV heads x head dim x t x 4 bytes; beside it, for
+// GQA / MQA, the same model as MHA). Points are trace fields.
 #include <algorithm>
 #include <cstdio>
 #include <vector>
 
+#include "core/lessons/cache_calculator.h"
 #include "gui/panels.h"
 
 namespace kvscope::gui {
@@ -86,10 +88,14 @@ void draw_chart_panel(PanelContext& c, float height) {
   Series uncached{"without cache", c.pal->series_uncached, {}, false};
   Series cached{"with cache", c.pal->series_cached, {}, true};
   Series memory{"cache bytes", c.pal->series_memory, {}, true};
+  // GQA / MQA: the same model as MHA (a K/V head per query head), drawn as a second line.
+  Series as_mha{"as MHA", c.pal->text_muted, {}, false};
+  const bool shared_heads = c.config->kv_heads() < c.config->n_head;
   for (const StepTrace& t : *c.history) {
     uncached.y.push_back(double(t.uncached.total_rows_computed));
     cached.y.push_back(double(t.cached.total_rows_computed));
     memory.y.push_back(double(t.cached.cache_bytes));
+    if (shared_heads) as_mha.y.push_back(double(cache_bytes_as_mha(*c.config, t)));
   }
   const float lh = line_height();
   const float w = ImGui::GetContentRegionAvail().x;
@@ -98,7 +104,15 @@ void draw_chart_panel(PanelContext& c, float height) {
   legend_item(uncached, c);
   ImGui::SameLine(0, lh);
   legend_item(cached, c);
-  draw_chart(c, "Cache memory (bytes)", {memory}, ImVec2(w, chart_h), format_bytes);
+  if (!shared_heads) {
+    draw_chart(c, "Cache memory (bytes)", {memory}, ImVec2(w, chart_h), format_bytes);
+    return;
+  }
+  draw_chart(c, "Cache memory (bytes)", {memory, as_mha}, ImVec2(w, chart_h - lh), format_bytes);
+  memory.name = "this model";
+  legend_item(memory, c);
+  ImGui::SameLine(0, lh);
+  legend_item(as_mha, c);
 }
 
 }  // namespace kvscope::gui

@@ -4,7 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "core/lessons/cache_calculator.h"
 #include "gui/panels.h"
 
 namespace kvscope::gui {
@@ -60,6 +64,63 @@ Columns columns(float width, float font_px) {
   return col;
 }
 
+// GQA / MQA: one chip per query head, grouped under the KV head they read ("KV 1: q2 q3"); the chosen
+// query head and its KV head are filled, the rest outlined (told apart by fill, not colour alone).
+// Clicking a chip picks that query head. The grouping is the trace's (query_heads_of).
+void draw_head_groups(PanelContext& c, PaneKind pane) {
+  if (pane == PaneKind::Cached) c.rects->head_chips.assign(std::size_t(c.config->n_head), ScreenRect{});
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const int shown = kv_head_shown(c);
+  const float th = ImGui::GetTextLineHeight(), pad = th * 0.25f;
+  for (int g = 0; g < c.config->kv_heads(); ++g) {
+    const bool read = g == shown;
+    if (g) ImGui::SameLine(0, th * 0.6f);
+    ImGui::BeginGroup();
+    const ImVec2 p = ImGui::GetCursorScreenPos();
+    const std::string kv = "KV " + std::to_string(g) + ":";
+    const float kv_w = ImGui::CalcTextSize(kv.c_str()).x + pad * 2;
+    float x = p.x + kv_w + pad;
+    std::vector<std::pair<int, float>> chips;  // query head, x
+    for (int h : c.trace->query_heads_of(g)) {
+      chips.push_back({h, x});
+      x += ImGui::CalcTextSize(("q" + std::to_string(h)).c_str()).x + pad * 3;
+    }
+    const ImVec2 end(x, p.y + th + pad * 2);
+    // The group's box: filled when the chosen query head reads this KV head.
+    if (read) dl->AddRectFilled(p, end, c.pal->hover, pad);
+    dl->AddRect(p, end, read ? c.pal->text : c.pal->border, pad, 0, read ? 2.5f : 1.0f);
+    dl->AddText(ImVec2(p.x + pad, p.y + pad), c.pal->text, kv.c_str());
+    for (const auto& [h, cx] : chips) {
+      const std::string label = "q" + std::to_string(h);
+      const ImVec2 a(cx, p.y + pad * 0.5f), b(cx + ImGui::CalcTextSize(label.c_str()).x + pad * 2, p.y + th + pad * 1.5f);
+      ImGui::SetCursorScreenPos(a);
+      ImGui::PushID(int(pane) * 1000 + h);
+      if (ImGui::InvisibleButton("q", ImVec2(b.x - a.x, b.y - a.y))) push_action(c, ActionType::SetHead, h);
+      if (pane == PaneKind::Cached && h < int(c.rects->head_chips.size())) c.rects->head_chips[std::size_t(h)] = last_item_rect();
+      if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("query head %d reads KV head %d: its K and V rows are the ones shown below", h, g);
+      ImGui::PopID();
+      const bool chosen = h == c.ui->head;
+      if (chosen) dl->AddRectFilled(a, b, c.pal->text, pad);
+      else dl->AddRect(a, b, c.pal->text_muted, pad);
+      dl->AddText(ImVec2(a.x + pad, p.y + pad), chosen ? c.pal->background : c.pal->text, label.c_str());
+    }
+    ImGui::SetCursorScreenPos(p);
+    ImGui::Dummy(ImVec2(end.x - p.x, end.y - p.y));
+    ImGui::EndGroup();
+  }
+  std::string sharing;
+  const std::vector<int> heads = c.trace->query_heads_of(shown);
+  for (std::size_t i = 0; i < heads.size(); ++i)
+    sharing += (i == 0 ? "" : i + 1 == heads.size() ? " and " : ", ") + std::to_string(heads[i]);
+  char line[96];
+  std::snprintf(line, sizeof line, "KV head %d is read by query heads %s", shown, sharing.c_str());
+  ImGui::SameLine(0, th * 0.6f);
+  if (ImGui::GetContentRegionAvail().x < ImGui::CalcTextSize(line).x) ImGui::NewLine();  // too narrow: own line
+  else ImGui::SetCursorPosY(ImGui::GetCursorPosY() + pad);
+  ImGui::TextUnformatted(line);
+}
+
 void draw_header(PanelContext& c, PaneKind pane) {
   const bool cached = pane == PaneKind::Cached;
   ImGui::PushFont(c.fonts->title);
@@ -83,12 +144,7 @@ void draw_header(PanelContext& c, PaneKind pane) {
                 c.config->kv_heads(), t, c.config->d_head());
   else
     ImGui::TextUnformatted("No cache: each step starts again from position 0");
-  if (c.trace && c.config->kv_heads() < c.config->n_head) {  // GQA / MQA: say which K/V head is shown
-    std::string sharing;
-    for (int h : c.trace->query_heads_of(kv_head_shown(c))) sharing += (sharing.empty() ? "" : ", ") + std::to_string(h);
-    ImGui::TextDisabled("Query head %d reads KV head %d (shared by query heads %s)", c.ui->head, kv_head_shown(c),
-                        sharing.c_str());
-  }
+  if (c.trace && c.config->kv_heads() < c.config->n_head) draw_head_groups(c, pane);
 }
 
 void draw_column_titles(PanelContext& c, const Columns& col) {
@@ -191,14 +247,16 @@ std::string short_count(std::int64_t n) {
 }
 
 // Two lines (the list keeps the height); the hover gives every counter in full.
-void draw_costs(PanelContext&, const PaneView& v, PaneKind pane) {
+void draw_costs(PanelContext& c, const PaneView& v, PaneKind pane) {
   const bool cached = pane == PaneKind::Cached;
+  // GQA / MQA: what the same model would hold with a K/V head per query head, beside what it holds.
+  std::string cache = "cache " + format_bytes(v.cache_bytes);
+  if (c.config->kv_heads() < c.config->n_head) cache += " (MHA " + format_bytes(cache_bytes_as_mha(*c.config, *c.trace)) + ")";
   const ImVec2 start = ImGui::GetCursorScreenPos();
   ImGui::Text("K/V rows: %s computed (%s/layer) \xC2\xB7 %s read", format_count(v.rows_computed_step).c_str(),
               format_count(v.rows_computed_per_layer).c_str(), format_count(v.rows_read_newest).c_str());
   ImGui::Text("MACs %s \xC2\xB7 total %s \xC2\xB7 %s \xC2\xB7 %s", short_count(v.macs_step).c_str(),
-              short_count(v.macs_total).c_str(), format_seconds(v.seconds).c_str(),
-              cached ? ("cache " + format_bytes(v.cache_bytes)).c_str() : "no cache");
+              short_count(v.macs_total).c_str(), format_seconds(v.seconds).c_str(), cached ? cache.c_str() : "no cache");
   const ImVec2 end(start.x + ImGui::GetContentRegionAvail().x, ImGui::GetCursorScreenPos().y);
   if (!ImGui::IsMouseHoveringRect(start, end)) return;
   ImGui::SetTooltip("K/V rows computed: %s (%s per layer), total %s\nK/V rows read: %s by the new query, %s by all "
@@ -207,7 +265,7 @@ void draw_costs(PanelContext&, const PaneView& v, PaneKind pane) {
                     format_count(v.rows_computed_total).c_str(), format_count(v.rows_read_newest).c_str(),
                     format_count(v.rows_read_all_queries).c_str(), format_count(v.macs_step).c_str(),
                     format_count(v.macs_total).c_str(), format_seconds(v.seconds).c_str(),
-                    cached ? ("cache " + format_bytes(v.cache_bytes)).c_str() : "no cache kept");
+                    cached ? cache.c_str() : "no cache kept");
 }
 
 }  // namespace

@@ -37,6 +37,7 @@ struct LayoutRects {
   ScreenRect menu_lessons;   // the Lessons menu's title in the menu bar
   ScreenRect prompt_field, continuation_field, model_field;  // sidebar fields (test hooks)
   std::vector<ScreenRect> menu_items;  // its items while open (test hook)
+  std::vector<ScreenRect> head_chips;  // GQA / MQA: the cached pane's query-head chips, by head (test hook)
 };
 
 // What the panels read and where they write. App::layout sets every field by name (C++17 has no
@@ -91,6 +92,9 @@ bool same_word_view_available(const Lesson& lesson, const LessonReport* report);
 bool same_word_view_available(const PanelContext& c);
 void draw_same_word_panel(PanelContext& c, float height);
 void draw_calculator_panel(PanelContext& c, float height);
+// Rotary models: one K row before and after rotation, a dial per pair of dimensions (View menu, O).
+bool rotation_view_available(const PanelContext& c);
+void draw_rotation_panel(PanelContext& c, float height);
 
 // Shared drawing helpers (draw_util.cpp).
 // Queues an action; the App applies it before the next frame is laid out.

@@ -12,6 +12,9 @@ bash scripts/build.sh default
 ctest --preset default
 [ "${1:-all}" = release ] && exit 0
 stage "sanitizer build and suite (ASan + UBSan + LSan)"
+# The asan test preset sets intercept_tls_get_addr=0: LeakSanitizer's scan of dynamic TLS (Mesa's
+# dlopen'ed driver has it) now and then crashes its own tracer at exit ("Tracer caught signal 11",
+# google/sanitizers#1322), which failed a window test once in CI with no leak and no bug of ours.
 bash scripts/build.sh asan
 ctest --preset asan
 stage "fuzzing, ${FUZZ_SECONDS:-30} s per target"

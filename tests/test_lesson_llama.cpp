@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "core/engine/tensor_table.h"
+#include "core/lessons/cache_calculator.h"
+#include "core/lessons/rotary_pairs.h"
 #include "core/lessons/lesson_run.h"
 #include "llama_reference.h"
 
@@ -125,6 +127,8 @@ TEST_CASE("fewer-KV-heads lesson: the cache is 2 x layers x KV heads x d_head x 
     const std::int64_t closed_form = 2LL * c.n_layer * 2 * c.d_head() * t.position_end * 4;
     CHECK(t.cached.cache_bytes == closed_form);
     CHECK(run.reports()[std::size_t(s)].engine.engine == closed_form);
+    // As MHA: 4 K/V heads instead of 2, from the shapes (the window's cache label and memory chart).
+    CHECK(cache_bytes_as_mha(c, t) == 2LL * c.n_layer * 4 * c.d_head() * t.position_end * 4);
     CHECK(t.query_heads_of(0) == std::vector<int>{0, 1});
     CHECK(t.query_heads_of(1) == std::vector<int>{2, 3});
     bool mentions_mha = false;
@@ -132,4 +136,35 @@ TEST_CASE("fewer-KV-heads lesson: the cache is 2 x layers x KV heads x d_head x 
       mentions_mha = mentions_mha || line.find("As MHA") != std::string::npos;
     CHECK(mentions_mha);
   }
+}
+
+TEST_CASE("rotation view: every cached key pair turned by position x theta^(-2j/d) from its unrotated self", "[llama]") {
+  const LessonRun run = run_to_end("same_word_rope");
+  const ModelConfig& c = demo_llama().model->config();
+  const StepTrace& t = run.history().back();
+  const int d = c.d_head();
+  const double pi = std::acos(-1.0);
+  int pairs_checked = 0;
+  for (int layer = 0; layer < c.n_layer; ++layer)
+    for (int g = 0; g < c.kv_heads(); ++g)
+      for (int p = 0; p < t.position_end; ++p) {
+        const RotaryRow row = rotary_row(c, t, layer, g, p);
+        REQUIRE(row.found);  // the uncached mode computed every position
+        REQUIRE(int(row.pairs.size()) == d / 2);
+        for (int j = 0; j < d / 2; ++j) {
+          const RotaryPair& pair = row.pairs[std::size_t(j)];
+          const double before = std::hypot(pair.before_x, pair.before_y), after = std::hypot(pair.after_x, pair.after_y);
+          CHECK(after == Approx(before).margin(1e-5));  // a rotation keeps the length
+          if (before < 1e-2) continue;  // too short to read an angle from float values
+          const double angle = p * std::pow(double(c.rope_theta), -2.0 * j / d);
+          double off = std::remainder(pair.turned - angle, 2 * pi);
+          CHECK(std::abs(off) < 2e-3);
+          CHECK(std::abs(std::remainder(pair.expected - angle, 2 * pi)) < 1e-9);
+          ++pairs_checked;
+        }
+      }
+  CHECK(pairs_checked > c.n_layer * c.kv_heads() * t.position_end * d / 4);
+  // Not a rotary model: no rotation to show.
+  const LoadedModel gpt = load_preset("demo");
+  CHECK_FALSE(rotary_row(gpt.model->config(), t, 0, 0, 0).found);
 }

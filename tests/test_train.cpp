@@ -12,6 +12,7 @@
 #include "core/engine/random.h"
 #include "core/train/train.h"
 #include "core/tokenizers/word_tokenizer.h"
+#include "gradient_check.h"
 #include "test_helpers.h"
 
 using namespace kvscope;
@@ -59,7 +60,6 @@ const char* kSmallCorpus =
 }  // namespace
 
 TEST_CASE("the hand-written gradient of every parameter equals central finite differences", "[train]") {
-  // Tiny shape, computed in double: h = 1e-5 leaves truncation and rounding errors near 1e-9.
   const ModelConfig config = test::small_config(11, 6, 8, 2, 2);
   const ParameterLayout layout = make_layout(config);
   const std::vector<float> start = flatten(busy_weights(config, 3), layout);
@@ -69,29 +69,7 @@ TEST_CASE("the hand-written gradient of every parameter equals central finite di
       make_examples({{1, 4, 4, 7, 0, 10, 3}, {2, 9, 5, 1}, {6, 8}}, config.context_length);
   REQUIRE(examples.size() == 3);
 
-  std::vector<double> grads;
-  loss_and_gradient(layout, params, examples, grads);
-  std::vector<double> scratch;
-  const double h = 1e-5;
-  for (const TensorSlot& slot : layout.tensors) {
-    double worst = 0.0, largest = 0.0;
-    for (std::int64_t i = slot.offset; i < slot.offset + slot.size(); ++i) {
-      const double saved = params[i];
-      params[i] = saved + h;
-      const double up = loss_and_gradient(layout, params, examples, scratch);
-      params[i] = saved - h;
-      const double down = loss_and_gradient(layout, params, examples, scratch);
-      params[i] = saved;
-      const double numeric = (up - down) / (2 * h);
-      // Relative to the entry, with a floor for entries whose gradient is zero (the K bias is
-      // one: softmax ignores a constant added to every score of a row).
-      worst = std::max(worst, std::abs(numeric - grads[i]) / std::max(1e-3, std::abs(numeric)));
-      largest = std::max(largest, std::abs(grads[i]));
-    }
-    INFO("tensor " << slot.name << ": worst relative error " << worst << ", largest |grad| " << largest);
-    CHECK(worst < 1e-5);
-    CHECK(largest > 1e-4);  // a pass that forgot the tensor would pass the first check with zeros
-  }
+  test::check_gradients_by_finite_differences(layout, params, examples);
 }
 
 TEST_CASE("the training forward gives core Model's logits at every position", "[train]") {

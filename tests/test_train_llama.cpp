@@ -10,6 +10,7 @@
 #include "core/engine/model.h"
 #include "core/engine/random.h"
 #include "core/train/train.h"
+#include "gradient_check.h"
 #include "test_helpers.h"
 
 using namespace kvscope;
@@ -54,26 +55,7 @@ TEST_CASE("Llama trainer: the hand-written gradient of every parameter equals ce
   std::vector<double> params(start.begin(), start.end());
   const std::vector<TrainExample> examples = make_examples({{1, 4, 4, 7, 0, 10, 3, 2, 5}, {2, 9, 5, 1}, {6, 8}},
                                                            config.context_length);
-  std::vector<double> grads, scratch;
-  loss_and_gradient(layout, params, examples, grads);
-  const double h = 1e-5;
-  for (const TensorSlot& slot : layout.tensors) {
-    double worst = 0.0, largest = 0.0;
-    for (std::int64_t i = slot.offset; i < slot.offset + slot.size(); ++i) {
-      const double saved = params[i];
-      params[i] = saved + h;
-      const double up = loss_and_gradient(layout, params, examples, scratch);
-      params[i] = saved - h;
-      const double down = loss_and_gradient(layout, params, examples, scratch);
-      params[i] = saved;
-      const double numeric = (up - down) / (2 * h);
-      worst = std::max(worst, std::abs(numeric - grads[i]) / std::max(1e-3, std::abs(numeric)));
-      largest = std::max(largest, std::abs(grads[i]));
-    }
-    INFO("tensor " << slot.name << ": worst relative error " << worst << ", largest |grad| " << largest);
-    CHECK(worst < 1e-5);
-    CHECK(largest > 1e-4);  // a pass that forgot the tensor would pass the first check with zeros
-  }
+  test::check_gradients_by_finite_differences(layout, params, examples);
 }
 
 TEST_CASE("Llama trainer: the training forward gives core Model's logits at every position", "[train][llama]") {

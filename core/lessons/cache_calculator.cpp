@@ -38,6 +38,15 @@ std::int64_t kv_cache_bytes(const CacheShape& s, int n_kv_head, std::int64_t tok
   return kv_cache_bytes(s.n_layer, n_kv_head, s.d_head, tokens, kv_dtype_info(dtype).bytes);
 }
 
+std::int64_t cache_bytes_as_mha(const ModelConfig& config, const StepTrace& step) {
+  std::int64_t bytes = 0;
+  for (const LayerRecord& layer : step.cached.forward.layers)
+    if (!layer.held_rows.empty())
+      bytes += kv_cache_bytes(1, config.n_head, config.d_head(), std::int64_t(layer.held_rows.size()),
+                              kv_dtype_info(KvDtype::FP32).bytes);
+  return bytes;
+}
+
 const std::vector<CacheShape>& known_cache_shapes() {
   // Parameter counts: GPT-2 from the published checkpoints (tied head); Llama 3 8B from its model card.
   // The Llama-like context is Llama 3.1 8B's 128K (Llama 3 8B shipped with 8K; the shape is the same).

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/engine/config.h"
+#include "core/engine/trace.h"
 
 namespace kvscope {
 
@@ -37,6 +38,10 @@ struct CacheShape {
 // The closed form. Every argument must be positive (asserted).
 std::int64_t kv_cache_bytes(int n_layer, int n_kv_head, int d_head, std::int64_t tokens, int bytes_per_value);
 std::int64_t kv_cache_bytes(const CacheShape& shape, int n_kv_head, std::int64_t tokens, KvDtype dtype);
+
+// The fp32 bytes the step's cache would hold (its held rows, layer by layer) if every query head had
+// its own K/V head (MHA): what the window shows beside a GQA / MQA model's own cache bytes.
+std::int64_t cache_bytes_as_mha(const ModelConfig& config, const StepTrace& step);
 
 // GPT-2 small / medium / XL and a Llama-3-8B-like GQA shape (32 layers, 32 heads, 8 KV heads, head dim 128).
 const std::vector<CacheShape>& known_cache_shapes();

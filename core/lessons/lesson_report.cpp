@@ -258,7 +258,7 @@ void report_cache_size(const LessonInputs& in, const std::vector<StepTrace>& his
         groups += (g ? "; " : "") + std::string("KV head ") + std::to_string(g) + " \xE2\x86\x90 query heads " + heads;
       }
       r.lines.push_back("Shared rows: " + groups + ". As MHA (one K/V head per query head) the same cache would be " +
-                        format_count(kv_cache_bytes(loaded, config.n_head, held, KvDtype::FP32)) + " B.");
+                        format_count(cache_bytes_as_mha(config, t)) + " B.");
     }
   }
   const CalculatorSetting setting = step < int(in.lesson.steps.size()) ? in.lesson.steps[std::size_t(step)].calculator

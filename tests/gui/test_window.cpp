@@ -194,3 +194,34 @@ TEST_CASE("--frame-stats prints one JSON line with the frame times", "[gui][wind
   const auto alone = kvscope::test::run({KVSCOPE_GUI_BINARY, "--frame-stats", "5"});
   CHECK(alone.status == 2);  // needs --steps
 }
+
+TEST_CASE("demo-llama: a query-head chip picks the KV head it reads; O shows K before and after rotation", "[gui][window]") {
+  const std::string dir = kvscope::test::temp_dir();
+  const std::string state = dir + "/state.jsonl";
+  kvscope::test::WindowProcess w({KVSCOPE_GUI_BINARY, "--preset", "demo-llama", "--size", "1280x720", "--state-file", state},
+                                 state, dir);
+  auto shown = [](int n) { return [n](const json& j) { return j["steps_shown"] == n && !j["busy"].get<bool>(); }; };
+  REQUIRE_FALSE(w.wait_for(shown(0)).is_null());
+  w.key("space");
+  w.key("space");
+  json j = w.wait_for(shown(2));
+  REQUIRE_FALSE(j.is_null());
+  REQUIRE(j["head_chips"].size() == 4);  // 4 query heads in 2 groups
+  CHECK(j["kv_head_shown"] == 0);
+  w.click_center(j["head_chips"][3]);
+  j = w.wait_for([](const json& s) { return s["head"] == 3; });
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["kv_head_shown"] == 1);  // heads 2 and 3 share KV head 1 (4 heads / 2 KV heads, in order)
+  CHECK(j["lesson_view"][2].get<double>() - j["lesson_view"][0].get<double>() == 0.0);  // heatmaps below
+  w.key("o");
+  j = w.wait_for([](const json& s) { return s["rotation"].get<bool>(); });
+  REQUIRE_FALSE(j.is_null());
+  const json& view = j["lesson_view"];
+  CHECK(view[0].get<double>() >= 0.0);
+  CHECK(view[2].get<double>() - view[0].get<double>() > 600.0);  // drawn under the panes
+  CHECK(view[3].get<double>() <= 720.0);
+  CHECK(j["min_text_px"].get<double>() >= 12.0);
+  w.key("o");
+  CHECK_FALSE(w.wait_for([](const json& s) { return !s["rotation"].get<bool>(); }).is_null());
+  CHECK(w.alive());
+}
