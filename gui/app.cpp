@@ -177,7 +177,7 @@ void App::apply_prompt() {
 void App::request_step() {
   if (!run_ || model_loader_.busy()) return;
   if (runner_.busy()) {
-    queued_steps_ = std::min(queued_steps_ + 1, 8);
+    if (!runner_.going_back()) queued_steps_ = std::min(queued_steps_ + 1, 8);
     return;
   }
   std::string why;
@@ -192,11 +192,12 @@ void App::request_step() {
 void App::finish_step() {
   if (!runner_.poll()) return;
   if (!runner_.error().empty()) {
-    ui_.error = "step failed: " + runner_.error();
+    ui_.error = (runner_.going_back() ? "going back failed: " : "step failed: ") + runner_.error();
     ui_.playing = false;
     queued_steps_ = 0;
     return;
   }
+  if (runner_.going_back()) return finish_back();
   shown_.push_back(run_->history().back());
   shown_reports_.push_back(run_->reports().back());
   // Only the step on screen needs its large tensors: the one before drops them (back() copies them
@@ -212,18 +213,33 @@ void App::finish_step() {
 
 void App::back() {
   queued_steps_ = 0;
-  if (runner_.busy() || !run_) return;
-  if (run_->back()) {
-    shown_.pop_back();
-    shown_reports_.pop_back();
-    // The session recomputed the step now shown if it had dropped its tensors: copy them back.
-    if (!shown_.empty() && shown_.back().tensors_dropped) shown_.back() = run_->history().back();
-    after_history_change();
+  if (!run_) return;
+  if (runner_.busy()) {  // a second ← while going back goes back once more; during a step, nothing
+    if (runner_.going_back()) queued_backs_ = std::min(queued_backs_ + 1, 8);
+    return;
+  }
+  if (shown_.empty()) return;
+  runner_.start_back(*run_);  // on the worker: the step now shown may need its tensors recomputed
+}
+
+void App::finish_back() {
+  if (!runner_.went_back()) {
+    queued_backs_ = 0;
+    return;
+  }
+  shown_.pop_back();
+  shown_reports_.pop_back();
+  // The session recomputed the step now shown if it had dropped its tensors: copy them back.
+  if (!shown_.empty() && shown_.back().tensors_dropped) shown_.back() = run_->history().back();
+  after_history_change();
+  if (queued_backs_ > 0) {
+    --queued_backs_;
+    back();
   }
 }
 
 void App::reset() {
-  queued_steps_ = 0;
+  queued_steps_ = queued_backs_ = 0;
   if (runner_.busy() || !run_) return;
   run_->reset();
   shown_.clear();

@@ -97,6 +97,7 @@ class App {
   void apply_prompt();
   void finish_step();
   void back();
+  void finish_back();
   void reset();
   void after_history_change();
   void handle_keys();
@@ -125,6 +126,7 @@ class App {
   std::vector<Action> actions_;
   std::vector<int> pressed_keys_;
   int queued_steps_ = 0;  // Step pressed while a step was running: run after it
+  int queued_backs_ = 0;  // Back pressed while going back: go back again after it
   PerPane<std::unique_ptr<HeatmapRenderer>> heatmaps_;
   // Built from the traces when the step shown, the layer or the lesson view changes (rebuild_views).
   PerPane<PaneView> panes_;
