@@ -70,6 +70,12 @@ class App {
   bool should_quit() const { return quit_; }
   int exit_code() const { return exit_code_; }
   bool busy() const { return runner_.busy() || model_loader_.busy(); }
+  // Whether the next frames must be drawn without new input: work running, Play, queued keys or
+  // actions, a screenshot to take. Otherwise an idle window need not redraw.
+  bool needs_frames() const {
+    return busy() || ui_.playing || screenshot_pending() || !pressed_keys_.empty() || !actions_.empty() ||
+           queued_steps_ > 0 || queued_backs_ > 0;
+  }
   // The headless paths ignore the pointer, so screenshots show no hover wherever the pointer is.
   bool ignores_mouse() const { return headless_ != nullptr; }
 

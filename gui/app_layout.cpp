@@ -45,7 +45,9 @@ void App::draw_menu_bar(PanelContext& c) {
     ImGui::TextDisabled("Other files: the Lesson field in the sidebar");
     ImGui::EndMenu();
   }
-  if (ImGui::BeginMenu("Models", !c.busy && !c.loading_model)) {
+  const bool models_open = ImGui::BeginMenu("Models", !c.busy && !c.loading_model);
+  c.rects->menu_models = last_item_rect();
+  if (models_open) {
     // The built-in models, each with one line saying what it is.
     const char* const models[][2] = {
         {"demo", "GPT-2 style: learned positions, 4 heads each with its own K/V; word vocabulary"},
@@ -53,6 +55,7 @@ void App::draw_menu_bar(PanelContext& c) {
         {"gpt2-small", "GPT-2 124M's shape, random weights: real sizes and timings; prompts as token ids"}};
     for (const auto& m : models) {
       if (ImGui::MenuItem(m[0], nullptr, c.model_name == m[0])) push_action(c, ActionType::LoadPreset, 0, m[0]);
+      c.rects->menu_items.push_back(last_item_rect());
       ImGui::TextDisabled("  %s", m[1]);
     }
     ImGui::Separator();
@@ -242,6 +245,9 @@ nlohmann::json App::shown_state() const {
   j["caption_overflow"] = rects_.caption_overflow;
   j["lesson_view"] = rect_json(rects_.lesson_view);
   j["menu_lessons"] = rect_json(rects_.menu_lessons);
+  j["menu_models"] = rect_json(rects_.menu_models);
+  // The session's own count, when no worker is changing it: always equal to steps_shown.
+  j["session_steps"] = busy() || !run_ ? -1 : run_->steps_done();
   j["prompt_field"] = rect_json(rects_.prompt_field);
   j["continuation_field"] = rect_json(rects_.continuation_field);
   j["model_field"] = rect_json(rects_.model_field);

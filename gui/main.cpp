@@ -7,6 +7,7 @@
 #include <imgui.h>
 
 #include <cfloat>
+#include <csignal>
 #include <iostream>
 #include <string>
 
@@ -20,6 +21,25 @@ namespace {
 
 std::string g_glfw_error = "unknown error";
 void on_glfw_error(int, const char* description) { g_glfw_error = description; }
+
+// SIGTERM / SIGINT (a session logging out, Ctrl+C in the terminal): leave the loop and shut down as
+// if the window were closed.
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_stop_signal(int) { g_stop = 1; }
+
+// Input events seen, counted by callbacks installed before ImGui's (which chain to them): an idle
+// window with nothing running draws nothing new.
+unsigned long g_input_events = 0;
+void count_input_events(GLFWwindow* window) {
+  glfwSetCursorPosCallback(window, [](GLFWwindow*, double, double) { ++g_input_events; });
+  glfwSetMouseButtonCallback(window, [](GLFWwindow*, int, int, int) { ++g_input_events; });
+  glfwSetScrollCallback(window, [](GLFWwindow*, double, double) { ++g_input_events; });
+  glfwSetCharCallback(window, [](GLFWwindow*, unsigned) { ++g_input_events; });
+  glfwSetCursorEnterCallback(window, [](GLFWwindow*, int) { ++g_input_events; });
+  glfwSetWindowFocusCallback(window, [](GLFWwindow*, int) { ++g_input_events; });
+  glfwSetFramebufferSizeCallback(window, [](GLFWwindow*, int, int) { ++g_input_events; });
+  glfwSetWindowRefreshCallback(window, [](GLFWwindow*) { ++g_input_events; });
+}
 
 struct Windowed {
   int x = 0, y = 0, w = 0, h = 0;
@@ -52,13 +72,21 @@ GLFWwindow* open_window(const kvscope::gui::WindowOptions& o) {
 
 int run(GLFWwindow* window, kvscope::gui::App& app, bool headless) {
   using namespace kvscope::gui;
-  while (!glfwWindowShouldClose(window) && !app.should_quit()) {
+  unsigned long events_drawn = ~0UL;
+  int quiet_frames = 0;  // frames drawn since the last input
+  while (!glfwWindowShouldClose(window) && !app.should_quit() && !g_stop) {
     if (headless || app.busy())
       glfwPollEvents();
     else if (glfwGetWindowAttrib(window, GLFW_ICONIFIED))
-      glfwWaitEvents();  // minimised: sleep until something happens
+      glfwWaitEventsTimeout(0.25);  // minimised: sleep until something happens (or a stop signal)
     else
       glfwWaitEventsTimeout(0.05);  // Play and the progress line need a tick, nothing faster
+    const bool active = g_input_events != events_drawn || app.needs_frames() || ImGui::GetIO().WantTextInput;
+    quiet_frames = active ? 0 : quiet_frames + 1;
+    events_drawn = g_input_events;
+    // Nothing moved and nothing runs: the frame on screen is still right once ImGui has settled (a
+    // few frames after the last input or work), so an idle window costs no drawing.
+    if (!headless && quiet_frames > 4) continue;
     int win_w = 0, win_h = 0, fb_w = 0, fb_h = 0;
     float scale_x = 1.0f, scale_y = 1.0f;
     glfwGetWindowSize(window, &win_w, &win_h);
@@ -108,8 +136,12 @@ int main(int argc, char** argv) {
     // Ours first: ImGui's backend chains to the callback installed before it.
     glfwSetWindowUserPointer(window, &app);
     glfwSetKeyCallback(window, [](GLFWwindow* w, int key, int, int action, int) {
+      ++g_input_events;
       static_cast<App*>(glfwGetWindowUserPointer(w))->on_key(key, action);
     });
+    count_input_events(window);
+    std::signal(SIGTERM, on_stop_signal);
+    std::signal(SIGINT, on_stop_signal);
     ImGui_ImplGlfw_InitForOpenGL(window, true);
     ImGui_ImplOpenGL3_Init("#version 330 core");
     status = run(window, app, app.ignores_mouse());

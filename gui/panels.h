@@ -35,8 +35,9 @@ struct LayoutRects {
   float caption_overflow = 0;  // caption content past the box (0: everything visible)
   ScreenRect lesson_view;    // the same-word rows or the calculator, when shown
   ScreenRect menu_lessons;   // the Lessons menu's title in the menu bar
+  ScreenRect menu_models;    // the Models menu's title
   ScreenRect prompt_field, continuation_field, model_field;  // sidebar fields (test hooks)
-  std::vector<ScreenRect> menu_items;  // its items while open (test hook)
+  std::vector<ScreenRect> menu_items;  // the open menu's items (Lessons or Models; test hook)
   std::vector<ScreenRect> head_chips;  // GQA / MQA: the cached pane's query-head chips, by head (test hook)
 };
 

@@ -61,17 +61,37 @@ WindowProcess::WindowProcess(const std::vector<std::string>& args, const std::st
   }
 }
 
-WindowProcess::~WindowProcess() {
-  if (pid_ > 0) {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-  }
+WindowProcess::~WindowProcess() { stop(); }
+
+namespace {
+int exit_status_of(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+}  // namespace
+
+int WindowProcess::stop() {
+  if (pid_ <= 0) return exit_status_;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  exit_status_ = exit_status_of(status);
+  return exit_status_;
+}
+
+long WindowProcess::rss_kb() const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return 0;
 }
 
 bool WindowProcess::alive() {
+  if (pid_ <= 0) return false;
   int status = 0;
-  return pid_ > 0 && waitpid(pid_, &status, WNOHANG) == 0;
+  if (waitpid(pid_, &status, WNOHANG) == 0) return true;
+  pid_ = -1;  // ended: keep how
+  exit_status_ = exit_status_of(status);
+  return false;
 }
 
 namespace {
@@ -164,6 +184,27 @@ void WindowProcess::click(double x, double y) {
   // Press and release a few frames apart, as a hand would.
   REQUIRE(run({KVSCOPE_XDOTOOL, "mousedown", "1"}).status == 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  REQUIRE(run({KVSCOPE_XDOTOOL, "mouseup", "1"}).status == 0);
+}
+
+void WindowProcess::scroll(double x, double y, int clicks) {
+  find_window();
+  REQUIRE(run({KVSCOPE_XDOTOOL, "mousemove", "--sync", "--window", window_id_, std::to_string(int(x)), std::to_string(int(y))})
+              .status == 0);
+  REQUIRE(run({KVSCOPE_XDOTOOL, "click", "--repeat", std::to_string(std::abs(clicks)), "--delay", "30",
+               clicks > 0 ? "4" : "5"}).status == 0);
+}
+
+void WindowProcess::drag(double x0, double y0, double x1, double y1) {
+  find_window();
+  REQUIRE(run({KVSCOPE_XDOTOOL, "mousemove", "--sync", "--window", window_id_, std::to_string(int(x0)),
+               std::to_string(int(y0))}).status == 0);
+  REQUIRE(run({KVSCOPE_XDOTOOL, "mousedown", "1"}).status == 0);
+  for (int i = 1; i <= 4; ++i) {  // a hand moves through the points between
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+    run({KVSCOPE_XDOTOOL, "mousemove", "--window", window_id_, std::to_string(int(x0 + (x1 - x0) * i / 4)),
+         std::to_string(int(y0 + (y1 - y0) * i / 4))});
+  }
   REQUIRE(run({KVSCOPE_XDOTOOL, "mouseup", "1"}).status == 0);
 }
 

@@ -39,11 +39,18 @@ class WindowProcess {
   void key_up(const std::string& keysym);
   void type(const std::string& text);   // as typed on the keyboard, into the focused field
   void resize(int width, int height);   // the X window itself, as a window manager would
+  void scroll(double x, double y, int clicks);  // mouse wheel at window coordinates: up > 0, down < 0
+  void drag(double x0, double y0, double x1, double y1);  // left button held from one point to another
   bool alive();
+  long rss_kb() const;  // resident memory now (VmRSS), 0 if it is gone
+  // SIGTERM, as a session logging out would: the window shuts down as if closed. Its exit status, or
+  // 128 + the signal that ended it (a sanitizer abort is 134).
+  int stop();
 
  private:
   void find_window();
   pid_t pid_ = -1;
+  int exit_status_ = -1;  // once it has ended
   std::string state_file_;
   std::string window_id_;
 };
