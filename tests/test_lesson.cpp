@@ -53,8 +53,16 @@ TEST_CASE("the default lesson and lessons by name", "[lesson]") {
   const Lesson l = default_lesson();
   CHECK(l.name == "time_flies_fast");
   CHECK(l.prompt == "Time");
-  CHECK(l.continuation == "flies fast");
+  CHECK(l.continuation.empty());  // the model picks "flies" and "fast" itself
   CHECK(l.steps.size() == 3);
+  {  // nothing forced, and demo still says "Time flies fast"
+    LessonRun run(l, load_preset("demo"));
+    for (int s = 0; s < 3; ++s) run.step();
+    const std::vector<StepTrace>& h = run.history();
+    CHECK(h[0].next_text == "flies");
+    CHECK(h[1].next_text == "fast");
+    for (const StepTrace& t : h) CHECK_FALSE(t.forced);
+  }
   CHECK(load_lesson("why_not_cache_q").kind == LessonKind::Query);
   CHECK(load_lesson("context_limit.json").window == 16);
   const Lesson file = load_lesson(KVSCOPE_SOURCE_DIR "/examples/lessons/same_word_two_positions.json");
