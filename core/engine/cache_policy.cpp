@@ -18,10 +18,11 @@ std::string trim(const std::string& s) {
 
 // "16" -> 16; anything but a whole number from 1 up is refused with the item named.
 int positive(const std::string& item, const std::string& value, const char* what) {
-  char* end = nullptr;
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
+    throw UsageError("'" + item + "': " + what + " must be a whole number, got '" + value + "'");
   errno = 0;
-  const long v = value.empty() || value[0] == '+' || value[0] == '-' ? 0 : std::strtol(value.c_str(), &end, 10);
-  if (value.empty() || end == value.c_str() || *end != '\0' || errno == ERANGE || v > 1000000000L)
+  const long v = std::strtol(value.c_str(), nullptr, 10);
+  if (errno == ERANGE || v > 1000000000L)
     throw UsageError("'" + item + "': " + what + " must be a whole number, got '" + value + "'");
   if (v < 1) throw UsageError("'" + item + "': " + what + " must be at least 1, got " + value);
   return int(v);

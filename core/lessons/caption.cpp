@@ -19,6 +19,19 @@ std::string plural(std::int64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+// "0–3, 54–65": runs of consecutive positions as ranges (kept sets are a few runs).
+std::string position_runs(const std::vector<int>& p) {
+  if (p.empty()) return "none";
+  std::string s;
+  for (std::size_t i = 0; i < p.size();) {
+    std::size_t j = i;
+    while (j + 1 < p.size() && p[j + 1] == p[j] + 1) ++j;
+    s += (s.empty() ? "" : ", ") + position_range(p[i], p[j]);
+    i = j + 1;
+  }
+  return s;
+}
+
 std::string uncached_sentence(const StepTrace& t) {
   const ModeTrace& m = t.uncached;
   if (!m.ran) return "Without a cache: not run.";
@@ -40,9 +53,9 @@ std::string cached_sentence(const StepTrace& t) {
   const LayerRecord& l = m.forward.layers[0];
   std::string s = "With a cache: " + plural(std::int64_t(l.computed_rows.size()), "new row", "new rows") + " per layer";
   if (t.prefill && t.position_begin == 0) s += " (prefill writes the prompt's rows at once)";
-  s += l.reused_rows.empty() ? "; nothing to read back yet" : (l.reused_rows.size() == 1 ? "; row " : "; rows ") + position_list(l.reused_rows) + " read back";
+  s += l.reused_rows.empty() ? "; nothing to read back yet" : (l.reused_rows.size() == 1 ? "; row " : "; rows ") + position_runs(l.reused_rows) + " read back";
   if (!l.evicted_rows.empty())
-    s += (l.evicted_rows.size() == 1 ? "; row " : "; rows ") + position_list(l.evicted_rows) + " evicted by the " +
+    s += (l.evicted_rows.size() == 1 ? "; row " : "; rows ") + position_runs(l.evicted_rows) + " evicted by the " +
          (m.policy.active ? "policy" : "window");
   return s + ".";
 }
@@ -60,13 +73,13 @@ std::string policy_sentence(const StepTrace& t) {
   if (windowed)
     parts += (parts.empty() ? "" : ", ") + std::string("newest ") + position_range(p.newest_from, t.position_end - 1);
   if (!p.heavy_at(0, 0).empty())
-    parts += (parts.empty() ? "" : ", ") + std::string("heavy hitters ") + position_list(p.heavy_at(0, 0)) +
+    parts += (parts.empty() ? "" : ", ") + std::string("heavy hitters ") + position_runs(p.heavy_at(0, 0)) +
              (p.per_head ? " (layer 0, KV head 0; they differ by head)" : "");
   if (!parts.empty()) s += " (" + parts + ")";
-  if (!p.evicted_at(0, 0).empty()) s += "; evicted now: " + position_list(p.evicted_at(0, 0));
+  if (!p.evicted_at(0, 0).empty()) s += "; evicted now: " + position_runs(p.evicted_at(0, 0));
   s += ". ";
   if (windowed && kept.size() < std::size_t(t.position_end))
-    s += "The kept keys carry the rotation of their original positions (" + position_list(kept) + "); the next query "
+    s += "The kept keys carry the rotation of their original positions (" + position_runs(kept) + "); the next query "
          "sits at its true position " + std::to_string(t.position_end) + " (StreamingLLM would re-number them 0\xE2\x80\x93" +
          std::to_string(kept.size() - 1) + " and put the query at " + std::to_string(kept.size()) + "). ";
   char buf[160];

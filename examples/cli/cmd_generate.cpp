@@ -25,6 +25,7 @@ struct GenerateOptions {
   int top_k = 0;
   std::uint64_t seed = 0;
   bool json = false, logits = false, attention = false;
+  bool kv_policy_given = false;  // --kv-policy "" is an error, not "no policy"
 };
 
 std::string row_summary(const LayerRecord& l) {
@@ -65,7 +66,7 @@ int run_generate(const GenerateOptions& o) {
   if (o.mode != "both" && o.mode != "cached" && o.mode != "uncached")
     throw UsageError("--mode must be both, cached or uncached, got '" + o.mode + "'");
   std::optional<KvPolicy> policy;
-  if (!o.kv_policy.empty()) {
+  if (o.kv_policy_given) {
     try {
       policy = parse_kv_policy(o.kv_policy);
     } catch (const UsageError& e) {
@@ -132,7 +133,7 @@ void add_generate_command(CLI::App& app, Runner& run) {
   cmd->add_option("--mode", o->mode, "both (default), cached or uncached");
   cmd->add_option("--window", o->window, "sliding window of W positions (evicts older cache rows)")
       ->check(positive_integer());
-  cmd->add_option("--kv-policy", o->kv_policy,
+  auto* kv_policy = cmd->add_option("--kv-policy", o->kv_policy,
                   "cache policy for the cached mode, beside a full cache: full, or items window:W, sinks:S, "
                   "heavy:H, bits:4|8|16 (e.g. sinks:4,window:60)");
   cmd->add_option("--temperature", o->temperature, "0 = greedy (default); > 0 samples")->check(CLI::NonNegativeNumber);
@@ -141,8 +142,9 @@ void add_generate_command(CLI::App& app, Runner& run) {
   cmd->add_flag("--json", o->json, "one JSON document instead of a table");
   cmd->add_flag("--logits", o->logits, "with --json: each step's full logits");
   cmd->add_flag("--attention", o->attention, "with --json: attention weights per layer and head");
-  cmd->callback([o, &run, prompt, ids] {
+  cmd->callback([o, &run, prompt, ids, kv_policy] {
     if (prompt->count() == 0 && ids->count() == 0) throw CLI::RequiredError("--prompt or --ids");
+    o->kv_policy_given = kv_policy->count() > 0;
     run = [o] { return run_generate(*o); };
   });
 }
