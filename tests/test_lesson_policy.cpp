@@ -88,6 +88,8 @@ TEST_CASE("who_gets_evicted lesson: heavy hitters differ by KV head, and the lin
         CHECK(p.kept_at(l, g).size() == 16);
         CHECK(p.heavy_at(l, g).size() == 8);
         for (int q : p.heavy_at(l, g)) CHECK(q < p.newest_from);
+        // The note's claim: the first four positions are heavy hitters everywhere (the sinks, found by attention).
+        CHECK(std::vector<int>(p.heavy_at(l, g).begin(), p.heavy_at(l, g).begin() + 4) == std::vector<int>{0, 1, 2, 3});
       }
     differ = differ || p.heavy_at(0, 0) != p.heavy_at(0, 1);
     const std::vector<std::string>& lines = run.reports()[std::size_t(s)].lines;
