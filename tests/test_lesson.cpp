@@ -34,11 +34,12 @@ TEST_CASE("every examples/lessons/*.json is built in, byte for byte, in the menu
     CHECK(read_text(dir + "/" + t.name + ".json") == t.text());
   }
   CHECK(files == built_in);
-  REQUIRE(embedded_builtin_lessons().size() == 9);
+  REQUIRE(embedded_builtin_lessons().size() == 12);
   CHECK(std::string(embedded_builtin_lessons()[0].name) == "time_flies_fast");
   const std::vector<LessonKind> kinds = {LessonKind::Decode,       LessonKind::Query,       LessonKind::SameWord,
                                          LessonKind::ContextLimit, LessonKind::PrefixReuse, LessonKind::CacheSize,
-                                         LessonKind::SameWord,     LessonKind::ContextLimit, LessonKind::CacheSize};
+                                         LessonKind::SameWord,     LessonKind::ContextLimit, LessonKind::CacheSize,
+                                         LessonKind::CachePolicy,  LessonKind::CachePolicy, LessonKind::CachePolicy};
   const std::vector<Lesson> lessons = builtin_lessons();
   for (std::size_t i = 0; i < lessons.size(); ++i) {
     INFO(lessons[i].name);

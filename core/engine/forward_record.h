@@ -38,6 +38,9 @@ struct LayerRecord {
   // attention[h] is [n_query_rows, key_end]: row i is the query at position query_begin + i, column k
   // the weight on key position k; cells outside the causal window are 0.
   std::vector<Matrix> attention;
+  // [n_kv_head, key_end]: the attention each key position received in this call, summed over the query
+  // rows and the query heads reading that KV head (H2O's score, accumulated by a heavy-hitter policy).
+  Eigen::MatrixXd key_attention;
   Matrix keys;            // [n_computed, kv_dim] the K rows computed here (as cached: after rotation)
   Matrix keys_unrotated;  // [n_computed, kv_dim] the same K rows before rotary positions (rotary only)
   Matrix values;          // [n_computed, kv_dim]
@@ -52,6 +55,7 @@ struct ForwardRecord {
   std::vector<int> kv_head_of_query;  // per query head, the K/V head it reads (GQA groups)
   std::int64_t output_head_macs = 0;  // d_model * vocab: logits of the newest position only
   bool with_attention = true;
+  bool with_key_attention = false;  // LayerRecord::key_attention
   bool with_rows = true;  // keys, values and query values
 
   std::int64_t total_macs() const {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <iterator>
 #include <utility>
 
 #include "core/engine/error.h"
@@ -17,6 +18,18 @@ namespace {
 KeySpan visible_span(int pos, int window) { return {window > 0 ? std::max(0, pos - window + 1) : 0, pos}; }
 
 const Vector* bias_or_null(const Vector& b) { return b.size() ? &b : nullptr; }
+
+// Positions a layer holds for any KV head, ascending.
+std::vector<int> held_union(const KvRows& cache, int layer, int n_kv_head) {
+  std::vector<int> all, one;
+  for (int g = 0; g < n_kv_head; ++g) {
+    cache.held_positions(layer, g, one);
+    all.insert(all.end(), one.begin(), one.end());
+  }
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  return all;
+}
 }  // namespace
 
 Model::Model(ModelConfig config, ModelWeights weights) : config_(config), weights_(std::move(weights)) {
@@ -57,42 +70,77 @@ void Model::project_qkv_llama(int layer, ForwardScratch& s, int first_position) 
   }
 }
 
-// Per query row and head: softmax(q K^T / sqrt(d_head)) over the visible keys, then the weighted sum
-// of V. Query head h reads K/V head kv_head_of(h): MHA, GQA and MQA are this one loop.
-void Model::attend(int layer, ForwardScratch& s, int first_position, const KvCache& cache, int window,
+// Per query row and head: softmax(q K^T / sqrt(d_head)) over the keys the row reads, then the weighted
+// sum of V. Query head h reads K/V head kv_head_of(h): MHA, GQA and MQA are this one loop. The keys
+// a row reads for a KV head are the positions the cache holds for it inside the row's window, then the
+// new rows up to the row itself, ascending: for a cache that evicts nothing that is the whole span.
+void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
                    ForwardRecord* record) const {
-  const int n = int(s.q.rows()), d_head = config_.d_head();
+  const int n = int(s.q.rows()), n_kv = config_.kv_heads();
+  const KvLayerView view = cache.read_layer(layer);
+  const int key_end = first_position + n;
+  LayerRecord* r = record ? &record->layers[layer] : nullptr;
+  if (r && record->with_attention) r->attention.assign(config_.n_head, Matrix::Zero(n, key_end));
+  if (r && record->with_key_attention) r->key_attention.setZero(n_kv, key_end);
+  s.mixed.setZero(n, config_.q_dim());
+  if (int(s.weights_row.size()) < key_end) s.weights_row.resize(key_end);
+  s.held.resize(std::size_t(n_kv));
+  for (int g = 0; g < n_kv; ++g) cache.held_positions(layer, g, s.held[std::size_t(g)]);
+  s.row_spans.assign(std::size_t(n), KeySpan{});
+  s.row_key_counts.assign(std::size_t(n), 0);
+  for (int i = 0; i < n; ++i) attend_row(layer, s, i, first_position, view, window, record);
+  // Cached positions some row read (any KV head): the trace's reused rows.
+  s.reused.clear();
+  const int first_read = s.row_spans.front().first;
+  for (const std::vector<int>& held : s.held)
+    for (int p : held)
+      if (p >= first_read) s.reused.push_back(p);
+  std::sort(s.reused.begin(), s.reused.end());
+  s.reused.erase(std::unique(s.reused.begin(), s.reused.end()), s.reused.end());
+}
+
+void Model::attend_row(int layer, ForwardScratch& s, int i, int first_position, const KvLayerView& view, int window,
+                       ForwardRecord* record) const {
+  const int d_head = config_.d_head(), group = config_.n_head / config_.kv_heads();
   const float scale = 1.0f / std::sqrt(float(d_head));
   // K or V row of a position: older positions from the cache, new ones from this call.
   auto key_of = [&](int pos) -> const float* {
-    return pos < first_position ? cache.key_row(layer, pos) : s.k.row(pos - first_position).data();
+    return pos < first_position ? view.key_row(pos) : s.k.row(pos - first_position).data();
   };
   auto value_of = [&](int pos) -> const float* {
-    return pos < first_position ? cache.value_row(layer, pos) : s.v.row(pos - first_position).data();
+    return pos < first_position ? view.value_row(pos) : s.v.row(pos - first_position).data();
   };
-  const int key_end = first_position + n;
-  std::vector<Matrix>* attention = record && record->with_attention ? &record->layers[layer].attention : nullptr;
-  if (attention) attention->assign(config_.n_head, Matrix::Zero(n, key_end));
-  s.mixed.setZero(n, config_.q_dim());
+  LayerRecord* r = record ? &record->layers[layer] : nullptr;
+  std::vector<Matrix>* attention = r && record->with_attention ? &r->attention : nullptr;
+  Eigen::MatrixXd* received = r && record->with_key_attention ? &r->key_attention : nullptr;
   std::vector<float>& weights_row = s.weights_row;
-  if (int(weights_row.size()) < key_end) weights_row.resize(key_end);
-  for (int i = 0; i < n; ++i) {
-    const KeySpan keys = visible_span(first_position + i, window);
-    for (int h = 0; h < config_.n_head; ++h) {
-      const int q_off = h * d_head, kv_off = config_.kv_head_of(h) * d_head;
+  const KeySpan span = visible_span(first_position + i, window);
+  for (int g = 0; g < config_.kv_heads(); ++g) {
+    std::vector<int>& keys = s.keys;
+    keys.clear();
+    for (int p : s.held[std::size_t(g)])
+      if (p >= span.first) keys.push_back(p);
+    for (int p = std::max(first_position, span.first); p <= span.last; ++p) keys.push_back(p);
+    if (g == 0) {
+      s.row_spans[std::size_t(i)] = KeySpan{keys.front(), span.last};
+      s.row_key_counts[std::size_t(i)] = int(keys.size());
+    }
+    for (int h = g * group; h < (g + 1) * group; ++h) {
+      const int q_off = h * d_head, kv_off = g * d_head;
       Eigen::Map<const Vector> q(s.q.row(i).data() + q_off, d_head);
       float max_score = -INFINITY;
-      for (int k = keys.first; k <= keys.last; ++k) {
+      for (int k : keys) {
         weights_row[k] = scale * q.dot(Eigen::Map<const Vector>(key_of(k) + kv_off, d_head));
         max_score = std::max(max_score, weights_row[k]);
       }
       float sum = 0.0f;
-      for (int k = keys.first; k <= keys.last; ++k) sum += (weights_row[k] = std::exp(weights_row[k] - max_score));
+      for (int k : keys) sum += (weights_row[k] = std::exp(weights_row[k] - max_score));
       Eigen::Map<Vector> out(s.mixed.row(i).data() + q_off, d_head);
-      for (int k = keys.first; k <= keys.last; ++k) {
+      for (int k : keys) {
         weights_row[k] /= sum;
         out += weights_row[k] * Eigen::Map<const Vector>(value_of(k) + kv_off, d_head);
         if (attention) (*attention)[h](i, k) = weights_row[k];
+        if (received) (*received)(g, k) += double(weights_row[k]);
       }
     }
   }
@@ -117,7 +165,7 @@ void Model::mlp(int layer, ForwardScratch& s) const {
   s.x += s.projected;
 }
 
-void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvCache& cache, int window,
+void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
                       ForwardRecord* record) const {
   // Q, K, V of the n new rows only: older K and V are in the cache.
   if (config_.family == ModelFamily::Llama)
@@ -125,7 +173,7 @@ void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvCache&
   else
     project_qkv_gpt2(layer, s);
   attend(layer, s, first_position, cache, window, record);
-  if (record) record_layer(record->layers[layer], record->with_rows, s, first_position, window);
+  if (record) record_layer(record->layers[layer], record->with_rows, s, first_position);
   // New rows enter the cache only after every query of this call has read what it needs.
   for (Eigen::Index i = 0; i < s.k.rows(); ++i) cache.write(layer, first_position + int(i), s.k.row(i).data(), s.v.row(i).data());
   // x += attention output W_o^T (+ b), then the MLP.
@@ -136,16 +184,12 @@ void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvCache&
 }
 
 // The trace's view of one layer: rows computed and reused, keys each query saw, MACs by closed form.
-void Model::record_layer(LayerRecord& r, bool with_rows, const ForwardScratch& s, int first_position, int window) const {
+void Model::record_layer(LayerRecord& r, bool with_rows, const ForwardScratch& s, int first_position) const {
   const std::int64_t n = s.q.rows(), d = config_.d_model, q_dim = config_.q_dim(), kv_dim = config_.kv_dim();
-  r.visible_keys.clear();
+  r.visible_keys = s.row_spans;  // what attend read: a full span unless the cache evicted inside it
   r.keys_read = 0;
-  for (int i = 0; i < n; ++i) {
-    r.visible_keys.push_back(visible_span(first_position + i, window));
-    r.keys_read += r.visible_keys.back().size();
-  }
-  r.reused_rows.clear();
-  for (int p = r.visible_keys.front().first; p < first_position; ++p) r.reused_rows.push_back(p);
+  for (int count : s.row_key_counts) r.keys_read += count;
+  r.reused_rows = s.reused;
   r.computed_rows.clear();
   for (int p = first_position; p < first_position + n; ++p) r.computed_rows.push_back(p);
   const std::int64_t mlp_matrices = config_.family == ModelFamily::Llama ? 3 : 2;
@@ -163,7 +207,7 @@ void Model::record_layer(LayerRecord& r, bool with_rows, const ForwardScratch& s
   }
 }
 
-void Model::forward_cached(const std::vector<int>& tokens, KvCache& cache, int window, RowVector& logits,
+void Model::forward_cached(const std::vector<int>& tokens, KvRows& cache, int window, RowVector& logits,
                            ForwardRecord* record, ForwardScratch* scratch) const {
   assert(!tokens.empty() && "a forward call feeds at least one token");
   ForwardScratch local;
@@ -181,7 +225,10 @@ void Model::forward_cached(const std::vector<int>& tokens, KvCache& cache, int w
     s.x.row(i) += weights_.position_embedding.row(first + i);
   }
 
-  const int held_before = cache.first_held();
+  // Positions each layer held before the call (any KV head), to tell what the call evicted.
+  std::vector<std::vector<int>> held_before;
+  if (record)
+    for (int l = 0; l < config_.n_layer; ++l) held_before.push_back(held_union(cache, l, config_.kv_heads()));
   if (record) {
     record->query_begin = first;
     record->key_end = first + n;
@@ -193,13 +240,16 @@ void Model::forward_cached(const std::vector<int>& tokens, KvCache& cache, int w
   cache.advance(n);
 
   if (record) {
-    // Positions held before (or written now) that the ring no longer holds, and what it holds now.
-    std::vector<int> evicted, held;
-    for (int p = held_before; p < cache.first_held(); ++p) evicted.push_back(p);
-    for (int p = cache.first_held(); p < cache.next_position(); ++p) held.push_back(p);
-    for (LayerRecord& l : record->layers) {
-      l.evicted_rows = evicted;
-      l.held_rows = held;
+    // Positions held before (or written now) that the cache no longer holds (a ring's oldest), and
+    // what it holds now.
+    for (int l = 0; l < config_.n_layer; ++l) {
+      LayerRecord& r = record->layers[l];
+      r.held_rows = held_union(cache, l, config_.kv_heads());
+      r.evicted_rows.clear();
+      std::vector<int> before = held_before[std::size_t(l)];
+      for (int p = first; p < first + n; ++p) before.push_back(p);
+      std::set_difference(before.begin(), before.end(), r.held_rows.begin(), r.held_rows.end(),
+                          std::back_inserter(r.evicted_rows));
     }
     record->output_head_macs = std::int64_t(d) * config_.vocab_size;
   }

@@ -6,11 +6,14 @@
 // A sliding window of W (0 = none) lets a query at position p see keys p-W+1..p in both ways. With
 // learned positions (GPT-2) it bounds the cache's memory but never extends the position table; with
 // rotary positions nothing is looked up by position, so a window lets decoding pass the context.
+// The cached way reads whatever the cache holds (KvRows): a policy-managed cache may have evicted
+// positions (per KV head) or hold them quantized; a query then reads only the held positions.
 #include <vector>
 
 #include "core/engine/config.h"
 #include "core/engine/forward_record.h"
 #include "core/engine/kv_cache.h"
+#include "core/engine/kv_rows.h"
 #include "core/engine/weights.h"
 
 namespace kvscope {
@@ -25,6 +28,11 @@ struct ForwardScratch {
   Matrix hidden, up;           // [n, d_ff]
   Matrix last, out;            // [1, d] newest row after the final norm, [1, vocab] its logits
   std::vector<float> weights_row;  // one query's attention weights over key positions
+  std::vector<std::vector<int>> held;  // per KV head: the positions the cache holds for this layer
+  std::vector<int> keys;           // the key positions one query row reads for one KV head
+  std::vector<KeySpan> row_spans;  // per query row: from the first key it read (KV head 0) to itself
+  std::vector<int> row_key_counts; // per query row: keys it read (KV head 0; every head reads as many)
+  std::vector<int> reused;         // positions read back from the cache by any query row and KV head
 };
 
 class Model {
@@ -36,7 +44,7 @@ class Model {
 
   // Appends tokens at positions cache.next_position()... and returns the logits [vocab] of the
   // newest position. record may be null. The caller keeps learned positions below the context length.
-  void forward_cached(const std::vector<int>& tokens, KvCache& cache, int window, RowVector& logits,
+  void forward_cached(const std::vector<int>& tokens, KvRows& cache, int window, RowVector& logits,
                       ForwardRecord* record, ForwardScratch* scratch = nullptr) const;
 
   // Recomputes every position of tokens from nothing; returns the logits of the last position.
@@ -44,14 +52,16 @@ class Model {
                         ForwardRecord* record) const;
 
  private:
-  void run_layer(int layer, ForwardScratch& s, int first_position, KvCache& cache, int window,
+  void run_layer(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
                  ForwardRecord* record) const;
   void project_qkv_gpt2(int layer, ForwardScratch& s) const;
   void project_qkv_llama(int layer, ForwardScratch& s, int first_position) const;
-  void attend(int layer, ForwardScratch& s, int first_position, const KvCache& cache, int window,
+  void attend(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
               ForwardRecord* record) const;
+  void attend_row(int layer, ForwardScratch& s, int i, int first_position, const KvLayerView& view, int window,
+                  ForwardRecord* record) const;
   void mlp(int layer, ForwardScratch& s) const;
-  void record_layer(LayerRecord& record, bool with_rows, const ForwardScratch& s, int first_position, int window) const;
+  void record_layer(LayerRecord& record, bool with_rows, const ForwardScratch& s, int first_position) const;
 
   ModelConfig config_;
   ModelWeights weights_;

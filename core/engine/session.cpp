@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/engine/error.h"
+#include "core/engine/policy_step.h"
 
 namespace kvscope {
 
@@ -27,7 +28,14 @@ DecodeSession::DecodeSession(std::shared_ptr<const Model> model, std::shared_ptr
   if (options_.sampling.temperature < 0.0f || !std::isfinite(options_.sampling.temperature))
     throw UsageError("temperature must be 0 (greedy) or positive");
   if (options_.sampling.top_k < 0) throw UsageError("top-k must be 0 (all) or positive");
+  if (options_.kv_policy && !options_.run_cached) throw UsageError("a cache policy applies to the cached mode: run it");
   cache_ = KvCache(c, options_.window);
+  if (options_.kv_policy) policy_cache_ = PolicyKvCache(c, *options_.kv_policy);
+}
+
+bool DecodeSession::policy_unbounded() const {
+  const ModelConfig& c = model_->config();
+  return c.rotary() && (options_.window > 0 || (options_.kv_policy && options_.kv_policy->evicts()));
 }
 
 void DecodeSession::start(std::vector<int> prompt_ids, std::vector<int> forced_ids) {
@@ -38,7 +46,7 @@ void DecodeSession::start(std::vector<int> prompt_ids, std::vector<int> forced_i
       if (id < 0 || id >= c.vocab_size)
         throw DataError("token id " + std::to_string(id) + " is outside the vocabulary (0.." +
                         std::to_string(c.vocab_size - 1) + ")");
-  if (int(prompt_ids.size()) > c.context_length && !(c.rotary() && options_.window > 0))
+  if (int(prompt_ids.size()) > c.context_length && !policy_unbounded())
     throw DataError("the prompt has " + std::to_string(prompt_ids.size()) +
                     " tokens but the context length is " + std::to_string(c.context_length));
   prompt_ = std::move(prompt_ids);
@@ -48,6 +56,7 @@ void DecodeSession::start(std::vector<int> prompt_ids, std::vector<int> forced_i
 
 void DecodeSession::reset() {
   cache_.reset();
+  if (options_.kv_policy) policy_cache_ = PolicyKvCache(model_->config(), *options_.kv_policy);
   history_.clear();
   undo_.clear();
 }
@@ -67,7 +76,7 @@ std::string DecodeSession::why_not_steps(int n_steps) const {
   // Learned positions end with the table: a window bounds the cache's memory, not the context.
   // Rotary positions look nothing up: with a window, decoding goes on past the context length.
   const ModelConfig& c = model_->config();
-  if (c.rotary() && options_.window > 0) return "";
+  if (policy_unbounded()) return "";
   const int context = c.context_length;
   const int last_end = next_feed_end() + n_steps - 1;  // positions needed by the last of the steps
   if (last_end <= context) return "";
@@ -118,7 +127,8 @@ DecodeSession::Undo DecodeSession::save_overwritten(int first_new, int n_new) co
   return undo;
 }
 
-void DecodeSession::run_forwards(StepTrace& t, KvCache& cache, ForwardScratch* scratch, const StepTrace* previous) const {
+void DecodeSession::run_forwards(StepTrace& t, KvCache& cache, PolicyKvCache& policy_cache, ForwardScratch* scratch,
+                                 const StepTrace* previous) const {
   auto prepare = [&](ModeTrace& m) {
     m.ran = true;
     m.forward.with_attention = options_.record_attention;
@@ -131,10 +141,18 @@ void DecodeSession::run_forwards(StepTrace& t, KvCache& cache, ForwardScratch* s
   if (options_.run_cached) {
     prepare(t.cached);
     const auto start = std::chrono::steady_clock::now();
-    model_->forward_cached(t.input_ids, cache, options_.window, t.cached.logits, &t.cached.forward, scratch);
-    t.cached.seconds = seconds_since(start);
-    t.cached.cache_bytes = cache.bytes_held();
-    t.cached.cache_bytes_allocated = cache.bytes_allocated();
+    if (options_.kv_policy) {
+      // The cached mode reads the policy cache; the full cache runs beside it (not timed).
+      t.cached.forward.with_key_attention = options_.kv_policy->heavy > 0;
+      model_->forward_cached(t.input_ids, policy_cache, options_.window, t.cached.logits, &t.cached.forward, scratch);
+      t.cached.seconds = seconds_since(start);
+      finish_policy_step(*model_, t.input_ids, options_.window, policy_cache, cache, t.cached, scratch);
+    } else {
+      model_->forward_cached(t.input_ids, cache, options_.window, t.cached.logits, &t.cached.forward, scratch);
+      t.cached.seconds = seconds_since(start);
+      t.cached.cache_bytes = cache.bytes_held();
+      t.cached.cache_bytes_allocated = cache.bytes_allocated();
+    }
     add_totals(t.cached, previous ? &previous->cached : nullptr);
   } else {
     cache.advance(int(t.input_ids.size()));  // positions still move on when only the uncached mode runs
@@ -164,7 +182,7 @@ const StepTrace& DecodeSession::step() {
   for (int id : t.context_ids) t.context_texts.push_back(tokenizer_->token_text(id));
 
   Undo undo = options_.run_cached ? save_overwritten(t.position_begin, int(feed.size())) : Undo{};
-  run_forwards(t, cache_, &scratch_, history_.empty() ? nullptr : &history_.back());
+  run_forwards(t, cache_, policy_cache_, &scratch_, history_.empty() ? nullptr : &history_.back());
   const RowVector& logits = t.cached.ran ? t.cached.logits : t.uncached.logits;
   t.next_id = choose_next(logits, t.step, &t.forced);
   t.next_text = tokenizer_->token_text(t.next_id);
@@ -217,8 +235,23 @@ StepTrace DecodeSession::recompute_step(int step) const {
   t.forced = kept.forced;
   t.top = kept.top;
   ForwardScratch scratch;
-  run_forwards(t, cache, &scratch, step > 0 ? &history_[std::size_t(step - 1)] : nullptr);
+  PolicyKvCache policy_cache = options_.kv_policy ? replay_policy(step) : PolicyKvCache();
+  run_forwards(t, cache, policy_cache, &scratch, step > 0 ? &history_[std::size_t(step - 1)] : nullptr);
   return t;
+}
+
+PolicyKvCache DecodeSession::replay_policy(int steps) const {
+  PolicyKvCache cache(model_->config(), *options_.kv_policy);
+  ForwardScratch scratch;
+  ForwardRecord record;  // only for the attention heavy hitters accumulate
+  record.with_attention = record.with_rows = false;
+  record.with_key_attention = true;
+  RowVector logits;
+  for (int s = 0; s < steps; ++s) {
+    model_->forward_cached(history_[std::size_t(s)].input_ids, cache, options_.window, logits, &record, &scratch);
+    end_policy_step(cache, &record);
+  }
+  return cache;
 }
 
 const StepTrace& DecodeSession::full_step(int step) {
@@ -237,6 +270,7 @@ bool DecodeSession::back() {
       cache_.write(l, undo.positions[i], undo.keys[l].row(i).data(), undo.values[l].row(i).data());
   history_.pop_back();
   undo_.pop_back();
+  if (options_.kv_policy) policy_cache_ = replay_policy(steps_done());
   if (!history_.empty()) full_step(steps_done() - 1);  // the step shown now has its tensors
   return true;
 }

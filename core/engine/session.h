@@ -2,14 +2,18 @@
 // DecodeSession: decodes one token per step with and without a KV cache, in lockstep on the same
 // tokens, and keeps the trace of every step. Step 0 prefills the prompt; step s > 0 feeds the token
 // chosen at step s - 1. back() returns to the exact earlier state (cache rows a window overwrote
-// included); step() after back() reproduces the same trace.
+// included); step() after back() reproduces the same trace. Under a cache policy the cached mode runs
+// on a PolicyKvCache and a full cache beside it; back() rebuilds the policy cache by replaying the
+// steps before (its evictions and quantized groups are not undone row by row).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/engine/kv_cache.h"
 #include "core/engine/model.h"
+#include "core/engine/policy_cache.h"
 #include "core/engine/sampling.h"
 #include "core/engine/tokenizer.h"
 #include "core/engine/trace.h"
@@ -29,6 +33,9 @@ struct SessionOptions {
   // uncached step's attention alone is 4 x layers x heads x t^2 bytes: 600 MB for GPT-2 small at 1024).
   std::int64_t full_bytes_kept = std::int64_t(192) << 20;
   SamplingOptions sampling;
+  // A cache policy for the cached mode (core/engine/cache_policy.h; unset: the plain cache). The cached
+  // mode then reads a PolicyKvCache, and cache() is the full float32 cache run beside it in lockstep.
+  std::optional<KvPolicy> kv_policy;
 };
 
 class DecodeSession {
@@ -65,6 +72,8 @@ class DecodeSession {
   const std::vector<int>& prompt() const { return prompt_; }
   const std::vector<int>& forced() const { return forced_; }
   const KvCache& cache() const { return cache_; }
+  const PolicyKvCache& policy_cache() const { return policy_cache_; }
+  bool has_policy() const { return options_.kv_policy.has_value(); }
   const Model& model() const { return *model_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const SessionOptions& options() const { return options_; }
@@ -80,13 +89,18 @@ class DecodeSession {
   Undo save_overwritten(int first_new, int n_new) const;
   void drop_old_tensors();
   // Runs step t's forward passes (t's positions, ids and feed already set) on `cache`.
-  void run_forwards(StepTrace& t, KvCache& cache, ForwardScratch* scratch, const StepTrace* previous) const;
+  void run_forwards(StepTrace& t, KvCache& cache, PolicyKvCache& policy_cache, ForwardScratch* scratch,
+                    const StepTrace* previous) const;
+  // The policy cache as it was after steps 0..steps-1, rebuilt by running them again.
+  PolicyKvCache replay_policy(int steps) const;
+  bool policy_unbounded() const;  // a rotary model whose cache a window bounds: no context limit
 
   std::shared_ptr<const Model> model_;
   std::shared_ptr<const Tokenizer> tokenizer_;
   SessionOptions options_;
   std::vector<int> prompt_, forced_;
   KvCache cache_;
+  PolicyKvCache policy_cache_;  // with options_.kv_policy
   ForwardScratch scratch_;  // reused by every cached step
   std::vector<StepTrace> history_;
   std::vector<Undo> undo_;

@@ -16,6 +16,36 @@ struct TokenProbability {
   float probability = 0.0f;
 };
 
+// What a cache policy (core/engine/cache_policy.h) did at a step, against a full float32 cache run in
+// lockstep on the same tokens (no recomputation). Position lists are ascending.
+struct PolicyTrace {
+  bool active = false;
+  std::string spec;  // canonical: "sinks:2,window:6", "bits:8", "full"
+  // kept/evicted/heavy are [layer][KV head] when per_head (heavy hitters differ by layer and KV head),
+  // else [1][1]: the same for every layer and KV head. kept = held after the step; evicted = by this step.
+  bool per_head = false;
+  std::vector<std::vector<std::vector<int>>> kept, evicted, heavy;
+  std::vector<int> sinks;  // kept as attention sinks (every layer and KV head)
+  int newest_from = 0;     // kept positions >= newest_from are the newest window (0 without a window)
+  // Kept keys carry the rotation of their original positions (they were cached rotated) and the query
+  // its true position; StreamingLLM re-numbers positions within the cache instead.
+  bool original_positions = true;
+  std::int64_t cache_bytes = 0;       // what the policy cache holds, scales included
+  std::int64_t full_cache_bytes = 0;  // the float32 cache beside it
+  double kl_from_full = 0.0;          // KL(p_full || p_policy) of the next-token distributions, nats
+  float max_abs_prob_diff = 0.0f;     // max |p_full - p_policy|
+  bool top1_agrees = true;
+  int full_top1 = -1, policy_top1 = -1;
+  float max_abs_k_error = 0.0f;       // largest |K read - K written| of the rows read (quantized caches)
+  float max_abs_v_error = 0.0f;
+
+  const std::vector<int>& kept_at(int layer, int kv_head) const { return per_head ? kept[layer][kv_head] : kept[0][0]; }
+  const std::vector<int>& evicted_at(int layer, int kv_head) const {
+    return per_head ? evicted[layer][kv_head] : evicted[0][0];
+  }
+  const std::vector<int>& heavy_at(int layer, int kv_head) const { return per_head ? heavy[layer][kv_head] : heavy[0][0]; }
+};
+
 // One mode's side of a step ("cached" or "uncached").
 struct ModeTrace {
   bool ran = false;
@@ -27,6 +57,7 @@ struct ModeTrace {
   std::int64_t total_rows_computed = 0;  // K/V row projections, one per position per layer
   std::int64_t total_macs = 0;
   RowVector logits;                 // [vocab] of the newest position
+  PolicyTrace policy;               // the cached side under a cache policy (--kv-policy)
 
   std::int64_t macs() const { return forward.total_macs(); }
   // K/V rows projected this step, summed over layers.

@@ -1,5 +1,7 @@
 #include "core/formats/trace_json.h"
 
+#include <algorithm>
+
 namespace kvscope {
 
 namespace {
@@ -29,7 +31,46 @@ nlohmann::json layer_to_json(const LayerRecord& l, const TraceJsonOptions& optio
   }
   return j;
 }
+// [layer] -> positions: the union over KV heads (they agree unless heavy hitters differ).
+nlohmann::json per_layer(const std::vector<std::vector<std::vector<int>>>& lists, int n_layer) {
+  nlohmann::json out = nlohmann::json::array();
+  for (int l = 0; l < n_layer; ++l) {
+    const std::vector<std::vector<int>>& heads = lists[std::size_t(lists.size() == 1 ? 0 : l)];
+    std::vector<int> all;
+    for (const std::vector<int>& h : heads) all.insert(all.end(), h.begin(), h.end());
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    out.push_back(all);
+  }
+  return out;
+}
 }  // namespace
+
+nlohmann::json policy_to_json(const PolicyTrace& p, int n_layer) {
+  nlohmann::json j;
+  j["spec"] = p.spec;
+  j["kept_positions"] = per_layer(p.kept, n_layer);
+  j["evicted_positions"] = per_layer(p.evicted, n_layer);
+  if (p.per_head) {  // [layer][KV head]: heavy hitters differ by head
+    j["kept_positions_by_kv_head"] = p.kept;
+    j["evicted_positions_by_kv_head"] = p.evicted;
+    j["heavy_positions_by_kv_head"] = p.heavy;
+  }
+  j["heavy_positions"] = per_layer(p.heavy, n_layer);
+  j["sink_positions"] = p.sinks;
+  j["newest_from"] = p.newest_from;
+  j["key_positions"] = p.original_positions ? "original" : "renumbered";
+  j["cache_bytes"] = p.cache_bytes;
+  j["full_cache_bytes"] = p.full_cache_bytes;
+  j["kl_from_full"] = p.kl_from_full;
+  j["max_abs_prob_diff"] = p.max_abs_prob_diff;
+  j["top1_agrees"] = p.top1_agrees;
+  j["full_top1"] = p.full_top1;
+  j["policy_top1"] = p.policy_top1;
+  j["max_abs_k_error"] = p.max_abs_k_error;
+  j["max_abs_v_error"] = p.max_abs_v_error;
+  return j;
+}
 
 nlohmann::json mode_to_json(const ModeTrace& mode, const TraceJsonOptions& options) {
   nlohmann::json j;
@@ -43,6 +84,7 @@ nlohmann::json mode_to_json(const ModeTrace& mode, const TraceJsonOptions& optio
   j["seconds"] = mode.seconds;
   j["cache_bytes"] = mode.cache_bytes;
   j["cache_bytes_allocated"] = mode.cache_bytes_allocated;
+  if (mode.policy.active) j["policy"] = policy_to_json(mode.policy, int(mode.forward.layers.size()));
   return j;
 }
 

@@ -13,6 +13,9 @@ struct TraceJsonOptions {
   bool attention = false;  // per layer, per head attention rows
 };
 
+// The cached side's "policy" object: spec, kept/evicted/heavy positions per layer (and per KV head with
+// heavy hitters), sinks, bytes, divergence from the full cache and errors of the rows read.
+nlohmann::json policy_to_json(const PolicyTrace& policy, int n_layer);
 nlohmann::json mode_to_json(const ModeTrace& mode, const TraceJsonOptions& options);
 nlohmann::json step_to_json(const StepTrace& step, const TraceJsonOptions& options);
 

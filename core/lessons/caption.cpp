@@ -19,6 +19,19 @@ std::string plural(std::int64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+// "0–3, 54–65": runs of consecutive positions as ranges (kept sets are a few runs).
+std::string position_runs(const std::vector<int>& p) {
+  if (p.empty()) return "none";
+  std::string s;
+  for (std::size_t i = 0; i < p.size();) {
+    std::size_t j = i;
+    while (j + 1 < p.size() && p[j + 1] == p[j] + 1) ++j;
+    s += (s.empty() ? "" : ", ") + position_range(p[i], p[j]);
+    i = j + 1;
+  }
+  return s;
+}
+
 std::string uncached_sentence(const StepTrace& t) {
   const ModeTrace& m = t.uncached;
   if (!m.ran) return "Without a cache: not run.";
@@ -40,9 +53,45 @@ std::string cached_sentence(const StepTrace& t) {
   const LayerRecord& l = m.forward.layers[0];
   std::string s = "With a cache: " + plural(std::int64_t(l.computed_rows.size()), "new row", "new rows") + " per layer";
   if (t.prefill && t.position_begin == 0) s += " (prefill writes the prompt's rows at once)";
-  s += l.reused_rows.empty() ? "; nothing to read back yet" : (l.reused_rows.size() == 1 ? "; row " : "; rows ") + position_list(l.reused_rows) + " read back";
+  s += l.reused_rows.empty() ? "; nothing to read back yet" : (l.reused_rows.size() == 1 ? "; row " : "; rows ") + position_runs(l.reused_rows) + " read back";
   if (!l.evicted_rows.empty())
-    s += (l.evicted_rows.size() == 1 ? "; row " : "; rows ") + position_list(l.evicted_rows) + " evicted by the window";
+    s += (l.evicted_rows.size() == 1 ? "; row " : "; rows ") + position_runs(l.evicted_rows) + " evicted by the " +
+         (m.policy.active ? "policy" : "window");
+  return s + ".";
+}
+
+// Layer 0, KV head 0 stands for the rest: they agree unless heavy hitters differ (then said so).
+std::string policy_sentence(const StepTrace& t) {
+  const PolicyTrace& p = t.cached.policy;
+  if (!p.active) return "";
+  const std::vector<int>& kept = p.kept_at(0, 0);
+  std::string s = "Policy " + p.spec + ": " + plural(std::int64_t(kept.size()), "row", "rows") + " held per layer" +
+                  (t.cached.forward.kv_head_of_query.empty() ? "" : " and KV head");
+  std::string parts;
+  if (!p.sinks.empty()) parts += "sinks " + position_list(p.sinks);
+  const bool windowed = p.spec.find("window") != std::string::npos;
+  if (windowed)
+    parts += (parts.empty() ? "" : ", ") + std::string("newest ") + position_range(p.newest_from, t.position_end - 1);
+  if (!p.heavy_at(0, 0).empty())
+    parts += (parts.empty() ? "" : ", ") + std::string("heavy hitters ") + position_runs(p.heavy_at(0, 0)) +
+             (p.per_head ? " (layer 0, KV head 0; they differ by head)" : "");
+  if (!parts.empty()) s += " (" + parts + ")";
+  if (!p.evicted_at(0, 0).empty()) s += "; evicted now: " + position_runs(p.evicted_at(0, 0));
+  s += ". ";
+  if (windowed && kept.size() < std::size_t(t.position_end))
+    s += "The kept keys carry the rotation of their original positions (" + position_runs(kept) + "); the next query "
+         "sits at its true position " + std::to_string(t.position_end) + " (StreamingLLM would re-number them 0\xE2\x80\x93" +
+         std::to_string(kept.size() - 1) + " and put the query at " + std::to_string(kept.size()) + "). ";
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "KL(full \xE2\x80\x96 policy) %.2e nats, max |\xCE\x94p| %.2e, top token %s",
+                p.kl_from_full, double(p.max_abs_prob_diff), p.top1_agrees ? "agrees \xE2\x9C\x93" : "differs \xE2\x9C\x95");
+  s += buf;
+  s += "; " + format_bytes(p.cache_bytes) + " held vs " + format_bytes(p.full_cache_bytes) + " for the full cache";
+  if (p.max_abs_k_error > 0.0f || p.max_abs_v_error > 0.0f) {
+    std::snprintf(buf, sizeof buf, "; rows read off by up to |\xCE\x94K| %.1e, |\xCE\x94V| %.1e", double(p.max_abs_k_error),
+                  double(p.max_abs_v_error));
+    s += buf;
+  }
   return s + ".";
 }
 
@@ -60,6 +109,7 @@ Caption make_caption(const StepTrace& t, float tolerance) {
               std::to_string(t.newest_position()) + " \xC2\xB7 " + phase;
   c.uncached = uncached_sentence(t);
   c.cached = cached_sentence(t);
+  c.policy = policy_sentence(t);
   char diff[32];
   std::snprintf(diff, sizeof diff, "%.1e", double(t.max_abs_logit_diff));
   if (t.both_ran()) {

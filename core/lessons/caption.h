@@ -15,6 +15,7 @@ struct Caption {
   std::string uncached;  // "Without a cache: ..."
   std::string cached;    // "With a cache: ..."
   std::string badge;     // "cached = uncached ✓  max |Δlogit| 1.2e-07"
+  std::string policy;    // under a cache policy: what it kept, which positions the kept keys carry, the cost
   bool modes_agree = true;
 };
 

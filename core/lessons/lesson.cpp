@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/engine/cache_policy.h"
 #include "core/lessons/cache_calculator.h"
 #include "core/engine/error.h"
 #include "core/engine/read_file.h"
@@ -47,9 +48,9 @@ LessonKind parse_kind(const Reader& r) {
   const std::string k = r.text("kind");
   if (k.empty() || k == "decode") return LessonKind::Decode;
   for (LessonKind kind : {LessonKind::Query, LessonKind::SameWord, LessonKind::ContextLimit, LessonKind::PrefixReuse,
-                          LessonKind::CacheSize})
+                          LessonKind::CacheSize, LessonKind::CachePolicy})
     if (k == lesson_kind_name(kind)) return kind;
-  r.fail("unknown \"kind\" \"" + k + "\" (known: decode, query, same_word, context_limit, prefix_reuse, cache_size)");
+  r.fail("unknown \"kind\" \"" + k + "\" (known: decode, query, same_word, context_limit, prefix_reuse, cache_size, cache_policy)");
 }
 
 CalculatorSetting parse_calculator(const json& j, const std::string& where) {
@@ -98,6 +99,27 @@ std::vector<std::string> parse_questions(const Reader& r) {
   return out;
 }
 
+// A policy spec, checked now so a bad one names the lesson file.
+std::string policy_spec(const Reader& r, const std::string& spec, const std::string& field) {
+  try {
+    return parse_kv_policy(spec).to_string();
+  } catch (const UsageError& e) {
+    r.fail(field + ": " + e.what());
+  }
+}
+
+std::vector<std::string> parse_compare(const Reader& r) {
+  std::vector<std::string> out;
+  if (!r.j.contains("compare")) return out;
+  const json& c = r.j["compare"];
+  if (!c.is_array()) r.fail("\"compare\" must be an array of policy specs");
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (!c[i].is_string()) r.fail("each of \"compare\" must be a policy spec string");
+    out.push_back(policy_spec(r, c[i].get<std::string>(), "\"compare\"[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
 std::string stem_of(const std::string& path) {
   const std::size_t slash = path.find_last_of('/');
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -115,6 +137,7 @@ const char* lesson_kind_name(LessonKind kind) {
     case LessonKind::ContextLimit: return "context_limit";
     case LessonKind::PrefixReuse: return "prefix_reuse";
     case LessonKind::CacheSize: return "cache_size";
+    case LessonKind::CachePolicy: return "cache_policy";
   }
   return "?";
 }
@@ -129,7 +152,7 @@ Lesson parse_lesson(const std::string& text, const std::string& source) {
   if (!j.is_object()) throw DataError(source + ": a lesson must be a JSON object");
   const Reader r{j, source};
   r.only({"title", "summary", "kind", "preset", "prompt", "continuation", "layer", "head", "window", "key_step", "word",
-          "questions", "answer_tokens", "steps"});
+          "questions", "answer_tokens", "steps", "policy", "compare"});
   Lesson lesson;
   lesson.source = source;
   lesson.name = stem_of(source);
@@ -148,6 +171,12 @@ Lesson parse_lesson(const std::string& text, const std::string& source) {
   lesson.questions = parse_questions(r);
   lesson.answer_tokens = int(r.integer("answer_tokens", 3, 1, 64));
   lesson.steps = parse_steps(j, source);
+  if (j.contains("policy")) lesson.policy = policy_spec(r, r.text("policy"), "\"policy\"");
+  lesson.compare = parse_compare(r);
+  if (lesson.kind == LessonKind::CachePolicy && lesson.policy.empty())
+    r.fail("a cache_policy lesson needs a \"policy\"");
+  if (lesson.kind != LessonKind::CachePolicy && j.contains("compare")) r.fail("\"compare\" belongs to cache_policy lessons");
+  if (lesson.kind == LessonKind::PrefixReuse && j.contains("policy")) r.fail("a prefix_reuse lesson runs the plain cache");
   if (lesson.title.empty()) lesson.title = lesson.prompt;
   if (lesson.kind == LessonKind::PrefixReuse && lesson.questions.empty())
     r.fail("a prefix_reuse lesson needs \"questions\" (at least one)");

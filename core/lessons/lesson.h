@@ -13,6 +13,9 @@
 //   context_limit  "window": a sliding window, compared with a hard stop and with full attention
 //   prefix_reuse   "questions": texts appended to the shared prompt; "answer_tokens": greedy tokens each
 //   cache_size     steps may carry "calculator": {"shape": "llama-3-8b", "dtype": "bf16", "tokens": 32768}
+//   cache_policy   "policy" (below) against full attention, and "compare": other policies run beside it on
+//                  the same teacher-forced tokens (divergence and bytes of each, step by step)
+// Any kind may set "policy": a cache policy spec for the cached mode ("sinks:4,window:12", "bits:8").
 // All built-in lessons are compiled into the binary (core/CMakeLists.txt).
 #include <cstdint>
 #include <string>
@@ -22,7 +25,7 @@
 
 namespace kvscope {
 
-enum class LessonKind { Decode, Query, SameWord, ContextLimit, PrefixReuse, CacheSize };
+enum class LessonKind { Decode, Query, SameWord, ContextLimit, PrefixReuse, CacheSize, CachePolicy };
 const char* lesson_kind_name(LessonKind kind);  // "decode", "query", ...
 
 // What the cache-size calculator shows at a step.
@@ -52,6 +55,8 @@ struct Lesson {
   std::string word;                    // same_word
   std::vector<std::string> questions;  // prefix_reuse
   int answer_tokens = 3;               // prefix_reuse
+  std::string policy;                  // cache policy spec for the cached mode ("" = the plain cache)
+  std::vector<std::string> compare;    // cache_policy: more policy specs, run beside it
   std::vector<LessonStep> steps;
   std::string source;        // file path, or "built-in lesson NAME"
 };

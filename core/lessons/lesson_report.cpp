@@ -286,6 +286,47 @@ void report_cache_size(const LessonInputs& in, const std::vector<StepTrace>& his
                              {"variants", variants}};
 }
 
+// ---- cache policies: divergence and bytes against full attention ----------------------------------------
+
+// One policy's line at a step: divergence now and on average so far, rows and bytes held, row errors.
+std::string policy_line(const std::vector<StepTrace>& history, int step, json& numbers) {
+  const PolicyTrace& p = history[std::size_t(step)].cached.policy;
+  double mean_kl = 0.0;
+  for (int s = 0; s <= step; ++s) mean_kl += history[std::size_t(s)].cached.policy.kl_from_full / double(step + 1);
+  const double share = p.full_cache_bytes > 0 ? 100.0 * double(p.cache_bytes) / double(p.full_cache_bytes) : 0.0;
+  const std::size_t rows = p.kept_at(0, 0).size();
+  std::string line = p.spec + ": KL(full \xE2\x80\x96 policy) " + fmt("%.2e", p.kl_from_full) + " nats (mean " +
+                     fmt("%.2e", mean_kl) + " over " + std::to_string(step + 1) + (step ? " steps" : " step") +
+                     "), max |\xCE\x94p| " + fmt("%.3f", p.max_abs_prob_diff) + ", top token " +
+                     (p.top1_agrees ? "agrees \xE2\x9C\x93" : "differs \xE2\x9C\x95") + "; " + std::to_string(rows) +
+                     " rows per layer and KV head, " + format_count(p.cache_bytes) + " B = " + fmt("%.1f", share) +
+                     "% of the full cache's " + format_count(p.full_cache_bytes) + " B";
+  if (p.max_abs_k_error > 0.0f || p.max_abs_v_error > 0.0f)
+    line += "; rows read off by up to |\xCE\x94K| " + fmt("%.1e", p.max_abs_k_error) + ", |\xCE\x94V| " + fmt("%.1e", p.max_abs_v_error);
+  numbers.push_back({{"spec", p.spec}, {"kl_from_full", p.kl_from_full}, {"mean_kl_from_full", mean_kl},
+                     {"max_abs_prob_diff", p.max_abs_prob_diff}, {"top1_agrees", p.top1_agrees}, {"rows", rows},
+                     {"cache_bytes", p.cache_bytes}, {"full_cache_bytes", p.full_cache_bytes}, {"bytes_percent", share},
+                     {"max_abs_k_error", p.max_abs_k_error}, {"max_abs_v_error", p.max_abs_v_error}});
+  return line + ".";
+}
+
+void report_policy(const LessonInputs& in, const std::vector<StepTrace>& history, int step, LessonReport& r) {
+  if (!history[std::size_t(step)].cached.policy.active) return;
+  json numbers = json::array();
+  r.lines.push_back(policy_line(history, step, numbers));
+  for (const std::vector<StepTrace>* other : in.compared)
+    if (other && step < int(other->size())) r.lines.push_back(policy_line(*other, step, numbers));
+  r.numbers["policies"] = numbers;
+  const PolicyTrace& p = history[std::size_t(step)].cached.policy;
+  if (!p.per_head) return;
+  // Heavy hitters differ by head: say which each KV head of layer 0 kept, and that recency alone would drop them.
+  std::string heads;
+  for (std::size_t g = 0; g < p.heavy[0].size(); ++g)
+    heads += (g ? "; " : "") + std::string("KV head ") + std::to_string(g) + ": " + position_list(p.heavy[0][g]);
+  r.lines.push_back("Heavy hitters kept in layer 0 (" + heads + "): positions a window alone would have evicted, "
+                    "kept because they received the most attention so far.");
+}
+
 }  // namespace
 
 CalculatorReport calculate(const CacheShape& shape, std::int64_t tokens, KvDtype dtype) {
@@ -310,6 +351,7 @@ LessonReport make_report(const LessonInputs& in, const std::vector<StepTrace>& h
       if (in.prefix) report_prefix(in, step, r);
       break;
     case LessonKind::CacheSize: report_cache_size(in, history, step, r); break;
+    case LessonKind::CachePolicy: report_policy(in, history, step, r); break;
   }
   return r;
 }

@@ -52,6 +52,7 @@ struct LessonInputs {
   const std::vector<int>& prompt_ids;
   const std::vector<int>& forced_ids;
   const PrefixScript* prefix = nullptr;  // prefix_reuse lessons
+  std::vector<const std::vector<StepTrace>*> compared = {};  // cache_policy lessons: the "compare" runs
 };
 
 LessonReport make_report(const LessonInputs& in, const std::vector<StepTrace>& history, int step);

@@ -3,8 +3,9 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "core/lessons/caption.h"
+#include "core/engine/cache_policy.h"
 #include "core/engine/error.h"
+#include "core/lessons/caption.h"
 #include "core/formats/trace_json.h"
 
 namespace kvscope {
@@ -55,10 +56,12 @@ LessonRun::LessonRun(Lesson lesson, LoadedModel model, bool check_fits)
     } else {
       SessionOptions options;
       options.window = lesson_.window;
+      if (!lesson_.policy.empty()) options.kv_policy = parse_kv_policy(lesson_.policy);
       session_ = std::make_unique<DecodeSession>(model_.model, model_.tokenizer, options);
       session_->start(prompt_ids_, forced_ids_);
       lesson_steps_ = lesson_.steps.empty() ? int(forced_ids_.size()) + 1 : int(lesson_.steps.size());
       if (check_fits) session_->check_steps(lesson_steps_);
+      start_compared(options);
     }
   } catch (const DataError& e) {
     const std::string message = e.what();
@@ -69,12 +72,34 @@ LessonRun::LessonRun(Lesson lesson, LoadedModel model, bool check_fits)
                     std::to_string(lesson_steps_) + " steps");
 }
 
+// The other policies see the lesson's tokens only if every token fed is teacher-forced.
+void LessonRun::start_compared(SessionOptions options) {
+  if (lesson_.compare.empty()) return;
+  const std::string where = lesson_.source.empty() ? "" : lesson_.source + ": ";
+  if (lesson_steps_ > int(forced_ids_.size()) + 1)
+    throw DataError(where + "\"compare\" needs a \"continuation\" of at least " + std::to_string(lesson_steps_ - 1) +
+                    " tokens (every policy is fed the same tokens); it has " + std::to_string(forced_ids_.size()));
+  options.run_uncached = false;
+  options.record_attention = options.record_rows = false;
+  for (const std::string& spec : lesson_.compare) {
+    options.kv_policy = parse_kv_policy(spec);
+    compared_.push_back(std::make_unique<DecodeSession>(model_.model, model_.tokenizer, options));
+    compared_.back()->start(prompt_ids_, forced_ids_);
+  }
+}
+
+std::vector<const std::vector<StepTrace>*> LessonRun::compared_histories() const {
+  std::vector<const std::vector<StepTrace>*> out;
+  for (const std::unique_ptr<DecodeSession>& s : compared_) out.push_back(&s->history());
+  return out;
+}
+
 int LessonRun::key_step() const {
   return lesson_.key_step >= 0 && lesson_.key_step < lesson_steps_ ? lesson_.key_step : lesson_steps_ - 1;
 }
 
 LessonInputs LessonRun::inputs() const {
-  return LessonInputs{lesson_, model_, prompt_ids_, forced_ids_, script_.get()};
+  return LessonInputs{lesson_, model_, prompt_ids_, forced_ids_, script_.get(), compared_histories()};
 }
 
 bool LessonRun::can_step(std::string* why_not) const {
@@ -87,6 +112,7 @@ bool LessonRun::can_step(std::string* why_not) const {
 void LessonRun::step() {
   if (session_) {
     session_->step();
+    for (std::unique_ptr<DecodeSession>& s : compared_) s->step();
   } else {
     if (!can_step()) throw UsageError("the lesson's script has no more steps");
     script_shown_.push_back(script_->traces[std::size_t(steps_done())]);
@@ -96,16 +122,19 @@ void LessonRun::step() {
 
 bool LessonRun::back() {
   if (reports_.empty()) return false;
-  if (session_)
+  if (session_) {
     session_->back();
-  else
+    for (std::unique_ptr<DecodeSession>& s : compared_) s->back();
+  } else {
     script_shown_.pop_back();
+  }
   reports_.pop_back();
   return true;
 }
 
 void LessonRun::reset() {
   if (session_) session_->reset();
+  for (std::unique_ptr<DecodeSession>& s : compared_) s->reset();
   script_shown_.clear();
   reports_.clear();
 }
@@ -117,6 +146,7 @@ nlohmann::json lesson_step_to_json(const LessonRun& run, int step) {
   nlohmann::json j = step_to_json(t, TraceJsonOptions{});
   const Caption c = make_caption(t);
   j["caption"] = {{"title", c.title}, {"uncached", c.uncached}, {"cached", c.cached}, {"badge", c.badge}};
+  if (!c.policy.empty()) j["caption"]["policy"] = c.policy;
   const LessonReport& r = run.reports()[std::size_t(step)];
   j["lines"] = r.lines;
   j["details"] = r.details;
@@ -134,6 +164,8 @@ nlohmann::json lesson_run_to_json(const LessonRun& run) {
   const Lesson& l = run.lesson();
   j["lesson"] = {{"name", l.name}, {"title", l.title}, {"kind", lesson_kind_name(l.kind)}, {"source", l.source},
                  {"steps", run.lesson_steps()}, {"key_step", run.key_step()}};
+  if (!l.policy.empty()) j["lesson"]["policy"] = l.policy;
+  if (!l.compare.empty()) j["lesson"]["compare"] = l.compare;
   j["model"] = run.model().name;
   j["steps"] = nlohmann::json::array();
   for (int s = 0; s < run.steps_done(); ++s) j["steps"].push_back(lesson_step_to_json(run, s));

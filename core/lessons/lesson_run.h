@@ -43,15 +43,19 @@ class LessonRun {
   int steps_done() const { return int(reports_.size()); }
   const std::vector<StepTrace>& history() const;
   const std::vector<LessonReport>& reports() const { return reports_; }
+  // cache_policy lessons: the histories of the "compare" policies, stepped with the lesson (same tokens).
+  std::vector<const std::vector<StepTrace>*> compared_histories() const;
 
  private:
   LessonInputs inputs() const;
+  void start_compared(SessionOptions options);
 
   Lesson lesson_;
   LoadedModel model_;
   std::vector<int> prompt_ids_, forced_ids_;
   int lesson_steps_ = 0;
   std::unique_ptr<DecodeSession> session_;  // every kind but prefix_reuse
+  std::vector<std::unique_ptr<DecodeSession>> compared_;  // cache_policy: one cached-only session per "compare"
   std::unique_ptr<PrefixScript> script_;    // prefix_reuse
   std::vector<StepTrace> script_shown_;     // script_->traces[0..steps_done)
   std::vector<LessonReport> reports_;

@@ -2,8 +2,10 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "core/engine/cache_policy.h"
 #include "core/engine/error.h"
 #include "core/engine/session.h"
 #include "core/formats/trace_json.h"
@@ -16,13 +18,14 @@ namespace {
 
 struct GenerateOptions {
   ModelOptions model;
-  std::string prompt, ids, force, force_ids, mode = "both";
+  std::string prompt, ids, force, force_ids, mode = "both", kv_policy;
   int max_new_tokens = -1;  // -1: as many as the forced continuation has, plus one; else 8
   int window = 0;
   float temperature = 0.0f;
   int top_k = 0;
   std::uint64_t seed = 0;
   bool json = false, logits = false, attention = false;
+  bool kv_policy_given = false;  // --kv-policy "" is an error, not "no policy"
 };
 
 std::string row_summary(const LayerRecord& l) {
@@ -31,11 +34,12 @@ std::string row_summary(const LayerRecord& l) {
   return s;
 }
 
-void print_table_header(bool cached, bool uncached) {
+void print_table_header(bool cached, bool uncached, bool policy) {
   std::printf("%-4s %-7s %-4s %-28s", "step", "phase", "pos", "fed -> next");
   if (uncached) std::printf(" %-11s %12s %9s", "unc rows/L", "unc MACs", "unc ms");
   if (cached) std::printf(" %-11s %12s %9s %10s", "kv rows/L", "kv MACs", "kv ms", "cache B");
   if (cached && uncached) std::printf(" %11s", "max|dlogit|");
+  if (policy) std::printf(" %5s %10s %9s %4s", "kept", "full B", "KL(full)", "top1");
   std::printf("\n");
 }
 
@@ -51,12 +55,25 @@ void print_table_row(const StepTrace& t, const Tokenizer& tokenizer) {
     std::printf(" %-11s %12lld %9.3f %10lld", row_summary(t.cached.forward.layers[0]).c_str(),
                 (long long)t.cached.macs(), t.cached.seconds * 1e3, (long long)t.cached.cache_bytes);
   if (t.both_ran()) std::printf(" %11.2e", t.max_abs_logit_diff);
+  const PolicyTrace& p = t.cached.policy;
+  if (p.active)
+    std::printf(" %5zu %10lld %9.2e %4s", p.kept_at(0, 0).size(), (long long)p.full_cache_bytes, p.kl_from_full,
+                p.top1_agrees ? "=" : "!=");
   std::printf("\n");
 }
 
 int run_generate(const GenerateOptions& o) {
   if (o.mode != "both" && o.mode != "cached" && o.mode != "uncached")
     throw UsageError("--mode must be both, cached or uncached, got '" + o.mode + "'");
+  std::optional<KvPolicy> policy;
+  if (o.kv_policy_given) {
+    try {
+      policy = parse_kv_policy(o.kv_policy);
+    } catch (const UsageError& e) {
+      throw UsageError(std::string("--kv-policy: ") + e.what());
+    }
+    if (o.mode == "uncached") throw UsageError("--kv-policy applies to the cached mode: not with --mode uncached");
+  }
   LoadedModel loaded = o.model.load();
   const Tokenizer& tokenizer = *loaded.tokenizer;
   const std::vector<int> prompt = o.ids.empty() ? tokenizer.encode_prompt(o.prompt) : parse_ids(o.ids, "--ids");
@@ -72,13 +89,14 @@ int run_generate(const GenerateOptions& o) {
   options.record_attention = o.attention;
   options.record_rows = false;
   options.sampling = {o.temperature, o.top_k, o.seed};
+  options.kv_policy = policy;
   DecodeSession session(loaded.model, loaded.tokenizer, options);
   session.start(prompt, forced);
   session.check_steps(n_steps);  // refuse before any work
 
   TraceJsonOptions json_options{o.logits, o.attention};
   nlohmann::json steps = nlohmann::json::array();
-  if (!o.json) print_table_header(options.run_cached, options.run_uncached);
+  if (!o.json) print_table_header(options.run_cached, options.run_uncached, policy.has_value());
   for (int s = 0; s < n_steps; ++s) {
     const StepTrace& t = session.step();
     if (o.json)
@@ -115,14 +133,18 @@ void add_generate_command(CLI::App& app, Runner& run) {
   cmd->add_option("--mode", o->mode, "both (default), cached or uncached");
   cmd->add_option("--window", o->window, "sliding window of W positions (evicts older cache rows)")
       ->check(positive_integer());
+  auto* kv_policy = cmd->add_option("--kv-policy", o->kv_policy,
+                  "cache policy for the cached mode, beside a full cache: full, or items window:W, sinks:S, "
+                  "heavy:H, bits:4|8|16 (e.g. sinks:4,window:60)");
   cmd->add_option("--temperature", o->temperature, "0 = greedy (default); > 0 samples")->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-k", o->top_k, "sample among the k most likely tokens")->check(positive_integer());
   cmd->add_option("--seed", o->seed, "sampling seed");
   cmd->add_flag("--json", o->json, "one JSON document instead of a table");
   cmd->add_flag("--logits", o->logits, "with --json: each step's full logits");
   cmd->add_flag("--attention", o->attention, "with --json: attention weights per layer and head");
-  cmd->callback([o, &run, prompt, ids] {
+  cmd->callback([o, &run, prompt, ids, kv_policy] {
     if (prompt->count() == 0 && ids->count() == 0) throw CLI::RequiredError("--prompt or --ids");
+    o->kv_policy_given = kv_policy->count() > 0;
     run = [o] { return run_generate(*o); };
   });
 }

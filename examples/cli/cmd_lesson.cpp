@@ -6,8 +6,9 @@
 #include <memory>
 #include <string>
 
-#include "core/lessons/caption.h"
+#include "core/engine/cache_policy.h"
 #include "core/engine/error.h"
+#include "core/lessons/caption.h"
 #include "core/lessons/lesson_run.h"
 #include "examples/cli/commands.h"
 #include "examples/cli/model_options.h"
@@ -20,6 +21,8 @@ struct LessonOptions {
   ModelOptions model;
   bool model_chosen = false;  // --preset or --model given: else the lesson's own preset
   std::string file;
+  std::string kv_policy;  // replaces the lesson's own "policy" when given
+  bool kv_policy_given = false;
   bool json = false, list = false;
 };
 
@@ -37,6 +40,7 @@ void print_step(const LessonRun& run, int s) {
   const Caption c = make_caption(t);
   std::printf("\n%s%s   [%s]\n", c.title.c_str(), s == run.key_step() ? "  (key step)" : "", c.badge.c_str());
   std::printf("  %s\n  %s\n", c.uncached.c_str(), c.cached.c_str());
+  if (!c.policy.empty()) std::printf("  %s\n", c.policy.c_str());
   std::printf("  next \xE2\x86\x92 %s%s\n", quoted(t.next_text).c_str(), t.forced ? " (teacher-forced)" : " (model's choice)");
   const LessonReport& r = run.reports()[std::size_t(s)];
   for (const std::string& line : r.lines) std::printf("  \xE2\x96\xB8 %s\n", line.c_str());
@@ -55,6 +59,14 @@ int run_lesson(const LessonOptions& o) {
   }
   if (o.file.empty()) throw UsageError("give a lesson file or a built-in lesson's name (--list shows them)");
   Lesson lesson = load_lesson(o.file);
+  if (o.kv_policy_given) {
+    try {
+      lesson.policy = parse_kv_policy(o.kv_policy).to_string();
+    } catch (const UsageError& e) {
+      throw UsageError(std::string("--kv-policy: ") + e.what());
+    }
+    if (lesson.kind == LessonKind::PrefixReuse) throw UsageError("--kv-policy: a prefix_reuse lesson runs the plain cache");
+  }
   ModelOptions model = o.model;
   if (!o.model_chosen && !lesson.preset.empty()) model.preset = lesson.preset;
   LessonRun run(lesson, model.load());
@@ -75,8 +87,10 @@ void add_lesson_command(CLI::App& app, Runner& run) {
   o->model.add_to(*cmd);
   cmd->add_flag("--json", o->json, "one JSON document: every step's trace, caption, lines and numbers");
   cmd->add_flag("--list", o->list, "list the built-in lessons");
+  cmd->add_option("--kv-policy", o->kv_policy, "cache policy for the cached mode instead of the lesson's own (see generate)");
   cmd->callback([o, &run, cmd] {
     o->model_chosen = cmd->count("--preset") > 0 || cmd->count("--model") > 0;
+    o->kv_policy_given = cmd->count("--kv-policy") > 0;
     run = [o] { return run_lesson(*o); };
   });
 }
