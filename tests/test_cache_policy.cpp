@@ -140,6 +140,8 @@ TEST_CASE("sinks + window on demo-llama: kept and evicted positions every step, 
     // The query read exactly what the cache held before the step, plus itself: evicted rows get weight 0.
     for (const LayerRecord& l : t.cached.forward.layers) {
       CHECK(l.reused_rows == before);
+      CHECK(l.row_keys_read.back() == (t.prefill ? t.position_end : int(before.size()) + 1));  // what it held, and itself
+      CHECK(l.keys_read == (t.prefill ? std::int64_t(t.position_end) * (t.position_end + 1) / 2 : std::int64_t(before.size()) + 1));
       CHECK(l.held_rows == kept);
       if (t.prefill) continue;
       for (const Matrix& a : l.attention)

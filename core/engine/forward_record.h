@@ -33,6 +33,8 @@ struct LayerRecord {
   std::vector<int> evicted_rows;   // positions the sliding window dropped from the cache in this call
   std::vector<int> held_rows;      // positions the cache holds after this call (empty: no cache kept)
   std::vector<KeySpan> visible_keys;  // per query row (position query_begin + i): the keys it may see
+                                      // (with a policy the span covers them; evicted ones inside it are not read)
+  std::vector<int> row_keys_read;     // per query row: K rows it read (per query head; KV heads read as many)
   std::int64_t keys_read = 0;      // K rows read by attention, summed over the query rows
   LayerMacs macs;
   // attention[h] is [n_query_rows, key_end]: row i is the query at position query_begin + i, column k

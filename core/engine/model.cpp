@@ -187,6 +187,7 @@ void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvRows& 
 void Model::record_layer(LayerRecord& r, bool with_rows, const ForwardScratch& s, int first_position) const {
   const std::int64_t n = s.q.rows(), d = config_.d_model, q_dim = config_.q_dim(), kv_dim = config_.kv_dim();
   r.visible_keys = s.row_spans;  // what attend read: a full span unless the cache evicted inside it
+  r.row_keys_read = s.row_key_counts;
   r.keys_read = 0;
   for (int count : s.row_key_counts) r.keys_read += count;
   r.reused_rows = s.reused;

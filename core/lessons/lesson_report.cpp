@@ -35,7 +35,7 @@ void report_ledger(const std::vector<StepTrace>& history, int step, LessonReport
                     format_count(u.total_rows_computed) + " without a cache vs " + format_count(c.total_rows_computed) +
                     " with one; multiply-adds " + format_short_count(double(u.total_macs)) + " vs " +
                     format_short_count(double(c.total_macs)) + " (" + fmt("%.2f", ratio) + "\xC3\x97).");
-  const int reads = c.forward.layers.front().visible_keys.back().size();  // the newest query's keys
+  const int reads = c.forward.layers.front().row_keys_read.back();  // the newest query's keys (a policy may skip some)
   r.lines.push_back("Attention still reads every row: the newest query reads " + std::to_string(reads) +
                     (reads == 1 ? " K/V row" : " K/V rows") +
                     " per layer in both modes; the cache saves projections, not reads.");
