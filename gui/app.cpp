@@ -89,6 +89,7 @@ void App::start_lesson(const Lesson& lesson) {
   ui_.layer = options_.layer >= 0 ? options_.layer : lesson.layer;
   ui_.head = options_.head >= 0 ? options_.head : lesson.head;
   ui_.window = options_.window >= 0 ? options_.window : lesson.window;
+  copy_to(ui_.policy, sizeof ui_.policy, options_.has_kv_policy ? options_.kv_policy : lesson.policy);
   ui_.show_calculator = options_.view.empty() ? lesson.kind == LessonKind::CacheSize : options_.view == "calculator";
   ui_.show_rotation = options_.view == "rotation";
   apply_prompt();
@@ -146,11 +147,13 @@ void App::apply_prompt() {
     return;
   }
   Lesson lesson = lesson_;
-  const bool edited = lesson.prompt != ui_.prompt || lesson.continuation != ui_.continuation || lesson.window != ui_.window;
+  const bool edited = lesson.prompt != ui_.prompt || lesson.continuation != ui_.continuation ||
+                      lesson.window != ui_.window || lesson.policy != ui_.policy;
   if (edited) {
     lesson.prompt = ui_.prompt;
     lesson.continuation = ui_.continuation;
     lesson.window = lesson.kind == LessonKind::PrefixReuse ? 0 : ui_.window;
+    lesson.policy = ui_.policy;
     lesson.steps.clear();
     lesson.key_step = -1;
     lesson.source.clear();

@@ -31,6 +31,8 @@ struct AppOptions {
   std::string continuation;     // overrides the lesson's continuation when has_continuation
   bool has_prompt = false, has_continuation = false;
   int layer = -1, head = -1, window = -1;  // -1: from the lesson
+  std::string kv_policy;        // replaces the lesson's cache policy when has_kv_policy
+  bool has_kv_policy = false;
   std::string view;             // under the panes first: "" (the lesson's), "heatmaps", "calculator", "rotation"
   int steps = -1;               // headless: run steps 0..steps, then screenshot and quit
   std::string screenshot;       // where the headless path writes its PNG

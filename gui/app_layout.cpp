@@ -251,6 +251,7 @@ nlohmann::json App::shown_state() const {
   j["prompt_field"] = rect_json(rects_.prompt_field);
   j["continuation_field"] = rect_json(rects_.continuation_field);
   j["model_field"] = rect_json(rects_.model_field);
+  j["policy_field"] = rect_json(rects_.policy_field);
   nlohmann::json items = nlohmann::json::array();
   for (const ScreenRect& r : rects_.menu_items) items.push_back(rect_json(r));
   j["menu_items"] = items;

@@ -51,7 +51,7 @@ void HeatmapRenderer::upload(const HeatmapRequest& r) {
     staged_.assign(r.weights->data(), r.weights->data() + r.weights->size());
     for (int i = 0; i < rows; ++i)
       for (int k = 0; k < cols; ++k)
-        if (!r.visible_keys || i >= int(r.visible_keys->size()) || !(*r.visible_keys)[i].contains(k))
+        if (!r.forward || !r.forward->key_read(r.layer, r.forward->query_begin + i, k))
           staged_[std::size_t(i) * cols + k] = -1.0f;
     glTexImage2D(GL_TEXTURE_2D, 0, GL_R32F, cols, rows, 0, GL_RED, GL_FLOAT, staged_.data());
   } else {

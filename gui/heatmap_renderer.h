@@ -25,7 +25,8 @@ struct HeatmapRequest {
   const Matrix* weights = nullptr;    // [n_query_rows, n_positions], row i = query position query_begin + i
   int n_positions = 0;                // grid is n_positions x n_positions
   int query_begin = 0;
-  const std::vector<KeySpan>* visible_keys = nullptr;  // per weights row, from the trace; outside: masked
+  const ForwardRecord* forward = nullptr;  // the pane's record: keys its rows did not read are masked
+  int layer = 0;
 };
 
 // Which part of the grid a picture shows: rows row0..row0+rows-1 by keys col0..col0+cols-1 (the whole

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/engine/cache_policy.h"
+
 namespace kvscope::gui {
 
 namespace {
@@ -35,6 +37,9 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
   cli.add_option("--layer", a.layer, "layer to show first")->check(CLI::NonNegativeNumber);
   cli.add_option("--head", a.head, "head to show first")->check(CLI::NonNegativeNumber);
   cli.add_option("--window", a.window, "sliding window of W positions (0 = none)")->check(CLI::NonNegativeNumber);
+  auto* policy = cli.add_option("--kv-policy", a.kv_policy,
+                                "cache policy of the cached pane, measured against full attention: full, or items "
+                                "window:W, sinks:S, heavy:H, bits:8|4 joined by commas (e.g. sinks:2,window:6)");
   cli.add_option("--view", a.view, "under the panes first: heatmaps, calculator or rotation (rotary models: K before and after rotation); default: the lesson's")
       ->check(CLI::IsMember({"heatmaps", "calculator", "rotation"}));
   cli.add_option("--steps", a.steps, "headless: run steps 0..N (prefill + N decode steps), write --screenshot, exit")
@@ -60,6 +65,15 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
     return 2;
   }
   a.has_prompt = prompt->count() > 0;
+  a.has_kv_policy = policy->count() > 0;
+  if (a.has_kv_policy) {
+    try {
+      a.kv_policy = parse_kv_policy(a.kv_policy).to_string();
+    } catch (const std::exception& e) {
+      std::cerr << "kvscope: --kv-policy: " << e.what() << "\n";
+      return 2;
+    }
+  }
   a.model_chosen = preset->count() > 0 || model->count() > 0;
   a.has_continuation = continuation->count() > 0;
   if (!size.empty() && !parse_size(size, out.width, out.height)) {

@@ -23,11 +23,10 @@ const Matrix* chosen_weights(const PanelContext& c, PaneKind pane, int* query_be
   return c.ui->head < int(l.attention.size()) ? &l.attention[c.ui->head] : nullptr;
 }
 
-// The keys each computed row of the pane could see, as recorded.
-const std::vector<KeySpan>* visible_keys(const PanelContext& c, PaneKind pane) {
+// The pane's record: which keys each computed row read.
+const ForwardRecord* pane_forward(const PanelContext& c, PaneKind pane) {
   const ModeTrace& m = mode_trace(*c.trace, pane);
-  if (!m.ran || c.ui->layer >= int(m.forward.layers.size())) return nullptr;
-  return &m.forward.layers[c.ui->layer].visible_keys;
+  return m.ran ? &m.forward : nullptr;
 }
 
 // Where the grid goes and which part of it is drawn.
@@ -69,7 +68,7 @@ Grid place_grid(const PanelContext& c, int n, ImVec2 start, ImVec2 avail) {
   return g;
 }
 
-void draw_hover(PanelContext& c, const Matrix* w, int query_begin, const Grid& g) {
+void draw_hover(PanelContext& c, PaneKind pane, const Matrix* w, int query_begin, const Grid& g) {
   if (!ImGui::IsItemHovered()) return;
   const ImVec2 m = ImGui::GetMousePos();
   const int k = g.view.col0 + std::clamp(int((m.x - g.origin.x) / g.cell), 0, g.view.cols - 1);
@@ -77,9 +76,14 @@ void draw_hover(PanelContext& c, const Matrix* w, int query_begin, const Grid& g
   c.ui->next_hover_position = k;
   const std::string qt = token_label(*c.trace, q), kt = token_label(*c.trace, k);
   const int row = q - query_begin;
-  if (!c.trace->key_visible(c.ui->layer, q, k))
+  const ForwardRecord* f = pane_forward(c, pane);
+  const bool computed_here = f && row >= 0 && w && row < w->rows();
+  if (k > q)
     ImGui::SetTooltip("query %d %s \xE2\x86\x92 key %d %s\nmasked: a query never looks at later positions", q, qt.c_str(), k,
                       kt.c_str());
+  else if (computed_here ? !f->key_read(c.ui->layer, q, k) : !c.trace->key_visible(c.ui->layer, q, k))
+    ImGui::SetTooltip("query %d %s \xE2\x86\x92 key %d %s\nmasked: outside the window, or evicted from the cache", q,
+                      qt.c_str(), k, kt.c_str());
   else if (!w || row < 0 || row >= w->rows())
     ImGui::SetTooltip("query %d %s\nnot computed in this pane this step (no Q is kept)", q, qt.c_str());
   else
@@ -205,7 +209,8 @@ void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& rende
   request.weights = w;
   request.n_positions = n;
   request.query_begin = query_begin;
-  request.visible_keys = visible_keys(c, pane);
+  request.forward = pane_forward(c, pane);
+  request.layer = c.ui->layer;
   const float img_w = g.cell * g.view.cols, img_h = g.cell * g.view.rows;
   const float scale = ImGui::GetIO().DisplayFramebufferScale.x;
   const GLuint texture = renderer.render(request, g.view, std::max(1, int(std::lround(img_w * scale))),
@@ -218,7 +223,7 @@ void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& rende
   c.rects->heatmap_view[pane] = g.view;
   c.rects->heatmap_cell_px[pane] = g.cell;
   c.rects->heatmap_overview[pane] = ScreenRect{};
-  draw_hover(c, w, query_begin, g);
+  draw_hover(c, pane, w, query_begin, g);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   draw_labels(c, dl, g);
   // Rows computed this step, outlined (the part inside the focus).

@@ -20,18 +20,19 @@ struct Series {
 };
 
 void draw_chart(PanelContext& c, const char* title, const std::vector<Series>& series, ImVec2 size,
-                std::string (*format)(std::int64_t)) {
+                std::string (*format)(double)) {
   ImGui::TextUnformatted(title);
   const float th = ImGui::GetTextLineHeight();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   ImDrawList* dl = ImGui::GetWindowDrawList();
-  double y_max = 1.0;
+  double y_max = 0.0;
   std::size_t n = 0;
   for (const Series& s : series) {
     for (double v : s.y) y_max = std::max(y_max, v);
     n = std::max(n, s.y.size());
   }
-  const std::string top = format(std::int64_t(y_max));
+  if (y_max <= 0.0) y_max = 1.0;  // all zero (full attention's divergence): a flat line at the bottom
+  const std::string top = format(y_max);
   const float axis_x = p.x + ImGui::CalcTextSize(top.c_str()).x + 6;
   const ImVec2 a(axis_x, p.y + th * 0.5f), b(p.x + size.x - 4, p.y + size.y - th * 1.2f);
   dl->AddText(ImVec2(p.x, a.y - th * 0.5f), c.pal->text_muted, top.c_str());
@@ -75,7 +76,13 @@ void legend_item(const Series& s, const PanelContext& c) {
   (void)c;
 }
 
-std::string count_label(std::int64_t n) { return format_count(n); }
+std::string count_label(double n) { return format_count(std::int64_t(n)); }
+std::string bytes_label(double n) { return format_bytes(std::int64_t(n)); }
+std::string kl_label(double nats) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2g", nats);
+  return buf;
+}
 
 }  // namespace
 
@@ -91,24 +98,45 @@ void draw_chart_panel(PanelContext& c, float height) {
   // GQA / MQA: the same model as MHA (a K/V head per query head), drawn as a second line.
   Series as_mha{"as MHA", c.pal->text_muted, {}, false};
   const bool shared_heads = c.config->kv_heads() < c.config->n_head;
+  // Under a cache policy: its bytes beside the full cache's, and its divergence from full attention.
+  const bool policy = c.history->back().cached.policy.active;
+  Series full_cache{"full cache", c.pal->text_muted, {}, false};
+  Series kl{"KL(full \xE2\x80\x96 policy)", c.pal->series_cached, {}, true};
+  if (policy) {
+    memory.name = "policy cache";
+    for (const StepTrace& t : *c.history) {
+      memory.y.push_back(double(t.cached.policy.cache_bytes));
+      full_cache.y.push_back(double(t.cached.policy.full_cache_bytes));
+      kl.y.push_back(t.cached.policy.kl_from_full);
+    }
+  }
   for (const StepTrace& t : *c.history) {
     uncached.y.push_back(double(t.uncached.total_rows_computed));
     cached.y.push_back(double(t.cached.total_rows_computed));
-    memory.y.push_back(double(t.cached.cache_bytes));
+    if (!policy) memory.y.push_back(double(t.cached.cache_bytes));
     if (shared_heads) as_mha.y.push_back(double(cache_bytes_as_mha(*c.config, t)));
   }
   const float lh = line_height();
   const float w = ImGui::GetContentRegionAvail().x;
+  if (policy) {  // two charts: bytes, and the price paid for them
+    const float h = std::max(lh * 3.0f, (height - lh * 5.5f) * 0.5f);
+    draw_chart(c, "Cache memory (bytes)", {full_cache, memory}, ImVec2(w, h), bytes_label);
+    legend_item(memory, c);
+    ImGui::SameLine(0, lh);
+    legend_item(full_cache, c);
+    draw_chart(c, "Divergence from full attention (nats)", {kl}, ImVec2(w, h), kl_label);
+    return;
+  }
   const float chart_h = std::max(lh * 3.0f, (height - lh * 4.5f) * 0.5f);
   draw_chart(c, "K/V rows computed, cumulative", {uncached, cached}, ImVec2(w, chart_h), count_label);
   legend_item(uncached, c);
   ImGui::SameLine(0, lh);
   legend_item(cached, c);
   if (!shared_heads) {
-    draw_chart(c, "Cache memory (bytes)", {memory}, ImVec2(w, chart_h), format_bytes);
+    draw_chart(c, "Cache memory (bytes)", {memory}, ImVec2(w, chart_h), bytes_label);
     return;
   }
-  draw_chart(c, "Cache memory (bytes)", {memory, as_mha}, ImVec2(w, chart_h - lh), format_bytes);
+  draw_chart(c, "Cache memory (bytes)", {memory, as_mha}, ImVec2(w, chart_h - lh), bytes_label);
   memory.name = "this model";
   legend_item(memory, c);
   ImGui::SameLine(0, lh);

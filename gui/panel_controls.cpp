@@ -82,6 +82,16 @@ void draw_inputs(PanelContext& c, float label_w) {
   ImGui::BeginDisabled(locked(c));
   if (ImGui::Button("Restart", ImVec2(-1, 0)) || submit) push_action(c, ActionType::SetPrompt);
   ImGui::EndDisabled();
+  label("Policy", label_w);
+  ImGui::SetNextItemWidth(-1);
+  if (ImGui::InputTextWithHint("##policy", "full cache", c.ui->policy, sizeof c.ui->policy,
+                               ImGuiInputTextFlags_EnterReturnsTrue))
+    push_action(c, ActionType::SetPrompt);
+  c.rects->policy_field = last_item_rect();
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("cache policy of the cached pane, measured against full attention each step:\n"
+                      "window:W, sinks:S, heavy:H, bits:8 or bits:4, joined by commas (sinks:2,window:6);\n"
+                      "empty = the full cache; applies on Enter or Restart");
   // Right under the fields it is about, so the teacher sees why Restart did nothing.
   if (!c.ui->input_error.empty()) {
     ImGui::PushStyleColor(ImGuiCol_Text, c.pal->bad);

@@ -121,6 +121,23 @@ void draw_head_groups(PanelContext& c, PaneKind pane) {
   ImGui::TextUnformatted(line);
 }
 
+// Under a cache policy: what it holds against the full cache beside it, and what that cost.
+void draw_policy_line(PanelContext& c) {
+  const PolicyTrace& p = c.trace->cached.policy;
+  const int held = int(p.kept_at(p.per_head ? c.ui->layer : 0, p.per_head ? kv_head_shown(c) : 0).size());
+  char line[256];
+  std::snprintf(line, sizeof line, "Policy %s: %d of %d positions, %s of %s \xC2\xB7 KL %.3g nats \xC2\xB7 top-1 %s",
+                p.spec.c_str(), held, c.trace->position_end, format_bytes(p.cache_bytes).c_str(),
+                format_bytes(p.full_cache_bytes).c_str(), p.kl_from_full, p.top1_agrees ? "agrees \xE2\x9C\x93" : "differs \xE2\x9C\x95");
+  ImGui::TextUnformatted(line);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("against a full float32 cache run beside it on the same tokens:\nmax |\xCE\x94p| %.4f%s",
+                      double(p.max_abs_prob_diff),
+                      p.max_abs_k_error > 0 ? (", max |\xCE\x94K| " + std::to_string(p.max_abs_k_error) + ", max |\xCE\x94V| " +
+                                               std::to_string(p.max_abs_v_error)).c_str()
+                                            : "");
+}
+
 void draw_header(PanelContext& c, PaneKind pane) {
   const bool cached = pane == PaneKind::Cached;
   ImGui::PushFont(c.fonts->title);
@@ -144,6 +161,7 @@ void draw_header(PanelContext& c, PaneKind pane) {
                 c.config->kv_heads(), t, c.config->d_head());
   else
     ImGui::TextUnformatted("No cache: each step starts again from position 0");
+  if (cached && c.trace && c.trace->cached.policy.active) draw_policy_line(c);
   if (c.trace && c.config->kv_heads() < c.config->n_head) draw_head_groups(c, pane);
 }
 
@@ -158,7 +176,20 @@ void draw_column_titles(PanelContext& c, const Columns& col) {
   ImGui::TextDisabled("V (L%d, KV head %d)", c.ui->layer, kv_head_shown(c));
 }
 
-void draw_row(PanelContext& c, const RowView& r, const Columns& col, float scale, float row_w) {
+// Under a cache policy, why a row the cached pane reads is still there: an attention sink, a heavy
+// hitter (for the KV head shown), or neither (the newest window). Empty without a policy.
+const char* policy_role(const PanelContext& c, PaneKind pane, const RowView& r) {
+  if (pane != PaneKind::Cached || !c.trace->cached.policy.active || r.kind == RowKind::Evicted) return "";
+  const PolicyTrace& p = c.trace->cached.policy;
+  if (std::find(p.sinks.begin(), p.sinks.end(), r.position) != p.sinks.end()) return "sink";
+  if (!p.heavy.empty()) {
+    const std::vector<int>& heavy = p.heavy_at(p.per_head ? c.ui->layer : 0, p.per_head ? kv_head_shown(c) : 0);
+    if (std::find(heavy.begin(), heavy.end(), r.position) != heavy.end()) return "heavy";
+  }
+  return "";
+}
+
+void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& col, float scale, float row_w) {
   const float lh = line_height(), th = ImGui::GetTextLineHeight();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -168,8 +199,11 @@ void draw_row(PanelContext& c, const RowView& r, const Columns& col, float scale
                          ImVec2(row_w, lh - ImGui::GetStyle().ItemSpacing.y));
   hover_position_if_item_hovered(*c.ui, r.position);
   if (ImGui::IsItemHovered())
-    ImGui::SetTooltip("position %d %s: %s%s", r.position, token_label(*c.trace, r.position).c_str(),
+    ImGui::SetTooltip("position %d %s: %s%s%s", r.position, token_label(*c.trace, r.position).c_str(),
                       kind_long_name(r.kind),
+                      std::string(policy_role(c, pane, r)) == "sink"    ? ", kept as an attention sink"
+                      : std::string(policy_role(c, pane, r)) == "heavy" ? ", kept as a heavy hitter (most attention so far)"
+                                                                        : "",
                       r.computed_at_step >= 0 ? (" (values from step " + std::to_string(r.computed_at_step) + ")").c_str() : "");
   const float y = p.y + (lh - th) * 0.5f;
   draw_row_marker(dl, ImVec2(p.x + col.marker, y), r.kind, *c.pal, th);
@@ -178,7 +212,16 @@ void draw_row(PanelContext& c, const RowView& r, const Columns& col, float scale
   dl->PushClipRect(ImVec2(p.x + col.token, p.y), ImVec2(p.x + col.status - 4, p.y + lh), true);
   dl->AddText(ImVec2(p.x + col.token, y), c.pal->text, token.c_str());
   dl->PopClipRect();
-  dl->AddText(ImVec2(p.x + col.status, y), c.pal->text, row_kind_name(r.kind));
+  // A sink or heavy hitter says so in words, boxed (shape, not colour alone), instead of "from cache".
+  const char* role = policy_role(c, pane, r);
+  if (*role) {
+    const ImVec2 size = ImGui::CalcTextSize(role);
+    dl->AddRect(ImVec2(p.x + col.status - 3, y - 1), ImVec2(p.x + col.status + size.x + 3, y + size.y + 1), c.pal->text, 3.0f,
+                0, 1.5f);
+    dl->AddText(ImVec2(p.x + col.status, y), c.pal->text, role);
+  } else {
+    dl->AddText(ImVec2(p.x + col.status, y), c.pal->text, row_kind_name(r.kind));
+  }
   const int d_head = c.config->d_head(), off = kv_head_shown(c) * d_head;
   const ImVec2 strip(col.strip_w, th * 0.8f);
   const float sy = p.y + (lh - strip.y) * 0.5f;
@@ -357,7 +400,7 @@ void draw_kv_rows_panel(PanelContext& c, PaneKind pane, float) {
   ImGuiListClipper clipper;
   clipper.Begin(int(v->rows.size()), lh);
   while (clipper.Step())
-    for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) draw_row(c, v->rows[i], col, scale, width);
+    for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) draw_row(c, pane, v->rows[i], col, scale, width);
   ImGui::EndChild();
   draw_query_row(c, pane, col, scale);
   draw_layer_map(c, *v);

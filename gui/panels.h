@@ -36,7 +36,7 @@ struct LayoutRects {
   ScreenRect lesson_view;    // the same-word rows or the calculator, when shown
   ScreenRect menu_lessons;   // the Lessons menu's title in the menu bar
   ScreenRect menu_models;    // the Models menu's title
-  ScreenRect prompt_field, continuation_field, model_field;  // sidebar fields (test hooks)
+  ScreenRect prompt_field, continuation_field, model_field, policy_field;  // sidebar fields (test hooks)
   std::vector<ScreenRect> menu_items;  // the open menu's items (Lessons or Models; test hook)
   std::vector<ScreenRect> head_chips;  // GQA / MQA: the cached pane's query-head chips, by head (test hook)
 };

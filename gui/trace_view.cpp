@@ -63,7 +63,7 @@ void fill_costs(const StepTrace& t, const ModeTrace& m, int layer, PaneView& pan
     const LayerRecord& l = m.forward.layers[layer];
     pane.rows_computed_per_layer = std::int64_t(l.computed_rows.size());
     pane.rows_read_all_queries = l.keys_read;
-    if (!l.visible_keys.empty()) pane.rows_read_newest = l.visible_keys.back().size();
+    if (!l.row_keys_read.empty()) pane.rows_read_newest = l.row_keys_read.back();  // a policy may skip evicted keys
   }
 }
 

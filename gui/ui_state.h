@@ -35,6 +35,7 @@ struct UiState {
   double last_play_step = 0.0;     // time of the last step Play made
   char prompt[512] = "";
   char continuation[512] = "";
+  char policy[64] = "";            // the Policy field: cache policy of the cached pane for the next SetPrompt
   char lesson_path[512] = "";
   char model_path[512] = "";       // a Hugging Face GPT-2 folder; empty: the built-in model
   // The cache-size calculator (View menu, C; the cache_size lesson's steps set it).

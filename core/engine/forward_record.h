@@ -1,6 +1,7 @@
 #pragma once
 // ForwardRecord: what one forward call computed, layer by layer. The model fills it when asked
 // (the callback-free version of llama.cpp's cb(cur, name, layer)); the session turns it into a trace.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -59,6 +60,17 @@ struct ForwardRecord {
   bool with_attention = true;
   bool with_key_attention = false;  // LayerRecord::key_attention
   bool with_rows = true;  // keys, values and query values
+
+  // Whether the query at `query` read key position `key` in `layer`: inside its visible span, and either
+  // fed in this call or read back from the cache (a cache policy may have evicted the others). False for
+  // a query this call did not compute.
+  bool key_read(int layer, int query, int key) const {
+    if (layer < 0 || layer >= int(layers.size())) return false;
+    const LayerRecord& l = layers[std::size_t(layer)];
+    const int row = query - query_begin;
+    if (row < 0 || row >= int(l.visible_keys.size()) || !l.visible_keys[std::size_t(row)].contains(key)) return false;
+    return key >= query_begin || std::binary_search(l.reused_rows.begin(), l.reused_rows.end(), key);
+  }
 
   std::int64_t total_macs() const {
     std::int64_t total = output_head_macs;

@@ -14,13 +14,9 @@ std::int64_t ModeTrace::rows_computed() const {
 bool StepTrace::key_visible(int layer, int query, int key) const {
   for (const ModeTrace* m : {&uncached, &cached}) {
     if (!m->ran || layer >= int(m->forward.layers.size())) continue;
-    const std::vector<KeySpan>& spans = m->forward.layers[layer].visible_keys;
     const int row = query - m->forward.query_begin;
-    if (row < 0 || row >= int(spans.size())) continue;
-    if (!spans[row].contains(key)) return false;
-    // Inside the span: a key fed in this call, or one read back (a policy may have evicted others).
-    const std::vector<int>& reused = m->forward.layers[layer].reused_rows;
-    return key >= m->forward.query_begin || std::binary_search(reused.begin(), reused.end(), key);
+    if (row < 0 || row >= int(m->forward.layers[layer].visible_keys.size())) continue;
+    return m->forward.key_read(layer, query, key);
   }
   return false;
 }
