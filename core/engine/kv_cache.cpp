@@ -32,6 +32,15 @@ void KvCache::write(int layer, int position, const float* key, const float* valu
   std::memcpy(values_[layer].row(slot(position)).data(), value, sizeof(float) * row_dim_);
 }
 
+void KvCache::held_positions(int, int, std::vector<int>& out) const {
+  out.clear();
+  for (int p = first_held(); p < next_position_; ++p) out.push_back(p);
+}
+
+KvLayerView KvCache::read_layer(int layer) {
+  return KvLayerView{keys_[layer].data(), values_[layer].data(), row_dim_, ring_};
+}
+
 void KvCache::truncate(int position) {
   assert(position >= 0 && position <= next_position_ && "can only truncate backwards");
   next_position_ = position;

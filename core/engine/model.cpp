@@ -59,16 +59,18 @@ void Model::project_qkv_llama(int layer, ForwardScratch& s, int first_position) 
 
 // Per query row and head: softmax(q K^T / sqrt(d_head)) over the visible keys, then the weighted sum
 // of V. Query head h reads K/V head kv_head_of(h): MHA, GQA and MQA are this one loop.
-void Model::attend(int layer, ForwardScratch& s, int first_position, const KvCache& cache, int window,
+void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
                    ForwardRecord* record) const {
   const int n = int(s.q.rows()), d_head = config_.d_head();
   const float scale = 1.0f / std::sqrt(float(d_head));
-  // K or V row of a position: older positions from the cache, new ones from this call.
+  // K or V row of a position: older positions from the cache (through its view: contiguous, ring or a
+  // block table), new ones from this call.
+  const KvLayerView view = cache.read_layer(layer);
   auto key_of = [&](int pos) -> const float* {
-    return pos < first_position ? cache.key_row(layer, pos) : s.k.row(pos - first_position).data();
+    return pos < first_position ? view.key_row(pos) : s.k.row(pos - first_position).data();
   };
   auto value_of = [&](int pos) -> const float* {
-    return pos < first_position ? cache.value_row(layer, pos) : s.v.row(pos - first_position).data();
+    return pos < first_position ? view.value_row(pos) : s.v.row(pos - first_position).data();
   };
   const int key_end = first_position + n;
   std::vector<Matrix>* attention = record && record->with_attention ? &record->layers[layer].attention : nullptr;
@@ -117,7 +119,7 @@ void Model::mlp(int layer, ForwardScratch& s) const {
   s.x += s.projected;
 }
 
-void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvCache& cache, int window,
+void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
                       ForwardRecord* record) const {
   // Q, K, V of the n new rows only: older K and V are in the cache.
   if (config_.family == ModelFamily::Llama)
@@ -163,7 +165,7 @@ void Model::record_layer(LayerRecord& r, bool with_rows, const ForwardScratch& s
   }
 }
 
-void Model::forward_cached(const std::vector<int>& tokens, KvCache& cache, int window, RowVector& logits,
+void Model::forward_cached(const std::vector<int>& tokens, KvRows& cache, int window, RowVector& logits,
                            ForwardRecord* record, ForwardScratch* scratch) const {
   assert(!tokens.empty() && "a forward call feeds at least one token");
   ForwardScratch local;
@@ -181,7 +183,10 @@ void Model::forward_cached(const std::vector<int>& tokens, KvCache& cache, int w
     s.x.row(i) += weights_.position_embedding.row(first + i);
   }
 
-  const int held_before = cache.first_held();
+  // Every cache in this engine holds the same positions in every layer and KV head: read layer 0's.
+  std::vector<int> held;
+  if (record) cache.held_positions(0, 0, held);
+  const int held_before = held.empty() ? first : held.front();
   if (record) {
     record->query_begin = first;
     record->key_end = first + n;
@@ -194,9 +199,9 @@ void Model::forward_cached(const std::vector<int>& tokens, KvCache& cache, int w
 
   if (record) {
     // Positions held before (or written now) that the ring no longer holds, and what it holds now.
-    std::vector<int> evicted, held;
-    for (int p = held_before; p < cache.first_held(); ++p) evicted.push_back(p);
-    for (int p = cache.first_held(); p < cache.next_position(); ++p) held.push_back(p);
+    std::vector<int> evicted;
+    cache.held_positions(0, 0, held);
+    for (int p = held_before; p < (held.empty() ? cache.next_position() : held.front()); ++p) evicted.push_back(p);
     for (LayerRecord& l : record->layers) {
       l.evicted_rows = evicted;
       l.held_rows = held;

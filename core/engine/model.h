@@ -1,7 +1,8 @@
 #pragma once
 // Model: a decoder-only transformer of one of the engine's families (config.h), run two ways over the
 // same layer code:
-//   forward_cached:   feed the new tokens only; K and V of earlier positions come from the KvCache.
+//   forward_cached:   feed the new tokens only; K and V of earlier positions come from the cache,
+//                     read through KvRows (core/engine/kv_rows.h): contiguous, ring or paged.
 //   forward_uncached: re-run the whole sequence into a scratch cache that is thrown away afterwards.
 // A sliding window of W (0 = none) lets a query at position p see keys p-W+1..p in both ways. With
 // learned positions (GPT-2) it bounds the cache's memory but never extends the position table; with
@@ -11,6 +12,7 @@
 #include "core/engine/config.h"
 #include "core/engine/forward_record.h"
 #include "core/engine/kv_cache.h"
+#include "core/engine/kv_rows.h"
 #include "core/engine/weights.h"
 
 namespace kvscope {
@@ -36,7 +38,7 @@ class Model {
 
   // Appends tokens at positions cache.next_position()... and returns the logits [vocab] of the
   // newest position. record may be null. The caller keeps learned positions below the context length.
-  void forward_cached(const std::vector<int>& tokens, KvCache& cache, int window, RowVector& logits,
+  void forward_cached(const std::vector<int>& tokens, KvRows& cache, int window, RowVector& logits,
                       ForwardRecord* record, ForwardScratch* scratch = nullptr) const;
 
   // Recomputes every position of tokens from nothing; returns the logits of the last position.
@@ -44,11 +46,11 @@ class Model {
                         ForwardRecord* record) const;
 
  private:
-  void run_layer(int layer, ForwardScratch& s, int first_position, KvCache& cache, int window,
+  void run_layer(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
                  ForwardRecord* record) const;
   void project_qkv_gpt2(int layer, ForwardScratch& s) const;
   void project_qkv_llama(int layer, ForwardScratch& s, int first_position) const;
-  void attend(int layer, ForwardScratch& s, int first_position, const KvCache& cache, int window,
+  void attend(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
               ForwardRecord* record) const;
   void mlp(int layer, ForwardScratch& s) const;
   void record_layer(LayerRecord& record, bool with_rows, const ForwardScratch& s, int first_position, int window) const;
