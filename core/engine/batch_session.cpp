@@ -182,7 +182,9 @@ SequenceRound BatchSession::run_sequence(int id, std::vector<BlockEvent>& events
   const std::size_t first = events.size();
   s.cache.reserve(r.position_end - r.position_begin, events);
   forget_freed(events, first);
-  model_->forward_cached(r.input_ids, s.cache, 0, s.logits, nullptr, &scratch_);
+  r.forward.with_attention = r.forward.with_rows = options_.record_attention;
+  ForwardRecord* record = options_.record_forward || options_.record_attention ? &r.forward : nullptr;
+  model_->forward_cached(r.input_ids, s.cache, 0, s.logits, record, &scratch_);
   r.ran = true;
   r.logits = s.logits;
   r.rows_recomputed = std::max(0, std::min(r.position_end, s.high_water) - r.position_begin);

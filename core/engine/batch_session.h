@@ -33,6 +33,11 @@ struct BatchOptions {
   // What a contiguous cache would pre-allocate per sequence, for the ledger's comparison (0: the
   // model's context length, as a server reserving every sequence's maximum would).
   int contiguous_length = 0;
+  // Each run's ForwardRecord in SequenceRound::forward (rows computed and reused per layer, keys read,
+  // MACs), for the usual per-step panes of a selected sequence; with_attention adds the attention
+  // weights and the K/V/Q rows computed (large: off by default).
+  bool record_forward = false;
+  bool record_attention = false;
 };
 
 enum class SequenceState {
@@ -55,6 +60,7 @@ struct SequenceRound {
   int rows_recomputed = 0;         // fed positions this sequence had cached before (edit, rollback)
   int next_id = -1;                // token chosen this round (-1: none)
   RowVector logits;                // [vocab] of the newest position fed (empty when it did not run)
+  ForwardRecord forward;           // with BatchOptions::record_forward, when it ran
   std::vector<int> block_table;    // after the round
 };
 
