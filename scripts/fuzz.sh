@@ -10,7 +10,7 @@ cmake --build --preset fuzz --parallel "$(nproc)"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 for target in fuzz_safetensors fuzz_hf_config fuzz_bpe_files fuzz_bpe_encode fuzz_word_tokenizer fuzz_lesson \
-              fuzz_hf_tokenizer; do
+              fuzz_hf_tokenizer fuzz_batch_prompts; do
   mkdir -p "$scratch/$target"
   echo "fuzz: $target for ${seconds}s"
   ./build-fuzz/tests/fuzz/$target -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 \

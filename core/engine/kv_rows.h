@@ -1,8 +1,9 @@
 #pragma once
 // KvRows: the one interface attention reads a KV cache through, as llama.cpp's cache hands out
 // read-only views: which positions a layer's KV head holds, a view of the layer's K and V rows as
-// floats, and the bytes held. KvCache (contiguous or ring) and PolicyKvCache (evicting, quantizing)
-// implement it; Model::forward_cached writes and reads only through it.
+// floats, and the bytes held. KvCache (contiguous or ring), PolicyKvCache (evicting, quantizing) and
+// PagedCache (a block table over a BlockPool) implement it; Model::forward_cached writes and reads
+// only through it.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -10,14 +11,21 @@
 namespace kvscope {
 
 // One layer's K and V rows as attention reads them, [slots, row_dim] each, row-major. Valid until the
-// cache is written again.
+// cache is written again. Paged: slots are a pool's [n_blocks x block_size] rows and position p is in
+// slot block_table[p / block_size] x block_size + p % block_size (vLLM's PagedAttention).
 struct KvLayerView {
   const float* keys = nullptr;
   const float* values = nullptr;
   int row_dim = 0;  // kv_dim: KV heads side by side
   int ring = 0;     // slots of a ring: position p is in slot p % ring; 0: slot = position
+  const int* block_table = nullptr;  // paged: block id per block_size positions; null otherwise
+  int block_size = 0;
 
-  std::size_t slot(int position) const { return std::size_t(ring > 0 ? position % ring : position); }
+  std::size_t slot(int position) const {
+    if (block_table)
+      return std::size_t(block_table[position / block_size]) * std::size_t(block_size) + std::size_t(position % block_size);
+    return std::size_t(ring > 0 ? position % ring : position);
+  }
   const float* key_row(int position) const { return keys + slot(position) * std::size_t(row_dim); }
   const float* value_row(int position) const { return values + slot(position) * std::size_t(row_dim); }
 };

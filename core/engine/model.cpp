@@ -103,7 +103,8 @@ void Model::attend_row(int layer, ForwardScratch& s, int i, int first_position, 
                        ForwardRecord* record) const {
   const int d_head = config_.d_head(), group = config_.n_head / config_.kv_heads();
   const float scale = 1.0f / std::sqrt(float(d_head));
-  // K or V row of a position: older positions from the cache, new ones from this call.
+  // K or V row of a position: older positions from the cache (through its view: contiguous, ring or a
+  // block table), new ones from this call.
   auto key_of = [&](int pos) -> const float* {
     return pos < first_position ? view.key_row(pos) : s.k.row(pos - first_position).data();
   };

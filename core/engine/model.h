@@ -1,7 +1,8 @@
 #pragma once
 // Model: a decoder-only transformer of one of the engine's families (config.h), run two ways over the
 // same layer code:
-//   forward_cached:   feed the new tokens only; K and V of earlier positions come from the KvCache.
+//   forward_cached:   feed the new tokens only; K and V of earlier positions come from the cache,
+//                     read through KvRows (core/engine/kv_rows.h): contiguous, ring or paged.
 //   forward_uncached: re-run the whole sequence into a scratch cache that is thrown away afterwards.
 // A sliding window of W (0 = none) lets a query at position p see keys p-W+1..p in both ways. With
 // learned positions (GPT-2) it bounds the cache's memory but never extends the position table; with
