@@ -21,7 +21,7 @@ void draw_badge(PanelContext& c, const Caption& cap) {
   const float x = ImGui::GetWindowContentRegionMax().x - size.x - 2 * pad;
   ImGui::SameLine(x > ImGui::GetCursorPosX() ? x : 0.0f);
   const ImVec2 p = ImGui::GetCursorScreenPos();
-  const ImU32 color = cap.modes_agree ? c.pal->good : c.pal->bad;
+  const ImU32 color = cap.modes_agree ? c.pal->good : cap.lossy ? c.pal->text : c.pal->bad;
   ImDrawList* dl = ImGui::GetWindowDrawList();
   dl->AddRect(ImVec2(p.x - pad, p.y - 1), ImVec2(p.x + size.x + pad, p.y + size.y + 1), color, 4.0f, 0, 2.0f);
   ImGui::PushStyleColor(ImGuiCol_Text, color);

@@ -20,7 +20,7 @@ const char* kind_long_name(RowKind kind) {
     case RowKind::NewlyComputed: return "newly computed";
     case RowKind::Recomputed: return "recomputed (redundant)";
     case RowKind::ReadFromCache: return "read from cache";
-    case RowKind::Evicted: return "evicted by the window";
+    case RowKind::Evicted: return "evicted from the cache";
   }
   return "";
 }
@@ -126,10 +126,10 @@ void draw_policy_line(PanelContext& c) {
   const PolicyTrace& p = c.trace->cached.policy;
   const int held = int(p.kept_at(p.per_head ? c.ui->layer : 0, p.per_head ? kv_head_shown(c) : 0).size());
   char line[256];
-  std::snprintf(line, sizeof line, "Policy %s: %d of %d positions, %s of %s \xC2\xB7 KL %.3g nats \xC2\xB7 top-1 %s",
-                p.spec.c_str(), held, c.trace->position_end, format_bytes(p.cache_bytes).c_str(),
-                format_bytes(p.full_cache_bytes).c_str(), p.kl_from_full, p.top1_agrees ? "agrees \xE2\x9C\x93" : "differs \xE2\x9C\x95");
-  ImGui::TextUnformatted(line);
+  std::snprintf(line, sizeof line, "%s holds %d of %d \xC2\xB7 %s of %s \xC2\xB7 KL %.2g \xC2\xB7 top-1 %s", p.spec.c_str(), held,
+                c.trace->position_end, format_bytes(p.cache_bytes).c_str(), format_bytes(p.full_cache_bytes).c_str(),
+                p.kl_from_full, p.top1_agrees ? "\xE2\x9C\x93" : "\xE2\x9C\x95");
+  ImGui::TextWrapped("%s", line);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("against a full float32 cache run beside it on the same tokens:\nmax |\xCE\x94p| %.4f%s",
                       double(p.max_abs_prob_diff),

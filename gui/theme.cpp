@@ -181,7 +181,7 @@ Fonts build_fonts(float body_px, float framebuffer_scale) {
   Fonts fonts;
   fonts.body_px = body_px;
   // Latin-1 plus the marks the panes use: dashes, ellipsis, arrows (↻ ← →), ✓ ✕ ✚, Greek (Δ, θ), ≠, ≤, ■ ▶.
-  static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0391, 0x03C9, 0x2013, 0x2014, 0x2022, 0x2022, 0x2026, 0x2026,
+  static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0391, 0x03C9, 0x2013, 0x2016, 0x2022, 0x2022, 0x2026, 0x2026,
                                    0x2190, 0x21FF, 0x2212, 0x2212, 0x2248, 0x2248, 0x2260, 0x2265, 0x25A0, 0x25FF,
                                    0x26A0, 0x26A0, 0x2713, 0x2715, 0x271A, 0x271A, 0};
   const std::string regular = std::string(KVSCOPE_FONT_DIR) + "/DejaVuSans.ttf";

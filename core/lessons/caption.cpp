@@ -114,8 +114,12 @@ Caption make_caption(const StepTrace& t, float tolerance) {
   std::snprintf(diff, sizeof diff, "%.1e", double(t.max_abs_logit_diff));
   if (t.both_ran()) {
     c.modes_agree = t.max_abs_logit_diff <= tolerance;
-    c.badge = std::string(c.modes_agree ? "cached = uncached \xE2\x9C\x93" : "cached \xE2\x89\xA0 uncached \xE2\x9C\x95") +
-              "  max |\xCE\x94logit| " + diff;
+    c.lossy = t.cached.policy.active && t.cached.policy.spec != "full";
+    if (c.lossy && !c.modes_agree)  // not a failure: the price of the policy, measured each step
+      c.badge = "lossy cache (" + t.cached.policy.spec + "): max |\xCE\x94logit| " + diff + ", measured";
+    else
+      c.badge = std::string(c.modes_agree ? "cached = uncached \xE2\x9C\x93" : "cached \xE2\x89\xA0 uncached \xE2\x9C\x95") +
+                "  max |\xCE\x94logit| " + diff;
   } else {
     c.badge = "one mode only: no comparison";
   }

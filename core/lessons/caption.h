@@ -17,6 +17,7 @@ struct Caption {
   std::string badge;     // "cached = uncached ✓  max |Δlogit| 1.2e-07"
   std::string policy;    // under a cache policy: what it kept, which positions the kept keys carry, the cost
   bool modes_agree = true;
+  bool lossy = false;     // a lossy cache policy: the modes are meant to differ, by the divergence measured
 };
 
 // tolerance: the largest max |Δlogit| between the modes still called equal (float32 rounding).
