@@ -65,10 +65,12 @@ std::shared_ptr<const Tokenizer> load_folder_tokenizer(const std::string& dir) {
 
 LoadedModel load_model_folder(const std::string& dir) {
   const fs::path folder = checked_folder(dir);
-  const ModelConfig config = read_hf_config((folder / "config.json").string());
+  ModelConfig config = read_hf_config((folder / "config.json").string());
   LoadedModel loaded;
   loaded.tokenizer = folder_tokenizer(folder, config.vocab_size);  // cheap checks before the big read
-  loaded.model = std::make_shared<Model>(config, read_hf_weights((folder / "model.safetensors").string(), config));
+  const SafetensorsFile weights((folder / "model.safetensors").string());
+  round_embed_scale(config, weights);
+  loaded.model = std::make_shared<Model>(config, read_hf_weights(weights, config));
   std::error_code error;
   const fs::path name = fs::absolute(folder, error).lexically_normal();
   loaded.name = name.has_filename() ? name.filename().string() : name.parent_path().filename().string();
