@@ -95,10 +95,10 @@ const std::vector<CacheShape>& known_cache_shapes() {
   // Parameter counts: GPT-2 from the published checkpoints (tied head); Llama 3 8B from its model card.
   // The Llama-like context is Llama 3.1 8B's 128K (Llama 3 8B shipped with 8K; the shape is the same).
   static const std::vector<CacheShape> shapes = {
-      {"gpt2-small", "GPT-2 small (124M)", 12, 12, 12, 64, 1024, 124439808},
-      {"gpt2-medium", "GPT-2 medium (355M)", 24, 16, 16, 64, 1024, 354823168},
-      {"gpt2-xl", "GPT-2 XL (1.5B)", 48, 25, 25, 64, 1024, 1557611200},
-      {"llama-3-8b", "Llama-3-8B-like (GQA)", 32, 32, 8, 128, 131072, 8030261248},
+      {"gpt2-small", "GPT-2 small (124M)", 12, 12, 12, 64, 1024, 124439808, {}},
+      {"gpt2-medium", "GPT-2 medium (355M)", 24, 16, 16, 64, 1024, 354823168, {}},
+      {"gpt2-xl", "GPT-2 XL (1.5B)", 48, 25, 25, 64, 1024, 1557611200, {}},
+      {"llama-3-8b", "Llama-3-8B-like (GQA)", 32, 32, 8, 128, 131072, 8030261248, {}},
       shape_of(gemma3_config("gemma-3-270m"), "gemma-3-270m", "Gemma 3 270M (MQA, 15 local : 3 global, window 512)"),
       shape_of(gemma3_config("gemma-3-1b"), "gemma-3-1b", "Gemma 3 1B (MQA, 22 local : 4 global, window 512)"),
       shape_of(gemma3_config("gemma-3-4b"), "gemma-3-4b", "Gemma 3 4B (GQA, 29 local : 5 global, window 1024)"),
