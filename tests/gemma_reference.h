@@ -164,7 +164,7 @@ inline Vec last_logits(const Model& m, const std::vector<int>& ids, int model_wi
     const std::string p = "model.layers." + std::to_string(l) + ".";
     const double theta = s.local(l) ? s.local_theta : s.theta;
     const int window = layer_window(s, l, model_window);
-    std::vector<Vec> q(std::size_t(n)), k(std::size_t(n)), v(std::size_t(n));
+    std::vector<Vec> q(static_cast<std::size_t>(n)), k(static_cast<std::size_t>(n)), v(static_cast<std::size_t>(n));
     for (int t = 0; t < n; ++t) {
       Vec h = x[std::size_t(t)];
       norm(h, 0, std::size_t(s.hidden), m.at(p + "input_layernorm.weight"));

@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "cli_exec.h"
 #include "cli_runner.h"
+#include "core/engine/error.h"
 #include "core/engine/session.h"
 #include "core/lessons/cache_calculator.h"
 #include "core/tokenizers/id_tokenizer.h"
@@ -243,10 +245,32 @@ TEST_CASE("cache calculator: sliding-window rows equal the engine's bytes (a Gem
   for (const char* name : {"gemma-3-270m", "gemma-3-1b", "gemma-3-4b"}) {
     const CacheShape s = find_cache_shape(name, loaded.model->config(), "gemma");
     const ModelConfig c = gemma3_config(name);
-    for (std::int64_t n : {1LL, 511LL, 512LL, 513LL, 4096LL, std::int64_t(s.context)})
+    for (std::int64_t n : std::vector<std::int64_t>{1, 511, 512, 513, 4096, s.context})
       CHECK(kv_cache_bytes(s, attention_variants(s).back(), n, KvDtype::FP32) == c.kv_bytes_held(n));
   }
   const CacheShape g1b = find_cache_shape("gemma-3-1b", loaded.model->config(), "gemma");
   CHECK(g1b.parameters == 999885952LL);  // Gemma 3 1B's published count
   CHECK(kv_cache_bytes(g1b, attention_variants(g1b).back(), 32768, KvDtype::BF16) == 2LL * (4 * 32768 + 22 * 512) * 256 * 2);
+}
+
+TEST_CASE("Gemma 3: a byte-fallback tokenizer.json with an added token past the vocabulary (the image token) loads", "[gemma]") {
+  gemma_ref::Shape shape;
+  shape.vocab = 268;  // the toy tokenizer's model vocabulary: 4 specials, 256 bytes, 8 pieces
+  shape.layers = 2;
+  shape.pattern = 2;  // local, global
+  const gemma_ref::Model reference = gemma_ref::random_model(shape, 91);
+  test::TempDir dir("gemma_tok");
+  write_gemma_folder(dir.path, reference);
+  nlohmann::json tokenizer = nlohmann::json::parse(test::slurp(std::string(KVSCOPE_SOURCE_DIR) + "/tests/data/gemma3_like_tokenizer.json"));
+  tokenizer["added_tokens"].push_back({{"id", 268}, {"content", "<image_soft_token>"}, {"special", true}});
+  test::write_text(dir / "tokenizer.json", tokenizer.dump());
+  const LoadedModel loaded = load_model_folder(dir.path);
+  CHECK(loaded.tokenizer->vocab_size() == 269);
+  const std::vector<int> prompt = loaded.tokenizer->encode_prompt("ab ab");
+  REQUIRE(prompt.size() == 3);
+  CHECK(prompt[0] == 2);  // <bos>, as the post-processor says
+  DecodeSession session(loaded.model, loaded.tokenizer, SessionOptions());
+  session.start(prompt, {});
+  check_logits(session.step().cached.logits, gemma_ref::last_logits(reference, prompt));
+  CHECK_THROWS_AS(session.start(loaded.tokenizer->encode("<image_soft_token>"), {}), DataError);  // id 268: no row
 }

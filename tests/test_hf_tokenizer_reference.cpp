@@ -84,7 +84,8 @@ TEST_CASE("hf_tokenizer reference: Gemma 3 tokenizer.json agrees with Hugging Fa
   const std::string path = kHfDir + "/gemma3/tokenizer.json";
   if (!have(kHfDir + "/gemma3/expected.json", "fetch_hf_tokenizers")) return;
   const kvscope::HfTokenizer gemma = kvscope::HfTokenizer::from_file(path);
-  CHECK(gemma.vocab_size() == 262144);
+  CHECK(gemma.vocab_size() == 262145);  // <image_soft_token> is added as id 262144
+  CHECK(gemma.model_vocab_size() == 262144);  // the text model's rows (Gemma 3 270M and 1B: vocab_size 262144)
   CHECK(gemma.encode("Hello world") == std::vector<int>{9259, 1902});  // published Gemma 3 ids
   CHECK(gemma.token_text(2) == "<bos>");
   CHECK(gemma.bos_id() == std::optional<int>(2));  // the post-processor and tokenizer_config.json agree

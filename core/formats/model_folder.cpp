@@ -51,8 +51,12 @@ std::shared_ptr<const Tokenizer> folder_tokenizer(const fs::path& dir, int vocab
   } else {
     return std::make_shared<IdTokenizer>(vocab_size);
   }
-  if (tokenizer->vocab_size() > vocab_size)
-    throw DataError(source + ": has " + std::to_string(tokenizer->vocab_size()) +
+  // Added tokens past the model's vocabulary (Gemma 3's image tokens) are allowed: a text that names
+  // one is refused by id when it is fed.
+  const auto* hf = dynamic_cast<const HfTokenizer*>(tokenizer.get());
+  const int needed = hf ? hf->model_vocab_size() : tokenizer->vocab_size();
+  if (needed > vocab_size)
+    throw DataError(source + ": has " + std::to_string(needed) +
                     " tokens, but config.json has vocab_size = " + std::to_string(vocab_size));
   return tokenizer;
 }

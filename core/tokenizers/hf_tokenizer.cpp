@@ -67,6 +67,7 @@ HfTokenizer::HfTokenizer(const HfTokenizerSpec& spec)
     size = std::max(size, id + 1);
   };
   for (const auto& [spelling, id] : spec.vocab) check_id(id, "vocabulary token '" + spelling + "'");
+  model_vocab_size_ = size;
   for (const auto& added : spec.added_tokens) check_id(added.id, "added token '" + added.content + "'");
   token_bytes_.assign(size, std::string());
   defined_.assign(size, false);
@@ -103,6 +104,8 @@ HfTokenizer::HfTokenizer(const HfTokenizerSpec& spec)
   for (const auto& added : spec.added_tokens) {
     if (added.content.empty()) throw DataError("added token " + std::to_string(added.id) + " has empty content");
     token_bytes_[added.id] = added.content;  // an added token decodes as its content, as in Hugging Face
+    if (byte_fallback_)  // ...after the decoder's Replace steps, which run over every token ("▁▁" is "  ")
+      for (const auto& [from, to] : spec.decode_replacements) replace_all(token_bytes_[added.id], from, to);
     defined_[added.id] = true;
     added_.push_back(added);
   }

@@ -76,6 +76,10 @@ class HfTokenizer : public Tokenizer {
   // Decoded text of one token; bytes that are not UTF-8 on their own show as <0xNN>.
   std::string token_text(int id) const override;
   int vocab_size() const override { return int(token_bytes_.size()); }
+  // Ids of the BPE model's own vocabulary (model.vocab), without added tokens past it: what a
+  // model's embedding must cover (Gemma 3's tokenizer adds <image_soft_token> as id 262144 beyond the
+  // text model's 262144 rows).
+  int model_vocab_size() const { return model_vocab_size_; }
 
   // The id encode_with_special puts first when it is a BOS token, else none.
   std::optional<int> bos_id() const;
@@ -105,6 +109,7 @@ class HfTokenizer : public Tokenizer {
   int unk_id_ = -1;
   bool fuse_unk_ = false;
   std::vector<int> prefix_ids_, suffix_ids_;
+  int model_vocab_size_ = 0;
 };
 
 }  // namespace kvscope
