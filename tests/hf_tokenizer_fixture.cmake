@@ -3,6 +3,7 @@
 # GPT-2's, for the last one).
 set_tests_properties("hf_tokenizer reference: Llama 3 tokenizer.json agrees with Hugging Face's tokenizers.js"
                      "hf_tokenizer reference: Qwen3 tokenizer.json agrees with Hugging Face's tokenizers.js"
+                     "hf_tokenizer reference: Gemma 3 tokenizer.json agrees with Hugging Face's tokenizers.js"
                      PROPERTIES FIXTURES_REQUIRED hf_tokenizers)
 set_tests_properties("hf_tokenizer reference: GPT-2's vocabulary as a ByteLevel tokenizer.json gives GPT-2's ids"
                      PROPERTIES FIXTURES_REQUIRED "hf_tokenizers;gpt2_vocab")

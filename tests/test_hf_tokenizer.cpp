@@ -3,6 +3,7 @@
 // BOS from the post-processor or tokenizer_config.json, and `kvscope-cli tokenize --tokenizer`.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -178,4 +179,26 @@ TEST_CASE("hf_tokenizer: kvscope-cli tokenize --tokenizer, --add-special, and --
   r = test::exec_cli({"tokenize", "--tokenizer", dir / "bad.json", "x"});
   CHECK(r.status == 1);
   CHECK(r.err == "kvscope-cli: " + (dir / "bad.json") + ": tokenizer model \"Unigram\" is not supported (byte-level BPE only)\n");
+}
+
+// A Gemma-3-like file (tests/data/gemma3_like_tokenizer.json): " " -> "▁", BPE over characters with
+// <0xNN> byte tokens for the rest, merges by rank (lowest first, leftmost on a tie), "\n" an added token.
+TEST_CASE("hf_tokenizer: byte_fallback BPE with the Replace normalizer (Gemma 3's kind)", "[hf_tokenizer]") {
+  const std::string path = std::string(KVSCOPE_SOURCE_DIR) + "/tests/data/gemma3_like_tokenizer.json";
+  const HfTokenizer t = HfTokenizer::from_file(path);
+  const json vocab = json::parse(test::slurp(path))["model"]["vocab"];
+  auto id = [&](const char* token) { return vocab.at(token).get<int>(); };
+  // "ab ab" -> "ab▁ab": ▁+a (rank 0) first, then a+b (rank 1) on the left, then ▁a+b (rank 2).
+  CHECK(t.encode("ab ab") == std::vector<int>{id("ab"), id("\xE2\x96\x81" "ab")});
+  CHECK(t.encode("a b") == std::vector<int>{id("a"), id("\xE2\x96\x81"), id("b")});  // no merge ▁+b
+  CHECK(t.encode("c\xC3\xA9") == std::vector<int>{id("c"), id("<0xC3>"), id("<0xA9>")});  // é: its two bytes
+  CHECK(t.encode("a\nb") == std::vector<int>{id("a"), id("\n"), id("b")});
+  CHECK(t.encode_with_special("ab") == std::vector<int>{2, id("ab")});
+  CHECK(t.bos_id() == std::optional<int>(2));
+  CHECK(t.decode(t.encode(" ab a\xC3\xA9\nc ")) == " ab a\xC3\xA9\nc ");
+  CHECK(t.token_text(id("\xE2\x96\x81" "ab")) == " ab");
+  CHECK(t.token_text(id("<0xC3>")) == "<0xC3>");  // half a character: shown in Llama's byte notation
+  const test::ExecResult r = test::exec_cli({"tokenize", "--tokenizer", path, "--json", "--", "ab ab"});
+  REQUIRE(r.status == 0);
+  CHECK(json::parse(r.out)["ids"].get<std::vector<int>>() == t.encode("ab ab"));
 }

@@ -62,7 +62,7 @@ const std::vector<BadFile>& bad_files() {
       {"Metaspace pre-tokenizer", [] { return toy_with([](json& j) { j["pre_tokenizer"] = {{"type", "Metaspace"}}; }); },
        "pre_tokenizer \"Metaspace\" is not supported"},
       {"Lowercase normalizer", [] { return toy_with([](json& j) { j["normalizer"] = {{"type", "Lowercase"}}; }); },
-       "normalizer \"Lowercase\" is not supported (null or NFC only)"},
+       "normalizer \"Lowercase\" is not supported (null, NFC or Replace {\"String\"} only)"},
       {"byte_fallback", [] { return toy_with([](json& j) { j["model"]["byte_fallback"] = true; }); }, "byte_fallback"},
       {"vocab id negative", [] { return toy_with([](json& j) { j["model"]["vocab"]["h"] = -1; }); },
        "vocabulary token 'h' has id -1, not a token id"},

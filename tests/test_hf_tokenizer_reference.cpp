@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -77,6 +78,22 @@ TEST_CASE("hf_tokenizer reference: Qwen3 tokenizer.json agrees with Hugging Face
   CHECK_FALSE(qwen.adds_bos());  // Qwen adds no BOS (tokenizer_config.json: bos_token null)
   check_against_reference("qwen3", qwen, true);
   CHECK(cli_ids(path, "你好，世界") == qwen.encode("你好，世界"));
+}
+
+TEST_CASE("hf_tokenizer reference: Gemma 3 tokenizer.json agrees with Hugging Face's tokenizers.js", "[hf_tokenizer][hf-reference]") {
+  const std::string path = kHfDir + "/gemma3/tokenizer.json";
+  if (!have(kHfDir + "/gemma3/expected.json", "fetch_hf_tokenizers")) return;
+  const kvscope::HfTokenizer gemma = kvscope::HfTokenizer::from_file(path);
+  CHECK(gemma.vocab_size() == 262145);  // <image_soft_token> is added as id 262144
+  CHECK(gemma.model_vocab_size() == 262144);  // the text model's rows (Gemma 3 270M and 1B: vocab_size 262144)
+  CHECK(gemma.encode("Hello world") == std::vector<int>{9259, 1902});  // published Gemma 3 ids
+  CHECK(gemma.token_text(2) == "<bos>");
+  CHECK(gemma.bos_id() == std::optional<int>(2));  // the post-processor and tokenizer_config.json agree
+  CHECK(gemma.token_text(gemma.encode("\xE2\x96\x81")[0]) == " ");  // "▁" is a space when decoded
+  CHECK(gemma.encode("\n\n") == std::vector<int>{108});  // an added token (not normalised), longest first
+  check_against_reference("gemma3", gemma, false);
+  CHECK(cli_ids(path, "Time flies fast") == gemma.encode("Time flies fast"));
+  CHECK(cli_ids(path, "日本語のテキストです。") == gemma.encode("日本語のテキストです。"));
 }
 
 TEST_CASE("hf_tokenizer reference: GPT-2's vocabulary as a ByteLevel tokenizer.json gives GPT-2's ids", "[hf_tokenizer][hf-reference]") {

@@ -1,12 +1,15 @@
-// Damaged GPT-2 folders: every one is a single line on stderr naming the file and the problem,
+// Damaged GPT-2 and Gemma 3 folders: every one is a single line on stderr naming the file and the problem,
 // exit status 1, and never a crash.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli_exec.h"
+#include "core/formats/safetensors_writer.h"
+#include "gemma_reference.h"
 #include "hf_gpt2_folder.h"
 #include "toy_bpe.h"
 
@@ -170,4 +173,62 @@ TEST_CASE("model folder: each damaged file is one line naming the file and the p
   const test::ExecResult r = test::exec_cli({"generate", "--model", "/nonexistent/gpt2", "--ids", "1"});
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Catch::Contains("model folder /nonexistent/gpt2 does not exist"));
+}
+
+// Damaged Gemma 3 folders (gemma3_text): per-layer kinds, windows, rope bases and the norms Gemma adds.
+TEST_CASE("model folder: each malformed Gemma 3 config or missing norm is one line naming the file, status 1", "[model_folder][gemma][cli]") {
+  const gemma_ref::Shape shape;
+  const gemma_ref::Model model = gemma_ref::random_model(shape, 31);
+  struct GemmaDamage {
+    const char* what;
+    std::function<void(json& config, std::map<std::string, gemma_ref::Tensor>& tensors)> edit;
+    const char* file;
+    const char* message;
+  };
+  using T = std::map<std::string, gemma_ref::Tensor>;
+  const std::vector<GemmaDamage> damages = {
+      {"layer_types one short", [](json& c, T&) { c["layer_types"].erase(0); }, "config.json",
+       "\"layer_types\" must list one kind per layer (6)"},
+      {"layer_types with an unknown kind", [](json& c, T&) { c["layer_types"][2] = "chunked_attention"; }, "config.json",
+       "layer_types[2] is \"chunked_attention\""},
+      {"layer_types not a list", [](json& c, T&) { c["layer_types"] = "sliding_attention"; }, "config.json",
+       "\"layer_types\" must list one kind per layer"},
+      {"sliding_window 0", [](json& c, T&) { c["sliding_window"] = 0; }, "config.json", "\"sliding_window\" must be at least 1"},
+      {"sliding_window negative", [](json& c, T&) { c["sliding_window"] = -4; }, "config.json", "\"sliding_window\" is out of range"},
+      {"sliding_window a string", [](json& c, T&) { c["sliding_window"] = "512"; }, "config.json",
+       "\"sliding_window\" must be an integer"},
+      {"sliding_window_pattern 0", [](json& c, T&) { c.erase("layer_types"), c["sliding_window_pattern"] = 0; }, "config.json",
+       "\"sliding_window_pattern\" must be at least 1"},
+      {"rope_local_base_freq not a number", [](json& c, T&) { c["rope_local_base_freq"] = "ten thousand"; }, "config.json",
+       "\"rope_local_base_freq\" must be a positive number"},
+      {"rope_theta not a number", [](json& c, T&) { c["rope_theta"] = {1, 2}; }, "config.json", "\"rope_theta\" must be a positive number"},
+      {"query_pre_attn_scalar zero", [](json& c, T&) { c["query_pre_attn_scalar"] = 0; }, "config.json",
+       "\"query_pre_attn_scalar\" must be a positive number"},
+      {"another activation", [](json& c, T&) { c["hidden_activation"] = "silu"; }, "config.json", "Gemma 3 uses \"gelu_pytorch_tanh\""},
+      {"rope_scaling yarn", [](json& c, T&) { c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}}; }, "config.json",
+       "rope_scaling type \"yarn\" is not supported"},
+      {"no post-feed-forward norm", [](json&, T& t) { t.erase("model.layers.2.post_feedforward_layernorm.weight"); },
+       "model.safetensors", "missing tensor 'model.layers.2.post_feedforward_layernorm.weight'"},
+      {"no pre-feed-forward norm", [](json&, T& t) { t.erase("model.layers.0.pre_feedforward_layernorm.weight"); },
+       "model.safetensors", "missing tensor 'model.layers.0.pre_feedforward_layernorm.weight'"},
+      {"no k_norm", [](json&, T& t) { t.erase("model.layers.5.self_attn.k_norm.weight"); }, "model.safetensors",
+       "missing tensor 'model.layers.5.self_attn.k_norm.weight'"},
+      {"no final norm", [](json&, T& t) { t.erase("model.norm.weight"); }, "model.safetensors", "missing tensor 'model.norm.weight'"},
+  };
+  for (const GemmaDamage& d : damages) {
+    INFO(d.what);
+    test::TempDir dir("gemma_damaged");
+    json config = gemma_ref::config_json(shape);
+    T tensors = model.tensors;
+    d.edit(config, tensors);
+    std::vector<kvscope::NamedTensor> named;
+    for (const auto& [name, t] : tensors) named.push_back({name, t.shape, "F32", t.values.data()});
+    test::write_text(dir / "config.json", config.dump());
+    kvscope::write_safetensors(dir / "model.safetensors", named, {{"format", "pt"}});
+    const test::ExecResult r = test::exec_cli({"generate", "--model", dir.path, "--ids", "1,2", "--max-new-tokens", "2"});
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Catch::Contains(dir / d.file) && Catch::Contains(d.message));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.out.empty());
+  }
 }

@@ -1,8 +1,32 @@
 #include "core/engine/config.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/engine/error.h"
 
 namespace kvscope {
+
+int ModelConfig::n_local_layers() const {
+  return int(std::count_if(layer_windows.begin(), layer_windows.end(), [](int w) { return w > 0; }));
+}
+
+int ModelConfig::effective_window(int layer, int model_window) const {
+  const int own = layer_window(layer);
+  if (own > 0 && model_window > 0) return std::min(own, model_window);
+  return own > 0 ? own : model_window;
+}
+
+float ModelConfig::score_scale() const { return query_scale > 0.0f ? query_scale : 1.0f / std::sqrt(float(d_head())); }
+
+std::int64_t ModelConfig::kv_rows_held(std::int64_t positions, int model_window) const {
+  std::int64_t rows = 0;
+  for (int l = 0; l < n_layer; ++l) {
+    const int w = effective_window(l, model_window);
+    rows += w > 0 ? std::min<std::int64_t>(positions, w) : positions;
+  }
+  return rows;
+}
 
 void validate(const ModelConfig& c) {
   auto fail = [](const std::string& what) { throw UsageError("invalid model config: " + what); };
@@ -22,7 +46,15 @@ void validate(const ModelConfig& c) {
     fail("GPT-2 has one K/V head per query head and d_head = d_model / n_head");
   if (c.rotary() && (c.d_head() % 2 != 0)) fail("rotary positions need an even head_dim, got " + std::to_string(c.d_head()));
   if (c.rotary() && !(c.rope_theta > 0.0f && c.rope_theta < 1e30f)) fail("rope_theta must be a positive number");
-  if (c.rope_scaling.factor < 0.0f || (c.rope_scaling.factor > 0.0f &&
+  if (!c.layer_windows.empty() && int(c.layer_windows.size()) != c.n_layer)
+    fail("layer_windows has " + std::to_string(c.layer_windows.size()) + " entries for " + std::to_string(c.n_layer) + " layers");
+  for (int w : c.layer_windows)
+    if (w < 0) fail("a layer's window must be positive (or 0 for a global layer), got " + std::to_string(w));
+  if (c.n_local_layers() > 0 && !(c.rope_local_theta > 0.0f && c.rope_local_theta < 1e30f))
+    fail("the local layers' rope base must be a positive number");
+  for (float v : {c.query_scale, c.embed_scale, c.attn_softcap, c.final_softcap})
+    if (!(v >= 0.0f && v < 1e30f)) fail("query_scale, embed_scale and the softcaps must be 0 (none) or positive");
+  if (c.rope_scaling.factor < 0.0f || (c.rope_scaling.factor > 0.0f && !c.rope_scaling.linear &&
       !(c.rope_scaling.high_freq_factor > c.rope_scaling.low_freq_factor && c.rope_scaling.original_context > 0)))
     fail("rope_scaling needs factor > 0, high_freq_factor > low_freq_factor and original_max_position_embeddings > 0");
   if (!(c.layer_norm_eps > 0.0f) || c.layer_norm_eps > 1.0f) fail("layer_norm_eps must be in (0, 1]");

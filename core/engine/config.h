@@ -3,18 +3,25 @@
 //   gpt2   learned positions added to the input, LayerNorm, fused QKV, tanh-GELU MLP
 //   llama  rotary positions on q and k, RMSNorm, grouped-query attention, SwiGLU MLP
 //          (Llama 3, SmolLM2, Mistral, Qwen2 with q/k/v biases, Qwen3 with q/k norms)
+//   gemma3 the Llama layout plus Gemma 3's: norms stored as w and applied as (1 + w), a norm after
+//          attention and around the MLP, q/k norms, tanh-GELU gate, embeddings x sqrt(hidden),
+//          scores scaled by query_pre_attn_scalar^-1/2, and local layers (a window of their own,
+//          their own RoPE base) between global ones
+// Any family may have local layers (layer_windows); the session's model-wide --window bounds every
+// layer on top of that (a layer then sees min(its window, --window) keys).
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace kvscope {
 
-enum class ModelFamily { Gpt2, Llama };
+enum class ModelFamily { Gpt2, Llama, Gemma3 };
 
 // Llama 3's rope_scaling (rope_type "llama3"): long wavelengths slowed by factor, short ones kept,
 // a smooth blend between. factor 0 = no scaling.
 struct RopeScaling {
   float factor = 0.0f;
+  bool linear = false;  // rope_type "linear" (Gemma 3 4B's global layers): every frequency / factor
   float low_freq_factor = 1.0f;
   float high_freq_factor = 4.0f;
   int original_context = 8192;  // original_max_position_embeddings
@@ -37,9 +44,28 @@ struct ModelConfig {
   bool tied_head = true;   // output head = token embedding
   float layer_norm_eps = 1e-5f;  // LayerNorm or RMSNorm epsilon
   float rope_theta = 10000.0f;
-  RopeScaling rope_scaling;
+  RopeScaling rope_scaling;  // global layers only (Gemma 3's local layers use none)
+  // Per layer: 0 = global (every earlier position), W > 0 = local (the newest W positions, itself
+  // included: Hugging Face's sliding_window). Empty: every layer global.
+  std::vector<int> layer_windows;
+  float rope_local_theta = 10000.0f;  // RoPE base of local layers (Gemma 3's rope_local_base_freq)
+  float query_scale = 0.0f;    // scores = q.k x query_scale; 0: 1/sqrt(d_head) (Gemma: query_pre_attn_scalar^-1/2)
+  float embed_scale = 0.0f;    // token embeddings x embed_scale; 0: none (Gemma: sqrt(hidden) in the weights' dtype)
+  float attn_softcap = 0.0f;   // scores -> cap tanh(scores / cap); 0: none
+  float final_softcap = 0.0f;  // logits -> cap tanh(logits / cap); 0: none
 
-  bool rotary() const { return family == ModelFamily::Llama; }
+  bool rotary() const { return family != ModelFamily::Gpt2; }
+  bool llama_layout() const { return family != ModelFamily::Gpt2; }  // separate Q/K/V, RMSNorm, gated MLP
+  bool norm_offset() const { return family == ModelFamily::Gemma3; }  // RMSNorm gain is 1 + w
+  int layer_window(int layer) const { return layer_windows.empty() ? 0 : layer_windows[std::size_t(layer)]; }
+  bool layer_local(int layer) const { return layer_window(layer) > 0; }
+  int n_local_layers() const;
+  // The window layer `layer` attends with when the session adds a model-wide window (0 = none):
+  // the smaller of the two that are set, 0 when neither is.
+  int effective_window(int layer, int model_window) const;
+  // "local" or "global".
+  const char* layer_attention_name(int layer) const { return layer_local(layer) ? "local" : "global"; }
+  float score_scale() const;
   int d_head() const { return head_dim > 0 ? head_dim : d_model / n_head; }
   int kv_heads() const { return n_kv_head > 0 ? n_kv_head : n_head; }
   int q_dim() const { return n_head * d_head(); }
@@ -51,9 +77,19 @@ struct ModelConfig {
   const char* attention_kind() const {
     return kv_heads() == n_head ? "mha" : kv_heads() == 1 ? "mqa" : "gqa";
   }
-  const char* family_name() const { return family == ModelFamily::Llama ? "llama" : "gpt2"; }
-  // Bytes of one position's K and V rows over all layers, float32: 2 x layers x KV heads x d_head x 4.
+  const char* family_name() const {
+    return family == ModelFamily::Gemma3 ? "gemma3" : family == ModelFamily::Llama ? "llama" : "gpt2";
+  }
+  // Bytes of one position's K and V rows over all layers, float32: 2 x layers x KV heads x d_head x 4
+  // (what the cache grows by per token while no layer's window is full).
   std::int64_t kv_bytes_per_position() const { return 2LL * n_layer * kv_dim() * 4; }
+  // K/V rows (one per layer and position) the cache holds after `positions` positions: the sum over
+  // layers of min(positions, window) for a windowed layer, positions for the others.
+  std::int64_t kv_rows_held(std::int64_t positions, int model_window = 0) const;
+  // Those rows in float32 bytes: kv_rows_held x 2 x kv_dim x 4.
+  std::int64_t kv_bytes_held(std::int64_t positions, int model_window = 0) const {
+    return kv_rows_held(positions, model_window) * 2 * kv_dim() * 4;
+  }
 };
 
 // Throws UsageError naming the first field that is wrong.

@@ -29,6 +29,7 @@ struct KeySpan {
 };
 
 struct LayerRecord {
+  int window = 0;                  // the window this layer attended with (0: every earlier key)
   std::vector<int> computed_rows;  // positions whose K and V were projected in this call
   std::vector<int> reused_rows;    // positions whose K and V were read back from the cache
   std::vector<int> evicted_rows;   // positions the sliding window dropped from the cache in this call

@@ -4,7 +4,9 @@
 // kv_dim = n_kv_head x d_head, d_model for GPT-2): the shape [layers, KV heads, t, d_head] where only
 // t grows. Without a window the storage grows by doubling as positions arrive (a 40,960-position
 // context is not allocated up front); with a sliding window of W it is W rows, allocated once, and
-// position p lives in slot p % W (a ring), so writing p evicts p - W. Attention reads it through
+// position p lives in slot p % W (a ring), so writing p evicts p - W. The window is per layer: a
+// local layer (Gemma 3) is a ring of its own window, a global one grows, and the session's
+// model-wide window bounds every layer (ModelConfig::effective_window). Attention reads it through
 // KvRows (core/engine/kv_rows.h), like the policy-managed cache.
 #include <cstdint>
 #include <vector>
@@ -18,28 +20,34 @@ namespace kvscope {
 class KvCache final : public KvRows {
  public:
   KvCache() = default;
-  // window == 0: no window; positions are refused past the context length by the caller.
+  // window == 0: no model-wide window (layers keep their own, if any); positions are refused past
+  // the context length by the caller.
   KvCache(const ModelConfig& config, int window);
 
   int n_layer() const { return int(keys_.size()); }
   int row_dim() const { return row_dim_; }  // kv_dim: floats per K (or V) row
-  int capacity() const { return capacity_; }
-  int window() const { return window_; }
+  // Rows allocated for `layer`: its ring, or what the growing storage has reached.
+  int capacity(int layer = 0) const { return rings_[std::size_t(layer)] > 0 ? rings_[std::size_t(layer)] : capacity_; }
+  int window() const { return window_; }  // the model-wide window (0 = none)
+  int ring(int layer) const { return rings_[std::size_t(layer)]; }  // slots of the layer's ring; 0: it grows
+  bool has_ring() const;  // some layer overwrites rows
   // Positions 0..next_position()-1 have been written; the next token goes to next_position().
   int next_position() const override { return next_position_; }
-  // Oldest position still held (0 until the window starts evicting).
-  int first_held() const;
-  int rows_held() const { return next_position_ - first_held(); }
+  // Oldest position a layer still holds (0 until its window starts evicting). Every layer alike
+  // unless the model has local layers.
+  int first_held(int layer = 0) const;
+  int rows_held(int layer = 0) const { return next_position_ - first_held(layer); }
+  std::int64_t rows_held_all_layers() const;
 
-  const float* key_row(int layer, int position) const { return keys_[layer].row(slot(position)).data(); }
-  const float* value_row(int layer, int position) const { return values_[layer].row(slot(position)).data(); }
+  const float* key_row(int layer, int position) const { return keys_[layer].row(slot(layer, position)).data(); }
+  const float* value_row(int layer, int position) const { return values_[layer].row(slot(layer, position)).data(); }
 
   // Writes one position's K and V rows (each row_dim floats) for one layer. Positions are written in
   // order: all layers of position p, then p + 1; advance() moves next_position() on.
   void write(int layer, int position, const float* key, const float* value) override;
   void advance(int n_positions) override { next_position_ += n_positions; }
 
-  // KvRows: every KV head holds first_held()..next_position()-1; the view is the storage itself.
+  // KvRows: every KV head holds first_held(layer)..next_position()-1; the view is the storage itself.
   void held_positions(int layer, int kv_head, std::vector<int>& out) const override;
   KvLayerView read_layer(int layer) override;
 
@@ -48,20 +56,24 @@ class KvCache final : public KvRows {
   // Forget positions >= position (step back). Rows a window overwrote must be restored by the caller.
   void truncate(int position);
 
-  // Bytes of the rows held now: 2 x layers x kv_dim x rows x 4 (grows by one position per token).
-  std::int64_t bytes_held() const override { return 2LL * n_layer() * row_dim_ * rows_held() * 4; }
+  // Bytes of the rows held now: the sum over layers of 2 x kv_dim x rows held x 4 (grows by one
+  // position per token and layer until the layer's window is full).
+  std::int64_t bytes_held() const override { return 2LL * row_dim_ * rows_held_all_layers() * 4; }
   // Bytes allocated now.
-  std::int64_t bytes_allocated() const override { return 2LL * n_layer() * row_dim_ * capacity_ * 4; }
+  std::int64_t bytes_allocated() const override;
 
  private:
-  int slot(int position) const { return ring_ > 0 ? position % ring_ : position; }
+  int slot(int layer, int position) const {
+    const int r = rings_[std::size_t(layer)];
+    return r > 0 ? position % r : position;
+  }
   void grow_to(int rows);
 
   std::vector<Matrix> keys_;    // per layer [capacity, kv_dim]
   std::vector<Matrix> values_;  // per layer [capacity, kv_dim]
   int row_dim_ = 0;
-  int ring_ = 0;      // W slots with a window; 0 without (slot = position)
-  int capacity_ = 0;  // rows allocated per layer
+  std::vector<int> rings_;  // per layer: W slots with a window; 0 without (slot = position)
+  int capacity_ = 0;  // rows allocated per growing layer
   int window_ = 0;
   int next_position_ = 0;
 };

@@ -36,6 +36,7 @@ Model::Model(ModelConfig config, ModelWeights weights) : config_(config), weight
   validate(config_);
   check_shapes(weights_, config_);
   if (config_.rotary()) inv_freq_ = rope_inverse_frequencies(config_);
+  if (config_.rotary() && config_.n_local_layers() > 0) inv_freq_local_ = rope_inverse_frequencies(config_, true);
 }
 
 // GPT-2: qkv = LayerNorm(x) W_qkv^T + b, split into Q | K | V.
@@ -49,28 +50,32 @@ void Model::project_qkv_gpt2(int layer, ForwardScratch& s) const {
   s.v = s.qkv.rightCols(d);
 }
 
-// Llama: q, k, v = RMSNorm(x) W^T (+ b); Qwen3 norms each head of q and k; then q and k are rotated
-// to their positions. K is cached after rotation, as Hugging Face and the reference do.
+// Llama: q, k, v = RMSNorm(x) W^T (+ b); Qwen3 and Gemma 3 norm each head of q and k; then q and k
+// are rotated to their positions (a local layer by its own base). K is cached after rotation, as
+// Hugging Face and the reference do.
 void Model::project_qkv_llama(int layer, ForwardScratch& s, int first_position) const {
   const LayerWeights& w = weights_.layers[layer];
   const int d_head = config_.d_head();
+  const float offset = gain_offset();
   s.normed = s.x;
-  rms_norm_in_place(s.normed, w.ln_1_gamma, config_.layer_norm_eps, config_.d_model);
+  rms_norm_in_place(s.normed, w.ln_1_gamma, config_.layer_norm_eps, config_.d_model, offset);
   linear(s.normed, w.attn_q, bias_or_null(w.attn_q_bias), s.q);
   linear(s.normed, w.attn_k, bias_or_null(w.attn_k_bias), s.k);
   linear(s.normed, w.attn_v, bias_or_null(w.attn_v_bias), s.v);
-  if (config_.qk_norm) {
-    rms_norm_in_place(s.q, w.q_norm, config_.layer_norm_eps, d_head);
-    rms_norm_in_place(s.k, w.k_norm, config_.layer_norm_eps, d_head);
+  if (w.q_norm.size()) {
+    rms_norm_in_place(s.q, w.q_norm, config_.layer_norm_eps, d_head, offset);
+    rms_norm_in_place(s.k, w.k_norm, config_.layer_norm_eps, d_head, offset);
   }
   s.k_unrotated = s.k;
+  const std::vector<double>& freq = inv_freq(layer);
   for (Eigen::Index i = 0; i < s.q.rows(); ++i) {
-    apply_rope(s.q.row(i).data(), config_.n_head, d_head, first_position + int(i), inv_freq_);
-    apply_rope(s.k.row(i).data(), config_.kv_heads(), d_head, first_position + int(i), inv_freq_);
+    apply_rope(s.q.row(i).data(), config_.n_head, d_head, first_position + int(i), freq);
+    apply_rope(s.k.row(i).data(), config_.kv_heads(), d_head, first_position + int(i), freq);
   }
 }
 
-// Per query row and head: softmax(q K^T / sqrt(d_head)) over the keys the row reads, then the weighted
+// Per query row and head: softmax(q K^T x scale) over the keys the row reads (scale 1/sqrt(d_head), or
+// Gemma's query_pre_attn_scalar^-1/2; scores soft-capped when the config says), then the weighted
 // sum of V. Query head h reads K/V head kv_head_of(h): MHA, GQA and MQA are this one loop. The keys
 // a row reads for a KV head are the positions the cache holds for it inside the row's window, then the
 // new rows up to the row itself, ascending: for a cache that evicts nothing that is the whole span.
@@ -88,7 +93,9 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
   for (int g = 0; g < n_kv; ++g) cache.held_positions(layer, g, s.held[std::size_t(g)]);
   s.row_spans.assign(std::size_t(n), KeySpan{});
   s.row_key_counts.assign(std::size_t(n), 0);
-  for (int i = 0; i < n; ++i) attend_row(layer, s, i, first_position, view, window, record);
+  const int layer_window = config_.effective_window(layer, window);
+  if (r) r->window = layer_window;
+  for (int i = 0; i < n; ++i) attend_row(layer, s, i, first_position, view, layer_window, record);
   // Cached positions some row read (any KV head): the trace's reused rows.
   s.reused.clear();
   const int first_read = s.row_spans.front().first;
@@ -102,7 +109,7 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
 void Model::attend_row(int layer, ForwardScratch& s, int i, int first_position, const KvLayerView& view, int window,
                        ForwardRecord* record) const {
   const int d_head = config_.d_head(), group = config_.n_head / config_.kv_heads();
-  const float scale = 1.0f / std::sqrt(float(d_head));
+  const float scale = config_.score_scale(), cap = config_.attn_softcap;
   // K or V row of a position: older positions from the cache (through its view: contiguous, ring or a
   // block table), new ones from this call.
   auto key_of = [&](int pos) -> const float* {
@@ -132,6 +139,7 @@ void Model::attend_row(int layer, ForwardScratch& s, int i, int first_position, 
       float max_score = -INFINITY;
       for (int k : keys) {
         weights_row[k] = scale * q.dot(Eigen::Map<const Vector>(key_of(k) + kv_off, d_head));
+        if (cap > 0.0f) weights_row[k] = cap * std::tanh(weights_row[k] / cap);
         max_score = std::max(max_score, weights_row[k]);
       }
       float sum = 0.0f;
@@ -148,15 +156,21 @@ void Model::attend_row(int layer, ForwardScratch& s, int i, int first_position, 
 }
 
 // GPT-2: x += W_2 GELU(W_1 LayerNorm(x) + b_1) + b_2. Llama: x += W_down (silu(W_gate n) * W_up n).
+// Gemma 3: x += PostNorm(W_down (gelu_tanh(W_gate n) * W_up n)), n = PreNorm(x).
 void Model::mlp(int layer, ForwardScratch& s) const {
   const LayerWeights& w = weights_.layers[layer];
-  if (config_.family == ModelFamily::Llama) {
+  if (config_.llama_layout()) {
+    const bool gemma = config_.family == ModelFamily::Gemma3;
     s.normed = s.x;
-    rms_norm_in_place(s.normed, w.ln_2_gamma, config_.layer_norm_eps, config_.d_model);
+    rms_norm_in_place(s.normed, w.ln_2_gamma, config_.layer_norm_eps, config_.d_model, gain_offset());
     linear(s.normed, w.mlp_gate, nullptr, s.hidden);
     linear(s.normed, w.mlp_up, nullptr, s.up);
-    swiglu_in_place(s.hidden, s.up);
+    if (gemma)
+      gelu_gate_in_place(s.hidden, s.up);
+    else
+      swiglu_in_place(s.hidden, s.up);
     linear(s.hidden, w.mlp_proj, nullptr, s.projected);
+    if (gemma) rms_norm_in_place(s.projected, w.post_mlp_norm, config_.layer_norm_eps, config_.d_model, 1.0f);
   } else {
     layer_norm(s.x, w.ln_2_gamma, w.ln_2_beta, config_.layer_norm_eps, s.normed);
     linear(s.normed, w.mlp_fc, &w.mlp_fc_bias, s.hidden);
@@ -169,7 +183,7 @@ void Model::mlp(int layer, ForwardScratch& s) const {
 void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
                       ForwardRecord* record) const {
   // Q, K, V of the n new rows only: older K and V are in the cache.
-  if (config_.family == ModelFamily::Llama)
+  if (config_.llama_layout())
     project_qkv_llama(layer, s, first_position);
   else
     project_qkv_gpt2(layer, s);
@@ -177,9 +191,10 @@ void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvRows& 
   if (record) record_layer(record->layers[layer], record->with_rows, s, first_position);
   // New rows enter the cache only after every query of this call has read what it needs.
   for (Eigen::Index i = 0; i < s.k.rows(); ++i) cache.write(layer, first_position + int(i), s.k.row(i).data(), s.v.row(i).data());
-  // x += attention output W_o^T (+ b), then the MLP.
+  // x += attention output W_o^T (+ b) (Gemma 3: normed first), then the MLP.
   const LayerWeights& w = weights_.layers[layer];
   linear(s.mixed, w.attn_proj, bias_or_null(w.attn_proj_bias), s.projected);
+  if (w.post_attn_norm.size()) rms_norm_in_place(s.projected, w.post_attn_norm, config_.layer_norm_eps, config_.d_model, gain_offset());
   s.x += s.projected;
   mlp(layer, s);
 }
@@ -194,7 +209,7 @@ void Model::record_layer(LayerRecord& r, bool with_rows, const ForwardScratch& s
   r.reused_rows = s.reused;
   r.computed_rows.clear();
   for (int p = first_position; p < first_position + n; ++p) r.computed_rows.push_back(p);
-  const std::int64_t mlp_matrices = config_.family == ModelFamily::Llama ? 3 : 2;
+  const std::int64_t mlp_matrices = config_.llama_layout() ? 3 : 2;
   r.macs.qkv = n * d * (q_dim + 2 * kv_dim);
   r.macs.scores = r.keys_read * q_dim;
   r.macs.weighted_values = r.keys_read * q_dim;
@@ -222,6 +237,7 @@ void Model::forward_cached(const std::vector<int>& tokens, KvRows& cache, int wi
       throw DataError("token id " + std::to_string(id) + " is outside the vocabulary (0.." +
                       std::to_string(config_.vocab_size - 1) + ")");
     s.x.row(i) = weights_.token_embedding.row(id);
+    if (config_.embed_scale > 0.0f) s.x.row(i) *= config_.embed_scale;
     if (config_.rotary()) continue;  // rotary positions enter at q and k, not here
     assert(first + i < config_.context_length && "learned positions end at the context length; the session refuses first");
     s.x.row(i) += weights_.position_embedding.row(first + i);
@@ -258,21 +274,25 @@ void Model::forward_cached(const std::vector<int>& tokens, KvRows& cache, int wi
 
   // logits = FinalNorm(newest row) W_head^T.
   s.last = s.x.row(n - 1);
-  if (config_.family == ModelFamily::Llama) {
+  if (config_.llama_layout()) {
     s.normed = s.last;
-    rms_norm_in_place(s.normed, weights_.ln_f_gamma, config_.layer_norm_eps, d);
+    rms_norm_in_place(s.normed, weights_.ln_f_gamma, config_.layer_norm_eps, d, gain_offset());
   } else {
     layer_norm(s.last, weights_.ln_f_gamma, weights_.ln_f_beta, config_.layer_norm_eps, s.normed);
   }
   linear(s.normed, weights_.output_head(), nullptr, s.out);
+  const float cap = config_.final_softcap;
+  if (cap > 0.0f) s.out = (cap * (s.out.array() / cap).tanh()).matrix();
   logits = s.out.row(0);
 }
 
 void Model::forward_uncached(const std::vector<int>& tokens, int window, RowVector& logits,
                              ForwardRecord* record) const {
-  // A scratch cache as long as the sequence: nothing is evicted, the window acts as a mask only.
+  // A scratch cache as long as the sequence: nothing is evicted, the windows (the model-wide one and
+  // local layers' own) act as masks only.
   ModelConfig scratch_shape = config_;
   scratch_shape.context_length = int(tokens.size());
+  scratch_shape.layer_windows.clear();
   KvCache scratch(scratch_shape, 0);
   forward_cached(tokens, scratch, window, logits, record);
   if (record)

@@ -4,7 +4,8 @@
 //   forward_cached:   feed the new tokens only; K and V of earlier positions come from the cache,
 //                     read through KvRows (core/engine/kv_rows.h): contiguous, ring or paged.
 //   forward_uncached: re-run the whole sequence into a scratch cache that is thrown away afterwards.
-// A sliding window of W (0 = none) lets a query at position p see keys p-W+1..p in both ways. With
+// A sliding window of W (0 = none) lets a query at position p see keys p-W+1..p in both ways; a local
+// layer (Gemma 3) has a window of its own, and a layer attends with the smaller of the two. With
 // learned positions (GPT-2) it bounds the cache's memory but never extends the position table; with
 // rotary positions nothing is looked up by position, so a window lets decoding pass the context.
 // The cached way reads whatever the cache holds (KvRows): a policy-managed cache may have evicted
@@ -66,7 +67,11 @@ class Model {
 
   ModelConfig config_;
   ModelWeights weights_;
-  std::vector<double> inv_freq_;  // rotary inverse frequencies (empty for learned positions)
+  const std::vector<double>& inv_freq(int layer) const { return config_.layer_local(layer) ? inv_freq_local_ : inv_freq_; }
+  float gain_offset() const { return config_.norm_offset() ? 1.0f : 0.0f; }
+
+  std::vector<double> inv_freq_;        // rotary inverse frequencies (empty for learned positions)
+  std::vector<double> inv_freq_local_;  // of local layers: their own RoPE base (Gemma 3)
 };
 
 }  // namespace kvscope

@@ -13,6 +13,7 @@ namespace kvscope {
 PolicyKvCache::PolicyKvCache(const ModelConfig& config, const KvPolicy& policy)
     : policy_(policy), row_dim_(config.kv_dim()), d_head_(config.d_head()), n_kv_head_(config.kv_heads()) {
   layers_.resize(std::size_t(config.n_layer));
+  for (int i = 0; i < config.n_layer; ++i) layers_[std::size_t(i)].window = config.layer_window(i);
   for (Layer& l : layers_) {
     l.held.resize(std::size_t(n_kv_head_));
     l.sums.resize(std::size_t(n_kv_head_));
@@ -160,6 +161,8 @@ std::vector<std::vector<std::vector<int>>> PolicyKvCache::evict() {
     evicted[i].resize(std::size_t(n_kv_head_));
     for (int g = 0; g < n_kv_head_; ++g) {
       std::vector<int> kept = choose_kept(policy_, l.held[g], next_position_, policy_.heavy > 0 ? &l.sums[g] : nullptr);
+      if (l.window > 0)  // a local layer's own window: the newest `window` positions at most
+        kept.erase(std::remove_if(kept.begin(), kept.end(), [&](int p) { return p < next_position_ - l.window; }), kept.end());
       std::set_difference(l.held[g].begin(), l.held[g].end(), kept.begin(), kept.end(), std::back_inserter(evicted[i][g]));
       l.held[g] = std::move(kept);
     }

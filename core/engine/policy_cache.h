@@ -10,7 +10,8 @@
 // Attention reads through KvRows: read_layer() dequantizes the held rows into a read buffer (a GPU
 // kernel would dequantize in registers). bytes_held() counts codes, scales and fp16 rows, never that
 // buffer nor the rows kept to measure the error. Storage is indexed by position: eviction frees
-// nothing here (bytes_allocated), a compacting cache would (bytes_held).
+// nothing here (bytes_allocated), a compacting cache would (bytes_held). A local layer (Gemma 3) also
+// drops what falls out of its own window, as the plain cache's ring does: the model never reads it again.
 #include <cstdint>
 #include <vector>
 
@@ -56,6 +57,7 @@ class PolicyKvCache final : public KvRows {
 
  private:
   struct Layer {
+    int window = 0;                         // the layer's own window (0: global)
     std::vector<std::vector<int>> held;     // per KV head, ascending
     std::vector<std::vector<double>> sums;  // per KV head, per position: attention received so far
     std::vector<float> key32, value32;      // bits 32: [capacity, row_dim]

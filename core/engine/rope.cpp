@@ -4,12 +4,17 @@
 
 namespace kvscope {
 
-std::vector<double> rope_inverse_frequencies(const ModelConfig& c) {
+std::vector<double> rope_inverse_frequencies(const ModelConfig& c, bool local) {
   const int half = c.d_head() / 2;
   std::vector<double> inv(half);
-  for (int i = 0; i < half; ++i) inv[i] = 1.0 / std::pow(double(c.rope_theta), 2.0 * i / c.d_head());
+  const double theta = local ? c.rope_local_theta : c.rope_theta;
+  for (int i = 0; i < half; ++i) inv[i] = 1.0 / std::pow(theta, 2.0 * i / c.d_head());
   const RopeScaling& s = c.rope_scaling;
-  if (s.factor <= 0.0f) return inv;
+  if (local || s.factor <= 0.0f) return inv;
+  if (s.linear) {  // positions / factor, i.e. every frequency / factor
+    for (double& f : inv) f /= s.factor;
+    return inv;
+  }
   // Llama 3: wavelengths longer than original_context / low_freq_factor are slowed by factor, those
   // shorter than original_context / high_freq_factor kept, and the band between blended smoothly.
   const double low_wavelen = s.original_context / double(s.low_freq_factor);

@@ -8,8 +8,9 @@
 
 namespace kvscope {
 
-// inv_freq[i] = theta^(-2i / d_head) for i < d_head/2, with Llama 3's rope_scaling applied when set.
-std::vector<double> rope_inverse_frequencies(const ModelConfig& config);
+// inv_freq[i] = theta^(-2i / d_head) for i < d_head/2, with rope_scaling (Llama 3's or linear)
+// applied when set. local: the local layers' base (rope_local_theta) and no scaling, as Gemma 3 has.
+std::vector<double> rope_inverse_frequencies(const ModelConfig& config, bool local = false);
 
 // Rotates every head of one row (n_heads x d_head floats, heads side by side) to `position`.
 void apply_rope(float* row, int n_heads, int d_head, int position, const std::vector<double>& inv_freq);

@@ -109,22 +109,30 @@ int DecodeSession::choose_next(const RowVector& logits, int step, bool* forced) 
 
 DecodeSession::Undo DecodeSession::save_overwritten(int first_new, int n_new) const {
   Undo undo;
-  if (cache_.window() == 0) return undo;  // only a ring overwrites rows
-  const int capacity = cache_.capacity();
-  for (int p = std::max(cache_.first_held(), first_new + n_new - capacity); p < first_new; ++p)
-    undo.positions.push_back(p);
-  if (undo.positions.empty()) return undo;
-  const int n = int(undo.positions.size()), d = cache_.row_dim();
+  if (!cache_.has_ring()) return undo;  // only a ring overwrites rows
+  const int d = cache_.row_dim();
   for (int l = 0; l < cache_.n_layer(); ++l) {
+    std::vector<int> positions;
+    if (cache_.ring(l) > 0)
+      for (int p = std::max(cache_.first_held(l), first_new + n_new - cache_.ring(l)); p < first_new; ++p)
+        positions.push_back(p);
+    const int n = int(positions.size());
     Matrix k(n, d), v(n, d);
     for (int i = 0; i < n; ++i) {
-      k.row(i) = Eigen::Map<const RowVector>(cache_.key_row(l, undo.positions[i]), d);
-      v.row(i) = Eigen::Map<const RowVector>(cache_.value_row(l, undo.positions[i]), d);
+      k.row(i) = Eigen::Map<const RowVector>(cache_.key_row(l, positions[std::size_t(i)]), d);
+      v.row(i) = Eigen::Map<const RowVector>(cache_.value_row(l, positions[std::size_t(i)]), d);
     }
+    undo.positions.push_back(std::move(positions));
     undo.keys.push_back(std::move(k));
     undo.values.push_back(std::move(v));
   }
   return undo;
+}
+
+void DecodeSession::Undo::restore(KvCache& cache) const {
+  for (std::size_t l = 0; l < positions.size(); ++l)
+    for (std::size_t i = 0; i < positions[l].size(); ++i)
+      cache.write(int(l), positions[l][i], keys[l].row(Eigen::Index(i)).data(), values[l].row(Eigen::Index(i)).data());
 }
 
 void DecodeSession::run_forwards(StepTrace& t, KvCache& cache, PolicyKvCache& policy_cache, ForwardScratch* scratch,
@@ -215,10 +223,7 @@ StepTrace DecodeSession::recompute_step(int step) const {
   KvCache cache = cache_;
   for (int s = steps_done() - 1; s >= step; --s) {
     cache.truncate(history_[std::size_t(s)].position_begin);
-    const Undo& undo = undo_[std::size_t(s)];
-    for (int l = 0; l < int(undo.keys.size()); ++l)
-      for (int i = 0; i < int(undo.positions.size()); ++i)
-        cache.write(l, undo.positions[i], undo.keys[l].row(i).data(), undo.values[l].row(i).data());
+    undo_[std::size_t(s)].restore(cache);
   }
   const StepTrace& kept = history_[std::size_t(step)];
   StepTrace t;
@@ -264,10 +269,7 @@ bool DecodeSession::back() {
   if (history_.empty()) return false;
   const StepTrace& last = history_.back();
   cache_.truncate(last.position_begin);
-  const Undo& undo = undo_.back();
-  for (int l = 0; l < int(undo.keys.size()); ++l)
-    for (int i = 0; i < int(undo.positions.size()); ++i)
-      cache_.write(l, undo.positions[i], undo.keys[l].row(i).data(), undo.values[l].row(i).data());
+  undo_.back().restore(cache_);
   history_.pop_back();
   undo_.pop_back();
   if (options_.kv_policy) policy_cache_ = replay_policy(steps_done());

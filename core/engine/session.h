@@ -80,8 +80,9 @@ class DecodeSession {
 
  private:
   struct Undo {  // cache rows a windowed step overwrote, to put back on back()
-    std::vector<int> positions;
-    std::vector<Matrix> keys, values;  // per layer [positions, d_model]
+    std::vector<std::vector<int>> positions;  // per layer (rings differ by layer: local and global)
+    std::vector<Matrix> keys, values;         // per layer [positions, kv_dim]
+    void restore(KvCache& cache) const;
   };
   int next_feed_end() const;
   std::vector<int> feed_for_next_step() const;

@@ -17,6 +17,7 @@ enum class TensorRole {
   Linear,             // [out, in]
   Bias,               // [out]
   NormGain,           // [n], initialised to one
+  NormOffset,         // [n] RMSNorm weight w applied as 1 + w (Gemma), initialised to zero
   NormBias,           // [n]
   OutputHead,         // [vocab, d]
 };
@@ -34,7 +35,8 @@ struct TensorSpec {
   bool optional = false;           // may be absent (a tied model's lm_head): empty when it is
 
   bool is_vector() const {
-    return role == TensorRole::Bias || role == TensorRole::NormGain || role == TensorRole::NormBias;
+    return role == TensorRole::Bias || role == TensorRole::NormGain || role == TensorRole::NormOffset ||
+           role == TensorRole::NormBias;
   }
   bool decays() const { return !is_vector(); }  // weight decay in training: matrices and embeddings
 };
@@ -118,15 +120,46 @@ void visit_llama_tensors(const ModelConfig& c, Weights& w, Visit&& visit) {
   visit(output_head(c), w.lm_head);
 }
 
+// Gemma 3 (gemma3_text): the Llama names plus q/k norms and four norms per block, every norm an
+// RMSNorm whose stored weight w is applied as 1 + w. Note the names: Gemma's post_attention_layernorm
+// normalises the attention output (Llama's is the norm before the MLP: pre_feedforward_layernorm here).
+template <class Weights, class Visit>
+void visit_gemma3_tensors(const ModelConfig& c, Weights& w, Visit&& visit) {
+  using namespace table;
+  const int d = c.d_model, f = c.d_ff(), q = c.q_dim(), kv = c.kv_dim();
+  visit(matrix("model.embed_tokens.weight", c.vocab_size, d, R::TokenEmbedding, I::Normal), w.token_embedding);
+  for (int i = 0; i < c.n_layer; ++i) {
+    auto& l = w.layers[i];
+    const std::string h = "model.layers." + std::to_string(i) + ".";
+    visit(vec(h + "input_layernorm.weight", d, R::NormOffset), l.ln_1_gamma);
+    visit(matrix(h + "self_attn.q_proj.weight", q, d, R::Linear, I::Normal), l.attn_q);
+    visit(matrix(h + "self_attn.k_proj.weight", kv, d, R::Linear, I::Normal), l.attn_k);
+    visit(matrix(h + "self_attn.v_proj.weight", kv, d, R::Linear, I::Normal), l.attn_v);
+    visit(vec(h + "self_attn.q_norm.weight", c.d_head(), R::NormOffset), l.q_norm);
+    visit(vec(h + "self_attn.k_norm.weight", c.d_head(), R::NormOffset), l.k_norm);
+    visit(matrix(h + "self_attn.o_proj.weight", d, q, R::Linear, I::Residual), l.attn_proj);
+    visit(vec(h + "post_attention_layernorm.weight", d, R::NormOffset), l.post_attn_norm);
+    visit(vec(h + "pre_feedforward_layernorm.weight", d, R::NormOffset), l.ln_2_gamma);
+    visit(matrix(h + "mlp.gate_proj.weight", f, d, R::Linear, I::Normal), l.mlp_gate);
+    visit(matrix(h + "mlp.up_proj.weight", f, d, R::Linear, I::Normal), l.mlp_up);
+    visit(matrix(h + "mlp.down_proj.weight", d, f, R::Linear, I::Residual), l.mlp_proj);
+    visit(vec(h + "post_feedforward_layernorm.weight", d, R::NormOffset), l.post_mlp_norm);
+  }
+  visit(vec("model.norm.weight", d, R::NormOffset), w.ln_f_gamma);
+  visit(output_head(c), w.lm_head);
+}
+
 // The name prefix of a block's tensors, before its index ("h.3.ln_1.weight", "model.layers.3...").
 inline std::string layer_name_prefix(const ModelConfig& c) {
-  return c.family == ModelFamily::Llama ? "model.layers." : "h.";
+  return c.llama_layout() ? "model.layers." : "h.";
 }
 
 // Every tensor of the config's family.
 template <class Weights, class Visit>
 void visit_tensors(const ModelConfig& c, Weights& w, Visit&& visit) {
-  if (c.family == ModelFamily::Llama)
+  if (c.family == ModelFamily::Gemma3)
+    visit_gemma3_tensors(c, w, visit);
+  else if (c.family == ModelFamily::Llama)
     visit_llama_tensors(c, w, visit);
   else
     visit_gpt2_tensors(c, w, visit);

@@ -21,9 +21,11 @@ struct LayerWeights {
   Matrix attn_k, attn_v;         // [kv_dim, d_model]
   Vector attn_q_bias;            // [q_dim] (Qwen2)
   Vector attn_k_bias, attn_v_bias;  // [kv_dim] (Qwen2)
-  Vector q_norm, k_norm;         // [d_head] RMSNorm gains per head (Qwen3)
+  Vector q_norm, k_norm;         // [d_head] RMSNorm gains per head (Qwen3, Gemma 3)
   Matrix attn_proj;              // [d_model, q_dim] output projection
   Vector attn_proj_bias;         // [d_model]
+  Vector post_attn_norm;         // [d_model] Gemma 3: norm of the attention output before the residual add
+  Vector post_mlp_norm;          // [d_model] Gemma 3: norm of the MLP output before the residual add
   Vector ln_2_gamma, ln_2_beta;  // [d_model] norm before the MLP
   Matrix mlp_fc;                 // [d_ff, d_model] GPT-2: up projection
   Vector mlp_fc_bias;            // [d_ff]

@@ -6,6 +6,10 @@
 //         num_key_value_heads (= heads), head_dim (= hidden / heads), num_hidden_layers, vocab_size,
 //         max_position_embeddings, rms_norm_eps, rope_theta, rope_scaling (null or llama3),
 //         tie_word_embeddings (false), attention_bias; qwen2 adds q/k/v biases, qwen3 q/k norms
+//   gemma3_text (or gemma3 with a text_config): the Llama fields plus layer_types (or
+//         sliding_window_pattern, default 6), sliding_window, rope_theta (global layers) and
+//         rope_local_base_freq (local), query_pre_attn_scalar, attn/final_logit_softcapping (null),
+//         tie_word_embeddings (true); rope_scaling null or linear
 // Every other key is ignored; any other model_type is refused by name.
 #include <string>
 

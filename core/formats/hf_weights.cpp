@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "core/engine/error.h"
+#include "core/engine/half_float.h"
 #include "core/engine/tensor_table.h"
 
 namespace kvscope {
@@ -38,8 +39,10 @@ ModelWeights read_hf_weights(const SafetensorsFile& file, const ModelConfig& con
   ModelWeights w = allocate_weights(config);
   std::string prefix;
   visit_tensors(config, w, [&](const TensorSpec& spec, auto&) {
-    if (spec.role == TensorRole::TokenEmbedding && !file.find(spec.name) && file.find("transformer." + spec.name))
-      prefix = "transformer.";
+    if (spec.role != TensorRole::TokenEmbedding || file.find(spec.name)) return;
+    // GPT-2's save_pretrained; Gemma 3's multimodal checkpoints hold the text model under language_model.
+    for (const char* candidate : {"transformer.", "language_model."})
+      if (file.find(candidate + spec.name)) prefix = candidate;
   });
   check_layer_count(file, prefix + layer_name_prefix(config), config.n_layer);
   visit_tensors(config, w, [&](const TensorSpec& spec, auto& t) {
@@ -58,6 +61,21 @@ ModelWeights read_hf_weights(const SafetensorsFile& file, const ModelConfig& con
       file.read(*entry, t.data());
   });
   return w;
+}
+
+void round_embed_scale(ModelConfig& config, const SafetensorsFile& file) {
+  if (config.embed_scale <= 0.0f) return;
+  ModelWeights shapes;
+  shapes.layers.resize(std::size_t(config.n_layer));
+  const TensorEntry* embedding = nullptr;
+  visit_tensors(config, shapes, [&](const TensorSpec& spec, const auto&) {
+    if (spec.role != TensorRole::TokenEmbedding) return;
+    for (const char* prefix : {"", "transformer.", "language_model."})
+      if (!embedding) embedding = file.find(prefix + spec.name);
+  });
+  if (!embedding) return;  // read_hf_weights names the missing tensor
+  if (embedding->dtype == "BF16") config.embed_scale = bfloat16_to_float(float_to_bfloat16(config.embed_scale));
+  if (embedding->dtype == "F16") config.embed_scale = half_to_float(float_to_half(config.embed_scale));
 }
 
 }  // namespace kvscope

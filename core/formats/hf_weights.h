@@ -18,4 +18,9 @@ namespace kvscope {
 ModelWeights read_hf_weights(const std::string& safetensors_path, const ModelConfig& config);
 ModelWeights read_hf_weights(const SafetensorsFile& file, const ModelConfig& config);
 
+// Gemma multiplies embeddings by sqrt(hidden) cast to the weights' dtype, as Hugging Face does
+// (sqrt(640) = 25.2982 is 25.25 in BF16): rounds config.embed_scale to the dtype the file stores the
+// token embedding in (F16 or BF16; F32 keeps it). Nothing changes without an embed_scale.
+void round_embed_scale(ModelConfig& config, const SafetensorsFile& file);
+
 }  // namespace kvscope

@@ -51,8 +51,12 @@ std::shared_ptr<const Tokenizer> folder_tokenizer(const fs::path& dir, int vocab
   } else {
     return std::make_shared<IdTokenizer>(vocab_size);
   }
-  if (tokenizer->vocab_size() > vocab_size)
-    throw DataError(source + ": has " + std::to_string(tokenizer->vocab_size()) +
+  // Added tokens past the model's vocabulary (Gemma 3's image tokens) are allowed: a text that names
+  // one is refused by id when it is fed.
+  const auto* hf = dynamic_cast<const HfTokenizer*>(tokenizer.get());
+  const int needed = hf ? hf->model_vocab_size() : tokenizer->vocab_size();
+  if (needed > vocab_size)
+    throw DataError(source + ": has " + std::to_string(needed) +
                     " tokens, but config.json has vocab_size = " + std::to_string(vocab_size));
   return tokenizer;
 }
@@ -65,10 +69,12 @@ std::shared_ptr<const Tokenizer> load_folder_tokenizer(const std::string& dir) {
 
 LoadedModel load_model_folder(const std::string& dir) {
   const fs::path folder = checked_folder(dir);
-  const ModelConfig config = read_hf_config((folder / "config.json").string());
+  ModelConfig config = read_hf_config((folder / "config.json").string());
   LoadedModel loaded;
   loaded.tokenizer = folder_tokenizer(folder, config.vocab_size);  // cheap checks before the big read
-  loaded.model = std::make_shared<Model>(config, read_hf_weights((folder / "model.safetensors").string(), config));
+  const SafetensorsFile weights((folder / "model.safetensors").string());
+  round_embed_scale(config, weights);
+  loaded.model = std::make_shared<Model>(config, read_hf_weights(weights, config));
   std::error_code error;
   const fs::path name = fs::absolute(folder, error).lexically_normal();
   loaded.name = name.has_filename() ? name.filename().string() : name.parent_path().filename().string();

@@ -164,6 +164,8 @@ void check_save_target(const std::string& dir, bool replace_existing) {
 void save_model_folder(const std::string& dir, const ModelConfig& config, const ModelWeights& weights,
                        const std::vector<std::string>& vocabulary, const SaveFolderOptions& options) {
   validate(config);
+  if (config.family == ModelFamily::Gemma3 || !config.layer_windows.empty())
+    throw UsageError("kvscope writes GPT-2 and Llama folders with global layers only (not Gemma 3)");
   check_shapes(weights, config);
   if (options.tokenizer_json.empty()) check_vocabulary(vocabulary, config.vocab_size);
   check_save_target(dir, options.replace_existing);

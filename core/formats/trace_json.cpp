@@ -13,6 +13,7 @@ nlohmann::json matrix_rows(const Matrix& m) {
 
 nlohmann::json layer_to_json(const LayerRecord& l, const TraceJsonOptions& options) {
   nlohmann::json j;
+  j["window"] = l.window;  // 0: a global layer without a model-wide window
   j["computed_rows"] = l.computed_rows;
   j["reused_rows"] = l.reused_rows;
   j["evicted_rows"] = l.evicted_rows;

@@ -1,5 +1,6 @@
 #include "core/lessons/cache_calculator.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "core/lessons/caption.h"
@@ -47,29 +48,75 @@ std::int64_t cache_bytes_as_mha(const ModelConfig& config, const StepTrace& step
   return bytes;
 }
 
-const std::vector<CacheShape>& known_cache_shapes() {
-  // Parameter counts: GPT-2 from the published checkpoints (tied head); Llama 3 8B from its model card.
-  // The Llama-like context is Llama 3.1 8B's 128K (Llama 3 8B shipped with 8K; the shape is the same).
-  static const std::vector<CacheShape> shapes = {
-      {"gpt2-small", "GPT-2 small (124M)", 12, 12, 12, 64, 1024, 124439808},
-      {"gpt2-medium", "GPT-2 medium (355M)", 24, 16, 16, 64, 1024, 354823168},
-      {"gpt2-xl", "GPT-2 XL (1.5B)", 48, 25, 25, 64, 1024, 1557611200},
-      {"llama-3-8b", "Llama-3-8B-like (GQA)", 32, 32, 8, 128, 131072, 8030261248},
-  };
-  return shapes;
+int CacheShape::n_local_layer() const {
+  int n = 0;
+  for (int w : layer_windows) n += w > 0;
+  return n;
 }
 
-CacheShape loaded_cache_shape(const ModelConfig& c, const std::string& model_name) {
+ModelConfig gemma3_config(const std::string& name) {
+  struct Row {
+    const char* name;
+    int hidden, ff, layers, heads, kv_heads, vocab, context, window;
+  };
+  // google/gemma-3-270m, gemma-3-1b-pt and gemma-3-4b-pt (text_config): head_dim 256, every 6th layer
+  // global (sliding_window_pattern 6).
+  static const Row rows[] = {{"gemma-3-270m", 640, 2048, 18, 4, 1, 262144, 32768, 512},
+                             {"gemma-3-1b", 1152, 6912, 26, 4, 1, 262144, 32768, 512},
+                             {"gemma-3-4b", 2560, 10240, 34, 8, 4, 262208, 131072, 1024}};
+  for (const Row& r : rows) {
+    if (name != r.name) continue;
+    ModelConfig c;
+    c.family = ModelFamily::Gemma3;
+    c.d_model = r.hidden;
+    c.ff_dim = r.ff;
+    c.n_layer = r.layers;
+    c.n_head = r.heads;
+    c.n_kv_head = r.kv_heads;
+    c.head_dim = 256;
+    c.vocab_size = r.vocab;
+    c.context_length = r.context;
+    c.qk_norm = true;
+    c.qkv_bias = c.out_bias = c.mlp_bias = false;
+    for (int l = 0; l < r.layers; ++l) c.layer_windows.push_back((l + 1) % 6 != 0 ? r.window : 0);
+    return c;
+  }
+  throw UsageError("unknown Gemma 3 shape '" + name + "' (known: gemma-3-270m, gemma-3-1b, gemma-3-4b)");
+}
+
+namespace {
+CacheShape shape_of(const ModelConfig& c, const std::string& name, const std::string& label) {
   CacheShape s;
-  s.name = "loaded";
-  s.label = "Loaded model (" + model_name + ")";
+  s.name = name;
+  s.label = label;
   s.n_layer = c.n_layer;
   s.n_head = c.n_head;
   s.n_kv_head = c.kv_heads();
   s.d_head = c.d_head();
   s.context = c.context_length;
   s.parameters = parameter_count(c);
+  if (c.n_local_layers() > 0) s.layer_windows = c.layer_windows;
   return s;
+}
+}  // namespace
+
+const std::vector<CacheShape>& known_cache_shapes() {
+  // Parameter counts: GPT-2 from the published checkpoints (tied head); Llama 3 8B from its model card.
+  // The Llama-like context is Llama 3.1 8B's 128K (Llama 3 8B shipped with 8K; the shape is the same).
+  static const std::vector<CacheShape> shapes = {
+      {"gpt2-small", "GPT-2 small (124M)", 12, 12, 12, 64, 1024, 124439808, {}},
+      {"gpt2-medium", "GPT-2 medium (355M)", 24, 16, 16, 64, 1024, 354823168, {}},
+      {"gpt2-xl", "GPT-2 XL (1.5B)", 48, 25, 25, 64, 1024, 1557611200, {}},
+      {"llama-3-8b", "Llama-3-8B-like (GQA)", 32, 32, 8, 128, 131072, 8030261248, {}},
+      shape_of(gemma3_config("gemma-3-270m"), "gemma-3-270m", "Gemma 3 270M (MQA, 15 local : 3 global, window 512)"),
+      shape_of(gemma3_config("gemma-3-1b"), "gemma-3-1b", "Gemma 3 1B (MQA, 22 local : 4 global, window 512)"),
+      shape_of(gemma3_config("gemma-3-4b"), "gemma-3-4b", "Gemma 3 4B (GQA, 29 local : 5 global, window 1024)"),
+  };
+  return shapes;
+}
+
+CacheShape loaded_cache_shape(const ModelConfig& c, const std::string& model_name) {
+  return shape_of(c, "loaded", "Loaded model (" + model_name + ")");
 }
 
 bool is_cache_shape_name(const std::string& name) {
@@ -100,7 +147,52 @@ std::vector<AttentionVariant> attention_variants(const CacheShape& s) {
     if (s.n_head % d == 0) groups = d;
   if (groups > 1) v.push_back({"GQA", groups, groups != s.n_kv_head});
   if (s.n_head > 1) v.push_back({"MQA", 1, s.n_kv_head != 1});
+  if (s.n_local_layer() == 0) return v;
+  // The model's own kind with its local layers' windows: how it runs. Every all-global row is then
+  // what the same shape would need without windows.
+  std::string own = "GQA";
+  for (AttentionVariant& a : v) {
+    if (a.n_kv_head == s.n_kv_head) own = a.name;
+    a.hypothetical = true;
+  }
+  v.push_back({own + "+SWA", s.n_kv_head, false, true});
   return v;
+}
+
+std::int64_t layer_positions_held(const CacheShape& s, std::int64_t tokens, bool sliding) {
+  std::int64_t held = 0;
+  for (int l = 0; l < s.n_layer; ++l) {
+    const int w = sliding && l < int(s.layer_windows.size()) ? s.layer_windows[std::size_t(l)] : 0;
+    held += w > 0 ? std::min<std::int64_t>(tokens, w) : tokens;
+  }
+  return held;
+}
+
+std::int64_t kv_cache_bytes(const CacheShape& s, const AttentionVariant& v, std::int64_t tokens, KvDtype dtype) {
+  return 2LL * layer_positions_held(s, tokens, v.sliding) * v.n_kv_head * s.d_head * kv_dtype_info(dtype).bytes;
+}
+
+std::string cache_formula(const CacheShape& s, const AttentionVariant& v, std::int64_t tokens, KvDtype dtype) {
+  if (!v.sliding || s.n_local_layer() == 0) return cache_formula(s, v.n_kv_head, tokens, dtype);
+  // Local layers may differ in window: one term per distinct window, global layers first.
+  std::vector<std::pair<int, int>> terms;  // (window, layers); window 0 = global
+  for (int l = 0; l < s.n_layer; ++l) {
+    const int w = l < int(s.layer_windows.size()) ? s.layer_windows[std::size_t(l)] : 0;
+    auto it = std::find_if(terms.begin(), terms.end(), [w](const std::pair<int, int>& t) { return t.first == w; });
+    if (it == terms.end()) terms.push_back({w, 1});
+    else ++it->second;
+  }
+  std::sort(terms.begin(), terms.end());
+  const KvDtypeInfo& d = kv_dtype_info(dtype);
+  std::string sum;
+  for (const auto& [w, layers] : terms) {
+    const std::int64_t held = w > 0 ? std::min<std::int64_t>(tokens, w) : tokens;
+    sum += (sum.empty() ? "" : " + ") + std::to_string(layers) + (w > 0 ? " local" : " global") +
+           (layers == 1 ? " layer" : " layers") + " \xC3\x97 " + format_count(held) + (held == 1 ? " token" : " tokens");
+  }
+  return "2 \xC3\x97 (" + sum + ") \xC3\x97 " + std::to_string(v.n_kv_head) + (v.n_kv_head == 1 ? " KV head" : " KV heads") +
+         " \xC3\x97 " + std::to_string(s.d_head) + " head dim \xC3\x97 " + std::to_string(d.bytes) + " B (" + d.name + ") = " +
+         format_decimal_bytes(double(kv_cache_bytes(s, v, tokens, dtype)));
 }
 
 std::string cache_product(const CacheShape& s, int n_kv_head, std::int64_t tokens, KvDtype dtype) {

@@ -1,7 +1,9 @@
 #pragma once
 // How big the KV cache gets: bytes = 2 (K and V) x layers x KV heads x head dim x tokens x bytes per
 // value, for the loaded model and for well-known shapes, in fp32 / bf16 / fp8, with multi-head (MHA),
-// grouped-query (GQA) and multi-query (MQA) attention. Pure arithmetic on shapes: no model runs here.
+// grouped-query (GQA) and multi-query (MQA) attention, and with sliding-window layers (Gemma 3: a local
+// layer holds at most its window of positions, a global one every position). Pure arithmetic on
+// shapes: no model runs here.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -33,6 +35,9 @@ struct CacheShape {
   int d_head = 0;
   int context = 0;    // the model's context length in tokens
   std::int64_t parameters = 0;  // weights, for "cache versus weights" comparisons
+  std::vector<int> layer_windows;  // per layer: 0 global, W local (holds at most W positions); empty: all global
+
+  int n_local_layer() const;
 };
 
 // The closed form. Every argument must be positive (asserted).
@@ -43,7 +48,8 @@ std::int64_t kv_cache_bytes(const CacheShape& shape, int n_kv_head, std::int64_t
 // its own K/V head (MHA): what the window shows beside a GQA / MQA model's own cache bytes.
 std::int64_t cache_bytes_as_mha(const ModelConfig& config, const StepTrace& step);
 
-// GPT-2 small / medium / XL and a Llama-3-8B-like GQA shape (32 layers, 32 heads, 8 KV heads, head dim 128).
+// GPT-2 small / medium / XL, a Llama-3-8B-like GQA shape (32 layers, 32 heads, 8 KV heads, head dim
+// 128) and Gemma 3 270M / 1B / 4B (5 local layers per global one; see gemma3_config).
 const std::vector<CacheShape>& known_cache_shapes();
 // The loaded model (MHA: the engine keeps every head's K and V).
 CacheShape loaded_cache_shape(const ModelConfig& config, const std::string& model_name);
@@ -51,13 +57,29 @@ bool is_cache_shape_name(const std::string& name);  // "loaded" or a known shape
 // Throws UsageError naming the unknown shape and the known ones.
 CacheShape find_cache_shape(const std::string& name, const ModelConfig& loaded, const std::string& model_name);
 
-// MHA (every head keeps K/V), GQA (groups of query heads share one K/V head), MQA (one K/V head).
+// Gemma 3's text models by name ("gemma-3-270m", "gemma-3-1b", "gemma-3-4b"), from their published
+// config.json files: their shapes, layer kinds and windows (vocabulary and widths too, for the
+// parameter count). Throws UsageError for another name.
+ModelConfig gemma3_config(const std::string& name);
+
+// MHA (every head keeps K/V), GQA (groups of query heads share one K/V head), MQA (one K/V head), and
+// for a shape with local layers the same with those layers' windows ("GQA+SWA": sliding-window
+// attention), which is how that model runs; the all-global rows are then what it would need without.
 struct AttentionVariant {
-  std::string name;        // "MHA", "GQA", "MQA"
+  std::string name;        // "MHA", "GQA", "MQA", "MQA+SWA"...
   int n_kv_head = 0;
   bool hypothetical = false;  // not how this model was trained: what the same shape would need
+  bool sliding = false;       // local layers hold at most their window (the shape's layer_windows)
 };
 std::vector<AttentionVariant> attention_variants(const CacheShape& shape);
+
+// Positions held summed over layers: min(tokens, window) for a local layer when sliding, else tokens.
+std::int64_t layer_positions_held(const CacheShape& shape, std::int64_t tokens, bool sliding);
+// 2 x layer_positions_held x KV heads x head dim x bytes per value.
+std::int64_t kv_cache_bytes(const CacheShape& shape, const AttentionVariant& variant, std::int64_t tokens, KvDtype dtype);
+// With the windows: "2 × (3 global layers × 1,000 tokens + 15 local layers × 512 tokens) × 1 KV head
+// × 256 head dim × 2 B (bf16) = ..."; without, cache_formula's.
+std::string cache_formula(const CacheShape& shape, const AttentionVariant& variant, std::int64_t tokens, KvDtype dtype);
 
 // "2 × 32 layers × 8 KV heads × 128 head dim × 32,768 tokens × 2 B (bf16)"
 std::string cache_product(const CacheShape& shape, int n_kv_head, std::int64_t tokens, KvDtype dtype);

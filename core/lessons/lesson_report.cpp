@@ -243,7 +243,14 @@ void report_cache_size(const LessonInputs& in, const std::vector<StepTrace>& his
   const ModelConfig& config = in.model.model->config();
   const CacheShape loaded = loaded_cache_shape(config, in.model.name);
   const int held = t.cached.ran && !t.cached.forward.layers.empty() ? int(t.cached.forward.layers[0].held_rows.size()) : 0;
-  if (t.cached.ran) {
+  if (t.cached.ran && loaded.n_local_layer() > 0 && t.window == 0) {  // local layers: each holds min(t, its window)
+    const AttentionVariant own{"own", loaded.n_kv_head, false, true};
+    r.engine = {true, t.position_end, kv_cache_bytes(loaded, own, t.position_end, KvDtype::FP32), t.cached.cache_bytes};
+    r.lines.push_back("Engine (" + in.model.name + "): " + cache_formula(loaded, own, t.position_end, KvDtype::FP32) +
+                      "; the engine reports " + format_count(r.engine.engine) + " B " +
+                      (r.engine.calculator == r.engine.engine ? "\xE2\x9C\x93" : "\xE2\x9C\x95"));
+    r.numbers["engine"] = {{"positions", t.position_end}, {"calculator_bytes", r.engine.calculator}, {"engine_bytes", r.engine.engine}};
+  } else if (t.cached.ran) {
     r.engine = {true, held, kv_cache_bytes(loaded, loaded.n_kv_head, held, KvDtype::FP32), t.cached.cache_bytes};
     const bool equal = r.engine.calculator == r.engine.engine;
     r.lines.push_back("Engine (" + in.model.name + "): " + cache_product(loaded, loaded.n_kv_head, held, KvDtype::FP32) +

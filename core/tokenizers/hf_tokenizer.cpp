@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <queue>
 
 #include <utf8proc.h>
 
@@ -33,10 +34,32 @@ std::string nfc(const std::string& text) {
   if (n < 0) throw DataError(std::string("cannot normalise text to NFC: ") + utf8proc_errmsg(n));
   return std::string(reinterpret_cast<const char*>(out), std::size_t(n));
 }
+
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+  if (from.empty()) return;
+  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+}
+
+// "<0x0A>" -> 10; -1 for any other spelling.
+int byte_token_value(const std::string& spelling) {
+  if (spelling.size() != 6 || spelling.compare(0, 3, "<0x") != 0 || spelling[5] != '>') return -1;
+  int value = 0;
+  for (int i = 3; i < 5; ++i) {
+    const char c = spelling[std::size_t(i)];
+    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+std::uint64_t pair_key(int left, int right) { return (std::uint64_t(std::uint32_t(left)) << 32) | std::uint32_t(right); }
 }  // namespace
 
 HfTokenizer::HfTokenizer(const HfTokenizerSpec& spec)
-    : ids_(spec.vocab), nfc_(spec.nfc), ignore_merges_(spec.ignore_merges),
+    : ids_(spec.vocab), nfc_(spec.nfc), ignore_merges_(spec.ignore_merges), byte_fallback_(spec.byte_fallback),
+      replacements_(spec.replacements), unk_id_(spec.unk_id), fuse_unk_(spec.fuse_unk),
       prefix_ids_(spec.prefix_ids), suffix_ids_(spec.suffix_ids) {
   int size = 0;
   auto check_id = [&](int id, const std::string& what) {
@@ -44,11 +67,20 @@ HfTokenizer::HfTokenizer(const HfTokenizerSpec& spec)
     size = std::max(size, id + 1);
   };
   for (const auto& [spelling, id] : spec.vocab) check_id(id, "vocabulary token '" + spelling + "'");
+  model_vocab_size_ = size;
   for (const auto& added : spec.added_tokens) check_id(added.id, "added token '" + added.content + "'");
   token_bytes_.assign(size, std::string());
   defined_.assign(size, false);
   for (const auto& [spelling, id] : spec.vocab) {
     if (defined_[id]) throw DataError("vocabulary id " + std::to_string(id) + " is given to two tokens");
+    if (byte_fallback_) {  // spelled in text: <0xNN> is one byte, the rest as the decoder's Replace steps say
+      const int byte = byte_token_value(spelling);
+      token_bytes_[id] = byte >= 0 ? std::string(1, char(byte)) : spelling;
+      if (byte < 0)
+        for (const auto& [from, to] : spec.decode_replacements) replace_all(token_bytes_[id], from, to);
+      defined_[id] = true;
+      continue;
+    }
     if (!bytes_of_spelling(spelling, token_bytes_[id]))
       throw DataError("vocabulary token '" + spelling + "' (id " + std::to_string(id) +
                       ") has a character outside the byte-level alphabet");
@@ -61,10 +93,19 @@ HfTokenizer::HfTokenizer(const HfTokenizerSpec& spec)
         throw DataError("merge " + std::to_string(rank) + " ('" + left + " " + right + "') needs token '" + token +
                         "', which is not in the vocabulary");
     ranks_.emplace(left + " " + right, int(rank));  // first rank wins
+    if (byte_fallback_) id_merges_.emplace(pair_key(ids_.at(left), ids_.at(right)), std::make_pair(int(rank), ids_.at(left + right)));
+  }
+  if (byte_fallback_) {
+    byte_ids_.assign(256, -1);
+    for (const auto& [spelling, id] : spec.vocab)
+      if (byte_token_value(spelling) >= 0) byte_ids_[std::size_t(byte_token_value(spelling))] = id;
+    if (unk_id_ >= size) throw DataError("unk_token has id " + std::to_string(unk_id_) + ", out of range");
   }
   for (const auto& added : spec.added_tokens) {
     if (added.content.empty()) throw DataError("added token " + std::to_string(added.id) + " has empty content");
     token_bytes_[added.id] = added.content;  // an added token decodes as its content, as in Hugging Face
+    if (byte_fallback_)  // ...after the decoder's Replace steps, which run over every token ("▁▁" is "  ")
+      for (const auto& [from, to] : spec.decode_replacements) replace_all(token_bytes_[added.id], from, to);
     defined_[added.id] = true;
     added_.push_back(added);
   }
@@ -76,7 +117,7 @@ HfTokenizer::HfTokenizer(const HfTokenizerSpec& spec)
   for (int id : prefix_ids_) check_id(id, "post-processor token");
   for (int id : suffix_ids_) check_id(id, "post-processor token");
   for (const auto& stage : spec.stages) {
-    stages_.push_back({stage.add_prefix_space, std::nullopt});
+    stages_.push_back({stage.add_prefix_space, std::nullopt, stage.merged_with_previous});
     if (!stage.pattern.empty()) stages_.back().splitter.emplace(stage.pattern);
   }
 }
@@ -87,6 +128,16 @@ std::vector<std::string> HfTokenizer::pre_tokenize(const std::string& text) cons
     next.clear();
     for (std::string& piece : pieces) {
       if (stage.add_prefix_space && !piece.empty() && piece[0] != ' ') piece.insert(0, 1, ' ');
+      if (!stage.merged_with_previous.empty()) {  // each match ends the piece it closes
+        const std::string& m = stage.merged_with_previous;
+        std::size_t start = 0;
+        for (std::size_t at = piece.find(m); at != std::string::npos; at = piece.find(m, start)) {
+          next.push_back(piece.substr(start, at + m.size() - start));
+          start = at + m.size();
+        }
+        if (start < piece.size()) next.push_back(piece.substr(start));
+        continue;
+      }
       if (!stage.splitter) {
         next.push_back(std::move(piece));
         continue;
@@ -98,7 +149,74 @@ std::vector<std::string> HfTokenizer::pre_tokenize(const std::string& text) cons
   return pieces;
 }
 
+// SentencePiece-style BPE over one piece: characters (or their <0xNN> bytes, or unk), then the
+// lowest-ranked adjacent pair merged, leftmost first, until none is left (Word::merge_all's queue).
+void HfTokenizer::encode_fallback_piece(const std::string& piece, std::vector<int>& ids) const {
+  std::vector<int> symbols;
+  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(piece.data());
+  bool last_unk = false;
+  for (std::size_t i = 0; i < piece.size();) {
+    utf8proc_int32_t code_point = 0;
+    const utf8proc_ssize_t n = utf8proc_iterate(bytes + i, utf8proc_ssize_t(piece.size() - i), &code_point);
+    const std::size_t len = n > 0 ? std::size_t(n) : 1;  // the text was checked: n > 0
+    const std::string ch = piece.substr(i, len);
+    i += len;
+    auto it = ids_.find(ch);
+    if (it != ids_.end()) {
+      symbols.push_back(it->second);
+      last_unk = false;
+      continue;
+    }
+    if (std::all_of(ch.begin(), ch.end(), [&](char b) { return byte_ids_[static_cast<unsigned char>(b)] >= 0; })) {
+      for (char b : ch) symbols.push_back(byte_ids_[static_cast<unsigned char>(b)]);
+      last_unk = false;
+      continue;
+    }
+    if (unk_id_ < 0) throw DataError("the vocabulary has no token for '" + ch + "', no byte tokens for it and no unk_token");
+    if (!(fuse_unk_ && last_unk)) symbols.push_back(unk_id_);
+    last_unk = true;
+  }
+  // Linked symbols; the queue holds candidate pairs (rank, left index), stale ones skipped on pop.
+  const int n = int(symbols.size());
+  std::vector<int> next(static_cast<std::size_t>(n)), prev(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    next[std::size_t(i)] = i + 1 < n ? i + 1 : -1;
+    prev[std::size_t(i)] = i - 1;
+  }
+  using Candidate = std::pair<std::pair<int, int>, std::pair<int, int>>;  // ((rank, left), (right id, left id))
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
+  auto push = [&](int left) {
+    const int right = left >= 0 ? next[std::size_t(left)] : -1;
+    if (left < 0 || right < 0) return;
+    auto it = id_merges_.find(pair_key(symbols[std::size_t(left)], symbols[std::size_t(right)]));
+    if (it != id_merges_.end()) queue.push({{it->second.first, left}, {symbols[std::size_t(right)], symbols[std::size_t(left)]}});
+  };
+  for (int i = 0; i + 1 < n; ++i) push(i);
+  while (!queue.empty()) {
+    const Candidate c = queue.top();
+    queue.pop();
+    const int left = c.first.second, right = next[std::size_t(left)];
+    if (symbols[std::size_t(left)] < 0 || right < 0 || symbols[std::size_t(left)] != c.second.second ||
+        symbols[std::size_t(right)] != c.second.first)
+      continue;  // one side merged since
+    symbols[std::size_t(left)] = id_merges_.at(pair_key(c.second.second, c.second.first)).second;
+    symbols[std::size_t(right)] = -1;
+    next[std::size_t(left)] = next[std::size_t(right)];
+    if (next[std::size_t(left)] >= 0) prev[std::size_t(next[std::size_t(left)])] = left;
+    push(prev[std::size_t(left)]);
+    push(left);
+  }
+  for (int id : symbols)
+    if (id >= 0) ids.push_back(id);
+}
+
 void HfTokenizer::encode_plain(const std::string& text, std::vector<int>& ids) const {
+  if (byte_fallback_) {
+    std::string normalized = nfc_ ? nfc(text) : text;
+    for (const auto& [from, to] : replacements_) replace_all(normalized, from, to);
+    for (const std::string& piece : pre_tokenize(normalized)) encode_fallback_piece(piece, ids);
+    return;
+  }
   for (const std::string& piece : pre_tokenize(nfc_ ? nfc(text) : text)) {
     if (ignore_merges_) {  // Llama 3: a piece that is a whole token is not cut up by the merges
       auto whole = ids_.find(stand_in_spelling(piece));

@@ -1,7 +1,9 @@
 // HfTokenizer::from_file: reads tokenizer.json (the Hugging Face tokenizers format) into an
-// HfTokenizerSpec, refusing by name what is not byte-level BPE.
+// HfTokenizerSpec, refusing by name what is neither byte-level BPE nor BPE with byte fallback.
 //   {"model": {"type": "BPE", "vocab": {...}, "merges": ["a b", ...] or [["a", "b"], ...], "ignore_merges": ...},
-//    "normalizer": null | NFC, "pre_tokenizer": ByteLevel | Sequence[Split..., ByteLevel],
+//    "normalizer": null | NFC | Replace, "pre_tokenizer": ByteLevel | Sequence[Split..., ByteLevel],
+//    with "byte_fallback": true (Gemma 3) also null or Split {"String"} MergedWithPrevious and a decoder
+//    Sequence of Replace, ByteFallback, Fuse,
 //    "added_tokens": [{"id", "content", "special"}, ...], "post_processor": TemplateProcessing | ...}
 #include <filesystem>
 
@@ -38,7 +40,8 @@ void read_bpe_model(const Reader& r, const json& model, HfTokenizerSpec& spec) {
   const std::string type = type_of(model);
   if (!type.empty() && type != "BPE") r.fail("tokenizer model \"" + type + "\" is not supported (byte-level BPE only)");
   if (!model.contains("merges")) r.fail("model has no \"merges\" (byte-level BPE only)");
-  if (model.value("byte_fallback", false)) r.fail("model uses byte_fallback (SentencePiece-style BPE), not supported");
+  spec.byte_fallback = model.value("byte_fallback", false);
+  spec.fuse_unk = model.value("fuse_unk", false);
   for (const char* affix : {"continuing_subword_prefix", "end_of_word_suffix"})
     if (model.contains(affix) && model[affix].is_string() && !model[affix].get<std::string>().empty())
       r.fail(std::string("model has a ") + affix + ", not supported (byte-level BPE only)");
@@ -49,6 +52,11 @@ void read_bpe_model(const Reader& r, const json& model, HfTokenizerSpec& spec) {
   if (!vocab.is_object() || vocab.empty()) r.fail("model.vocab is missing or not an object of token -> id");
   for (auto it = vocab.begin(); it != vocab.end(); ++it)
     spec.vocab.emplace(it.key(), r.id_of(it.value(), "vocabulary token '" + it.key() + "'"));
+  if (model.contains("unk_token") && model["unk_token"].is_string()) {
+    auto unk = spec.vocab.find(model["unk_token"].get<std::string>());
+    if (unk == spec.vocab.end()) r.fail("unk_token '" + model["unk_token"].get<std::string>() + "' is not in the vocabulary");
+    spec.unk_id = unk->second;
+  }
   const json& merges = model["merges"];
   if (!merges.is_array()) r.fail("model.merges is not an array");
   for (std::size_t i = 0; i < merges.size(); ++i) {
@@ -72,10 +80,15 @@ void read_normalizer(const Reader& r, const json& normalizer, HfTokenizerSpec& s
   const std::string type = type_of(normalizer);
   if (type == "NFC") {
     spec.nfc = true;
+  } else if (type == "Replace" && normalizer.contains("pattern") && normalizer["pattern"].is_object() &&
+             normalizer["pattern"].contains("String") && normalizer["pattern"]["String"].is_string() &&
+             normalizer.contains("content") && normalizer["content"].is_string()) {
+    spec.replacements.emplace_back(normalizer["pattern"]["String"].get<std::string>(), normalizer["content"].get<std::string>());
   } else if (type == "Sequence" && normalizer.contains("normalizers") && normalizer["normalizers"].is_array()) {
     for (const json& step : normalizer["normalizers"]) read_normalizer(r, step, spec);
   } else {
-    r.fail("normalizer \"" + (type.empty() ? normalizer.dump().substr(0, 40) : type) + "\" is not supported (null or NFC only)");
+    r.fail("normalizer \"" + (type.empty() ? normalizer.dump().substr(0, 40) : type) +
+           "\" is not supported (null, NFC or Replace {\"String\"} only)");
   }
 }
 
@@ -93,11 +106,11 @@ std::string literal_pattern(const std::string& text) {
 bool read_pre_tokenizer_step(const Reader& r, const json& step, HfTokenizerSpec& spec) {
   const std::string type = type_of(step);
   if (type == "ByteLevel") {
-    spec.stages.push_back({step.value("add_prefix_space", false), step.value("use_regex", true) ? kGpt2Pattern : ""});
+    spec.stages.push_back({step.value("add_prefix_space", false), step.value("use_regex", true) ? kGpt2Pattern : "", ""});
     return true;
   }
   if (type == "Digits") {
-    spec.stages.push_back({false, step.value("individual_digits", false) ? "\\p{N}" : "\\p{N}+"});
+    spec.stages.push_back({false, step.value("individual_digits", false) ? "\\p{N}" : "\\p{N}+", ""});
     return false;
   }
   if (type != "Split") r.fail("pre_tokenizer \"" + type + "\" is not supported (Split, Digits and ByteLevel only)");
@@ -109,10 +122,16 @@ bool read_pre_tokenizer_step(const Reader& r, const json& step, HfTokenizerSpec&
     regex = literal_pattern(pattern["String"].get<std::string>());
   else
     r.fail("pre_tokenizer Split has no pattern {\"Regex\": ...} or {\"String\": ...}");
+  if (step.value("behavior", std::string()) == "MergedWithPrevious" && !step.value("invert", false) &&
+      pattern.contains("String")) {  // SentencePiece-style: "a▁b" -> "a▁", "b" (Gemma 3 splits on " ")
+    spec.stages.push_back({false, "", pattern["String"].get<std::string>()});
+    if (spec.stages.back().merged_with_previous.empty()) r.fail("pre_tokenizer Split has an empty pattern");
+    return false;
+  }
   if (step.value("behavior", std::string()) != "Isolated" || step.value("invert", false))
     r.fail("pre_tokenizer Split behavior " + step.value("behavior", json()).dump() + " is not supported (\"Isolated\" only)");
   if (regex.empty()) r.fail("pre_tokenizer Split has an empty pattern");
-  spec.stages.push_back({false, regex});
+  spec.stages.push_back({false, regex, ""});
   return false;
 }
 
@@ -127,7 +146,25 @@ void read_pre_tokenizer(const Reader& r, const json& pre, HfTokenizerSpec& spec)
     if (byte_level) r.fail("pre_tokenizer has a step after ByteLevel, not supported");
     byte_level = read_pre_tokenizer_step(r, step, spec);
   }
-  if (!byte_level) r.fail("pre_tokenizer has no ByteLevel step (byte-level BPE only)");
+  if (byte_level && spec.byte_fallback) r.fail("model uses byte_fallback with a ByteLevel pre_tokenizer, not supported");
+  if (!byte_level && !spec.byte_fallback)
+    r.fail("pre_tokenizer has no ByteLevel step (byte-level BPE) and the model has no byte_fallback (SentencePiece-style BPE)");
+}
+
+// byte_fallback models: {"type": "Sequence", "decoders": [Replace "▁" -> " ", ByteFallback, Fuse]}.
+// Replace steps are undone in the vocabulary's text; ByteFallback and Fuse are what decode does anyway.
+void read_decoder(const Reader& r, const json& decoder, HfTokenizerSpec& spec) {
+  if (!spec.byte_fallback || decoder.is_null()) return;  // byte-level: the stand-ins say the bytes
+  const std::string type = type_of(decoder);
+  if (type == "Sequence" && decoder.contains("decoders") && decoder["decoders"].is_array()) {
+    for (const json& step : decoder["decoders"]) read_decoder(r, step, spec);
+  } else if (type == "Replace" && decoder.contains("pattern") && decoder["pattern"].is_object() &&
+             decoder["pattern"].contains("String") && decoder["pattern"]["String"].is_string() &&
+             decoder.contains("content") && decoder["content"].is_string()) {
+    spec.decode_replacements.emplace_back(decoder["pattern"]["String"].get<std::string>(), decoder["content"].get<std::string>());
+  } else if (type != "ByteFallback" && type != "Fuse") {
+    r.fail("decoder \"" + type + "\" is not supported with byte_fallback (Replace, ByteFallback and Fuse only)");
+  }
 }
 
 void read_added_tokens(const Reader& r, const json& added, HfTokenizerSpec& spec) {
@@ -202,6 +239,7 @@ HfTokenizerSpec parse_spec(const std::string& text, const std::string& path) {
     read_bpe_model(r, j.contains("model") ? j["model"] : json(), spec);
     read_normalizer(r, j.value("normalizer", json()), spec);
     read_pre_tokenizer(r, j.value("pre_tokenizer", json()), spec);
+    read_decoder(r, j.value("decoder", json()), spec);
     read_added_tokens(r, j.value("added_tokens", json()), spec);
     read_post_processor(r, j.value("post_processor", json()), spec);
   } catch (const json::exception& e) {  // a field of the wrong JSON type

@@ -1,5 +1,6 @@
 // kvscope-cli info: what a model is and what its KV cache costs per token, before running it.
 #include <cstdio>
+#include <string>
 #include <memory>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -20,7 +21,8 @@ struct InfoOptions {
 nlohmann::json describe(const LoadedModel& loaded) {
   const ModelConfig& c = loaded.model->config();
   nlohmann::json layers = nlohmann::json::array();
-  for (int l = 0; l < c.n_layer; ++l) layers.push_back({{"layer", l}, {"attention", "global"}, {"window", 0}});
+  for (int l = 0; l < c.n_layer; ++l)
+    layers.push_back({{"layer", l}, {"attention", c.layer_attention_name(l)}, {"window", c.layer_window(l)}});
   return {{"name", loaded.name},
           {"family", c.family_name()},
           {"attention", c.attention_kind()},
@@ -54,7 +56,18 @@ int run_info(const InfoOptions& o) {
               (long long)weight_bytes(loaded.model->weights(), c));
   std::printf("KV cache per token: 2 x %d layers x %d K/V heads x %d head_dim x 4 B = %lld B\n", c.n_layer,
               c.kv_heads(), c.d_head(), (long long)c.kv_bytes_per_position());
-  std::printf("layers: all global attention (no window of their own)\n");
+  const int n_local = c.n_local_layers();
+  if (n_local == 0) {
+    std::printf("layers: all global attention (no window of their own)\n");
+  } else {
+    std::string kinds;
+    for (int l = 0; l < c.n_layer; ++l) kinds += c.layer_local(l) ? "L" : "G";
+    std::printf("layers: %d local (each holds at most its window of K/V rows), %d global (grow with every token): %s\n",
+                n_local, c.n_layer - n_local, kinds.c_str());
+    const std::int64_t t = c.context_length;
+    std::printf("KV cache at %lld tokens: %lld B with these windows, %lld B if every layer were global\n", (long long)t,
+                (long long)c.kv_bytes_held(t), (long long)(c.kv_bytes_per_position() * t));
+  }
   return 0;
 }
 
