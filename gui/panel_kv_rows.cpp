@@ -124,7 +124,7 @@ void draw_head_groups(PanelContext& c, PaneKind pane) {
 // Under a cache policy: what it holds against the full cache beside it, and what that cost.
 void draw_policy_line(PanelContext& c) {
   const PolicyTrace& p = c.trace->cached.policy;
-  const int held = int(p.kept_at(p.per_head ? c.ui->layer : 0, p.per_head ? kv_head_shown(c) : 0).size());
+  const int held = int(p.kept_at(c.ui->layer, kv_head_shown(c)).size());
   char line[256];
   std::snprintf(line, sizeof line, "%s holds %d of %d \xC2\xB7 %s of %s \xC2\xB7 KL %.2g \xC2\xB7 top-1 %s", p.spec.c_str(), held,
                 c.trace->position_end, format_bytes(p.cache_bytes).c_str(), format_bytes(p.full_cache_bytes).c_str(),
@@ -183,7 +183,7 @@ const char* policy_role(const PanelContext& c, PaneKind pane, const RowView& r) 
   const PolicyTrace& p = c.trace->cached.policy;
   if (std::find(p.sinks.begin(), p.sinks.end(), r.position) != p.sinks.end()) return "sink";
   if (!p.heavy.empty()) {
-    const std::vector<int>& heavy = p.heavy_at(p.per_head ? c.ui->layer : 0, p.per_head ? kv_head_shown(c) : 0);
+    const std::vector<int>& heavy = p.heavy_at(c.ui->layer, kv_head_shown(c));
     if (std::find(heavy.begin(), heavy.end(), r.position) != heavy.end()) return "heavy";
   }
   return "";
@@ -198,12 +198,13 @@ void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& c
   ImGui::InvisibleButton(("row" + std::to_string(r.position)).c_str(),
                          ImVec2(row_w, lh - ImGui::GetStyle().ItemSpacing.y));
   hover_position_if_item_hovered(*c.ui, r.position);
+  const std::string role = policy_role(c, pane, r);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("position %d %s: %s%s%s", r.position, token_label(*c.trace, r.position).c_str(),
                       kind_long_name(r.kind),
-                      std::string(policy_role(c, pane, r)) == "sink"    ? ", kept as an attention sink"
-                      : std::string(policy_role(c, pane, r)) == "heavy" ? ", kept as a heavy hitter (most attention so far)"
-                                                                        : "",
+                      role == "sink"    ? ", kept as an attention sink"
+                      : role == "heavy" ? ", kept as a heavy hitter (most attention so far)"
+                                        : "",
                       r.computed_at_step >= 0 ? (" (values from step " + std::to_string(r.computed_at_step) + ")").c_str() : "");
   const float y = p.y + (lh - th) * 0.5f;
   draw_row_marker(dl, ImVec2(p.x + col.marker, y), r.kind, *c.pal, th);
@@ -213,12 +214,11 @@ void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& c
   dl->AddText(ImVec2(p.x + col.token, y), c.pal->text, token.c_str());
   dl->PopClipRect();
   // A sink or heavy hitter says so in words, boxed (shape, not colour alone), instead of "from cache".
-  const char* role = policy_role(c, pane, r);
-  if (*role) {
-    const ImVec2 size = ImGui::CalcTextSize(role);
+  if (!role.empty()) {
+    const ImVec2 size = ImGui::CalcTextSize(role.c_str());
     dl->AddRect(ImVec2(p.x + col.status - 3, y - 1), ImVec2(p.x + col.status + size.x + 3, y + size.y + 1), c.pal->text, 3.0f,
                 0, 1.5f);
-    dl->AddText(ImVec2(p.x + col.status, y), c.pal->text, role);
+    dl->AddText(ImVec2(p.x + col.status, y), c.pal->text, role.c_str());
   } else {
     dl->AddText(ImVec2(p.x + col.status, y), c.pal->text, row_kind_name(r.kind));
   }

@@ -86,31 +86,46 @@ void visit_gpt2_tensors(const ModelConfig& c, Weights& w, Visit&& visit) {
   visit(output_head(c), w.lm_head);
 }
 
+// The attention projections of the Llama-style families, under layer prefix h: Q, K, V ([out, in] as
+// nn.Linear stores them), optional q/k/v and o biases, optional per-head q/k norms (stored with
+// `norm_role`), O.
+struct AttentionTensors {
+  bool qkv_bias = false, out_bias = false, qk_norm = false;
+  TensorRole norm_role = TensorRole::NormGain;
+};
+template <class Layer, class Visit>
+void visit_attention_projections(const ModelConfig& c, const std::string& h, const AttentionTensors& a, Layer& l,
+                                 Visit&& visit) {
+  using namespace table;
+  const int d = c.d_model, q = c.q_dim(), kv = c.kv_dim();
+  visit(matrix(h + "self_attn.q_proj.weight", q, d, R::Linear, I::Normal), l.attn_q);
+  visit(matrix(h + "self_attn.k_proj.weight", kv, d, R::Linear, I::Normal), l.attn_k);
+  visit(matrix(h + "self_attn.v_proj.weight", kv, d, R::Linear, I::Normal), l.attn_v);
+  if (a.qkv_bias) {
+    visit(vec(h + "self_attn.q_proj.bias", q, R::Bias, I::Normal), l.attn_q_bias);
+    visit(vec(h + "self_attn.k_proj.bias", kv, R::Bias, I::Normal), l.attn_k_bias);
+    visit(vec(h + "self_attn.v_proj.bias", kv, R::Bias, I::Normal), l.attn_v_bias);
+  }
+  if (a.qk_norm) {
+    visit(vec(h + "self_attn.q_norm.weight", c.d_head(), a.norm_role), l.q_norm);
+    visit(vec(h + "self_attn.k_norm.weight", c.d_head(), a.norm_role), l.k_norm);
+  }
+  visit(matrix(h + "self_attn.o_proj.weight", d, q, R::Linear, I::Residual), l.attn_proj);
+  if (a.out_bias) visit(vec(h + "self_attn.o_proj.bias", d, R::Bias), l.attn_proj_bias);
+}
+
 // Llama family (llama, mistral, qwen2, qwen3): RMSNorm gains only, separate Q/K/V projections
 // ([out, in] as nn.Linear stores them), optional q/k/v biases and per-head q/k norms, SwiGLU MLP.
 template <class Weights, class Visit>
 void visit_llama_tensors(const ModelConfig& c, Weights& w, Visit&& visit) {
   using namespace table;
-  const int d = c.d_model, f = c.d_ff(), q = c.q_dim(), kv = c.kv_dim();
+  const int d = c.d_model, f = c.d_ff();
   visit(matrix("model.embed_tokens.weight", c.vocab_size, d, R::TokenEmbedding, I::Normal), w.token_embedding);
   for (int i = 0; i < c.n_layer; ++i) {
     auto& l = w.layers[i];
     const std::string h = "model.layers." + std::to_string(i) + ".";
     visit(vec(h + "input_layernorm.weight", d, R::NormGain), l.ln_1_gamma);
-    visit(matrix(h + "self_attn.q_proj.weight", q, d, R::Linear, I::Normal), l.attn_q);
-    visit(matrix(h + "self_attn.k_proj.weight", kv, d, R::Linear, I::Normal), l.attn_k);
-    visit(matrix(h + "self_attn.v_proj.weight", kv, d, R::Linear, I::Normal), l.attn_v);
-    if (c.qkv_bias) {
-      visit(vec(h + "self_attn.q_proj.bias", q, R::Bias, I::Normal), l.attn_q_bias);
-      visit(vec(h + "self_attn.k_proj.bias", kv, R::Bias, I::Normal), l.attn_k_bias);
-      visit(vec(h + "self_attn.v_proj.bias", kv, R::Bias, I::Normal), l.attn_v_bias);
-    }
-    if (c.qk_norm) {
-      visit(vec(h + "self_attn.q_norm.weight", c.d_head(), R::NormGain), l.q_norm);
-      visit(vec(h + "self_attn.k_norm.weight", c.d_head(), R::NormGain), l.k_norm);
-    }
-    visit(matrix(h + "self_attn.o_proj.weight", d, q, R::Linear, I::Residual), l.attn_proj);
-    if (c.out_bias) visit(vec(h + "self_attn.o_proj.bias", d, R::Bias), l.attn_proj_bias);
+    visit_attention_projections(c, h, {c.qkv_bias, c.out_bias, c.qk_norm, R::NormGain}, l, visit);
     visit(vec(h + "post_attention_layernorm.weight", d, R::NormGain), l.ln_2_gamma);
     visit(matrix(h + "mlp.gate_proj.weight", f, d, R::Linear, I::Normal), l.mlp_gate);
     visit(matrix(h + "mlp.up_proj.weight", f, d, R::Linear, I::Normal), l.mlp_up);
@@ -126,18 +141,13 @@ void visit_llama_tensors(const ModelConfig& c, Weights& w, Visit&& visit) {
 template <class Weights, class Visit>
 void visit_gemma3_tensors(const ModelConfig& c, Weights& w, Visit&& visit) {
   using namespace table;
-  const int d = c.d_model, f = c.d_ff(), q = c.q_dim(), kv = c.kv_dim();
+  const int d = c.d_model, f = c.d_ff();
   visit(matrix("model.embed_tokens.weight", c.vocab_size, d, R::TokenEmbedding, I::Normal), w.token_embedding);
   for (int i = 0; i < c.n_layer; ++i) {
     auto& l = w.layers[i];
     const std::string h = "model.layers." + std::to_string(i) + ".";
     visit(vec(h + "input_layernorm.weight", d, R::NormOffset), l.ln_1_gamma);
-    visit(matrix(h + "self_attn.q_proj.weight", q, d, R::Linear, I::Normal), l.attn_q);
-    visit(matrix(h + "self_attn.k_proj.weight", kv, d, R::Linear, I::Normal), l.attn_k);
-    visit(matrix(h + "self_attn.v_proj.weight", kv, d, R::Linear, I::Normal), l.attn_v);
-    visit(vec(h + "self_attn.q_norm.weight", c.d_head(), R::NormOffset), l.q_norm);
-    visit(vec(h + "self_attn.k_norm.weight", c.d_head(), R::NormOffset), l.k_norm);
-    visit(matrix(h + "self_attn.o_proj.weight", d, q, R::Linear, I::Residual), l.attn_proj);
+    visit_attention_projections(c, h, {false, false, true, R::NormOffset}, l, visit);  // no biases in Gemma 3
     visit(vec(h + "post_attention_layernorm.weight", d, R::NormOffset), l.post_attn_norm);
     visit(vec(h + "pre_feedforward_layernorm.weight", d, R::NormOffset), l.ln_2_gamma);
     visit(matrix(h + "mlp.gate_proj.weight", f, d, R::Linear, I::Normal), l.mlp_gate);

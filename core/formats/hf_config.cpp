@@ -91,9 +91,9 @@ void read_rope_scaling(const nlohmann::json& j, const std::string& path, ModelCo
   c.rope_scaling.original_context = int_field(r, path, "original_max_position_embeddings");
 }
 
-// llama, mistral, qwen2, qwen3 (SmolLM2 and Llama 3.x are llama).
-void read_llama(const nlohmann::json& j, const std::string& path, const std::string& type, ModelConfig& c) {
-  c.family = ModelFamily::Llama;
+// The shape fields the Hugging Face families after GPT-2 share (hidden_size, heads, KV heads, head_dim,
+// layers, vocabulary, context, RMSNorm epsilon). head_dim absent: default_head_dim (0: hidden / heads).
+void read_transformer_shape(const nlohmann::json& j, const std::string& path, int default_head_dim, ModelConfig& c) {
   c.d_model = int_field(j, path, "hidden_size");
   c.ff_dim = int_field(j, path, "intermediate_size");
   c.n_head = int_field(j, path, "num_attention_heads");
@@ -101,12 +101,18 @@ void read_llama(const nlohmann::json& j, const std::string& path, const std::str
   if (c.n_kv_head < 0) c.n_kv_head = c.n_head;
   if (c.n_kv_head == 0) throw DataError(path + ": field \"num_key_value_heads\" must be at least 1, got 0");
   const int head_dim = int_field(j, path, "head_dim", false);
-  c.head_dim = head_dim > 0 ? head_dim : 0;
   if (head_dim == 0) throw DataError(path + ": field \"head_dim\" must be at least 1, got 0");
+  c.head_dim = head_dim > 0 ? head_dim : default_head_dim;
   c.n_layer = int_field(j, path, "num_hidden_layers");
   c.vocab_size = int_field(j, path, "vocab_size");
   c.context_length = int_field(j, path, "max_position_embeddings");
   c.layer_norm_eps = number_field(j, path, "rms_norm_eps", 1e-6f);
+}
+
+// llama, mistral, qwen2, qwen3 (SmolLM2 and Llama 3.x are llama).
+void read_llama(const nlohmann::json& j, const std::string& path, const std::string& type, ModelConfig& c) {
+  c.family = ModelFamily::Llama;
+  read_transformer_shape(j, path, 0, c);
   c.rope_theta = number_field(j, path, "rope_theta", 10000.0f);
   read_rope_scaling(j, path, c);
   c.tied_head = bool_field(j, path, "tie_word_embeddings", false);
@@ -174,19 +180,7 @@ void read_gemma_rope(const nlohmann::json& j, const std::string& path, ModelConf
 // query_pre_attn_scalar^-1/2, tanh-GELU gate, tied head.
 void read_gemma3(const nlohmann::json& j, const std::string& path, ModelConfig& c) {
   c.family = ModelFamily::Gemma3;
-  c.d_model = int_field(j, path, "hidden_size");
-  c.ff_dim = int_field(j, path, "intermediate_size");
-  c.n_head = int_field(j, path, "num_attention_heads");
-  c.n_kv_head = int_field(j, path, "num_key_value_heads", false);
-  if (c.n_kv_head < 0) c.n_kv_head = c.n_head;
-  if (c.n_kv_head == 0) throw DataError(path + ": field \"num_key_value_heads\" must be at least 1, got 0");
-  const int head_dim = int_field(j, path, "head_dim", false);
-  if (head_dim == 0) throw DataError(path + ": field \"head_dim\" must be at least 1, got 0");
-  c.head_dim = head_dim > 0 ? head_dim : 256;  // Gemma3TextConfig's default
-  c.n_layer = int_field(j, path, "num_hidden_layers");
-  c.vocab_size = int_field(j, path, "vocab_size");
-  c.context_length = int_field(j, path, "max_position_embeddings");
-  c.layer_norm_eps = number_field(j, path, "rms_norm_eps", 1e-6f);
+  read_transformer_shape(j, path, 256, c);  // 256: Gemma3TextConfig's default head_dim
   read_gemma_rope(j, path, c);
   const int window = int_field(j, path, "sliding_window", false);
   if (window == 0) throw DataError(path + ": field \"sliding_window\" must be at least 1, got 0");
