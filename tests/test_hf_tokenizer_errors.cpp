@@ -82,6 +82,13 @@ const std::vector<BadFile>& bad_files() {
            j["post_processor"] = {{"type", "TemplateProcessing"}, {"single", {{{"SpecialToken", {{"id", "<s>"}}}}}}, {"special_tokens", json::object()}};
          });
        }, "names no entry of special_tokens"},
+      {"template token id outside the vocabulary", [] {  // found by fuzz_hf_tokenizer: the id reached encode
+         return toy_with([](json& j) {
+           j["post_processor"] = {{"type", "TemplateProcessing"},
+                                  {"single", {{{"SpecialToken", {{"id", "<s>"}}}}, {{"Sequence", {{"id", "A"}}}}}},
+                                  {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {5000}}}}}}};
+         });
+       }, "post-processor token id 5000 is not a token of the vocabulary"},
       {"RobertaProcessing", [] { return toy_with([](json& j) { j["post_processor"] = {{"type", "RobertaProcessing"}}; }); },
        "post_processor \"RobertaProcessing\" is not supported"},
       {"field of the wrong type", [] { return toy_with([](json& j) { j["model"]["ignore_merges"] = "yes"; }); },

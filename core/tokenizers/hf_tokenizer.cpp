@@ -114,8 +114,10 @@ HfTokenizer::HfTokenizer(const HfTokenizerSpec& spec)
   added_by_byte_.assign(256, {});
   for (std::size_t i = 0; i < added_.size(); ++i)
     added_by_byte_[static_cast<unsigned char>(added_[i].content[0])].push_back(int(i));
-  for (int id : prefix_ids_) check_id(id, "post-processor token");
-  for (int id : suffix_ids_) check_id(id, "post-processor token");
+  for (const std::vector<int>* ids : {&prefix_ids_, &suffix_ids_})  // each must be a token the model can embed
+    for (int id : *ids)
+      if (id < 0 || id >= size || !defined_[std::size_t(id)])
+        throw DataError("post-processor token id " + std::to_string(id) + " is not a token of the vocabulary");
   for (const auto& stage : spec.stages) {
     stages_.push_back({stage.add_prefix_space, std::nullopt, stage.merged_with_previous});
     if (!stage.pattern.empty()) stages_.back().splitter.emplace(stage.pattern);
