@@ -14,14 +14,14 @@ namespace kvscope::gui {
 namespace {
 
 // share: the most of `available` the panes take (the rest is the heatmaps or a lesson view).
-float pane_height(const PerPane<const PaneView*>& panes, int n_layer, float available, float share) {
+float pane_height(const PerPane<const PaneView*>& panes, int n_layer, float available, float share, int min_rows = 8) {
   int n_rows = 1;
   for (PaneKind pane : kPaneKinds)
     if (panes[pane]) n_rows = std::max(n_rows, int(panes[pane]->rows.size()));
-  // Long sequences scroll inside the pane: at least 8 rows show (legible at real lengths), more when
+  // Long sequences scroll inside the pane: at least min_rows show (legible at real lengths), more when
   // the share allows; the heatmaps take the rest.
   const float empty = kv_pane_height(0, n_layer);
-  const int max_rows = std::max(8, int((available * share - empty) / line_height()));
+  const int max_rows = std::max(min_rows, int((available * share - empty) / line_height()));
   return kv_pane_height(std::min(n_rows, max_rows), n_layer);
 }
 
@@ -102,6 +102,8 @@ void App::draw_bottom(PanelContext& c, bool lesson_view, float half_w) {
     rects_.lesson_view = {p.x, p.y, p.x + s.x, p.y + s.y};
     if (ui_.show_calculator)
       draw_calculator_panel(c, bottom_h);
+    else if (block_pool_view_available(c))
+      draw_block_pool_panel(c, bottom_h);
     else if (ui_.show_rotation && rotation_view_available(c))
       draw_rotation_panel(c, bottom_h);
     else
@@ -133,6 +135,8 @@ PanelContext App::panel_context() {
   c.lesson = &lesson_shown();
   c.report = step >= 0 ? &shown_reports_.back() : nullptr;
   c.lesson_steps = run_ ? run_->lesson_steps() : 0;
+  c.batch = run_ ? run_->batch() : nullptr;
+  c.tokenizer = model_.tokenizer.get();
   c.trace_version = trace_version_;
   c.pal = &palette(ui_.theme);
   c.fonts = &fonts_;
@@ -184,9 +188,11 @@ void App::layout() {
   const float rest = ImGui::GetContentRegionAvail().y;
   // The panes take up to 55% beside the heatmaps; beside a lesson view, what the view leaves.
   const bool rotation = ui_.show_rotation && rotation_view_available(c);
-  const bool lesson_view = ui_.show_calculator || rotation || same_word_view_available(c);
-  const float view_h = lh * (ui_.show_calculator || rotation ? 11.0f : 8.0f) + pad;
-  const float pane_h = lesson_view ? pane_height(c.panes, c.config->n_layer, rest - view_h, 1.0f)
+  const bool pool = block_pool_view_available(c);
+  const bool lesson_view = ui_.show_calculator || rotation || pool || same_word_view_available(c);
+  const float view_h = lh * (pool ? 14.0f : ui_.show_calculator || rotation ? 11.0f : 8.0f) + pad;
+  // Beside the block pool, the panes (sequence 0's own run) may shrink to a few rows.
+  const float pane_h = lesson_view ? pane_height(c.panes, c.config->n_layer, rest - view_h, 1.0f, pool ? 3 : 8)
                                    : pane_height(c.panes, c.config->n_layer, rest, 0.55f);
   const float half_w = (ImGui::GetContentRegionAvail().x - style.ItemSpacing.x) * 0.5f;
   rects_.head_chips.clear();  // drawn again by the panes of a GQA / MQA model

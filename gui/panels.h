@@ -8,6 +8,8 @@
 #include <imgui.h>
 
 #include "core/engine/config.h"
+#include "core/engine/tokenizer.h"
+#include "core/lessons/batch_script.h"
 #include "core/lessons/lesson.h"
 #include "core/lessons/lesson_report.h"
 #include "core/engine/trace.h"
@@ -57,6 +59,8 @@ struct PanelContext {
   const Lesson* lesson = nullptr;
   const LessonReport* report = nullptr;  // the newest step's lesson report (null before step 0)
   int lesson_steps = 0;                  // steps the lesson is written for
+  const BatchScript* batch = nullptr;    // batch lessons: every round (step i shows round i)
+  const Tokenizer* tokenizer = nullptr;
   std::uint64_t trace_version = 0;       // changes whenever a step is shown, taken back or reset
   // Look.
   const Palette* pal = nullptr;
@@ -97,6 +101,9 @@ void draw_calculator_panel(PanelContext& c, float height);
 bool rotation_view_available(const PanelContext& c);
 void draw_rotation_panel(PanelContext& c, float height);
 
+// Batch lessons: the paged cache's block pool and each sequence's block table for the round shown.
+bool block_pool_view_available(const PanelContext& c);
+void draw_block_pool_panel(PanelContext& c, float height);
 // Shared drawing helpers (draw_util.cpp).
 // Queues an action; the App applies it before the next frame is laid out.
 void push_action(PanelContext& c, ActionType type, int value = 0, std::string text = "");

@@ -9,6 +9,10 @@
 
 namespace kvscope {
 
+int blocks_without_sharing(int prompt_tokens, int max_new_tokens, int block_size) {
+  return (prompt_tokens + max_new_tokens - 1 + block_size - 1) / block_size;
+}
+
 const char* sequence_state_name(SequenceState state) {
   switch (state) {
     case SequenceState::Waiting: return "waiting";
@@ -232,6 +236,8 @@ const BatchRound& BatchSession::step() {
     r.sequence = id;
     r.state = s.state;
     r.block_table = s.cache.block_table();
+    r.tokens = s.tokens;
+    r.cached = s.cache.next_position();
     if (!r.ran) r.rows_shared = 0;
   }
   round.sequences = std::move(ran);

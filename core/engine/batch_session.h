@@ -62,6 +62,8 @@ struct SequenceRound {
   RowVector logits;                // [vocab] of the newest position fed (empty when it did not run)
   ForwardRecord forward;           // with BatchOptions::record_forward, when it ran
   std::vector<int> block_table;    // after the round
+  std::vector<int> tokens;         // after the round, prompt first (while running, the newest is not fed yet)
+  int cached = 0;                  // positions cached after the round: tokens[0..cached) fill the block table
 };
 
 // Memory after a round. A row is one position's K and V in every layer (bytes_per_row bytes).
@@ -83,6 +85,10 @@ struct BatchRound {
   std::vector<BlockEvent> events;        // since the previous round (joins, forks, edits, ...) and in it
   std::int64_t blocks_copied = 0;        // copy-on-write copies in this round's events
 };
+
+// Blocks one sequence needs at its longest with nothing shared: every position but its last token's
+// (copy on write never needs more: a sequence's table has at most that many entries).
+int blocks_without_sharing(int prompt_tokens, int max_new_tokens, int block_size);
 
 class BatchSession {
  public:

@@ -46,11 +46,13 @@ struct Reader {
 
 LessonKind parse_kind(const Reader& r) {
   const std::string k = r.text("kind");
-  if (k.empty() || k == "decode") return LessonKind::Decode;
-  for (LessonKind kind : {LessonKind::Query, LessonKind::SameWord, LessonKind::ContextLimit, LessonKind::PrefixReuse,
-                          LessonKind::CacheSize, LessonKind::CachePolicy})
+  if (k.empty()) return LessonKind::Decode;
+  std::string known;
+  for (LessonKind kind : kLessonKinds) {
     if (k == lesson_kind_name(kind)) return kind;
-  r.fail("unknown \"kind\" \"" + k + "\" (known: decode, query, same_word, context_limit, prefix_reuse, cache_size, cache_policy)");
+    known += std::string(known.empty() ? "" : ", ") + lesson_kind_name(kind);
+  }
+  r.fail("unknown \"kind\" \"" + k + "\" (known: " + known + ")");
 }
 
 CalculatorSetting parse_calculator(const json& j, const std::string& where) {
@@ -120,6 +122,63 @@ std::vector<std::string> parse_compare(const Reader& r) {
   return out;
 }
 
+BatchAction parse_action(const json& j, const std::string& where) {
+  if (!j.is_object()) throw DataError(where + " must be an object");
+  const Reader r{j, where};
+  BatchAction a;
+  a.round = int(r.integer("round", -1, 0, 1000));
+  if (a.round < 0) r.fail("missing \"round\"");
+  const std::string what = r.text("do", true);
+  bool known = false;
+  for (BatchActionKind kind : {BatchActionKind::Join, BatchActionKind::Fork, BatchActionKind::Truncate, BatchActionKind::Edit})
+    if (what == batch_action_name(kind)) a.kind = kind, known = true;
+  if (!known) r.fail("unknown \"do\" \"" + what + "\" (known: join, fork, truncate, edit)");
+  switch (a.kind) {
+    case BatchActionKind::Join:
+      r.only({"round", "do", "text"});
+      a.text = r.text("text", true);
+      if (a.text.find_first_not_of(" \t\n") == std::string::npos) r.fail("\"text\" is empty");
+      break;
+    case BatchActionKind::Fork:
+      r.only({"round", "do", "sequence", "temperature", "seed"});
+      if (j.contains("temperature") && (!j["temperature"].is_number() || j["temperature"].get<double>() < 0 ||
+                                        j["temperature"].get<double>() > 10))
+        r.fail("\"temperature\" must be a number from 0 to 10");
+      a.temperature = j.value("temperature", 0.0f);
+      a.seed = int(r.integer("seed", 0, 0, 1LL << 30));
+      break;
+    case BatchActionKind::Truncate:
+      r.only({"round", "do", "sequence", "tokens"});
+      a.tokens = int(r.integer("tokens", 0, 1, 100000));
+      if (!j.contains("tokens")) r.fail("missing \"tokens\" (how many to keep)");
+      break;
+    case BatchActionKind::Edit:
+      r.only({"round", "do", "sequence", "position", "text"});
+      a.position = int(r.integer("position", -1, 0, 100000));
+      if (a.position < 0) r.fail("missing \"position\"");
+      a.text = r.text("text", true);
+      break;
+  }
+  if (a.kind != BatchActionKind::Join) {
+    a.sequence = int(r.integer("sequence", -1, 0, 1000));
+    if (a.sequence < 0) r.fail("missing \"sequence\"");
+    // The panes show sequence 0's own run: changing its tokens would make them show something else.
+    if (a.sequence == 0 && a.kind != BatchActionKind::Fork) r.fail("sequence 0 is the one the panes follow; rewind or edit another");
+  }
+  return a;
+}
+
+std::vector<BatchAction> parse_actions(const Reader& r) {
+  std::vector<BatchAction> out;
+  if (!r.j.contains("actions")) return out;
+  if (!r.j["actions"].is_array()) r.fail("\"actions\" must be an array");
+  for (std::size_t i = 0; i < r.j["actions"].size(); ++i) {
+    out.push_back(parse_action(r.j["actions"][i], r.where + ": actions[" + std::to_string(i) + "]"));
+    if (i > 0 && out[i].round < out[i - 1].round) r.fail("\"actions\" must be in round order");
+  }
+  return out;
+}
+
 std::string stem_of(const std::string& path) {
   const std::size_t slash = path.find_last_of('/');
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -138,6 +197,17 @@ const char* lesson_kind_name(LessonKind kind) {
     case LessonKind::PrefixReuse: return "prefix_reuse";
     case LessonKind::CacheSize: return "cache_size";
     case LessonKind::CachePolicy: return "cache_policy";
+    case LessonKind::Batch: return "batch";
+  }
+  return "?";
+}
+
+const char* batch_action_name(BatchActionKind kind) {
+  switch (kind) {
+    case BatchActionKind::Join: return "join";
+    case BatchActionKind::Fork: return "fork";
+    case BatchActionKind::Truncate: return "truncate";
+    case BatchActionKind::Edit: return "edit";
   }
   return "?";
 }
@@ -152,7 +222,7 @@ Lesson parse_lesson(const std::string& text, const std::string& source) {
   if (!j.is_object()) throw DataError(source + ": a lesson must be a JSON object");
   const Reader r{j, source};
   r.only({"title", "summary", "kind", "preset", "prompt", "continuation", "layer", "head", "window", "key_step", "word",
-          "questions", "answer_tokens", "steps", "policy", "compare"});
+          "questions", "answer_tokens", "steps", "policy", "compare", "block_size", "actions"});
   Lesson lesson;
   lesson.source = source;
   lesson.name = stem_of(source);
@@ -170,6 +240,8 @@ Lesson parse_lesson(const std::string& text, const std::string& source) {
   lesson.word = r.text("word");
   lesson.questions = parse_questions(r);
   lesson.answer_tokens = int(r.integer("answer_tokens", 3, 1, 64));
+  lesson.block_size = int(r.integer("block_size", 4, 1, 4096));
+  lesson.actions = parse_actions(r);
   lesson.steps = parse_steps(j, source);
   if (j.contains("policy")) lesson.policy = policy_spec(r, r.text("policy"), "\"policy\"");
   lesson.compare = parse_compare(r);
@@ -182,8 +254,13 @@ Lesson parse_lesson(const std::string& text, const std::string& source) {
     r.fail("a prefix_reuse lesson needs \"questions\" (at least one)");
   if (lesson.kind == LessonKind::PrefixReuse && lesson.window != 0)
     r.fail("a prefix_reuse lesson runs without a window (\"window\": 0)");
-  if (lesson.kind != LessonKind::PrefixReuse && (j.contains("questions") || j.contains("answer_tokens")))
-    r.fail("\"questions\" and \"answer_tokens\" belong to prefix_reuse lessons");
+  const bool has_questions = lesson.kind == LessonKind::PrefixReuse || lesson.kind == LessonKind::Batch;
+  if (!has_questions && (j.contains("questions") || j.contains("answer_tokens")))
+    r.fail("\"questions\" and \"answer_tokens\" belong to prefix_reuse and batch lessons");
+  if (lesson.kind != LessonKind::Batch && (j.contains("block_size") || j.contains("actions")))
+    r.fail("\"block_size\" and \"actions\" belong to batch lessons");
+  if (lesson.kind == LessonKind::Batch && (j.contains("policy") || j.contains("continuation") || lesson.window != 0))
+    r.fail("a batch lesson runs the plain paged cache on greedy tokens (no \"policy\", \"continuation\" or \"window\")");
   if (lesson.kind != LessonKind::SameWord && j.contains("word")) r.fail("\"word\" belongs to same_word lessons");
   if (lesson.kind == LessonKind::ContextLimit && lesson.window == 0)
     r.fail("a context_limit lesson needs a sliding \"window\" to compare with the hard stop");

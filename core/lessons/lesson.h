@@ -15,6 +15,13 @@
 //   cache_size     steps may carry "calculator": {"shape": "llama-3-8b", "dtype": "bf16", "tokens": 32768}
 //   cache_policy   "policy" (below) against full attention, and "compare": other policies run beside it on
 //                  the same teacher-forced tokens (divergence and bytes of each, step by step)
+//   batch          many sequences in one paged cache, a step per round: sequence i is "prompt" +
+//                  "questions"[i] (or the prompt alone), each decoding "answer_tokens" greedily, in blocks
+//                  of "block_size" positions; "actions" change them between rounds:
+//                  {"round": 2, "do": "fork", "sequence": 0, "temperature": 1.0, "seed": 7}
+//                  {"round": 3, "do": "truncate", "sequence": 1, "tokens": 9}   (rollback)
+//                  {"round": 3, "do": "edit", "sequence": 1, "position": 4, "text": " cache"}
+//                  {"round": 1, "do": "join", "text": "..."}; the panes follow sequence 0's own run
 // Any kind may set "policy": a cache policy spec for the cached mode ("sinks:4,window:12", "bits:8").
 // All built-in lessons are compiled into the binary (core/CMakeLists.txt).
 #include <cstdint>
@@ -25,8 +32,25 @@
 
 namespace kvscope {
 
-enum class LessonKind { Decode, Query, SameWord, ContextLimit, PrefixReuse, CacheSize, CachePolicy };
+enum class LessonKind { Decode, Query, SameWord, ContextLimit, PrefixReuse, CacheSize, CachePolicy, Batch };
+constexpr LessonKind kLessonKinds[] = {LessonKind::Decode,       LessonKind::Query,       LessonKind::SameWord,
+                                       LessonKind::ContextLimit, LessonKind::PrefixReuse, LessonKind::CacheSize,
+                                       LessonKind::CachePolicy,  LessonKind::Batch};
 const char* lesson_kind_name(LessonKind kind);  // "decode", "query", ...
+
+// batch lessons: a change to the sequences before a round runs.
+enum class BatchActionKind { Join, Fork, Truncate, Edit };
+const char* batch_action_name(BatchActionKind kind);  // "join", "fork", "truncate", "edit"
+struct BatchAction {
+  int round = 0;
+  BatchActionKind kind = BatchActionKind::Fork;
+  int sequence = 0;          // fork, truncate, edit
+  int tokens = 0;            // truncate: tokens kept
+  int position = 0;          // edit
+  std::string text;          // join: the whole prompt; edit: the new token's text (one token)
+  float temperature = 0.0f;  // fork: the branch's sampling (0: greedy)
+  int seed = 0;
+};
 
 // What the cache-size calculator shows at a step.
 struct CalculatorSetting {
@@ -53,8 +77,10 @@ struct Lesson {
   int layer = 0, head = 0, window = 0;
   int key_step = -1;         // the step worth a slide; -1 = the last
   std::string word;                    // same_word
-  std::vector<std::string> questions;  // prefix_reuse
-  int answer_tokens = 3;               // prefix_reuse
+  std::vector<std::string> questions;  // prefix_reuse, batch
+  int answer_tokens = 3;               // prefix_reuse, batch
+  int block_size = 4;                  // batch
+  std::vector<BatchAction> actions;    // batch, in round order
   std::string policy;                  // cache policy spec for the cached mode ("" = the plain cache)
   std::vector<std::string> compare;    // cache_policy: more policy specs, run beside it
   std::vector<LessonStep> steps;

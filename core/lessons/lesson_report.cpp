@@ -336,6 +336,95 @@ void report_policy(const LessonInputs& in, const std::vector<StepTrace>& history
 
 }  // namespace
 
+// ---- many sequences, one paged cache -------------------------------------------------------------------
+
+namespace {
+
+const SequenceRound* sequence_round(const BatchRound& round, int sequence) {
+  for (const SequenceRound& s : round.sequences)
+    if (s.sequence == sequence) return &s;
+  return nullptr;
+}
+
+std::string event_line(const BlockEvent& e, const BatchRound& round, const Tokenizer& tokenizer) {
+  const std::string seq = "Sequence " + std::to_string(e.sequence);
+  switch (e.kind) {
+    case BlockEventKind::Join:
+      if (e.position == 0) return seq + " joined with a " + std::to_string(e.count) + "-token prompt; no full block of it is cached yet.";
+      return seq + " joined with a " + std::to_string(e.count) + "-token prompt: its first " + std::to_string(e.position) +
+             " positions are already in full blocks another sequence holds (shared, not computed).";
+    case BlockEventKind::Fork: {
+      std::string line = seq + " branched from sequence " + std::to_string(e.other) + ", sharing every block it holds (" +
+                         std::to_string(e.count) + "); no row is copied or computed.";
+      const SequenceRound* branch = sequence_round(round, e.sequence);
+      const SequenceRound* parent = sequence_round(round, e.other);
+      if (branch && parent && branch->ran && parent->ran && !branch->input_ids.empty() && !parent->input_ids.empty())
+        line += " It feeds its own draw " + quoted(tokenizer.token_text(branch->input_ids.back())) + " where sequence " +
+                std::to_string(e.other) + " feeds " + quoted(tokenizer.token_text(parent->input_ids.back())) + ".";
+      return line;
+    }
+    case BlockEventKind::CopyOnWrite:
+      return "Copy on write: sequence " + std::to_string(e.sequence) + " was about to write into shared block " + std::to_string(e.other) + ", so block " +
+             std::to_string(e.block) + " became its own copy (" + std::to_string(e.count) + (e.count == 1 ? " row" : " rows") + " copied).";
+    case BlockEventKind::Truncate:
+      return seq + " rolled back to its first " + std::to_string(e.position) + " tokens: " + std::to_string(e.count) +
+             " cached rows dropped; the last kept token is fed again for the next choice.";
+    case BlockEventKind::Edit: {
+      const SequenceRound* s = sequence_round(round, e.sequence);
+      const int recomputed = s ? s->rows_recomputed : 0;
+      return seq + "'s token at position " + std::to_string(e.position) + " was replaced: " + std::to_string(e.count) +
+             " rows from there on were invalid; " + std::to_string(recomputed) + " recomputed this round.";
+    }
+    case BlockEventKind::Finish: return seq + " is done (" + std::to_string(e.count) + " tokens) and lets go of its blocks.";
+    default: return "";  // block by block: counted in the ledger line
+  }
+}
+
+void report_batch(const LessonInputs& in, const std::vector<StepTrace>& history, int step, LessonReport& r) {
+  const BatchRound& round = in.batch->round(step);
+  const PoolLedger& l = round.ledger;
+  const int block_size = in.batch->session->options().block_size;
+  int holding = 0, frees = 0;
+  for (const SequenceRound& s : round.sequences) holding += s.block_table.empty() ? 0 : 1;
+  for (const BlockEvent& e : round.events) frees += e.kind == BlockEventKind::Free ? 1 : 0;
+  // The ledger as details: the window's block-pool view draws them under the pool.
+  r.details.push_back("Round " + std::to_string(round.round) + ": " + std::to_string(l.blocks_in_use) + " of " +
+                    std::to_string(l.blocks_total) + " blocks in use (" + std::to_string(l.blocks_shared) + " shared), " +
+                    std::to_string(l.blocks_free) + " free" + (frees ? " (" + std::to_string(frees) + " freed this round)" : "") +
+                    ". " + std::to_string(l.rows_used) + " rows cached in " + std::to_string(l.rows_allocated) +
+                    " allocated: " + std::to_string(l.rows_wasted) + " unused, only in last blocks" +
+                    (holding ? " (" + fmt("%.1f", double(l.rows_wasted) / holding) + " per sequence, under one block of " +
+                                   std::to_string(block_size) + ")" : "") + ".");
+  if (l.rows_logical > l.rows_used || l.rows_contiguous > 0)
+    r.details.push_back("Without sharing the sequences would hold " + std::to_string(l.rows_logical) +
+                      " rows; contiguous buffers reserved at the context length, " + std::to_string(l.rows_contiguous) + ".");
+  for (const BlockEvent& e : round.events)
+    if (std::string line = event_line(e, round, *in.model.tokenizer); !line.empty()) r.lines.push_back(line);
+  std::string chosen;
+  for (const SequenceRound& s : round.sequences)
+    if (s.ran && s.next_id >= 0)
+      chosen += (chosen.empty() ? "" : ", ") + std::to_string(s.sequence) + " \xE2\x86\x92 " + quoted(in.model.tokenizer->token_text(s.next_id));
+  if (!chosen.empty()) r.lines.push_back("Next tokens: " + chosen + ".");
+  const SequenceRound& first = round.sequences.front();
+  const StepTrace& t = history[std::size_t(step)];
+  if (first.ran && first.logits.size() == t.cached.logits.size() && t.cached.logits.size() > 0) {
+    const float diff = (first.logits - t.cached.logits).cwiseAbs().maxCoeff();
+    const bool same = first.next_id == t.next_id;
+    r.lines.push_back("Panes: sequence 0's own run (alone, contiguous cache) chose " + quoted(t.next_text) +
+                      (same ? "; so did its batch run \xE2\x9C\x93" : "; its batch run chose another token \xE2\x9C\x95") +
+                      ", max |\xCE\x94logit| " + format_difference(diff) + ".");
+    r.numbers["batch_panes"] = {{"same_token", same}, {"max_logit_diff", diff}};
+  } else {
+    r.lines.push_back("Panes: sequence 0's own run; in the batch, sequence 0 is " +
+                      std::string(sequence_state_name(first.state)) + " this round.");
+  }
+  r.numbers["batch"] = {{"round", round.round},         {"blocks_in_use", l.blocks_in_use}, {"blocks_shared", l.blocks_shared},
+                        {"blocks_free", l.blocks_free}, {"rows_used", l.rows_used},         {"rows_allocated", l.rows_allocated},
+                        {"rows_wasted", l.rows_wasted}, {"blocks_copied", round.blocks_copied}};
+}
+
+}  // namespace
+
 CalculatorReport calculate(const CacheShape& shape, std::int64_t tokens, KvDtype dtype) {
   CalculatorReport c;
   c.set = true;
@@ -359,6 +448,9 @@ LessonReport make_report(const LessonInputs& in, const std::vector<StepTrace>& h
       break;
     case LessonKind::CacheSize: report_cache_size(in, history, step, r); break;
     case LessonKind::CachePolicy: report_policy(in, history, step, r); break;
+    case LessonKind::Batch:
+      if (in.batch) report_batch(in, history, step, r);
+      break;
   }
   return r;
 }

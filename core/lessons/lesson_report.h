@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/lessons/batch_script.h"
 #include "core/lessons/cache_calculator.h"
 #include "core/lessons/lesson.h"
 #include "core/lessons/lesson_checks.h"
@@ -53,6 +54,7 @@ struct LessonInputs {
   const std::vector<int>& forced_ids;
   const PrefixScript* prefix = nullptr;  // prefix_reuse lessons
   std::vector<const std::vector<StepTrace>*> compared = {};  // cache_policy lessons: the "compare" runs
+  const BatchScript* batch = nullptr;                         // batch lessons
 };
 
 LessonReport make_report(const LessonInputs& in, const std::vector<StepTrace>& history, int step);

@@ -6,6 +6,7 @@
 #include "core/engine/cache_policy.h"
 #include "core/engine/error.h"
 #include "core/lessons/caption.h"
+#include "core/formats/batch_json.h"
 #include "core/formats/trace_json.h"
 
 namespace kvscope {
@@ -53,6 +54,13 @@ LessonRun::LessonRun(Lesson lesson, LoadedModel model, bool check_fits)
       script_ = std::make_unique<PrefixScript>(
           run_prefix_script(model_, prompt_ids_, questions, lesson_.questions, lesson_.answer_tokens));
       lesson_steps_ = int(script_->traces.size());
+    } else if (lesson_.kind == LessonKind::Batch) {
+      batch_ = std::make_unique<BatchScript>(run_batch_script(model_, lesson_, prompt_ids_));
+      prompt_ids_ = batch_->session->prompt(0);  // the panes follow sequence 0's own run (greedy, as in the batch)
+      session_ = std::make_unique<DecodeSession>(model_.model, model_.tokenizer, SessionOptions{});
+      session_->start(prompt_ids_, {});
+      lesson_steps_ = batch_->rounds();
+      if (check_fits) session_->check_steps(lesson_steps_);
     } else {
       SessionOptions options;
       options.window = lesson_.window;
@@ -99,10 +107,14 @@ int LessonRun::key_step() const {
 }
 
 LessonInputs LessonRun::inputs() const {
-  return LessonInputs{lesson_, model_, prompt_ids_, forced_ids_, script_.get(), compared_histories()};
+  return LessonInputs{lesson_, model_, prompt_ids_, forced_ids_, script_.get(), compared_histories(), batch_.get()};
 }
 
 bool LessonRun::can_step(std::string* why_not) const {
+  if (batch_ && steps_done() >= lesson_steps_) {
+    if (why_not) *why_not = "every sequence has finished and the pool is free again (round " + std::to_string(lesson_steps_ - 1) + ")";
+    return false;
+  }
   if (session_) return session_->can_step(why_not);
   if (steps_done() < int(script_->traces.size())) return true;
   if (why_not) *why_not = "the lesson's script ends after step " + std::to_string(script_->traces.size() - 1);
@@ -144,6 +156,7 @@ const std::vector<StepTrace>& LessonRun::history() const { return session_ ? ses
 nlohmann::json lesson_step_to_json(const LessonRun& run, int step) {
   const StepTrace& t = run.history()[std::size_t(step)];
   nlohmann::json j = step_to_json(t, TraceJsonOptions{});
+  if (run.batch()) j["batch_round"] = batch_round_to_json(run.batch()->round(step));
   const Caption c = make_caption(t);
   j["caption"] = {{"title", c.title}, {"uncached", c.uncached}, {"cached", c.cached}, {"badge", c.badge}};
   if (!c.policy.empty()) j["caption"]["policy"] = c.policy;

@@ -1,13 +1,15 @@
 #pragma once
 // LessonRun: a lesson on a loaded model, step by step. Every kind but prefix_reuse steps a
-// DecodeSession (both modes, in lockstep); prefix_reuse steps through its PrefixScript. Each step also
-// gets its LessonReport. The window runs step() on a worker thread; kvscope-cli runs it in a loop.
+// DecodeSession (both modes, in lockstep); prefix_reuse steps through its PrefixScript. A batch lesson
+// also runs its BatchScript (every round, at the start): step i shows round i, and the DecodeSession
+// is sequence 0's own run, for the panes. Each step also gets its LessonReport. The window runs step() on a worker thread; kvscope-cli runs it in a loop.
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/lessons/batch_script.h"
 #include "core/lessons/lesson.h"
 #include "core/lessons/lesson_report.h"
 #include "core/formats/model_source.h"
@@ -43,6 +45,8 @@ class LessonRun {
   int steps_done() const { return int(reports_.size()); }
   const std::vector<StepTrace>& history() const;
   const std::vector<LessonReport>& reports() const { return reports_; }
+  // batch lessons: the whole batch run (null for other kinds).
+  const BatchScript* batch() const { return batch_.get(); }
   // cache_policy lessons: the histories of the "compare" policies, stepped with the lesson (same tokens).
   std::vector<const std::vector<StepTrace>*> compared_histories() const;
 
@@ -57,6 +61,7 @@ class LessonRun {
   std::unique_ptr<DecodeSession> session_;  // every kind but prefix_reuse
   std::vector<std::unique_ptr<DecodeSession>> compared_;  // cache_policy: one cached-only session per "compare"
   std::unique_ptr<PrefixScript> script_;    // prefix_reuse
+  std::unique_ptr<BatchScript> batch_;      // batch
   std::vector<StepTrace> script_shown_;     // script_->traces[0..steps_done)
   std::vector<LessonReport> reports_;
 };

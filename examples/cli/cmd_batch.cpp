@@ -78,10 +78,8 @@ int run_batch(const BatchCliOptions& o) {
   BatchOptions options;
   options.block_size = o.block_size;
   options.share_prefixes = !o.no_sharing;
-  // Without a bound: what every sequence needs at its longest with nothing shared (copy on write never
-  // needs more: each sequence's table has at most that many entries).
-  for (const std::vector<int>& p : prompts)
-    options.pool_blocks += (int(p.size()) + o.max_new_tokens - 1 + o.block_size - 1) / o.block_size;
+  // Without a bound: what every sequence needs at its longest with nothing shared.
+  for (const std::vector<int>& p : prompts) options.pool_blocks += blocks_without_sharing(int(p.size()), o.max_new_tokens, o.block_size);
   if (o.pool_blocks > 0) options.pool_blocks = o.pool_blocks;
   BatchSession session(loaded.model, options);
   for (std::size_t i = 0; i < prompts.size(); ++i) {
