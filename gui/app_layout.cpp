@@ -196,6 +196,7 @@ void App::layout() {
                                    : pane_height(c.panes, c.config->n_layer, rest, 0.55f);
   const float half_w = (ImGui::GetContentRegionAvail().x - style.ItemSpacing.x) * 0.5f;
   rects_.head_chips.clear();  // drawn again by the panes of a GQA / MQA model
+  rects_.pool_blocks.clear();  // and the cells by the block-pool view
   for (PaneKind pane : kPaneKinds) {
     rects_.kv_rows_visible[pane] = 0;
     rects_.heatmap_cell_px[pane] = 0.0f;
@@ -264,6 +265,9 @@ nlohmann::json App::shown_state() const {
   nlohmann::json chips = nlohmann::json::array();
   for (const ScreenRect& r : rects_.head_chips) chips.push_back(rect_json(r));
   j["head_chips"] = chips;  // by query head (GQA / MQA models)
+  nlohmann::json blocks = nlohmann::json::array();
+  for (const ScreenRect& r : rects_.pool_blocks) blocks.push_back(rect_json(r));
+  j["pool_blocks"] = blocks;  // batch lessons: the block-pool cells, by block id
   j["kv_head_shown"] = shown_.empty() ? -1 : shown_.back().kv_head_of(ui_.head);
   j["min_text_px"] = min_text_px_;
   nlohmann::json cells = nlohmann::json::array(), cell_px = nlohmann::json::array(), rows = nlohmann::json::array();

@@ -58,7 +58,7 @@ void draw_pool(PanelContext& c, const BatchRound& round, const PoolPicture& pic,
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const float th = ImGui::GetTextLineHeight();
   const int n = int(round.ref_counts.size());
-  const float cell_w = std::max(ImGui::CalcTextSize("S0 S1 \xC3\x97" "3").x + th * 0.6f, th * 4.2f), cell_h = th * 2.3f;
+  const float cell_w = std::max(ImGui::CalcTextSize("S0 S1 \xC3\x97" "3").x + th * 0.6f, th * 4.2f), cell_h = th * 2.1f;
   const float gap = th * 0.3f;
   const int per_row = std::max(1, int((width + gap) / (cell_w + gap)));
   const ImVec2 origin = ImGui::GetCursorScreenPos();
@@ -94,7 +94,8 @@ void draw_pool(PanelContext& c, const BatchRound& round, const PoolPicture& pic,
     } else if (*tag) {
       dl->AddText(ImVec2(z.x - ImGui::CalcTextSize(tag).x - th * 0.25f, a.y + th * 0.1f), ink, tag);
     }
-    dl->AddText(ImVec2(a.x + th * 0.25f, a.y + th * 1.15f), ink, label.c_str());
+    dl->AddText(ImVec2(a.x + th * 0.25f, a.y + th * 1.0f), ink, label.c_str());
+    c.rects->pool_blocks.push_back({a.x, a.y, z.x, z.y});
     ImGui::SetCursorScreenPos(a);
     ImGui::InvisibleButton(("block" + std::to_string(b)).c_str(), ImVec2(cell_w, cell_h));
     if (ImGui::IsItemHovered()) {

@@ -41,6 +41,7 @@ struct LayoutRects {
   ScreenRect prompt_field, continuation_field, model_field, policy_field;  // sidebar fields (test hooks)
   std::vector<ScreenRect> menu_items;  // the open menu's items (Lessons or Models; test hook)
   std::vector<ScreenRect> head_chips;  // GQA / MQA: the cached pane's query-head chips, by head (test hook)
+  std::vector<ScreenRect> pool_blocks; // batch lessons: the block-pool view's cells, by block id (test hook)
 };
 
 // What the panels read and where they write. App::layout sets every field by name (C++17 has no

@@ -225,3 +225,48 @@ TEST_CASE("demo-llama: a query-head chip picks the KV head it reads; O shows K b
   CHECK_FALSE(w.wait_for([](const json& s) { return !s["rotation"].get<bool>(); }).is_null());
   CHECK(w.alive());
 }
+
+TEST_CASE("batch lesson: the block-pool view shows each round's blocks by owner, stepped with the keyboard", "[gui][window]") {
+  const std::string dir = kvscope::test::temp_dir();
+  const std::string state = dir + "/state.jsonl", png = dir + "/pool.png";
+  kvscope::test::WindowProcess w({KVSCOPE_GUI_BINARY, "--lesson", "two_students_one_prompt", "--size", "1600x900",
+                                  "--state-file", state}, state, dir);
+  auto shown = [](int n) { return [n](const json& j) { return j["steps_shown"] == n && !j["busy"].get<bool>(); }; };
+  REQUIRE_FALSE(w.wait_for(shown(0)).is_null());
+  w.key("space");
+  json j = w.wait_for(shown(1));
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["lesson"]["kind"] == "batch");
+  // Pool: 2 prompts of 22 tokens and a joiner, 5 new tokens each, blocks of 4, nothing shared:
+  // 2 x ceil(26/4) + ceil(31/4) = 14 + 8 blocks.
+  REQUIRE(j["pool_blocks"].size() == 22);
+  w.key("space");
+  w.key("space");
+  j = w.wait_for(shown(3));
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["pool_blocks"].size() == 22);
+  CHECK(j["min_text_px"].get<double>() >= 12.0);
+  CHECK(j["caption_overflow"].get<double>() == 0.0);
+  CHECK(w.alive());
+
+  // The same round headless, for its pixels: the 14-token system prompt's three full blocks (0-2) are held
+  // by all three students (split into their colours), block 3 by student 0 alone, block 14 is free.
+  const kvscope::test::RunResult r = kvscope::test::run({KVSCOPE_GUI_BINARY, "--lesson", "two_students_one_prompt", "--steps", "2",
+                                                         "--size", "1600x900", "--screenshot", png, "--state-file", state});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const json s = last_state(state);
+  const kvscope::test::Image image = kvscope::test::load_png(png);
+  constexpr unsigned kS0 = 0xE69F00, kS1 = 0x56B4E9, kS2 = 0x009E73;
+  const json& blocks = s["pool_blocks"];
+  REQUIRE(blocks.size() == 22);
+  for (int b = 0; b < 3; ++b) {
+    INFO("block " << b);
+    CHECK(count_pixels(image, kS0, blocks[b]) > 20);
+    CHECK(count_pixels(image, kS1, blocks[b]) > 20);
+    CHECK(count_pixels(image, kS2, blocks[b]) > 20);
+  }
+  CHECK(count_pixels(image, kS0, blocks[3]) > 100);
+  CHECK(count_pixels(image, kS1, blocks[3]) == 0);
+  for (unsigned colour : {kS0, kS1, kS2}) CHECK(count_pixels(image, colour, blocks[14]) == 0);
+}
