@@ -55,6 +55,8 @@ LessonRun::LessonRun(Lesson lesson, LoadedModel model, bool check_fits)
           run_prefix_script(model_, prompt_ids_, questions, lesson_.questions, lesson_.answer_tokens));
       lesson_steps_ = int(script_->traces.size());
     } else if (lesson_.kind == LessonKind::Batch) {
+      if (!lesson_.policy.empty() || lesson_.window != 0)  // set from the command line or the window's fields
+        throw DataError("a batch lesson runs the plain paged cache (no cache policy, no window)");
       batch_ = std::make_unique<BatchScript>(run_batch_script(model_, lesson_, prompt_ids_));
       prompt_ids_ = batch_->session->prompt(0);  // the panes follow sequence 0's own run (greedy, as in the batch)
       session_ = std::make_unique<DecodeSession>(model_.model, model_.tokenizer, SessionOptions{});

@@ -123,7 +123,8 @@ TEST_CASE("each lesson's key step: presenter text, nothing clipped, at 1600x900 
       CHECK(s["font_px"].get<double>() >= h / 50.0);  // 22 px at 1080 lines
       CHECK(s["caption_overflow"].get<double>() == 0.0);  // the caption box shows all its text
       for (const char* key : {"pane_uncached", "pane_cached", "caption_box"}) CHECK(inside(s[key], w, h));
-      const bool view = lesson.kind == kvscope::LessonKind::SameWord || lesson.kind == kvscope::LessonKind::CacheSize;
+      const bool view = lesson.kind == kvscope::LessonKind::SameWord || lesson.kind == kvscope::LessonKind::CacheSize ||
+                        lesson.kind == kvscope::LessonKind::Batch;  // the block-pool view
       if (view) {
         CHECK(inside(s["lesson_view"], w, h));
         CHECK(s["lesson_view"][3].get<double>() - s["lesson_view"][1].get<double>() > h * 0.2);
