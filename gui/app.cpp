@@ -92,6 +92,7 @@ void App::start_lesson(const Lesson& lesson) {
   copy_to(ui_.policy, sizeof ui_.policy, options_.has_kv_policy ? options_.kv_policy : lesson.policy);
   ui_.show_calculator = options_.view.empty() ? lesson.kind == LessonKind::CacheSize : options_.view == "calculator";
   ui_.show_rotation = options_.view == "rotation";
+  ui_.show_compared = options_.show_compared;
   apply_prompt();
 }
 
@@ -254,6 +255,18 @@ void App::reset() {
 // A step shown, taken back or reset: views rebuild, and a cache_size lesson's step sets the calculator.
 void App::after_history_change() {
   ++trace_version_;
+  // The first compared run, copied step for step like shown_ (the worker is idle here): older steps
+  // keep their cached rows, only the newest its attention and queries.
+  const std::vector<const std::vector<StepTrace>*> compared = run_ ? run_->compared_histories() : decltype(compared){};
+  if (compared.empty() || compared[0]->size() != shown_.size()) {
+    compared_shown_.clear();
+  } else {
+    const std::vector<StepTrace>& h = *compared[0];
+    compared_shown_.resize(std::min(compared_shown_.size(), h.size()));
+    while (compared_shown_.size() < h.size()) compared_shown_.push_back(h[compared_shown_.size()]);
+    if (!h.empty()) compared_shown_.back() = h.back();  // the session keeps the newest step's tensors
+    if (compared_shown_.size() >= 2) drop_large_tensors(compared_shown_[compared_shown_.size() - 2]);
+  }
   ui_.focus_row_end = ui_.focus_col_end = -1;  // the heatmaps' focus follows the newest step again
   const int step = int(shown_.size()) - 1;
   if (!run_ || step < 0 || step >= int(run_->lesson().steps.size())) return;
@@ -301,6 +314,10 @@ void App::apply(const Action& a) {
       ui_.show_calculator = !ui_.show_calculator;
       ui_.show_rotation = false;
       break;
+    case ActionType::ToggleComparedPane:
+      ui_.show_compared = !ui_.show_compared;
+      ++trace_version_;  // the left pane's rows and heatmap change source
+      break;
     case ActionType::ToggleRotation:
       ui_.show_rotation = !ui_.show_rotation && config.rotary();
       ui_.show_calculator = false;
@@ -341,6 +358,7 @@ void App::handle_keys() {
       case GLFW_KEY_P: push(ActionType::TogglePlay); break;
       case GLFW_KEY_C: push(ActionType::ToggleCalculator); break;
       case GLFW_KEY_O: push(ActionType::ToggleRotation); break;
+      case GLFW_KEY_L: push(ActionType::ToggleComparedPane); break;
       case GLFW_KEY_F11: push(ActionType::ToggleFullscreen); break;
       case GLFW_KEY_F12: push(ActionType::Screenshot); break;
       case GLFW_KEY_EQUAL:
@@ -389,7 +407,7 @@ void App::rebuild_views() {
     return;
   }
   const int step = int(shown_.size()) - 1;
-  panes_[PaneKind::Uncached] = uncached_pane(shown_, step, ui_.layer);
+  panes_[PaneKind::Uncached] = compared_pane_shown() ? cached_pane(compared_shown_, step, ui_.layer) : uncached_pane(shown_, step, ui_.layer);
   panes_[PaneKind::Cached] = cached_pane(shown_, step, ui_.layer);
   caption_ = make_caption_view(shown_.back(), report, lesson_shown(), details_below);
 }

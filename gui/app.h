@@ -34,6 +34,7 @@ struct AppOptions {
   std::string kv_policy;        // replaces the lesson's cache policy when has_kv_policy
   bool has_kv_policy = false;
   std::string view;             // under the panes first: "" (the lesson's), "heatmaps", "calculator", "rotation"
+  bool show_compared = false;   // --left-pane compared: the left pane shows the lesson's compared policy
   int steps = -1;               // headless: run steps 0..steps, then screenshot and quit
   std::string screenshot;       // where the headless path writes its PNG
   int frame_stats = 0;          // headless: draw this many frames at the last step, print their times (JSON)
@@ -112,6 +113,7 @@ class App {
   void play_tick();
   void rebuild_views();
   const Lesson& lesson_shown() const { return run_ ? run_->lesson() : lesson_; }
+  bool compared_pane_shown() const { return ui_.show_compared && !compared_shown_.empty(); }
   PanelContext panel_context();
   void layout();
   void draw_menu_bar(PanelContext& c);
@@ -126,6 +128,8 @@ class App {
   StepRunner runner_;
   ModelLoader model_loader_;
   std::vector<StepTrace> shown_;  // copies of the run's history, read by the panels
+  // A cache_policy lesson's first "compare" run, step for step beside shown_ (empty: none), for the left pane.
+  std::vector<StepTrace> compared_shown_;
   std::vector<LessonReport> shown_reports_;
   std::vector<std::string> prompt_texts_;
   std::uint64_t trace_version_ = 1;

@@ -67,6 +67,10 @@ void App::draw_menu_bar(PanelContext& c) {
       push_action(c, ActionType::ToggleCalculator);
     if (ImGui::MenuItem("Rotary positions: K before and after", "O", c.ui->show_rotation, c.config->rotary()))
       push_action(c, ActionType::ToggleRotation);
+    const std::vector<std::string>& compare = c.lesson->compare;
+    const std::string left = compare.empty() ? std::string("Left pane: a compared policy") : "Left pane: " + compare[0] + " instead of no cache";
+    if (ImGui::MenuItem(left.c_str(), "L", c.ui->show_compared, !compare.empty()))
+      push_action(c, ActionType::ToggleComparedPane);
     if (ImGui::MenuItem("Presenter text size", nullptr, c.ui->presentation))
       push_action(c, ActionType::TogglePresentation);
     ImGui::EndMenu();
@@ -135,6 +139,14 @@ PanelContext App::panel_context() {
   c.lesson = &lesson_shown();
   c.report = step >= 0 ? &shown_reports_.back() : nullptr;
   c.lesson_steps = run_ ? run_->lesson_steps() : 0;
+  if (step >= 0) {
+    const bool compared = compared_pane_shown();
+    c.sources[PaneKind::Uncached] = {compared ? &compared_shown_.back() : &shown_.back(), compared,
+                                     compared ? compared_shown_.back().cached.policy.spec : ""};
+    // Beside a compared policy, the right pane is titled by its own policy too.
+    const PolicyTrace& own = shown_.back().cached.policy;
+    c.sources[PaneKind::Cached] = {&shown_.back(), true, compared && own.active ? own.spec : ""};
+  }
   c.batch = run_ ? run_->batch() : nullptr;
   c.tokenizer = model_.tokenizer.get();
   c.trace_version = trace_version_;
@@ -234,6 +246,7 @@ nlohmann::json App::shown_state() const {
                  {"steps", run_ ? run_->lesson_steps() : 0}};
   j["calculator"] = ui_.show_calculator;
   j["rotation"] = ui_.show_rotation;
+  j["left_pane"] = compared_pane_shown() ? compared_shown_.back().cached.policy.spec : "uncached";
   if (!shown_.empty()) {
     const StepTrace& t = shown_.back();
     j["step"] = t.step;

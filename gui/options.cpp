@@ -42,6 +42,11 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
                                 "window:W, sinks:S, heavy:H, bits:8|4 joined by commas (e.g. sinks:2,window:6)");
   cli.add_option("--view", a.view, "under the panes first: heatmaps, calculator or rotation (rotary models: K before and after rotation); default: the lesson's")
       ->check(CLI::IsMember({"heatmaps", "calculator", "rotation"}));
+  std::string left_pane = "uncached";
+  cli.add_option("--left-pane", left_pane, "uncached (default) or compared: in a cache_policy lesson with \"compare\", "
+                                           "the left pane shows that policy beside the lesson's (two policies side by side)")
+      ->check(CLI::IsMember({"uncached", "compared"}))
+      ->each([&a](const std::string& v) { a.show_compared = v == "compared"; });
   cli.add_option("--steps", a.steps, "headless: run steps 0..N (prefill + N decode steps), write --screenshot, exit")
       ->check(CLI::NonNegativeNumber);
   cli.add_option("--screenshot", a.screenshot, "PNG written after --steps");

@@ -16,7 +16,7 @@ namespace kvscope::gui {
 namespace {
 
 const Matrix* chosen_weights(const PanelContext& c, PaneKind pane, int* query_begin) {
-  const ModeTrace& m = mode_trace(*c.trace, pane);
+  const ModeTrace& m = c.sources[pane].mode();
   *query_begin = m.forward.query_begin;
   if (!m.ran || !m.forward.with_attention || c.ui->layer >= int(m.forward.layers.size())) return nullptr;
   const LayerRecord& l = m.forward.layers[c.ui->layer];
@@ -25,7 +25,7 @@ const Matrix* chosen_weights(const PanelContext& c, PaneKind pane, int* query_be
 
 // The pane's record: which keys each computed row read.
 const ForwardRecord* pane_forward(const PanelContext& c, PaneKind pane) {
-  const ModeTrace& m = mode_trace(*c.trace, pane);
+  const ModeTrace& m = c.sources[pane].mode();
   return m.ran ? &m.forward : nullptr;
 }
 
@@ -172,9 +172,9 @@ void draw_color_bar(PanelContext& c, ImDrawList* dl, ImVec2 at, float height) {
 
 const char* pane_story(const PanelContext& c, PaneKind pane) {
   if (c.trace->prefill && c.trace->position_begin > 0)
-    return pane == PaneKind::Cached ? "prefill: the new query rows" : "every query row recomputed";
+    return c.sources[pane].cached ? "prefill: the new query rows" : "every query row recomputed";
   if (c.trace->prefill) return "prefill: every prompt query row";
-  return pane == PaneKind::Cached ? "only the new query row" : "every query row recomputed";
+  return c.sources[pane].cached ? "only the new query row" : "every query row recomputed";
 }
 
 }  // namespace

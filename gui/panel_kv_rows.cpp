@@ -122,8 +122,8 @@ void draw_head_groups(PanelContext& c, PaneKind pane) {
 }
 
 // Under a cache policy: what it holds against the full cache beside it, and what that cost.
-void draw_policy_line(PanelContext& c) {
-  const PolicyTrace& p = c.trace->cached.policy;
+void draw_policy_line(PanelContext& c, PaneKind pane) {
+  const PolicyTrace& p = c.sources[pane].trace->cached.policy;
   const int held = int(p.kept_at(c.ui->layer, kv_head_shown(c)).size());
   char line[256];
   std::snprintf(line, sizeof line, "%s holds %d of %d \xC2\xB7 %s of %s \xC2\xB7 KL %.2g \xC2\xB7 top-1 %s", p.spec.c_str(), held,
@@ -139,9 +139,10 @@ void draw_policy_line(PanelContext& c) {
 }
 
 void draw_header(PanelContext& c, PaneKind pane) {
-  const bool cached = pane == PaneKind::Cached;
+  const PaneSource& source = c.sources[pane];
+  const bool cached = source.cached;
   ImGui::PushFont(c.fonts->title);
-  ImGui::TextUnformatted(cached ? "With KV cache" : "Without KV cache");
+  ImGui::TextUnformatted(!source.policy.empty() ? ("With " + source.policy).c_str() : cached ? "With KV cache" : "Without KV cache");
   ImGui::PopFont();
   if (c.trace) {
     ImGui::SameLine();
@@ -161,7 +162,7 @@ void draw_header(PanelContext& c, PaneKind pane) {
                 c.config->kv_heads(), t, c.config->d_head());
   else
     ImGui::TextUnformatted("No cache: each step starts again from position 0");
-  if (cached && c.trace && c.trace->cached.policy.active) draw_policy_line(c);
+  if (cached && source.trace && source.trace->cached.policy.active) draw_policy_line(c, pane);
   if (c.trace && c.config->kv_heads() < c.config->n_head) draw_head_groups(c, pane);
 }
 
@@ -179,8 +180,9 @@ void draw_column_titles(PanelContext& c, const Columns& col) {
 // Under a cache policy, why a row the cached pane reads is still there: an attention sink, a heavy
 // hitter (for the KV head shown), or neither (the newest window). Empty without a policy.
 const char* policy_role(const PanelContext& c, PaneKind pane, const RowView& r) {
-  if (pane != PaneKind::Cached || !c.trace->cached.policy.active || r.kind == RowKind::Evicted) return "";
-  const PolicyTrace& p = c.trace->cached.policy;
+  const PaneSource& source = c.sources[pane];
+  if (!source.cached || !source.trace->cached.policy.active || r.kind == RowKind::Evicted) return "";
+  const PolicyTrace& p = source.trace->cached.policy;
   if (std::find(p.sinks.begin(), p.sinks.end(), r.position) != p.sinks.end()) return "sink";
   if (!p.heavy.empty()) {
     const std::vector<int>& heavy = p.heavy_at(c.ui->layer, kv_head_shown(c));
@@ -235,7 +237,7 @@ void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& c
 // is never written to the cache (dashed outline; the V column stays empty).
 void draw_query_row(PanelContext& c, PaneKind pane, const Columns& col, float scale) {
   const StepTrace& t = *c.trace;
-  const ModeTrace& m = mode_trace(t, pane);
+  const ModeTrace& m = c.sources[pane].mode();
   if (c.ui->layer >= int(m.forward.layers.size())) return;
   const RowVector& q = m.forward.layers[c.ui->layer].query;
   const float th = ImGui::GetTextLineHeight();
@@ -291,7 +293,7 @@ std::string short_count(std::int64_t n) {
 
 // Two lines (the list keeps the height); the hover gives every counter in full.
 void draw_costs(PanelContext& c, const PaneView& v, PaneKind pane) {
-  const bool cached = pane == PaneKind::Cached;
+  const bool cached = c.sources[pane].cached;
   // GQA / MQA: what the same model would hold with a K/V head per query head, beside what it holds.
   std::string cache = "cache " + format_bytes(v.cache_bytes);
   if (c.config->kv_heads() < c.config->n_head) cache += " (MHA " + format_bytes(cache_bytes_as_mha(*c.config, *c.trace)) + ")";

@@ -52,6 +52,7 @@ struct PanelContext {
   const std::vector<StepTrace>* history = nullptr;  // step 0..newest
   const StepTrace* trace = nullptr;                 // newest, or null before step 0
   PerPane<const PaneView*> panes;                   // null before step 0
+  PerPane<PaneSource> sources;                      // what each pane shows (trace null before step 0)
   const CaptionView* caption = nullptr;             // the newest step's caption (null before step 0)
   // The model and the lesson.
   const ModelConfig* config = nullptr;

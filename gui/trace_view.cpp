@@ -51,7 +51,7 @@ void find_cached_values(const std::vector<StepTrace>& history, int step, int lay
   }
 }
 
-void fill_costs(const StepTrace& t, const ModeTrace& m, int layer, PaneView& pane) {
+void fill_costs(const ModeTrace& m, int layer, PaneView& pane) {
   pane.ran = m.ran;
   pane.rows_computed_step = m.rows_computed();
   pane.rows_computed_total = m.total_rows_computed;
@@ -73,7 +73,7 @@ PaneView uncached_pane(const std::vector<StepTrace>& history, int step, int laye
   PaneView pane;
   const StepTrace& t = history[step];
   const ModeTrace& m = t.uncached;
-  fill_costs(t, m, layer, pane);
+  fill_costs(m, layer, pane);
   if (!m.ran) return pane;
   for (int l = 0; l < int(m.forward.layers.size()); ++l) {
     const LayerRecord& rec = m.forward.layers[l];
@@ -104,7 +104,7 @@ PaneView cached_pane(const std::vector<StepTrace>& history, int step, int layer)
   PaneView pane;
   const StepTrace& t = history[step];
   const ModeTrace& m = t.cached;
-  fill_costs(t, m, layer, pane);
+  fill_costs(m, layer, pane);
   if (!m.ran) return pane;
   for (int l = 0; l < int(m.forward.layers.size()); ++l) {
     const LayerRecord& rec = m.forward.layers[l];

@@ -26,9 +26,16 @@ struct PerPane {
   const T& operator[](PaneKind kind) const { return items[int(kind)]; }
 };
 
-inline const ModeTrace& mode_trace(const StepTrace& t, PaneKind kind) {
-  return kind == PaneKind::Cached ? t.cached : t.uncached;
-}
+
+// What a pane draws: a step's trace and one of its modes. The left pane shows the step's uncached mode
+// or, in a cache_policy lesson with "compare", a compared policy's cached mode on the same tokens (two
+// policies side by side); the right pane shows the step's cached mode.
+struct PaneSource {
+  const StepTrace* trace = nullptr;
+  bool cached = false;
+  std::string policy;  // the compared policy's spec when the left pane shows one
+  const ModeTrace& mode() const { return cached ? trace->cached : trace->uncached; }
+};
 
 const char* row_kind_glyph(RowKind kind);  // ✚ ↻ ✓ ✕ (UTF-8)
 const char* row_kind_name(RowKind kind);   // "new", "recomputed", "from cache", "evicted"

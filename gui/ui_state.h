@@ -12,7 +12,7 @@ namespace kvscope::gui {
 enum class ActionType {
   Step, Back, Reset, TogglePlay, SetPlaySpeed, SetPrompt, SetLayer, SetHead, SetWindow, SetTheme,
   FontBigger, FontSmaller, TogglePresentation, ToggleFullscreen, Screenshot, LoadLesson, LoadBuiltinLesson,
-  ToggleCalculator, ToggleRotation, SetCalculatorShape, SetCalculatorDtype, SetCalculatorTokens, LoadModel,
+  ToggleCalculator, ToggleRotation, ToggleComparedPane, SetCalculatorShape, SetCalculatorDtype, SetCalculatorTokens, LoadModel,
   LoadPreset
 };
 
@@ -44,6 +44,7 @@ struct UiState {
   int calc_dtype = 0;                 // index into kv_dtypes()
   int calc_tokens = 0;                // 0: the positions the loaded model holds now
   bool show_rotation = false;      // rotary models: K before/after rotation under the panes (View menu, O)
+  bool show_compared = false;      // cache_policy lessons with "compare": the left pane shows that policy (View menu, L)
   std::string input_error;         // under the prompt field: why the prompt, continuation or window was refused
   std::string error;               // shown in the window (broken lesson or model folder); never a crash
   std::string status;              // last screenshot written, etc.

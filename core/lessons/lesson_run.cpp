@@ -89,8 +89,7 @@ void LessonRun::start_compared(SessionOptions options) {
   if (lesson_steps_ > int(forced_ids_.size()) + 1)
     throw DataError(where + "\"compare\" needs a \"continuation\" of at least " + std::to_string(lesson_steps_ - 1) +
                     " tokens (every policy is fed the same tokens); it has " + std::to_string(forced_ids_.size()));
-  options.run_uncached = false;
-  options.record_attention = options.record_rows = false;
+  options.run_uncached = false;  // rows and attention stay recorded: the window may show a compared run in its left pane
   for (const std::string& spec : lesson_.compare) {
     options.kv_policy = parse_kv_policy(spec);
     compared_.push_back(std::make_unique<DecodeSession>(model_.model, model_.tokenizer, options));

@@ -270,3 +270,42 @@ TEST_CASE("batch lesson: the block-pool view shows each round's blocks by owner,
   CHECK(count_pixels(image, kS1, blocks[3]) == 0);
   for (unsigned colour : {kS0, kS1, kS2}) CHECK(count_pixels(image, colour, blocks[14]) == 0);
 }
+
+TEST_CASE("cache_policy lesson: L puts the compared policy in the left pane, beside the lesson's", "[gui][window]") {
+  const std::string dir = kvscope::test::temp_dir();
+  const std::string state = dir + "/state.jsonl", png = dir + "/policies.png";
+  kvscope::test::WindowProcess w({KVSCOPE_GUI_BINARY, "--lesson", "attention_sinks", "--size", "1600x900", "--state-file", state},
+                                 state, dir);
+  auto shown = [](int n) { return [n](const json& j) { return j["steps_shown"] == n && !j["busy"].get<bool>(); }; };
+  REQUIRE_FALSE(w.wait_for(shown(0)).is_null());
+  w.key("space");
+  w.key("space");
+  json j = w.wait_for(shown(2));
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["left_pane"] == "uncached");
+  w.key("l");
+  j = w.wait_for([](const json& s) { return s["left_pane"] != "uncached"; });
+  REQUIRE_FALSE(j.is_null());
+  CHECK(j["left_pane"] == "window:16");  // the lesson's "compare"
+  w.key("l");
+  CHECK_FALSE(w.wait_for([](const json& s) { return s["left_pane"] == "uncached"; }).is_null());
+  CHECK(w.alive());
+
+  // Past 16 positions both panes hold 16 rows per layer and KV head: the left pane (window:16) marks
+  // evicted rows in its layer map, as the right one (sinks:4,window:12) does; without a cache it has none.
+  constexpr unsigned kEvicted = 0xCC79A7;
+  for (const char* left : {"compared", "uncached"}) {
+    INFO(left);
+    const kvscope::test::RunResult r = kvscope::test::run({KVSCOPE_GUI_BINARY, "--lesson", "attention_sinks", "--steps", "4",
+                                                           "--left-pane", left, "--size", "1600x900", "--screenshot", png,
+                                                           "--state-file", state});
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const json s = last_state(state);
+    const kvscope::test::Image image = kvscope::test::load_png(png);
+    CHECK(s["left_pane"] == (std::string(left) == "compared" ? "window:16" : "uncached"));
+    CHECK(count_pixels(image, kEvicted, s["pane_cached"]) > 100);
+    if (std::string(left) == "compared") CHECK(count_pixels(image, kEvicted, s["pane_uncached"]) > 100);
+    else CHECK(count_pixels(image, kEvicted, s["pane_uncached"]) == 0);
+  }
+}
