@@ -56,7 +56,8 @@ Columns columns(float width, float font_px) {
   col.marker = 0.0f;
   col.pos = col.marker + font_px * 1.6f;
   col.token = col.pos + ImGui::CalcTextSize("000").x + font_px * 0.4f;
-  col.status = col.token + std::max(ImGui::CalcTextSize("'flies'").x, width * 0.13f);
+  // A token too long for its column is clipped half a character short of the status word.
+  col.status = col.token + std::max(ImGui::CalcTextSize("'flies'").x, width * 0.13f) + font_px * 0.5f;
   const float fixed = col.status + ImGui::CalcTextSize("from cache").x + font_px * 0.6f;
   col.strip_w = std::max(font_px * 2.0f, (width - fixed - font_px * 0.8f) * 0.5f);
   col.k = fixed;
@@ -212,7 +213,7 @@ void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& c
   draw_row_marker(dl, ImVec2(p.x + col.marker, y), r.kind, *c.pal, th);
   dl->AddText(ImVec2(p.x + col.pos, y), c.pal->text, std::to_string(r.position).c_str());
   const std::string token = token_label(*c.trace, r.position);
-  dl->PushClipRect(ImVec2(p.x + col.token, p.y), ImVec2(p.x + col.status - 4, p.y + lh), true);
+  dl->PushClipRect(ImVec2(p.x + col.token, p.y), ImVec2(p.x + col.status - ImGui::GetFontSize() * 0.5f, p.y + lh), true);
   dl->AddText(ImVec2(p.x + col.token, y), c.pal->text, token.c_str());
   dl->PopClipRect();
   // A sink or heavy hitter says so in words, boxed (shape, not colour alone), instead of "from cache".
