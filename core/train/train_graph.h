@@ -41,6 +41,8 @@ struct LayerActivations {
   // Llama only: separate Q, K (both after rotation), V; the SwiGLU up projection.
   MatrixT<Scalar> q, k, v;                 // [T, q_dim], [T, kv_dim], [T, kv_dim]
   MatrixT<Scalar> up;                      // [T, f]
+  // MLA only: the latent rows K and V were rebuilt from (q, k, v above are then [T, q_dim] each).
+  MatrixT<Scalar> latent;                  // [T, kv_lora_rank]
 };
 
 template <typename Scalar>

@@ -29,6 +29,8 @@ struct LayerSlots {
   std::int64_t attn_qkv;               // GPT-2 [3d, d]
   std::int64_t attn_qkv_bias;          // GPT-2 [3d]
   std::int64_t attn_q, attn_k, attn_v; // Llama [q_dim, d], [kv_dim, d], [kv_dim, d]
+  std::int64_t attn_kv_down, attn_k_rope;  // MLA [r, d], [rope, d]
+  std::int64_t attn_k_up, attn_v_up;       // MLA [heads x nope, r], [q_dim, r]
   std::int64_t attn_proj;              // [d, q_dim]
   std::int64_t attn_proj_bias;         // GPT-2 [d]
   std::int64_t ln_2_gamma, ln_2_beta;  // [d]
