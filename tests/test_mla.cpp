@@ -209,3 +209,23 @@ TEST_CASE("MLA: invalid shapes are refused naming the field", "[mla]") {
   CHECK_THAT(message(c), Catch::Contains("Llama layout"));
   CHECK(message(mla_config()).empty());
 }
+
+TEST_CASE("MLA: old steps drop the rebuilt K/V (temporaries) but keep the cached latent rows; full_step brings them back", "[mla]") {
+  const ModelConfig c = mla_config();
+  SessionOptions o;
+  o.full_steps_kept = 1;
+  DecodeSession session(std::make_shared<Model>(c, busy_mla_weights(c, 5)), std::make_shared<IdTokenizer>(c.vocab_size), o);
+  session.start({1, 2, 3}, {4, 5, 6});
+  for (int s = 0; s < 3; ++s) session.step();
+  const StepTrace& old = session.history()[1];
+  REQUIRE(old.tensors_dropped);
+  const LayerRecord& slim = old.cached.forward.layers[0];
+  CHECK(slim.latent_rows.rows() == 1);  // what the cache holds stays
+  CHECK(slim.rebuilt_keys.size() == 0);
+  CHECK(slim.rebuilt_values.size() == 0);
+  CHECK(slim.rebuilt_rows == test::range(0, 4));  // the positions stay: small
+  CHECK(old.uncached.forward.layers[0].latent_rows.size() == 0);
+  const StepTrace& full = session.full_step(1);
+  CHECK(full.cached.forward.layers[0].rebuilt_keys.rows() == 4);
+  CHECK(full.uncached.forward.layers[0].latent_rows.rows() == 4);
+}

@@ -258,7 +258,7 @@ void report_latent_cache(const LessonInputs& in, const StepTrace& t, const Cache
   r.lines.push_back("As MHA (K and V of " + std::to_string(config.n_head) + " heads \xC3\x97 " + std::to_string(config.d_head()) +
                     " dims cached) the same positions would take " + format_count(as_mha) + " B: the latent cache is " +
                     fmt("%.1f", 100.0 * double(t.cached.cache_bytes) / double(std::max<std::int64_t>(1, as_mha))) +
-                    "% of it. Rebuilding K and V from " + format_count(rebuilt_rows) + " latent rows cost " +
+                    "% of it. Rebuilding K and V from " + format_count(rebuilt_rows) + " latent rows (all layers) cost " +
                     format_count(rebuild) + " multiply-adds this step (" +
                     fmt("%.1f", 100.0 * double(rebuild) / double(std::max<std::int64_t>(1, step_macs))) + "% of its " +
                     format_count(step_macs) + ").");

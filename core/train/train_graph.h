@@ -2,7 +2,7 @@
 // The training graph of one sequence: a forward pass that keeps every activation the backward pass
 // needs, and a hand-written backward pass for exactly these architectures (GPT-2: learned positions,
 // pre-LayerNorm blocks, causal multi-head attention, tanh-GELU MLP, final LayerNorm; Llama
-// (train_llama.cpp): RMSNorm, rotary positions on q and k, grouped-query attention, SwiGLU; both with
+// (train_llama.cpp): RMSNorm, rotary positions on q and k, grouped-query or multi-head latent attention, SwiGLU; both with
 // the output head tied to the token embedding and cross-entropy on the next token).
 //
 // Written as templates over the scalar: training runs in float; the gradient check in the tests

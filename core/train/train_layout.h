@@ -1,5 +1,5 @@
 #pragma once
-// ParameterLayout: every trainable tensor of a model (GPT-2, or Llama without biases or q/k norms,
+// ParameterLayout: every trainable tensor of a model (GPT-2, or Llama (MHA/GQA or MLA) without biases or q/k norms,
 // tied head) packed into one flat buffer, in a
 // fixed order (as in karpathy/llm.c). The optimiser, gradient clipping, the gradient check and the
 // determinism test then work on plain arrays; the forward and backward passes view slices of the
