@@ -289,7 +289,10 @@ void report_cache_size(const LessonInputs& in, const std::vector<StepTrace>& his
   const StepTrace& t = history[step];
   const ModelConfig& config = in.model.model->config();
   const CacheShape loaded = loaded_cache_shape(config, in.model.name);
-  const int held = t.cached.ran && !t.cached.forward.layers.empty() ? int(t.cached.forward.layers[0].held_rows.size()) : 0;
+  // Positions the cache holds per layer at most: a global layer's, when local layers hold fewer.
+  int held = 0;
+  if (t.cached.ran)
+    for (const LayerRecord& l : t.cached.forward.layers) held = std::max(held, int(l.held_rows.size()));
   if (t.cached.ran && config.mla()) {
     report_latent_cache(in, t, loaded, r);
   } else if (t.cached.ran && loaded.n_local_layer() > 0 && t.window == 0) {  // local layers: each holds min(t, its window)
