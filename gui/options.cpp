@@ -23,7 +23,7 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
   CLI::App cli{"kvscope: watch a KV cache speed up GPT decoding, step by step"};
   AppOptions& a = out.app;
   std::string size, theme = "light";
-  auto* preset = cli.add_option("--preset", a.preset, "built-in model: demo (default; GPT-2 style), demo-llama (RoPE, grouped-query attention, any text) or gpt2-small (random weights)");
+  auto* preset = cli.add_option("--preset", a.preset, "built-in model: demo (default; GPT-2 style), demo-llama (RoPE, grouped-query attention, any text), demo-mla (multi-head latent attention, any text) or gpt2-small (random weights)");
   auto* model = cli.add_option("--model", a.model_dir,
                                "Hugging Face model folder (GPT-2, Llama 3, Qwen2/3, SmolLM2, Mistral: config.json, "
                                "model.safetensors and tokenizer.json or vocab.json + merges.txt)")

@@ -13,6 +13,7 @@
 #include "core/engine/error.h"
 #include "core/engine/session.h"
 #include "core/lessons/cache_calculator.h"
+#include "core/lessons/lesson_run.h"
 #include "core/tokenizers/id_tokenizer.h"
 #include "core/formats/model_folder.h"
 #include "core/formats/safetensors_writer.h"
@@ -273,4 +274,28 @@ TEST_CASE("Gemma 3: a byte-fallback tokenizer.json with an added token past the 
   session.start(prompt, {});
   check_logits(session.step().cached.logits, gemma_ref::last_logits(reference, prompt));
   CHECK_THROWS_AS(session.start(loaded.tokenizer->encode("<image_soft_token>"), {}), DataError);  // id 268: no row
+}
+
+TEST_CASE("cache-size lesson on a Gemma folder: the calculator's own row (local windows) equals the engine at every step", "[gemma][lesson_checks]") {
+  gemma_ref::Shape shape;  // 5 local layers with window 4, 1 global
+  const gemma_ref::Model reference = gemma_ref::random_model(shape, 23);
+  test::TempDir dir("gemma_lesson");
+  write_gemma_folder(dir.path, reference);
+  const LoadedModel loaded = load_model_folder(dir.path);
+  const Lesson lesson = parse_lesson(R"({"title": "Local and global", "summary": "s", "kind": "cache_size", "prompt": "1 2 3",
+      "steps": [{"note": "a", "calculator": {"shape": "loaded"}}, {"note": "b", "calculator": {"shape": "loaded"}},
+                {"note": "c", "calculator": {"shape": "loaded"}}, {"note": "d", "calculator": {"shape": "loaded"}}]})",
+                                     "local_global.json");
+  LessonRun run(lesson, loaded);
+  for (int s = 0; s < run.lesson_steps(); ++s) {
+    run.step();
+    INFO("step " << s);
+    const StepTrace& t = run.history().back();
+    const CalculatorReport& c = run.reports().back().calculator;
+    REQUIRE(c.set);
+    CHECK(c.tokens == t.position_end);  // the global layer's positions, not a local layer's window
+    REQUIRE(c.variants.back().sliding);
+    CHECK(c.bytes.back() == t.cached.cache_bytes);
+  }
+  CHECK(run.history().back().position_end > 4);  // past the local window: local layers stopped growing
 }

@@ -26,6 +26,7 @@ const char* sequence_state_name(SequenceState state) {
 BatchSession::BatchSession(std::shared_ptr<const Model> model, BatchOptions options)
     : model_(std::move(model)), options_(options) {
   const ModelConfig& c = model_->config();
+  if (c.mla()) throw UsageError("the paged pool holds K/V rows; an MLA model caches latent rows (use generate)");
   if (options_.block_size < 1)
     throw UsageError("block size must be a positive integer, got " + std::to_string(options_.block_size));
   if (options_.pool_blocks < 1)

@@ -57,10 +57,21 @@ void validate(const ModelConfig& c) {
   if (c.rope_scaling.factor < 0.0f || (c.rope_scaling.factor > 0.0f && !c.rope_scaling.linear &&
       !(c.rope_scaling.high_freq_factor > c.rope_scaling.low_freq_factor && c.rope_scaling.original_context > 0)))
     fail("rope_scaling needs factor > 0, high_freq_factor > low_freq_factor and original_max_position_embeddings > 0");
+  if (c.kv_lora_rank < 0) fail("kv_lora_rank must be positive (or 0 without MLA), got " + std::to_string(c.kv_lora_rank));
+  if (c.mla() && c.family != ModelFamily::Llama) fail("multi-head latent attention (kv_lora_rank) needs the Llama layout");
+  if (c.mla() && c.n_kv_head != 0 && c.n_kv_head != c.n_head)
+    fail("MLA rebuilds a K/V head per query head: num_key_value_heads must equal the query heads");
+  if (c.mla() && (c.qk_rope_dim < 2 || c.qk_rope_dim % 2 != 0 || c.qk_rope_dim >= c.d_head()))
+    fail("qk_rope_head_dim must be even, at least 2 and below head_dim (" + std::to_string(c.d_head()) + "), got " +
+         std::to_string(c.qk_rope_dim));
+  if (!c.mla() && c.qk_rope_dim != 0) fail("qk_rope_head_dim is set without kv_lora_rank (MLA)");
+  if (c.mla() && (c.qkv_bias || c.out_bias || c.qk_norm || c.n_local_layers() > 0 || c.rope_scaling.factor > 0.0f))
+    fail("kvscope's MLA has no attention biases, q/k norms, local layers or rope scaling");
   if (!(c.layer_norm_eps > 0.0f) || c.layer_norm_eps > 1.0f) fail("layer_norm_eps must be in (0, 1]");
   // Keeps every weight matrix index inside 32-bit Eigen sizes.
   if (std::int64_t(c.d_model) * c.d_ff() > (1LL << 31) || std::int64_t(c.d_model) * c.q_dim() > (1LL << 31) || std::int64_t(c.vocab_size) * c.d_model > (1LL << 31) ||
-      std::int64_t(c.context_length) * c.d_model > (1LL << 31))
+      std::int64_t(c.context_length) * c.d_model > (1LL << 31) || std::int64_t(c.kv_lora_rank) * c.q_dim() > (1LL << 31) ||
+      std::int64_t(c.kv_lora_rank) * c.d_model > (1LL << 31))
     fail("dimensions too large (a weight matrix would exceed 2^31 values)");
 }
 
@@ -82,9 +93,9 @@ ModelConfig preset_config(const std::string& name) {
     c.n_layer = 12;
     return c;
   }
-  throw UsageError("unknown preset '" + name + "' (known: demo, demo-llama, gpt2-small)");
+  throw UsageError("unknown preset '" + name + "' (known: demo, demo-llama, demo-mla, gpt2-small)");
 }
 
-std::vector<std::string> preset_names() { return {"demo", "demo-llama", "gpt2-small"}; }
+std::vector<std::string> preset_names() { return {"demo", "demo-llama", "demo-mla", "gpt2-small"}; }
 
 }  // namespace kvscope

@@ -9,6 +9,12 @@
 //          their own RoPE base) between global ones
 // Any family may have local layers (layer_windows); the session's model-wide --window bounds every
 // layer on top of that (a layer then sees min(its window, --window) keys).
+// Multi-head latent attention (MLA, DeepSeek-V2) is an attention kind of the Llama layout
+// (kv_lora_rank > 0): per layer and position the cache holds one latent row c = n W_dkv^T [r] and one
+// shared rotated key k_rope = rope(n W_kr^T) [qk_rope_dim] (DeepSeek's decoupled rotary key: RoPE
+// does not commute with the up-projection, so the rotated part cannot live in the latent). K and V
+// are rebuilt from the cached rows each step: K_h = [c W_uk_h^T | k_rope], V_h = c W_uv_h^T; every
+// query head has its own rebuilt K/V head of width head_dim, the last qk_rope_dim of which are rotary.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -53,6 +59,8 @@ struct ModelConfig {
   float embed_scale = 0.0f;    // token embeddings x embed_scale; 0: none (Gemma: sqrt(hidden) in the weights' dtype)
   float attn_softcap = 0.0f;   // scores -> cap tanh(scores / cap); 0: none
   float final_softcap = 0.0f;  // logits -> cap tanh(logits / cap); 0: none
+  int kv_lora_rank = 0;  // MLA: width r of the cached latent row (0: ordinary K/V rows)
+  int qk_rope_dim = 0;   // MLA: rotary dims of each q/k head, = width of the shared rotated key cached beside the latent
 
   bool rotary() const { return family != ModelFamily::Gpt2; }
   bool llama_layout() const { return family != ModelFamily::Gpt2; }  // separate Q/K/V, RMSNorm, gated MLP
@@ -73,22 +81,30 @@ struct ModelConfig {
   int d_ff() const { return ff_dim > 0 ? ff_dim : 4 * d_model; }
   // The K/V head query head h reads: groups of n_head / n_kv_head consecutive query heads share one.
   int kv_head_of(int query_head) const { return query_head / (n_head / kv_heads()); }
-  // "mha" (a K/V head per query head), "mqa" (one for all) or "gqa" (groups).
+  bool mla() const { return kv_lora_rank > 0; }
+  int qk_nope_dim() const { return d_head() - qk_rope_dim; }
+  int rotary_dims() const { return mla() ? qk_rope_dim : d_head(); }  // rotated dims of each q/k head  // MLA: dims of a K head rebuilt from the latent
+  // Floats one position adds to one layer's cache: K and V rows (2 kv_dim), or MLA's latent and rotated key.
+  int cache_key_dim() const { return mla() ? kv_lora_rank + qk_rope_dim : kv_dim(); }
+  int cache_value_dim() const { return mla() ? 0 : kv_dim(); }
+  int cache_row_floats() const { return cache_key_dim() + cache_value_dim(); }
+  // "mha" (a K/V head per query head), "mqa" (one for all), "gqa" (groups) or "mla" (a latent row).
   const char* attention_kind() const {
-    return kv_heads() == n_head ? "mha" : kv_heads() == 1 ? "mqa" : "gqa";
+    return mla() ? "mla" : kv_heads() == n_head ? "mha" : kv_heads() == 1 ? "mqa" : "gqa";
   }
   const char* family_name() const {
     return family == ModelFamily::Gemma3 ? "gemma3" : family == ModelFamily::Llama ? "llama" : "gpt2";
   }
-  // Bytes of one position's K and V rows over all layers, float32: 2 x layers x KV heads x d_head x 4
-  // (what the cache grows by per token while no layer's window is full).
-  std::int64_t kv_bytes_per_position() const { return 2LL * n_layer * kv_dim() * 4; }
+  // Bytes of one position's cached rows over all layers, float32: 2 x layers x KV heads x d_head x 4,
+  // MLA: layers x (kv_lora_rank + qk_rope_dim) x 4 (what the cache grows by per token while no layer's
+  // window is full).
+  std::int64_t kv_bytes_per_position() const { return std::int64_t(n_layer) * cache_row_floats() * 4; }
   // K/V rows (one per layer and position) the cache holds after `positions` positions: the sum over
   // layers of min(positions, window) for a windowed layer, positions for the others.
   std::int64_t kv_rows_held(std::int64_t positions, int model_window = 0) const;
-  // Those rows in float32 bytes: kv_rows_held x 2 x kv_dim x 4.
+  // Those rows in float32 bytes: kv_rows_held x cache_row_floats x 4.
   std::int64_t kv_bytes_held(std::int64_t positions, int model_window = 0) const {
-    return kv_rows_held(positions, model_window) * 2 * kv_dim() * 4;
+    return kv_rows_held(positions, model_window) * cache_row_floats() * 4;
   }
 };
 
@@ -96,7 +112,7 @@ struct ModelConfig {
 void validate(const ModelConfig& config);
 
 // Shapes of the GPT-2 presets: "demo" (tiny, the default) or "gpt2-small" (124M shape). Throws
-// UsageError for other names (demo-llama's shape is its config.json: core/formats/model_source.h).
+// UsageError for other names (demo-llama's and demo-mla's shapes are their config.json: core/formats/model_source.h).
 ModelConfig preset_config(const std::string& name);
 std::vector<std::string> preset_names();
 

@@ -12,13 +12,16 @@ namespace kvscope {
 // Multiply-adds of one layer, by part. Closed forms for n new rows, d = d_model, keys_i = keys read by
 // query row i: qkv n*d*(q_dim + 2 kv_dim), scores sum(keys_i)*q_dim, weighted_values sum(keys_i)*q_dim,
 // out_proj n*q_dim*d, mlp n*2*d*d_ff (GPT-2) or n*3*d*d_ff (SwiGLU). GPT-2: q_dim = kv_dim = d, d_ff = 4d.
+// MLA: qkv n*d*(q_dim + r + rope) (Q, the latent and the shared key of the new rows), and rebuild
+// rebuilt*r*(heads*nope + q_dim): K and V re-expanded from every latent row read (r = kv_lora_rank).
 struct LayerMacs {
   std::int64_t qkv = 0;
+  std::int64_t rebuild = 0;  // MLA only: K and V rebuilt from cached latent rows
   std::int64_t scores = 0;
   std::int64_t weighted_values = 0;
   std::int64_t out_proj = 0;
   std::int64_t mlp = 0;
-  std::int64_t total() const { return qkv + scores + weighted_values + out_proj + mlp; }
+  std::int64_t total() const { return qkv + rebuild + scores + weighted_values + out_proj + mlp; }
 };
 
 // Key positions first..last (inclusive) that one query row may attend to.
@@ -27,6 +30,9 @@ struct KeySpan {
   int size() const { return last - first + 1; }
   bool contains(int key) const { return key >= first && key <= last; }
 };
+
+// Keys a query at position pos may see: causal, and the newest `window` of them when window > 0.
+inline KeySpan visible_span(int pos, int window) { return {window > 0 ? std::max(0, pos - window + 1) : 0, pos}; }
 
 struct LayerRecord {
   int window = 0;                  // the window this layer attended with (0: every earlier key)
@@ -45,7 +51,12 @@ struct LayerRecord {
   // [n_kv_head, key_end]: the attention each key position received in this call, summed over the query
   // rows and the query heads reading that KV head (H2O's score, accumulated by a heavy-hitter policy).
   Eigen::MatrixXd key_attention;
-  Matrix keys;            // [n_computed, kv_dim] the K rows computed here (as cached: after rotation)
+  // MLA: the cache holds latent rows; K and V exist only as temporaries rebuilt from them each call.
+  Matrix latent_rows;     // [n_computed, kv_lora_rank + qk_rope_dim] rows written to the cache here: latent | rotated key
+  std::vector<int> rebuilt_rows;  // positions whose K and V were rebuilt from their latent row in this call, ascending
+  Matrix rebuilt_keys;    // [rebuilt_rows, kv_dim] those K rows (temporaries: never cached)
+  Matrix rebuilt_values;  // [rebuilt_rows, kv_dim] those V rows
+  Matrix keys;            // [n_computed, kv_dim] the K rows computed here (as cached: after rotation; MLA: rebuilt)
   Matrix keys_unrotated;  // [n_computed, kv_dim] the same K rows before rotary positions (rotary only)
   Matrix values;          // [n_computed, kv_dim]
   RowVector query;        // [q_dim] the newest query row (used once, never cached)

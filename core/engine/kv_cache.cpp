@@ -8,7 +8,8 @@
 
 namespace kvscope {
 
-KvCache::KvCache(const ModelConfig& config, int window) : row_dim_(config.kv_dim()), window_(window) {
+KvCache::KvCache(const ModelConfig& config, int window)
+    : row_dim_(config.cache_key_dim()), value_dim_(config.cache_value_dim()), window_(window) {
   if (window < 0) throw UsageError("window must be positive, got " + std::to_string(window));
   keys_.resize(std::size_t(config.n_layer));
   values_.resize(std::size_t(config.n_layer));
@@ -16,7 +17,7 @@ KvCache::KvCache(const ModelConfig& config, int window) : row_dim_(config.kv_dim
     const int w = config.effective_window(l, window);
     rings_.push_back(w > 0 ? std::min(w, config.context_length) : 0);
     keys_[std::size_t(l)] = Matrix::Zero(rings_.back(), row_dim_);
-    values_[std::size_t(l)] = Matrix::Zero(rings_.back(), row_dim_);
+    values_[std::size_t(l)] = Matrix::Zero(rings_.back(), value_dim_);
   }
 }
 
@@ -38,7 +39,7 @@ std::int64_t KvCache::rows_held_all_layers() const {
 std::int64_t KvCache::bytes_allocated() const {
   std::int64_t rows = 0;
   for (int l = 0; l < n_layer(); ++l) rows += capacity(l);
-  return 2LL * row_dim_ * rows * 4;
+  return std::int64_t(row_dim_ + value_dim_) * rows * 4;
 }
 
 // Only the growing layers grow; a ring keeps its W rows.
@@ -47,7 +48,7 @@ void KvCache::grow_to(int rows) {
   for (int l = 0; l < n_layer(); ++l) {
     if (rings_[std::size_t(l)] > 0) continue;
     keys_[std::size_t(l)].conservativeResize(capacity_, row_dim_);  // RowMajor: rows held stay put
-    values_[std::size_t(l)].conservativeResize(capacity_, row_dim_);
+    values_[std::size_t(l)].conservativeResize(capacity_, value_dim_);
   }
 }
 
@@ -56,7 +57,7 @@ void KvCache::write(int layer, int position, const float* key, const float* valu
   assert(position >= 0 && "positions are never negative");
   if (rings_[std::size_t(layer)] == 0 && position >= capacity_) grow_to(std::max({position + 1, 2 * capacity_, 16}));
   std::memcpy(keys_[layer].row(slot(layer, position)).data(), key, sizeof(float) * row_dim_);
-  std::memcpy(values_[layer].row(slot(layer, position)).data(), value, sizeof(float) * row_dim_);
+  if (value_dim_ > 0) std::memcpy(values_[layer].row(slot(layer, position)).data(), value, sizeof(float) * value_dim_);
 }
 
 void KvCache::held_positions(int layer, int, std::vector<int>& out) const {

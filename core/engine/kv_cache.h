@@ -8,6 +8,8 @@
 // local layer (Gemma 3) is a ring of its own window, a global one grows, and the session's
 // model-wide window bounds every layer (ModelConfig::effective_window). Attention reads it through
 // KvRows (core/engine/kv_rows.h), like the policy-managed cache.
+// MLA (ModelConfig::mla): the "K" row of a position is its latent row and rotated shared key,
+// [kv_lora_rank + qk_rope_dim], and there is no V row (V is rebuilt from the latent).
 #include <cstdint>
 #include <vector>
 
@@ -25,7 +27,8 @@ class KvCache final : public KvRows {
   KvCache(const ModelConfig& config, int window);
 
   int n_layer() const { return int(keys_.size()); }
-  int row_dim() const { return row_dim_; }  // kv_dim: floats per K (or V) row
+  int row_dim() const { return row_dim_; }  // floats per K row: kv_dim (MLA: latent + rotated key)
+  int value_dim() const { return value_dim_; }  // floats per V row: kv_dim (MLA: 0, no V rows)
   // Rows allocated for `layer`: its ring, or what the growing storage has reached.
   int capacity(int layer = 0) const { return rings_[std::size_t(layer)] > 0 ? rings_[std::size_t(layer)] : capacity_; }
   int window() const { return window_; }  // the model-wide window (0 = none)
@@ -56,9 +59,9 @@ class KvCache final : public KvRows {
   // Forget positions >= position (step back). Rows a window overwrote must be restored by the caller.
   void truncate(int position);
 
-  // Bytes of the rows held now: the sum over layers of 2 x kv_dim x rows held x 4 (grows by one
-  // position per token and layer until the layer's window is full).
-  std::int64_t bytes_held() const override { return 2LL * row_dim_ * rows_held_all_layers() * 4; }
+  // Bytes of the rows held now: the sum over layers of (K + V row floats) x rows held x 4 (grows by one
+  // position per token and layer until the layer's window is full): 2 x kv_dim, or MLA's latent + key.
+  std::int64_t bytes_held() const override { return std::int64_t(row_dim_ + value_dim_) * rows_held_all_layers() * 4; }
   // Bytes allocated now.
   std::int64_t bytes_allocated() const override;
 
@@ -70,8 +73,9 @@ class KvCache final : public KvRows {
   void grow_to(int rows);
 
   std::vector<Matrix> keys_;    // per layer [capacity, kv_dim]
-  std::vector<Matrix> values_;  // per layer [capacity, kv_dim]
+  std::vector<Matrix> values_;  // per layer [capacity, kv_dim] (MLA: [capacity, 0])
   int row_dim_ = 0;
+  int value_dim_ = 0;
   std::vector<int> rings_;  // per layer: W slots with a window; 0 without (slot = position)
   int capacity_ = 0;  // rows allocated per growing layer
   int window_ = 0;

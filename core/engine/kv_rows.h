@@ -16,7 +16,7 @@ namespace kvscope {
 struct KvLayerView {
   const float* keys = nullptr;
   const float* values = nullptr;
-  int row_dim = 0;  // kv_dim: KV heads side by side
+  int row_dim = 0;  // kv_dim: KV heads side by side (MLA: a latent row and rotated key; no V rows)
   int ring = 0;     // slots of a ring: position p is in slot p % ring; 0: slot = position
   const int* block_table = nullptr;  // paged: block id per block_size positions; null otherwise
   int block_size = 0;
@@ -40,7 +40,7 @@ class KvRows {
   virtual void held_positions(int layer, int kv_head, std::vector<int>& out) const = 0;
   // The rows of the held positions, as floats (a quantized cache dequantizes them here: hence not const).
   virtual KvLayerView read_layer(int layer) = 0;
-  // Writes one position's K and V rows (row_dim floats each) for one layer; positions in order, all
+  // Writes one position's K and V rows (row_dim floats each; MLA: the cached row, value null) for one layer; positions in order, all
   // layers of p before p + 1. advance() then moves next_position() on.
   virtual void write(int layer, int position, const float* key, const float* value) = 0;
   virtual void advance(int n_positions) = 0;

@@ -14,9 +14,6 @@
 namespace kvscope {
 
 namespace {
-// Keys a query at position pos may see: causal, and the newest `window` of them when window > 0.
-KeySpan visible_span(int pos, int window) { return {window > 0 ? std::max(0, pos - window + 1) : 0, pos}; }
-
 const Vector* bias_or_null(const Vector& b) { return b.size() ? &b : nullptr; }
 
 // Positions a layer holds for any KV head, ascending.
@@ -82,7 +79,9 @@ void Model::project_qkv_llama(int layer, ForwardScratch& s, int first_position) 
 void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
                    ForwardRecord* record) const {
   const int n = int(s.q.rows()), n_kv = config_.kv_heads();
-  const KvLayerView view = cache.read_layer(layer);
+  const int layer_window = config_.effective_window(layer, window);
+  // MLA: the cache holds latent rows; attention reads K and V rebuilt from them for this call.
+  const KvLayerView view = config_.mla() ? rebuild_kv(layer, s, first_position, cache, layer_window) : cache.read_layer(layer);
   const int key_end = first_position + n;
   LayerRecord* r = record ? &record->layers[layer] : nullptr;
   if (r && record->with_attention) r->attention.assign(config_.n_head, Matrix::Zero(n, key_end));
@@ -93,7 +92,6 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
   for (int g = 0; g < n_kv; ++g) cache.held_positions(layer, g, s.held[std::size_t(g)]);
   s.row_spans.assign(std::size_t(n), KeySpan{});
   s.row_key_counts.assign(std::size_t(n), 0);
-  const int layer_window = config_.effective_window(layer, window);
   if (r) r->window = layer_window;
   for (int i = 0; i < n; ++i) attend_row(layer, s, i, first_position, view, layer_window, record);
   // Cached positions some row read (any KV head): the trace's reused rows.
@@ -182,15 +180,19 @@ void Model::mlp(int layer, ForwardScratch& s) const {
 
 void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
                       ForwardRecord* record) const {
-  // Q, K, V of the n new rows only: older K and V are in the cache.
-  if (config_.llama_layout())
+  // Q, K, V of the n new rows only: older K and V are in the cache (MLA: Q and the latent rows).
+  if (config_.mla())
+    project_mla(layer, s, first_position);
+  else if (config_.llama_layout())
     project_qkv_llama(layer, s, first_position);
   else
     project_qkv_gpt2(layer, s);
   attend(layer, s, first_position, cache, window, record);
   if (record) record_layer(record->layers[layer], record->with_rows, s, first_position);
   // New rows enter the cache only after every query of this call has read what it needs.
-  for (Eigen::Index i = 0; i < s.k.rows(); ++i) cache.write(layer, first_position + int(i), s.k.row(i).data(), s.v.row(i).data());
+  const bool mla = config_.mla();  // MLA caches the latent row and rotated key, no V row
+  for (Eigen::Index i = 0; i < s.k.rows(); ++i)
+    cache.write(layer, first_position + int(i), mla ? s.latent.row(i).data() : s.k.row(i).data(), mla ? nullptr : s.v.row(i).data());
   // x += attention output W_o^T (+ b) (Gemma 3: normed first), then the MLP.
   const LayerWeights& w = weights_.layers[layer];
   linear(s.mixed, w.attn_proj, bias_or_null(w.attn_proj_bias), s.projected);
@@ -210,7 +212,12 @@ void Model::record_layer(LayerRecord& r, bool with_rows, const ForwardScratch& s
   r.computed_rows.clear();
   for (int p = first_position; p < first_position + n; ++p) r.computed_rows.push_back(p);
   const std::int64_t mlp_matrices = config_.llama_layout() ? 3 : 2;
-  r.macs.qkv = n * d * (q_dim + 2 * kv_dim);
+  r.macs.qkv = n * d * (q_dim + (config_.mla() ? config_.cache_key_dim() : 2 * kv_dim));
+  r.rebuilt_rows.clear();
+  if (config_.mla()) {
+    r.rebuilt_rows = s.rebuilt;
+    r.macs.rebuild = std::int64_t(s.rebuilt.size()) * config_.kv_lora_rank * (config_.n_head * config_.qk_nope_dim() + q_dim);
+  }
   r.macs.scores = r.keys_read * q_dim;
   r.macs.weighted_values = r.keys_read * q_dim;
   r.macs.out_proj = n * q_dim * d;
@@ -220,7 +227,16 @@ void Model::record_layer(LayerRecord& r, bool with_rows, const ForwardScratch& s
     r.values = s.v;
     r.query = s.q.row(n - 1);
     r.queries = s.q;
-    if (config_.rotary()) r.keys_unrotated = s.k_unrotated;
+    if (config_.rotary() && !config_.mla()) r.keys_unrotated = s.k_unrotated;
+    if (config_.mla()) {
+      r.latent_rows = s.latent;
+      r.rebuilt_keys.resize(Eigen::Index(s.rebuilt.size()), q_dim);
+      r.rebuilt_values.resize(Eigen::Index(s.rebuilt.size()), q_dim);
+      for (std::size_t i = 0; i < s.rebuilt.size(); ++i) {
+        r.rebuilt_keys.row(Eigen::Index(i)) = s.k_rebuilt.row(s.rebuilt[i]);
+        r.rebuilt_values.row(Eigen::Index(i)) = s.v_rebuilt.row(s.rebuilt[i]);
+      }
+    }
   }
 }
 

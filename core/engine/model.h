@@ -10,6 +10,8 @@
 // rotary positions nothing is looked up by position, so a window lets decoding pass the context.
 // The cached way reads whatever the cache holds (KvRows): a policy-managed cache may have evicted
 // positions (per KV head) or hold them quantized; a query then reads only the held positions.
+// Multi-head latent attention (config.mla()) caches a latent row per layer and position and rebuilds
+// K and V from the rows attention reads, in both ways alike (core/engine/model_mla.cpp).
 #include <vector>
 
 #include "core/engine/config.h"
@@ -35,6 +37,12 @@ struct ForwardScratch {
   std::vector<KeySpan> row_spans;  // per query row: from the first key it read (KV head 0) to itself
   std::vector<int> row_key_counts; // per query row: keys it read (KV head 0; every head reads as many)
   std::vector<int> reused;         // positions read back from the cache by any query row and KV head
+  // MLA (core/engine/model_mla.cpp): r = kv_lora_rank, rope = qk_rope_dim.
+  Matrix latent;                   // [n, r + rope] the new rows' latent | rotated shared key (what is cached)
+  Matrix latent_read;              // [rebuilt, r] the latent rows K and V are rebuilt from (cached, then new)
+  Matrix k_nope, v_up;             // [rebuilt, n_head * nope], [rebuilt, q_dim] up-projections of the latents
+  Matrix k_rebuilt, v_rebuilt;     // [key_end, q_dim] by position; only the rebuilt positions are filled
+  std::vector<int> rebuilt;        // positions rebuilt in this call, ascending
 };
 
 class Model {
@@ -58,6 +66,8 @@ class Model {
                  ForwardRecord* record) const;
   void project_qkv_gpt2(int layer, ForwardScratch& s) const;
   void project_qkv_llama(int layer, ForwardScratch& s, int first_position) const;
+  void project_mla(int layer, ForwardScratch& s, int first_position) const;
+  KvLayerView rebuild_kv(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window) const;
   void attend(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
               ForwardRecord* record) const;
   void attend_row(int layer, ForwardScratch& s, int i, int first_position, const KvLayerView& view, int window,

@@ -6,12 +6,14 @@
 #include <cstring>
 #include <iterator>
 
+#include "core/engine/error.h"
 #include "core/engine/half_float.h"
 
 namespace kvscope {
 
 PolicyKvCache::PolicyKvCache(const ModelConfig& config, const KvPolicy& policy)
     : policy_(policy), row_dim_(config.kv_dim()), d_head_(config.d_head()), n_kv_head_(config.kv_heads()) {
+  if (config.mla()) throw UsageError("cache policies evict or quantize K/V rows; an MLA model caches latent rows instead");
   layers_.resize(std::size_t(config.n_layer));
   for (int i = 0; i < config.n_layer; ++i) layers_[std::size_t(i)].window = config.layer_window(i);
   for (Layer& l : layers_) {

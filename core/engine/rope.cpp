@@ -5,10 +5,10 @@
 namespace kvscope {
 
 std::vector<double> rope_inverse_frequencies(const ModelConfig& c, bool local) {
-  const int half = c.d_head() / 2;
+  const int dims = c.rotary_dims(), half = dims / 2;
   std::vector<double> inv(half);
   const double theta = local ? c.rope_local_theta : c.rope_theta;
-  for (int i = 0; i < half; ++i) inv[i] = 1.0 / std::pow(theta, 2.0 * i / c.d_head());
+  for (int i = 0; i < half; ++i) inv[i] = 1.0 / std::pow(theta, 2.0 * i / dims);
   const RopeScaling& s = c.rope_scaling;
   if (local || s.factor <= 0.0f) return inv;
   if (s.linear) {  // positions / factor, i.e. every frequency / factor

@@ -8,7 +8,7 @@
 
 namespace kvscope {
 
-// inv_freq[i] = theta^(-2i / d_head) for i < d_head/2, with rope_scaling (Llama 3's or linear)
+// inv_freq[i] = theta^(-2i / dims) for i < dims/2 (dims: the rotated part of a head, rotary_dims()), with rope_scaling (Llama 3's or linear)
 // applied when set. local: the local layers' base (rope_local_theta) and no scaling, as Gemma 3 has.
 std::vector<double> rope_inverse_frequencies(const ModelConfig& config, bool local = false);
 

@@ -110,17 +110,17 @@ int DecodeSession::choose_next(const RowVector& logits, int step, bool* forced) 
 DecodeSession::Undo DecodeSession::save_overwritten(int first_new, int n_new) const {
   Undo undo;
   if (!cache_.has_ring()) return undo;  // only a ring overwrites rows
-  const int d = cache_.row_dim();
+  const int d = cache_.row_dim(), dv = cache_.value_dim();
   for (int l = 0; l < cache_.n_layer(); ++l) {
     std::vector<int> positions;
     if (cache_.ring(l) > 0)
       for (int p = std::max(cache_.first_held(l), first_new + n_new - cache_.ring(l)); p < first_new; ++p)
         positions.push_back(p);
     const int n = int(positions.size());
-    Matrix k(n, d), v(n, d);
+    Matrix k(n, d), v(n, dv);
     for (int i = 0; i < n; ++i) {
       k.row(i) = Eigen::Map<const RowVector>(cache_.key_row(l, positions[std::size_t(i)]), d);
-      v.row(i) = Eigen::Map<const RowVector>(cache_.value_row(l, positions[std::size_t(i)]), d);
+      if (dv > 0) v.row(i) = Eigen::Map<const RowVector>(cache_.value_row(l, positions[std::size_t(i)]), dv);
     }
     undo.positions.push_back(std::move(positions));
     undo.keys.push_back(std::move(k));

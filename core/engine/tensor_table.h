@@ -114,8 +114,24 @@ void visit_attention_projections(const ModelConfig& c, const std::string& h, con
   if (a.out_bias) visit(vec(h + "self_attn.o_proj.bias", d, R::Bias), l.attn_proj_bias);
 }
 
-// Llama family (llama, mistral, qwen2, qwen3): RMSNorm gains only, separate Q/K/V projections
-// ([out, in] as nn.Linear stores them), optional q/k/v biases and per-head q/k norms, SwiGLU MLP.
+// Multi-head latent attention (kvscope's own names; DeepSeek-V2 packs W_dkv and W_kr as
+// kv_a_proj_with_mqa and W_uk, W_uv as kv_b_proj): Q as Llama's, the latent down-projection, the
+// shared rotary key, the two up-projections, O.
+template <class Layer, class Visit>
+void visit_mla_projections(const ModelConfig& c, const std::string& h, Layer& l, Visit&& visit) {
+  using namespace table;
+  const int d = c.d_model, q = c.q_dim(), r = c.kv_lora_rank;
+  visit(matrix(h + "self_attn.q_proj.weight", q, d, R::Linear, I::Normal), l.attn_q);
+  visit(matrix(h + "self_attn.kv_down_proj.weight", r, d, R::Linear, I::Normal), l.attn_kv_down);
+  visit(matrix(h + "self_attn.k_rope_proj.weight", c.qk_rope_dim, d, R::Linear, I::Normal), l.attn_k_rope);
+  visit(matrix(h + "self_attn.k_up_proj.weight", c.n_head * c.qk_nope_dim(), r, R::Linear, I::Normal), l.attn_k_up);
+  visit(matrix(h + "self_attn.v_up_proj.weight", q, r, R::Linear, I::Normal), l.attn_v_up);
+  visit(matrix(h + "self_attn.o_proj.weight", d, q, R::Linear, I::Residual), l.attn_proj);
+}
+
+// Llama family (llama, mistral, qwen2, qwen3, kvscope_mla): RMSNorm gains only, separate Q/K/V
+// projections ([out, in] as nn.Linear stores them) or MLA's, optional q/k/v biases and per-head q/k
+// norms, SwiGLU MLP.
 template <class Weights, class Visit>
 void visit_llama_tensors(const ModelConfig& c, Weights& w, Visit&& visit) {
   using namespace table;
@@ -125,7 +141,10 @@ void visit_llama_tensors(const ModelConfig& c, Weights& w, Visit&& visit) {
     auto& l = w.layers[i];
     const std::string h = "model.layers." + std::to_string(i) + ".";
     visit(vec(h + "input_layernorm.weight", d, R::NormGain), l.ln_1_gamma);
-    visit_attention_projections(c, h, {c.qkv_bias, c.out_bias, c.qk_norm, R::NormGain}, l, visit);
+    if (c.mla())
+      visit_mla_projections(c, h, l, visit);
+    else
+      visit_attention_projections(c, h, {c.qkv_bias, c.out_bias, c.qk_norm, R::NormGain}, l, visit);
     visit(vec(h + "post_attention_layernorm.weight", d, R::NormGain), l.ln_2_gamma);
     visit(matrix(h + "mlp.gate_proj.weight", f, d, R::Linear, I::Normal), l.mlp_gate);
     visit(matrix(h + "mlp.up_proj.weight", f, d, R::Linear, I::Normal), l.mlp_up);

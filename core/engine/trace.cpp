@@ -42,10 +42,13 @@ void drop_mode(ModeTrace& m, bool keep_rows) {
     std::vector<Matrix>().swap(l.attention);
     l.queries = Matrix();
     l.query = RowVector();
+    l.rebuilt_keys = Matrix();  // MLA's temporaries: O(t) per step
+    l.rebuilt_values = Matrix();
     if (keep_rows) continue;  // the cached mode's K/V rows are the cache's contents: later steps show them
     l.keys = Matrix();
     l.keys_unrotated = Matrix();
     l.values = Matrix();
+    l.latent_rows = Matrix();
   }
 }
 
@@ -58,10 +61,13 @@ void restore_mode(ModeTrace& slim, ModeTrace&& full, bool keep_rows) {
     s.attention = std::move(f.attention);
     s.queries = std::move(f.queries);
     s.query = std::move(f.query);
+    s.rebuilt_keys = std::move(f.rebuilt_keys);
+    s.rebuilt_values = std::move(f.rebuilt_values);
     if (keep_rows) continue;
     s.keys = std::move(f.keys);
     s.keys_unrotated = std::move(f.keys_unrotated);
     s.values = std::move(f.values);
+    s.latent_rows = std::move(f.latent_rows);
   }
 }
 
@@ -72,8 +78,8 @@ std::int64_t large_tensor_bytes(const StepTrace& t) {
   for (const ModeTrace* m : {&t.uncached, &t.cached})
     for (const LayerRecord& l : m->forward.layers) {
       for (const Matrix& a : l.attention) floats += a.size();
-      floats += l.queries.size() + l.query.size();
-      if (m == &t.uncached) floats += l.keys.size() + l.keys_unrotated.size() + l.values.size();
+      floats += l.queries.size() + l.query.size() + l.rebuilt_keys.size() + l.rebuilt_values.size();
+      if (m == &t.uncached) floats += l.keys.size() + l.keys_unrotated.size() + l.values.size() + l.latent_rows.size();
     }
   return floats * std::int64_t(sizeof(float));
 }

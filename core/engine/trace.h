@@ -81,8 +81,8 @@ struct StepTrace {
   ModeTrace uncached;
   float max_abs_logit_diff = 0.0f;         // between the two modes; meaningful only when both ran
   // True when the large tensors were dropped to bound memory (DecodeSession keeps them for its newest
-  // steps only): the uncached mode's attention, K/V/Q rows and logits, and the cached mode's attention,
-  // queries and logits. Everything else, the cached K/V rows included, stays. recompute_step() brings
+  // steps only): the uncached mode's attention, K/V/Q rows, latent rows and logits, and the cached
+  // mode's attention, queries and logits; MLA's rebuilt K/V rows in both. Everything else, the cached K/V rows included, stays. recompute_step() brings
   // them back with identical numbers.
   bool tensors_dropped = false;
 

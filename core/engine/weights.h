@@ -22,6 +22,11 @@ struct LayerWeights {
   Vector attn_q_bias;            // [q_dim] (Qwen2)
   Vector attn_k_bias, attn_v_bias;  // [kv_dim] (Qwen2)
   Vector q_norm, k_norm;         // [d_head] RMSNorm gains per head (Qwen3, Gemma 3)
+  // MLA (ModelConfig::mla): attn_q as above; K and V come from a cached latent instead of attn_k/attn_v.
+  Matrix attn_kv_down;           // [kv_lora_rank, d_model] W_dkv: the latent row c that is cached
+  Matrix attn_k_rope;            // [qk_rope_dim, d_model] W_kr: the shared key part that is rotated and cached
+  Matrix attn_k_up;              // [n_head * qk_nope_dim, kv_lora_rank] W_uk: c -> the other K dims of every head
+  Matrix attn_v_up;              // [n_head * d_head, kv_lora_rank] W_uv: c -> V of every head
   Matrix attn_proj;              // [d_model, q_dim] output projection
   Vector attn_proj_bias;         // [d_model]
   Vector post_attn_norm;         // [d_model] Gemma 3: norm of the attention output before the residual add

@@ -10,5 +10,7 @@ namespace kvscope {
 const std::vector<EmbeddedFile>& embedded_demo_model();
 // examples/models/demo-llama: config.json, model.safetensors, tokenizer.json
 const std::vector<EmbeddedFile>& embedded_demo_llama_model();
+// examples/models/demo-mla: config.json, model.safetensors, tokenizer.json (demo-llama's tokenizer)
+const std::vector<EmbeddedFile>& embedded_demo_mla_model();
 
 }  // namespace kvscope

@@ -124,6 +124,16 @@ void read_llama(const nlohmann::json& j, const std::string& path, const std::str
   c.qk_norm = type == "qwen3";
 }
 
+// kvscope_mla: kvscope's own Llama block with multi-head latent attention (not a transformers class):
+// the llama fields plus kv_lora_rank (latent width) and qk_rope_head_dim (the rotated part of each
+// head_dim, and the shared rotated key cached beside the latent).
+void read_mla(const nlohmann::json& j, const std::string& path, ModelConfig& c) {
+  read_llama(j, path, "llama", c);
+  c.kv_lora_rank = int_field(j, path, "kv_lora_rank");
+  if (c.kv_lora_rank == 0) throw DataError(path + ": field \"kv_lora_rank\" must be at least 1, got 0");
+  c.qk_rope_dim = int_field(j, path, "qk_rope_head_dim");
+}
+
 // A number field that may be null or absent (0 then): Gemma's softcaps.
 float optional_positive(const nlohmann::json& j, const std::string& path, const char* name) {
   return number_field(j, path, name, 0.0f);
@@ -213,12 +223,14 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& pat
     read_gpt2(j, path, c);
   else if (type == "llama" || type == "mistral" || type == "qwen2" || type == "qwen3")
     read_llama(j, path, type, c);
+  else if (type == "kvscope_mla")
+    read_mla(j, path, c);
   else if (type == "gemma3_text")
     read_gemma3(j, path, c);
   else if (type == "gemma3" && j.contains("text_config") && j["text_config"].is_object())
     read_gemma3(j["text_config"], path + " (text_config)", c);  // the multimodal config: its text model only
   else
-    throw DataError(path + ": model_type \"" + type + "\" is not supported (gpt2, llama, mistral, qwen2, qwen3, gemma3_text)");
+    throw DataError(path + ": model_type \"" + type + "\" is not supported (gpt2, llama, mistral, qwen2, qwen3, gemma3_text, kvscope_mla)");
   try {
     validate(c);
   } catch (const UsageError& e) {

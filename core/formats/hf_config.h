@@ -10,6 +10,8 @@
 //         sliding_window_pattern, default 6), sliding_window, rope_theta (global layers) and
 //         rope_local_base_freq (local), query_pre_attn_scalar, attn/final_logit_softcapping (null),
 //         tie_word_embeddings (true); rope_scaling null or linear
+//   kvscope_mla: the llama fields plus kv_lora_rank and qk_rope_head_dim (multi-head latent attention,
+//         kvscope's own layout: core/engine/config.h)
 // Every other key is ignored; any other model_type is refused by name.
 #include <string>
 

@@ -45,6 +45,12 @@ nlohmann::json hf_llama_config(const ModelConfig& c) {
   j["attention_bias"] = c.out_bias;
   j["mlp_bias"] = false;
   j["torch_dtype"] = "float32";
+  if (c.mla()) {  // kvscope's own model type: a Llama block with multi-head latent attention
+    j["architectures"] = {"KvscopeMlaForCausalLM"};
+    j["model_type"] = "kvscope_mla";
+    j["kv_lora_rank"] = c.kv_lora_rank;
+    j["qk_rope_head_dim"] = c.qk_rope_dim;
+  }
   return j;
 }
 

@@ -35,10 +35,11 @@ LoadedModel load_preset(const std::string& name) {
     return load_embedded(embedded_demo_model(), name, "vocab.txt", [](const std::string& text, const std::string& where) {
       return std::make_shared<WordTokenizer>(WordTokenizer::parse_word_list(text, where));
     });
-  if (name == "demo-llama")
-    return load_embedded(embedded_demo_llama_model(), name, "tokenizer.json", [](const std::string& text, const std::string& where) {
-      return std::make_shared<HfTokenizer>(HfTokenizer::from_text(text, where));
-    });
+  auto hf_tokenizer = [](const std::string& text, const std::string& where) {
+    return std::make_shared<HfTokenizer>(HfTokenizer::from_text(text, where));
+  };
+  if (name == "demo-llama") return load_embedded(embedded_demo_llama_model(), name, "tokenizer.json", hf_tokenizer);
+  if (name == "demo-mla") return load_embedded(embedded_demo_mla_model(), name, "tokenizer.json", hf_tokenizer);
   ModelConfig config = preset_config(name);
   LoadedModel loaded;
   loaded.name = name;

@@ -18,7 +18,9 @@ struct LoadedModel {
 // "demo": the trained classroom model compiled into the binary (examples/models/demo), GPT-2 style
 // with its word vocabulary. "demo-llama": the same corpus on a Llama-style model (RoPE, 4 query heads
 // sharing 2 KV heads, RMSNorm, SwiGLU) with a byte-level BPE, so any text encodes
-// (examples/models/demo-llama). "gpt2-small": GPT-2 124M's shape with seeded random weights and no
+// (examples/models/demo-llama). "demo-mla": the same corpus and tokenizer on a Llama-style model whose
+// attention is multi-head latent attention (a latent row and a shared rotated key cached per layer and
+// position, K and V rebuilt from them each step: examples/models/demo-mla). "gpt2-small": GPT-2 124M's shape with seeded random weights and no
 // vocabulary.
 // Throws UsageError for an unknown name.
 LoadedModel load_preset(const std::string& name);

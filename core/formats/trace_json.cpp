@@ -19,7 +19,9 @@ nlohmann::json layer_to_json(const LayerRecord& l, const TraceJsonOptions& optio
   j["evicted_rows"] = l.evicted_rows;
   j["held_rows"] = l.held_rows;
   j["keys_read"] = l.keys_read;
+  if (!l.rebuilt_rows.empty()) j["rebuilt_rows"] = l.rebuilt_rows;  // MLA: K/V rebuilt from latent rows
   j["macs"] = {{"qkv", l.macs.qkv},
+               {"rebuild", l.macs.rebuild},
                {"scores", l.macs.scores},
                {"weighted_values", l.macs.weighted_values},
                {"out_proj", l.macs.out_proj},

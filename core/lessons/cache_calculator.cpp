@@ -36,7 +36,7 @@ std::int64_t kv_cache_bytes(int n_layer, int n_kv_head, int d_head, std::int64_t
 }
 
 std::int64_t kv_cache_bytes(const CacheShape& s, int n_kv_head, std::int64_t tokens, KvDtype dtype) {
-  return kv_cache_bytes(s.n_layer, n_kv_head, s.d_head, tokens, kv_dtype_info(dtype).bytes);
+  return std::int64_t(s.n_layer) * n_kv_head * s.values_per_kv_head() * tokens * kv_dtype_info(dtype).bytes;
 }
 
 std::int64_t cache_bytes_as_mha(const ModelConfig& config, const StepTrace& step) {
@@ -96,6 +96,20 @@ CacheShape shape_of(const ModelConfig& c, const std::string& name, const std::st
   s.context = c.context_length;
   s.parameters = parameter_count(c);
   if (c.n_local_layers() > 0) s.layer_windows = c.layer_windows;
+  s.kv_lora_rank = c.kv_lora_rank;
+  s.qk_rope_dim = c.qk_rope_dim;
+  return s;
+}
+
+// DeepSeek-V2-Lite (deepseek-ai/DeepSeek-V2-Lite config.json): 27 layers, 16 heads, qk_nope_head_dim 128
+// + qk_rope_head_dim 64 = K head 192, v_head_dim 128, kv_lora_rank 512, no q_lora_rank; its model card
+// gives 32K context and 15.7B parameters in total (MoE, 2.4B active): rounded here.
+CacheShape deepseek_v2_lite() {
+  CacheShape s{"deepseek-v2-lite", "DeepSeek-V2-Lite (MLA: latent 512 + rotated key 64)", 27, 16, 16, 192, 32768,
+               15700000000LL, {}};
+  s.v_head_dim = 128;
+  s.kv_lora_rank = 512;
+  s.qk_rope_dim = 64;
   return s;
 }
 }  // namespace
@@ -111,6 +125,7 @@ const std::vector<CacheShape>& known_cache_shapes() {
       shape_of(gemma3_config("gemma-3-270m"), "gemma-3-270m", "Gemma 3 270M (MQA, 15 local : 3 global, window 512)"),
       shape_of(gemma3_config("gemma-3-1b"), "gemma-3-1b", "Gemma 3 1B (MQA, 22 local : 4 global, window 512)"),
       shape_of(gemma3_config("gemma-3-4b"), "gemma-3-4b", "Gemma 3 4B (GQA, 29 local : 5 global, window 1024)"),
+      deepseek_v2_lite(),
   };
   return shapes;
 }
@@ -147,6 +162,11 @@ std::vector<AttentionVariant> attention_variants(const CacheShape& s) {
     if (s.n_head % d == 0) groups = d;
   if (groups > 1) v.push_back({"GQA", groups, groups != s.n_kv_head});
   if (s.n_head > 1) v.push_back({"MQA", 1, s.n_kv_head != 1});
+  if (s.kv_lora_rank > 0) {  // MLA: how the model runs; every per-head row is what it would need without
+    for (AttentionVariant& a : v) a.hypothetical = true;
+    v.push_back({"MLA", s.n_head, false, false, true});
+    return v;
+  }
   if (s.n_local_layer() == 0) return v;
   // The model's own kind with its local layers' windows: how it runs. Every all-global row is then
   // what the same shape would need without windows.
@@ -159,6 +179,13 @@ std::vector<AttentionVariant> attention_variants(const CacheShape& s) {
   return v;
 }
 
+AttentionVariant own_attention_variant(const CacheShape& s) {
+  for (const AttentionVariant& v : attention_variants(s))
+    if (!v.hypothetical) return v;
+  assert(false && "attention_variants marks the shape's own layout");
+  return attention_variants(s).front();
+}
+
 std::int64_t layer_positions_held(const CacheShape& s, std::int64_t tokens, bool sliding) {
   std::int64_t held = 0;
   for (int l = 0; l < s.n_layer; ++l) {
@@ -169,10 +196,17 @@ std::int64_t layer_positions_held(const CacheShape& s, std::int64_t tokens, bool
 }
 
 std::int64_t kv_cache_bytes(const CacheShape& s, const AttentionVariant& v, std::int64_t tokens, KvDtype dtype) {
-  return 2LL * layer_positions_held(s, tokens, v.sliding) * v.n_kv_head * s.d_head * kv_dtype_info(dtype).bytes;
+  const std::int64_t per_layer_token = v.latent ? s.latent_values() : std::int64_t(v.n_kv_head) * s.values_per_kv_head();
+  return layer_positions_held(s, tokens, v.sliding) * per_layer_token * kv_dtype_info(dtype).bytes;
 }
 
 std::string cache_formula(const CacheShape& s, const AttentionVariant& v, std::int64_t tokens, KvDtype dtype) {
+  if (v.latent) {
+    const KvDtypeInfo& d = kv_dtype_info(dtype);
+    return std::to_string(s.n_layer) + " layers \xC3\x97 (" + std::to_string(s.kv_lora_rank) + " latent + " +
+           std::to_string(s.qk_rope_dim) + " rotated key) \xC3\x97 " + format_count(tokens) + (tokens == 1 ? " token" : " tokens") +
+           " \xC3\x97 " + std::to_string(d.bytes) + " B (" + d.name + ") = " + format_decimal_bytes(double(kv_cache_bytes(s, v, tokens, dtype)));
+  }
   if (!v.sliding || s.n_local_layer() == 0) return cache_formula(s, v.n_kv_head, tokens, dtype);
   // Local layers may differ in window: one term per distinct window, global layers first.
   std::vector<std::pair<int, int>> terms;  // (window, layers); window 0 = global
@@ -197,8 +231,11 @@ std::string cache_formula(const CacheShape& s, const AttentionVariant& v, std::i
 
 std::string cache_product(const CacheShape& s, int n_kv_head, std::int64_t tokens, KvDtype dtype) {
   const KvDtypeInfo& d = kv_dtype_info(dtype);
-  return "2 \xC3\x97 " + std::to_string(s.n_layer) + " layers \xC3\x97 " + std::to_string(n_kv_head) +
-         (n_kv_head == 1 ? " KV head" : " KV heads") + " \xC3\x97 " + std::to_string(s.d_head) + " head dim \xC3\x97 " +
+  const bool split = s.v_head_dim > 0 && s.v_head_dim != s.d_head;  // K and V heads of different widths
+  const std::string dims = split ? "(" + std::to_string(s.d_head) + " K + " + std::to_string(s.v_head_dim) + " V) head dims"
+                                 : std::to_string(s.d_head) + " head dim";
+  return (split ? "" : "2 \xC3\x97 ") + std::to_string(s.n_layer) + " layers \xC3\x97 " + std::to_string(n_kv_head) +
+         (n_kv_head == 1 ? " KV head" : " KV heads") + " \xC3\x97 " + dims + " \xC3\x97 " +
          format_count(tokens) + (tokens == 1 ? " token" : " tokens") + " \xC3\x97 " + std::to_string(d.bytes) + " B (" +
          d.name + ")";
 }

@@ -2,8 +2,9 @@
 // How big the KV cache gets: bytes = 2 (K and V) x layers x KV heads x head dim x tokens x bytes per
 // value, for the loaded model and for well-known shapes, in fp32 / bf16 / fp8, with multi-head (MHA),
 // grouped-query (GQA) and multi-query (MQA) attention, and with sliding-window layers (Gemma 3: a local
-// layer holds at most its window of positions, a global one every position). Pure arithmetic on
-// shapes: no model runs here.
+// layer holds at most its window of positions, a global one every position), and with multi-head latent
+// attention (MLA: layers x (latent + rotated key) x tokens x bytes per value, no per-head K/V rows).
+// Pure arithmetic on shapes: no model runs here.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,8 +37,13 @@ struct CacheShape {
   int context = 0;    // the model's context length in tokens
   std::int64_t parameters = 0;  // weights, for "cache versus weights" comparisons
   std::vector<int> layer_windows;  // per layer: 0 global, W local (holds at most W positions); empty: all global
+  int v_head_dim = 0;    // V's head dim when it differs from K's (DeepSeek: K 192, V 128); 0: = d_head
+  int kv_lora_rank = 0;  // MLA: the latent row's width (0: no MLA row)
+  int qk_rope_dim = 0;   // MLA: the rotated key cached beside it
 
   int n_local_layer() const;
+  int values_per_kv_head() const { return d_head + (v_head_dim > 0 ? v_head_dim : d_head); }  // K + V
+  int latent_values() const { return kv_lora_rank + qk_rope_dim; }  // MLA: per layer and token
 };
 
 // The closed form. Every argument must be positive (asserted).
@@ -49,9 +55,10 @@ std::int64_t kv_cache_bytes(const CacheShape& shape, int n_kv_head, std::int64_t
 std::int64_t cache_bytes_as_mha(const ModelConfig& config, const StepTrace& step);
 
 // GPT-2 small / medium / XL, a Llama-3-8B-like GQA shape (32 layers, 32 heads, 8 KV heads, head dim
-// 128) and Gemma 3 270M / 1B / 4B (5 local layers per global one; see gemma3_config).
+// 128), Gemma 3 270M / 1B / 4B (5 local layers per global one; see gemma3_config) and DeepSeek-V2-Lite
+// (MLA: 27 layers, kv_lora_rank 512, qk_rope_head_dim 64; as MHA 16 heads of K 192 and V 128).
 const std::vector<CacheShape>& known_cache_shapes();
-// The loaded model (MHA: the engine keeps every head's K and V).
+// The loaded model (its K/V heads, windows and MLA widths, as the engine caches them).
 CacheShape loaded_cache_shape(const ModelConfig& config, const std::string& model_name);
 bool is_cache_shape_name(const std::string& name);  // "loaded" or a known shape
 // Throws UsageError naming the unknown shape and the known ones.
@@ -70,12 +77,16 @@ struct AttentionVariant {
   int n_kv_head = 0;
   bool hypothetical = false;  // not how this model was trained: what the same shape would need
   bool sliding = false;       // local layers hold at most their window (the shape's layer_windows)
+  bool latent = false;        // MLA: a latent row and rotated key per layer and token (n_kv_head: heads rebuilt)
 };
 std::vector<AttentionVariant> attention_variants(const CacheShape& shape);
+// The row that is how the shape runs (the one not hypothetical).
+AttentionVariant own_attention_variant(const CacheShape& shape);
 
 // Positions held summed over layers: min(tokens, window) for a local layer when sliding, else tokens.
 std::int64_t layer_positions_held(const CacheShape& shape, std::int64_t tokens, bool sliding);
-// 2 x layer_positions_held x KV heads x head dim x bytes per value.
+// 2 x layer_positions_held x KV heads x head dim x bytes per value (K and V head dims summed when they
+// differ); MLA: layer_positions_held x (latent + rotated key) x bytes per value.
 std::int64_t kv_cache_bytes(const CacheShape& shape, const AttentionVariant& variant, std::int64_t tokens, KvDtype dtype);
 // With the windows: "2 × (3 global layers × 1,000 tokens + 15 local layers × 512 tokens) × 1 KV head
 // × 256 head dim × 2 B (bf16) = ..."; without, cache_formula's.

@@ -40,7 +40,9 @@ std::string uncached_sentence(const StepTrace& t) {
     for (int p : l.computed_rows) redundant += p < t.position_begin ? 1 : 0;
   const std::vector<int>& rows = m.forward.layers.empty() ? std::vector<int>{} : m.forward.layers[0].computed_rows;
   const bool first = t.position_begin == 0;  // nothing before: computed, not recomputed
-  std::string s = "Without a cache: K and V " + std::string(first ? "computed" : "recomputed") +
+  const bool latent = !m.forward.layers.empty() && !m.forward.layers[0].rebuilt_rows.empty();  // MLA
+  std::string s = std::string("Without a cache: ") + (latent ? "latent rows, K and V " : "K and V ") +
+                  std::string(first ? "computed" : "recomputed") +
                   (rows.size() == 1 ? " for position " : " for positions ") + position_list(rows) + " in every layer (" +
                   (redundant ? plural(redundant, "row", "rows") + " redundant" : std::string("none redundant yet")) + ").";
   return s;
@@ -51,9 +53,12 @@ std::string cached_sentence(const StepTrace& t) {
   if (!m.ran) return "With a cache: not run.";
   if (m.forward.layers.empty()) return "With a cache: no layers recorded.";
   const LayerRecord& l = m.forward.layers[0];
-  std::string s = "With a cache: " + plural(std::int64_t(l.computed_rows.size()), "new row", "new rows") + " per layer";
+  const bool latent = !l.rebuilt_rows.empty();  // MLA: the cache holds latent rows, K and V are rebuilt
+  std::string s = "With a cache: " + plural(std::int64_t(l.computed_rows.size()), latent ? "new latent row" : "new row",
+                                            latent ? "new latent rows" : "new rows") + " per layer";
   if (t.prefill && t.position_begin == 0) s += " (prefill writes the prompt's rows at once)";
   s += l.reused_rows.empty() ? "; nothing to read back yet" : (l.reused_rows.size() == 1 ? "; row " : "; rows ") + position_runs(l.reused_rows) + " read back";
+  if (latent) s += "; K and V rebuilt from the latent rows of " + position_runs(l.rebuilt_rows) + " (temporaries)";
   if (!l.evicted_rows.empty())
     s += (l.evicted_rows.size() == 1 ? "; row " : "; rows ") + position_runs(l.evicted_rows) + " evicted by the " +
          (m.policy.active ? "policy" : "window");

@@ -238,12 +238,64 @@ void report_prefix(const LessonInputs& in, int step, LessonReport& r) {
 
 // ---- how big does the cache get? --------------------------------------------------------------------
 
+// MLA: the engine's latent cache against the calculator's closed form, against MHA's bytes, the
+// multiply-adds the rebuild adds, and K/V rebuilt from cached latents against those recomputed uncached.
+void report_latent_cache(const LessonInputs& in, const StepTrace& t, const CacheShape& loaded, LessonReport& r) {
+  const ModelConfig& config = in.model.model->config();
+  const AttentionVariant own = own_attention_variant(loaded);  // the MLA row
+  const int positions = int(t.cached.forward.layers.front().held_rows.size());
+  r.engine = {true, positions, kv_cache_bytes(loaded, own, positions, KvDtype::FP32), t.cached.cache_bytes};
+  r.lines.push_back("Engine (" + in.model.name + "): " + cache_formula(loaded, own, positions, KvDtype::FP32) +
+                    "; the engine reports " + format_count(r.engine.engine) + " B " +
+                    (r.engine.calculator == r.engine.engine ? "\xE2\x9C\x93" : "\xE2\x9C\x95"));
+  const std::int64_t as_mha = cache_bytes_as_mha(config, t);
+  std::int64_t rebuild = 0, rebuilt_rows = 0;
+  for (const LayerRecord& l : t.cached.forward.layers) {
+    rebuild += l.macs.rebuild;
+    rebuilt_rows += std::int64_t(l.rebuilt_rows.size());
+  }
+  const std::int64_t step_macs = t.cached.macs();
+  r.lines.push_back("As MHA (K and V of " + std::to_string(config.n_head) + " heads \xC3\x97 " + std::to_string(config.d_head()) +
+                    " dims cached) the same positions would take " + format_count(as_mha) + " B: the latent cache is " +
+                    fmt("%.1f", 100.0 * double(t.cached.cache_bytes) / double(std::max<std::int64_t>(1, as_mha))) +
+                    "% of it. Rebuilding K and V from " + format_count(rebuilt_rows) + " latent rows (all layers) cost " +
+                    format_count(rebuild) + " multiply-adds this step (" +
+                    fmt("%.1f", 100.0 * double(rebuild) / double(std::max<std::int64_t>(1, step_macs))) + "% of its " +
+                    format_count(step_macs) + ").");
+  json numbers = {{"cache_bytes", t.cached.cache_bytes}, {"mha_bytes", as_mha}, {"rebuild_macs", rebuild},
+                  {"rebuilt_rows", rebuilt_rows}, {"step_macs", step_macs}};
+  // The rows rebuilt from cached latents against the same positions rebuilt by the uncached pass.
+  float worst = -1.0f;
+  for (std::size_t l = 0; t.both_ran() && l < t.cached.forward.layers.size(); ++l) {
+    const LayerRecord &c = t.cached.forward.layers[l], &u = t.uncached.forward.layers[l];
+    for (std::size_t i = 0; i < c.rebuilt_rows.size() && c.rebuilt_keys.rows() == Eigen::Index(c.rebuilt_rows.size()); ++i) {
+      const auto it = std::find(u.rebuilt_rows.begin(), u.rebuilt_rows.end(), c.rebuilt_rows[i]);
+      const Eigen::Index j = Eigen::Index(it - u.rebuilt_rows.begin());
+      if (it == u.rebuilt_rows.end() || j >= u.rebuilt_keys.rows()) continue;
+      worst = std::max({worst, (c.rebuilt_keys.row(Eigen::Index(i)) - u.rebuilt_keys.row(j)).cwiseAbs().maxCoeff(),
+                        (c.rebuilt_values.row(Eigen::Index(i)) - u.rebuilt_values.row(j)).cwiseAbs().maxCoeff()});
+    }
+  }
+  if (worst >= 0.0f) {
+    r.lines.push_back("K and V rebuilt from the cached latent rows vs recomputed without a cache: max |\xCE\x94| = " +
+                      fmt("%.1e", worst) + (worst < 1e-4f ? " \xE2\x9C\x93 (float rounding)" : " \xE2\x9C\x95"));
+    numbers["rebuilt_vs_uncached"] = worst;
+  }
+  r.numbers["engine"] = {{"positions", positions}, {"calculator_bytes", r.engine.calculator}, {"engine_bytes", r.engine.engine}};
+  r.numbers["mla"] = numbers;
+}
+
 void report_cache_size(const LessonInputs& in, const std::vector<StepTrace>& history, int step, LessonReport& r) {
   const StepTrace& t = history[step];
   const ModelConfig& config = in.model.model->config();
   const CacheShape loaded = loaded_cache_shape(config, in.model.name);
-  const int held = t.cached.ran && !t.cached.forward.layers.empty() ? int(t.cached.forward.layers[0].held_rows.size()) : 0;
-  if (t.cached.ran && loaded.n_local_layer() > 0 && t.window == 0) {  // local layers: each holds min(t, its window)
+  // Positions the cache holds per layer at most: a global layer's, when local layers hold fewer.
+  int held = 0;
+  if (t.cached.ran)
+    for (const LayerRecord& l : t.cached.forward.layers) held = std::max(held, int(l.held_rows.size()));
+  if (t.cached.ran && config.mla()) {
+    report_latent_cache(in, t, loaded, r);
+  } else if (t.cached.ran && loaded.n_local_layer() > 0 && t.window == 0) {  // local layers: each holds min(t, its window)
     const AttentionVariant own{"own", loaded.n_kv_head, false, true};
     r.engine = {true, t.position_end, kv_cache_bytes(loaded, own, t.position_end, KvDtype::FP32), t.cached.cache_bytes};
     r.lines.push_back("Engine (" + in.model.name + "): " + cache_formula(loaded, own, t.position_end, KvDtype::FP32) +
@@ -286,7 +338,9 @@ void report_cache_size(const LessonInputs& in, const std::vector<StepTrace>& his
   }
   r.details.push_back(line);
   if (shape.name != "loaded")
-    r.details.push_back(cache_formula(shape, shape.n_kv_head, c.tokens, dtype) + "; the weights are " +
+    r.details.push_back((shape.kv_lora_rank > 0 ? cache_formula(shape, own_attention_variant(shape), c.tokens, dtype)
+                                                : cache_formula(shape, shape.n_kv_head, c.tokens, dtype)) +
+                        "; the weights are " +
                     format_decimal_bytes(double(shape.parameters) * kv_dtype_info(dtype).bytes) + " in " +
                     kv_dtype_info(dtype).name + ".");
   r.numbers["calculator"] = {{"shape", shape.name}, {"dtype", kv_dtype_info(dtype).name}, {"tokens", c.tokens},
@@ -432,7 +486,7 @@ CalculatorReport calculate(const CacheShape& shape, std::int64_t tokens, KvDtype
   c.dtype = dtype;
   c.tokens = tokens;
   c.variants = attention_variants(shape);
-  for (const AttentionVariant& v : c.variants) c.bytes.push_back(kv_cache_bytes(shape, v.n_kv_head, tokens, dtype));
+  for (const AttentionVariant& v : c.variants) c.bytes.push_back(kv_cache_bytes(shape, v, tokens, dtype));
   return c;
 }
 

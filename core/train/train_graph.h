@@ -2,7 +2,7 @@
 // The training graph of one sequence: a forward pass that keeps every activation the backward pass
 // needs, and a hand-written backward pass for exactly these architectures (GPT-2: learned positions,
 // pre-LayerNorm blocks, causal multi-head attention, tanh-GELU MLP, final LayerNorm; Llama
-// (train_llama.cpp): RMSNorm, rotary positions on q and k, grouped-query attention, SwiGLU; both with
+// (train_llama.cpp): RMSNorm, rotary positions on q and k, grouped-query or multi-head latent attention, SwiGLU; both with
 // the output head tied to the token embedding and cross-entropy on the next token).
 //
 // Written as templates over the scalar: training runs in float; the gradient check in the tests
@@ -41,6 +41,8 @@ struct LayerActivations {
   // Llama only: separate Q, K (both after rotation), V; the SwiGLU up projection.
   MatrixT<Scalar> q, k, v;                 // [T, q_dim], [T, kv_dim], [T, kv_dim]
   MatrixT<Scalar> up;                      // [T, f]
+  // MLA only: the latent rows K and V were rebuilt from (q, k, v above are then [T, q_dim] each).
+  MatrixT<Scalar> latent;                  // [T, kv_lora_rank]
 };
 
 template <typename Scalar>

@@ -50,7 +50,8 @@ ParameterLayout make_layout(const ModelConfig& config) {
   layout.wpe = at(shape.position_embedding);
   for (const LayerWeights& l : shape.layers)
     layout.layers.push_back({at(l.ln_1_gamma), at(l.ln_1_beta), at(l.attn_qkv), at(l.attn_qkv_bias), at(l.attn_q),
-                             at(l.attn_k), at(l.attn_v), at(l.attn_proj), at(l.attn_proj_bias), at(l.ln_2_gamma),
+                             at(l.attn_k), at(l.attn_v), at(l.attn_kv_down), at(l.attn_k_rope), at(l.attn_k_up),
+                             at(l.attn_v_up), at(l.attn_proj), at(l.attn_proj_bias), at(l.ln_2_gamma),
                              at(l.ln_2_beta), at(l.mlp_fc), at(l.mlp_fc_bias), at(l.mlp_gate), at(l.mlp_up),
                              at(l.mlp_proj), at(l.mlp_proj_bias)});
   layout.ln_f_gamma = at(shape.ln_f_gamma);

@@ -1,5 +1,5 @@
 #pragma once
-// ParameterLayout: every trainable tensor of a model (GPT-2, or Llama without biases or q/k norms,
+// ParameterLayout: every trainable tensor of a model (GPT-2, or Llama (MHA/GQA or MLA) without biases or q/k norms,
 // tied head) packed into one flat buffer, in a
 // fixed order (as in karpathy/llm.c). The optimiser, gradient clipping, the gradient check and the
 // determinism test then work on plain arrays; the forward and backward passes view slices of the
@@ -29,6 +29,8 @@ struct LayerSlots {
   std::int64_t attn_qkv;               // GPT-2 [3d, d]
   std::int64_t attn_qkv_bias;          // GPT-2 [3d]
   std::int64_t attn_q, attn_k, attn_v; // Llama [q_dim, d], [kv_dim, d], [kv_dim, d]
+  std::int64_t attn_kv_down, attn_k_rope;  // MLA [r, d], [rope, d]
+  std::int64_t attn_k_up, attn_v_up;       // MLA [heads x nope, r], [q_dim, r]
   std::int64_t attn_proj;              // [d, q_dim]
   std::int64_t attn_proj_bias;         // GPT-2 [d]
   std::int64_t ln_2_gamma, ln_2_beta;  // [d]

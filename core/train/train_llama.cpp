@@ -3,6 +3,8 @@
 //   x0 = wte[token]; per block: n = RMSNorm(x) g1; q = n Wq^T, k = n Wk^T, v = n Wv^T; q and k rotated
 //   to their position; causal softmax attention, query head h reading K/V head h / (H / KV);
 //   x += attn Wo^T; m = RMSNorm(x) g2; x += (silu(m Wg^T) * (m Wu^T)) Wd^T; logits = RMSNorm(x) gf wte^T.
+// Multi-head latent attention (c.mla(), as core/engine/model_mla.cpp): c = n Wdkv^T, k_rope = rope(n Wkr^T),
+//   K_h = [c Wuk_h^T | k_rope], V = c Wuv^T, q's last rope dims per head rotated; then the same attention.
 #include <cassert>
 #include <cmath>
 #include <string>
@@ -42,17 +44,19 @@ void rms_norm_backward(const MatrixT<Scalar>& d_out, const MatrixT<Scalar>& xhat
 }
 
 // Rotate-half on every head of every row, row t to position t; sign -1 rotates back (the transpose,
-// which is the backward of a rotation). cos/sin in double, as the inference path computes them.
+// which is the backward of a rotation). Head h's rotated dims are columns h * stride + offset ..
+// + dims (Llama: the whole head; MLA: its last qk_rope_dim). cos/sin in double, as inference has them.
 template <typename Scalar>
-void rotate_rows(MatrixT<Scalar>& x, int n_heads, int d_head, const std::vector<double>& inv_freq, double sign) {
-  const int half = d_head / 2;
+void rotate_rows(MatrixT<Scalar>& x, int n_heads, int stride, int offset, int dims, const std::vector<double>& inv_freq,
+                 double sign) {
+  const int half = dims / 2;
   for (Eigen::Index t = 0; t < x.rows(); ++t)
     for (int i = 0; i < half; ++i) {
       const double angle = sign * double(t) * inv_freq[i];
       const Scalar c = Scalar(std::cos(angle)), s = Scalar(std::sin(angle));
       for (int h = 0; h < n_heads; ++h) {
-        Scalar& a = x(t, h * d_head + i);
-        Scalar& b = x(t, h * d_head + i + half);
+        Scalar& a = x(t, h * stride + offset + i);
+        Scalar& b = x(t, h * stride + offset + i + half);
         const Scalar a0 = a, b0 = b;
         a = a0 * c - b0 * s;
         b = b0 * c + a0 * s;
@@ -118,16 +122,61 @@ MatrixT<Scalar> project_backward(const MatrixT<Scalar>& d_y, const MatrixT<Scala
   return d_y * view(params, weight, n_out, n_in);
 }
 
+// MLA's Q, K, V (K and V rebuilt from the latent, one K/V head per query head) into a.q, a.k, a.v.
+template <typename Scalar>
+void mla_project(const ModelConfig& c, const LayerSlots& s, const Scalar* params, const std::vector<double>& inv_freq,
+                 LayerActivations<Scalar>& a) {
+  const int hd = c.d_head(), nope = c.qk_nope_dim(), rope = c.qk_rope_dim;
+  a.q = project(a.ln_1_out, params, s.attn_q, c.q_dim());
+  rotate_rows(a.q, c.n_head, hd, nope, rope, inv_freq, 1.0);
+  a.latent = project(a.ln_1_out, params, s.attn_kv_down, c.kv_lora_rank);
+  MatrixT<Scalar> k_rope = project(a.ln_1_out, params, s.attn_k_rope, rope);
+  rotate_rows(k_rope, 1, rope, 0, rope, inv_freq, 1.0);
+  const MatrixT<Scalar> k_nope = project(a.latent, params, s.attn_k_up, c.n_head * nope);
+  a.k.resize(a.q.rows(), c.q_dim());
+  for (int h = 0; h < c.n_head; ++h) {
+    a.k.middleCols(h * hd, nope) = k_nope.middleCols(h * nope, nope);
+    a.k.middleCols(h * hd + nope, rope) = k_rope;
+  }
+  a.v = project(a.latent, params, s.attn_v_up, c.q_dim());
+}
+
+// The reverse of mla_project: returns d(normed input). The shared rotated key sums every head's gradient.
+template <typename Scalar>
+MatrixT<Scalar> mla_project_backward(const ModelConfig& c, const LayerSlots& s, const Scalar* params,
+                                     const std::vector<double>& inv_freq, const LayerActivations<Scalar>& a,
+                                     MatrixT<Scalar>& d_q, const MatrixT<Scalar>& d_k, const MatrixT<Scalar>& d_v,
+                                     Scalar* grads) {
+  const int n = int(d_k.rows()), hd = c.d_head(), nope = c.qk_nope_dim(), rope = c.qk_rope_dim;
+  MatrixT<Scalar> d_k_nope(n, c.n_head * nope), d_k_rope = MatrixT<Scalar>::Zero(n, rope);
+  for (int h = 0; h < c.n_head; ++h) {
+    d_k_nope.middleCols(h * nope, nope) = d_k.middleCols(h * hd, nope);
+    d_k_rope += d_k.middleCols(h * hd + nope, rope);
+  }
+  MatrixT<Scalar> d_latent = project_backward(d_v, a.latent, params, grads, s.attn_v_up);
+  d_latent += project_backward(d_k_nope, a.latent, params, grads, s.attn_k_up);
+  rotate_rows(d_k_rope, 1, rope, 0, rope, inv_freq, -1.0);
+  rotate_rows(d_q, c.n_head, hd, nope, rope, inv_freq, -1.0);
+  MatrixT<Scalar> d_norm = project_backward(d_q, a.ln_1_out, params, grads, s.attn_q);
+  d_norm += project_backward(d_latent, a.ln_1_out, params, grads, s.attn_kv_down);
+  d_norm += project_backward(d_k_rope, a.ln_1_out, params, grads, s.attn_k_rope);
+  return d_norm;
+}
+
 template <typename Scalar>
 void block_forward(const ModelConfig& c, const LayerSlots& s, const Scalar* params, const std::vector<double>& inv_freq,
                    LayerActivations<Scalar>& a, MatrixT<Scalar>& x_out) {
   const Scalar eps = Scalar(c.layer_norm_eps);
   rms_norm_forward(a.x_in, params, s.ln_1_gamma, eps, a.ln_1_xhat, a.ln_1_rstd, a.ln_1_out);
-  a.q = project(a.ln_1_out, params, s.attn_q, c.q_dim());
-  a.k = project(a.ln_1_out, params, s.attn_k, c.kv_dim());
-  a.v = project(a.ln_1_out, params, s.attn_v, c.kv_dim());
-  rotate_rows(a.q, c.n_head, c.d_head(), inv_freq, 1.0);
-  rotate_rows(a.k, c.kv_heads(), c.d_head(), inv_freq, 1.0);
+  if (c.mla()) {
+    mla_project(c, s, params, inv_freq, a);
+  } else {
+    a.q = project(a.ln_1_out, params, s.attn_q, c.q_dim());
+    a.k = project(a.ln_1_out, params, s.attn_k, c.kv_dim());
+    a.v = project(a.ln_1_out, params, s.attn_v, c.kv_dim());
+    rotate_rows(a.q, c.n_head, c.d_head(), 0, c.d_head(), inv_freq, 1.0);
+    rotate_rows(a.k, c.kv_heads(), c.d_head(), 0, c.d_head(), inv_freq, 1.0);
+  }
   gqa_forward(c, a);
   a.x_mid = a.x_in + project(a.mixed, params, s.attn_proj, c.d_model);
   rms_norm_forward(a.x_mid, params, s.ln_2_gamma, eps, a.ln_2_xhat, a.ln_2_rstd, a.ln_2_out);
@@ -157,11 +206,15 @@ void block_backward(const ModelConfig& c, const LayerSlots& s, const Scalar* par
   const MatrixT<Scalar> d_mixed = project_backward(d_x, a.mixed, params, grads, s.attn_proj);
   MatrixT<Scalar> d_q, d_k, d_v;
   gqa_backward(c, a, d_mixed, d_q, d_k, d_v);
-  rotate_rows(d_q, c.n_head, c.d_head(), inv_freq, -1.0);
-  rotate_rows(d_k, c.kv_heads(), c.d_head(), inv_freq, -1.0);
-  d_norm = project_backward(d_q, a.ln_1_out, params, grads, s.attn_q);
-  d_norm += project_backward(d_k, a.ln_1_out, params, grads, s.attn_k);
-  d_norm += project_backward(d_v, a.ln_1_out, params, grads, s.attn_v);
+  if (c.mla()) {
+    d_norm = mla_project_backward(c, s, params, inv_freq, a, d_q, d_k, d_v, grads);
+  } else {
+    rotate_rows(d_q, c.n_head, c.d_head(), 0, c.d_head(), inv_freq, -1.0);
+    rotate_rows(d_k, c.kv_heads(), c.d_head(), 0, c.d_head(), inv_freq, -1.0);
+    d_norm = project_backward(d_q, a.ln_1_out, params, grads, s.attn_q);
+    d_norm += project_backward(d_k, a.ln_1_out, params, grads, s.attn_k);
+    d_norm += project_backward(d_v, a.ln_1_out, params, grads, s.attn_v);
+  }
   rms_norm_backward(d_norm, a.ln_1_xhat, a.ln_1_rstd, params, grads, s.ln_1_gamma, d_res);
   d_x += d_res;  // now d x_in
 }

@@ -23,7 +23,7 @@ nlohmann::json describe(const LoadedModel& loaded) {
   nlohmann::json layers = nlohmann::json::array();
   for (int l = 0; l < c.n_layer; ++l)
     layers.push_back({{"layer", l}, {"attention", c.layer_attention_name(l)}, {"window", c.layer_window(l)}});
-  return {{"name", loaded.name},
+  nlohmann::json j = {{"name", loaded.name},
           {"family", c.family_name()},
           {"attention", c.attention_kind()},
           {"n_layer", c.n_layer},
@@ -39,6 +39,12 @@ nlohmann::json describe(const LoadedModel& loaded) {
           {"weight_bytes", weight_bytes(loaded.model->weights(), c)},
           {"cache_bytes_per_token", c.kv_bytes_per_position()},
           {"layers", layers}};
+  if (c.mla()) {  // what is cached instead of K and V, and what MHA with the same heads would cache
+    j["kv_lora_rank"] = c.kv_lora_rank;
+    j["qk_rope_head_dim"] = c.qk_rope_dim;
+    j["mha_cache_bytes_per_token"] = 2LL * c.n_layer * c.n_head * c.d_head() * 4;
+  }
+  return j;
 }
 
 int run_info(const InfoOptions& o) {
@@ -54,8 +60,14 @@ int run_info(const InfoOptions& o) {
   std::printf("positions: %s, context length %d\n", c.rotary() ? "rotary (RoPE)" : "learned table", c.context_length);
   std::printf("parameters: %lld (%lld weight bytes as float32)\n", (long long)parameter_count(c),
               (long long)weight_bytes(loaded.model->weights(), c));
-  std::printf("KV cache per token: 2 x %d layers x %d K/V heads x %d head_dim x 4 B = %lld B\n", c.n_layer,
-              c.kv_heads(), c.d_head(), (long long)c.kv_bytes_per_position());
+  if (c.mla())
+    std::printf("cache per token: %d layers x (%d latent + %d rotated key) x 4 B = %lld B (MHA would cache 2 x %d x %d "
+                "heads x %d head_dim x 4 B = %lld B); K and V are rebuilt from the latent every step\n",
+                c.n_layer, c.kv_lora_rank, c.qk_rope_dim, (long long)c.kv_bytes_per_position(), c.n_layer, c.n_head,
+                c.d_head(), (long long)j["mha_cache_bytes_per_token"].get<std::int64_t>());
+  else
+    std::printf("KV cache per token: 2 x %d layers x %d K/V heads x %d head_dim x 4 B = %lld B\n", c.n_layer,
+                c.kv_heads(), c.d_head(), (long long)c.kv_bytes_per_position());
   const int n_local = c.n_local_layers();
   if (n_local == 0) {
     std::printf("layers: all global attention (no window of their own)\n");

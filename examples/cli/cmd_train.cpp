@@ -1,6 +1,7 @@
 // kvscope-cli train: teach a small model a corpus (one sentence per line) and write a model folder that
 // --model opens: a GPT-2 with the corpus's words as vocabulary, or (--family llama) a Llama-style model
-// (RoPE, grouped-query attention, RMSNorm, SwiGLU) over a byte-level BPE tokenizer.json (--tokenizer).
+// (RoPE, grouped-query attention or, with --kv-lora-rank, multi-head latent attention, RMSNorm, SwiGLU)
+// over a byte-level BPE tokenizer.json (--tokenizer).
 // Progress (step, loss, elapsed) goes to stderr, the summary to stdout.
 #include <chrono>
 #include <cmath>
@@ -29,6 +30,8 @@ struct TrainCommandOptions {
   std::string family = "gpt2";
   int kv_heads = 0;  // 0: one per head
   int d_ff = 0;      // 0: the family's default
+  int kv_lora_rank = 0;  // > 0: multi-head latent attention with this latent width (llama)
+  int rope_dim = 0;      // MLA: rotary dims per head (0: half the head)
   ModelConfig shape = preset_config("demo");  // vocab_size comes from the corpus or the tokenizer
   TrainOptions train;
   int log_every = 100;
@@ -84,6 +87,10 @@ ModelConfig model_shape(const TrainCommandOptions& o) {
   c.ff_dim = o.d_ff;
   if (c.family == ModelFamily::Gpt2 && o.kv_heads > 0 && o.kv_heads != c.n_head)
     throw UsageError("--kv-heads: GPT-2 has one K/V head per head (use --family llama)");
+  if (o.kv_lora_rank > 0 && c.family != ModelFamily::Llama) throw UsageError("--kv-lora-rank needs --family llama");
+  if (o.rope_dim > 0 && o.kv_lora_rank == 0) throw UsageError("--rope-dim needs --kv-lora-rank (multi-head latent attention)");
+  c.kv_lora_rank = o.kv_lora_rank;
+  if (c.mla()) c.qk_rope_dim = o.rope_dim > 0 ? o.rope_dim : c.d_head() / 2;
   if ((c.family == ModelFamily::Llama) != !o.tokenizer.empty())
     throw UsageError(c.family == ModelFamily::Llama ? "--family llama needs --tokenizer (a byte-level BPE tokenizer.json)"
                                                     : "--tokenizer: the GPT-2 trainer uses the corpus's words");
@@ -161,6 +168,10 @@ void add_train_command(CLI::App& app, Runner& run) {
                                          "RMSNorm, SwiGLU; needs --tokenizer)");
   cmd->add_option("--kv-heads", o->kv_heads, "K/V heads, dividing --n-head (llama; default: one per head)")
       ->check(positive_integer());
+  cmd->add_option("--kv-lora-rank", o->kv_lora_rank, "multi-head latent attention: the cached latent row's width "
+                                                     "(llama; K and V rebuilt from it each step)")->check(positive_integer());
+  cmd->add_option("--rope-dim", o->rope_dim, "MLA: rotary dims of each head, cached as one shared key (default: half "
+                                             "the head)")->check(positive_integer());
   cmd->add_option("--d-ff", o->d_ff, "MLP width (default: 4 d-model)")->check(positive_integer());
   cmd->add_option("--tokenizer", o->tokenizer, "byte-level BPE tokenizer.json for --family llama (train-tokenizer writes one)");
   cmd->callback([o, &run] { run = [o] { return run_train(*o); }; });

@@ -1,4 +1,4 @@
-// Any bytes as config.json (GPT-2, Llama or Gemma 3 family: layer_types, sliding_window, rope bases): a validated ModelConfig or a DataError, never a crash.
+// Any bytes as config.json (GPT-2, Llama, Gemma 3 (layer_types, sliding_window, rope bases) or kvscope_mla): a validated ModelConfig or a DataError, never a crash.
 #include "core/engine/error.h"
 #include "core/formats/hf_config.h"
 #include "fuzz_input_file.h"
@@ -16,6 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (config.n_local_layers() > 0 && !(config.rope_local_theta > 0.0f)) std::abort();
     if (!(config.score_scale() > 0.0f) || !(config.embed_scale >= 0.0f)) std::abort();
     if (config.kv_rows_held(3) > 3LL * config.n_layer) std::abort();
+    if (config.mla() && (config.qk_rope_dim % 2 != 0 || config.qk_nope_dim() < 1 || config.kv_heads() != config.n_head)) std::abort();
+    if (config.kv_bytes_per_position() != std::int64_t(config.n_layer) * config.cache_row_floats() * 4) std::abort();
   } catch (const kvscope::DataError&) {
   } catch (const kvscope::UsageError&) {
   }
