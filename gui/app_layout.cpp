@@ -52,6 +52,7 @@ void App::draw_menu_bar(PanelContext& c) {
     const char* const models[][2] = {
         {"demo", "GPT-2 style: learned positions, 4 heads each with its own K/V; word vocabulary"},
         {"demo-llama", "Llama style: rotary positions, 4 query heads sharing 2 KV heads; any text (byte-level BPE)"},
+        {"demo-mla", "Latent attention (MLA): caches one small latent row per position, rebuilds K and V from it"},
         {"gpt2-small", "GPT-2 124M's shape, random weights: real sizes and timings; prompts as token ids"}};
     for (const auto& m : models) {
       if (ImGui::MenuItem(m[0], nullptr, c.model_name == m[0])) push_action(c, ActionType::LoadPreset, 0, m[0]);

@@ -69,7 +69,7 @@ void draw_table(PanelContext& c, const CacheShape& shape, std::int64_t tokens, f
       ImGui::TableNextColumn();
       const std::string bytes = format_decimal_bytes(double(kv_cache_bytes(shape, v, tokens, kv_dtypes()[std::size_t(i)].id)));
       ImGui::TextUnformatted(bytes.c_str());
-      if (i == c.ui->calc_dtype && v.n_kv_head == shape.n_kv_head) {
+      if (i == c.ui->calc_dtype && !v.hypothetical) {
         const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
         ImGui::GetWindowDrawList()->AddRect(ImVec2(a.x - 3, a.y - 2), ImVec2(b.x + 3, b.y + 2), c.pal->outline, 2, 0, 2.5f);
       }

@@ -40,6 +40,10 @@ float value_scale(const PanelContext& c, int head, int d_head) {
         if (v)
           for (int i = 0; i < d_head; ++i) m = std::max(m, std::abs(v[kv_off + i]));
   }
+  if (c.config->mla() && c.panes[PaneKind::Cached])  // the rebuilt K rows drawn for MLA's cached pane
+    for (const RowView& r : c.panes[PaneKind::Cached]->rows)
+      if (r.rebuilt_key)
+        for (int i = 0; i < d_head; ++i) m = std::max(m, std::abs(r.rebuilt_key[head * d_head + i]));
   if (c.trace && c.ui->layer < int(c.trace->cached.forward.layers.size())) {
     const RowVector& q = c.trace->cached.forward.layers[c.ui->layer].query;
     for (int i = 0; i < d_head && head * d_head + i < q.size(); ++i) m = std::max(m, std::abs(q[head * d_head + i]));
@@ -158,7 +162,10 @@ void draw_header(PanelContext& c, PaneKind pane) {
     ImGui::TextDisabled("\xC2\xB7 %s", phase);
   }
   const int t = c.trace ? c.trace->position_end : 0;
-  if (cached)
+  if (cached && c.config->mla())
+    ImGui::Text("Cache: latent rows [%d layers, t=%d, %d + %d rotated] \xE2\x80\x94 K, V rebuilt each step", c.config->n_layer,
+                t, c.config->kv_lora_rank, c.config->qk_rope_dim);
+  else if (cached)
     ImGui::Text("Cache K,V: [%d layers, %d KV heads, t=%d, %d] \xE2\x80\x94 only t grows", c.config->n_layer,
                 c.config->kv_heads(), t, c.config->d_head());
   else
@@ -167,12 +174,18 @@ void draw_header(PanelContext& c, PaneKind pane) {
   if (c.trace && c.config->kv_heads() < c.config->n_head) draw_head_groups(c, pane);
 }
 
-void draw_column_titles(PanelContext& c, const Columns& col) {
+void draw_column_titles(PanelContext& c, PaneKind pane, const Columns& col) {
   const float x = ImGui::GetCursorPosX();
   ImGui::TextDisabled("pos");
   ImGui::SameLine(x + col.token);
   ImGui::TextDisabled("token");
   ImGui::SameLine(x + col.k);
+  if (c.sources[pane].cached && c.panes[pane] && c.panes[pane]->latent_width > 0) {
+    ImGui::TextDisabled("latent + rotated k (L%d)", c.ui->layer);
+    ImGui::SameLine(x + col.v);
+    ImGui::TextDisabled("K rebuilt, head %d", c.ui->head);
+    return;
+  }
   ImGui::TextDisabled("K (L%d, KV head %d)", c.ui->layer, kv_head_shown(c));
   ImGui::SameLine(x + col.v);
   ImGui::TextDisabled("V (L%d, KV head %d)", c.ui->layer, kv_head_shown(c));
@@ -228,8 +241,15 @@ void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& c
   const int d_head = c.config->d_head(), off = kv_head_shown(c) * d_head;
   const ImVec2 strip(col.strip_w, th * 0.8f);
   const float sy = p.y + (lh - strip.y) * 0.5f;
-  draw_value_strip(dl, ImVec2(p.x + col.k, sy), strip, r.key ? r.key + off : nullptr, d_head, scale, *c.pal, false);
-  draw_value_strip(dl, ImVec2(p.x + col.v, sy), strip, r.value ? r.value + off : nullptr, d_head, scale, *c.pal, false);
+  const PaneView& view = *c.panes[pane];
+  if (c.sources[pane].cached && view.latent_width > 0) {  // MLA: the cached latent, then K rebuilt from it (dashed)
+    draw_value_strip(dl, ImVec2(p.x + col.k, sy), strip, r.latent, view.latent_width, view.latent_scale, *c.pal, false);
+    draw_value_strip(dl, ImVec2(p.x + col.v, sy), strip, r.rebuilt_key ? r.rebuilt_key + c.ui->head * d_head : nullptr,
+                     d_head, scale, *c.pal, true);
+  } else {
+    draw_value_strip(dl, ImVec2(p.x + col.k, sy), strip, r.key ? r.key + off : nullptr, d_head, scale, *c.pal, false);
+    draw_value_strip(dl, ImVec2(p.x + col.v, sy), strip, r.value ? r.value + off : nullptr, d_head, scale, *c.pal, false);
+  }
   if (r.kind == RowKind::Evicted)  // struck through: no longer in the cache
     dl->AddLine(ImVec2(p.x + col.k, p.y + lh * 0.5f), ImVec2(p.x + col.v + col.strip_w, p.y + lh * 0.5f), c.pal->text, 2.0f);
 }
@@ -295,9 +315,9 @@ std::string short_count(std::int64_t n) {
 // Two lines (the list keeps the height); the hover gives every counter in full.
 void draw_costs(PanelContext& c, const PaneView& v, PaneKind pane) {
   const bool cached = c.sources[pane].cached;
-  // GQA / MQA: what the same model would hold with a K/V head per query head, beside what it holds.
+  // GQA / MQA / MLA: what the same model would hold with a K/V head per query head, beside what it holds.
   std::string cache = "cache " + format_bytes(v.cache_bytes);
-  if (c.config->kv_heads() < c.config->n_head) cache += " (MHA " + format_bytes(cache_bytes_as_mha(*c.config, *c.trace)) + ")";
+  if (c.config->kv_heads() < c.config->n_head || c.config->mla()) cache += " (MHA " + format_bytes(cache_bytes_as_mha(*c.config, *c.trace)) + ")";
   const ImVec2 start = ImGui::GetCursorScreenPos();
   ImGui::Text("K/V rows: %s computed (%s/layer) \xC2\xB7 %s read", format_count(v.rows_computed_step).c_str(),
               format_count(v.rows_computed_per_layer).c_str(), format_count(v.rows_read_newest).c_str());
@@ -388,7 +408,7 @@ void draw_kv_rows_panel(PanelContext& c, PaneKind pane, float) {
   const float width = ImGui::GetContentRegionAvail().x;
   const Columns col = columns(width, c.fonts->body_px);
   const float scale = value_scale(c, c.ui->head, c.config->d_head());
-  draw_column_titles(c, col);
+  draw_column_titles(c, pane, col);
   const float lh = line_height();
   // Whole rows only (a row cut at the top of the list reads as a broken one): k rows are k lines less
   // the spacing after the last, which is also the list's content height, so scrolling moves by rows.

@@ -47,6 +47,7 @@ void find_cached_values(const std::vector<StepTrace>& history, int step, int lay
       row.key = l.keys.row(i).data();
       row.value = l.values.row(i).data();
     }
+    if (i < l.latent_rows.rows()) row.latent = l.latent_rows.row(i).data();
     return;
   }
 }
@@ -124,7 +125,14 @@ PaneView cached_pane(const std::vector<StepTrace>& history, int step, int layer)
     add(rec.computed_rows, RowKind::NewlyComputed);
     pane.layers.push_back(std::move(kinds));
     if (l != layer) continue;
-    for (RowView& row : rows) find_cached_values(history, step, layer, row);
+    for (RowView& row : rows) {
+      find_cached_values(history, step, layer, row);
+      const int r = index_of(rec.rebuilt_rows, row.position);
+      if (r >= 0 && r < rec.rebuilt_keys.rows()) row.rebuilt_key = rec.rebuilt_keys.row(r).data();
+      if (!row.latent) continue;
+      pane.latent_width = int(rec.latent_rows.cols());
+      for (int i = 0; i < pane.latent_width; ++i) pane.latent_scale = std::max(pane.latent_scale, std::abs(row.latent[i]));
+    }
     std::sort(rows.begin(), rows.end(), [](const RowView& a, const RowView& b) { return a.position < b.position; });
     pane.rows = std::move(rows);
   }

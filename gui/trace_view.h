@@ -46,6 +46,10 @@ struct RowView {
   const float* key = nullptr;    // d_model floats (all heads), or null when rows were not recorded
   const float* value = nullptr;
   int computed_at_step = -1;     // step whose trace holds these values
+  // MLA, cached mode: the cache holds a latent row (+ the shared rotated key) per position, and K is
+  // rebuilt from it every step as a temporary.
+  const float* latent = nullptr;       // cache_key_dim floats, as cached at computed_at_step
+  const float* rebuilt_key = nullptr;  // n_head x d_head floats rebuilt this step (null: not rebuilt)
 };
 
 struct PaneView {
@@ -61,6 +65,8 @@ struct PaneView {
   std::int64_t macs_step = 0, macs_total = 0;
   double seconds = 0.0;
   std::int64_t cache_bytes = 0;
+  int latent_width = 0;       // MLA, cached mode: floats per cached latent row (0: K/V rows are cached)
+  float latent_scale = 0.0f;  // largest |value| of the latent rows shown: their strips' colour scale
 };
 
 // history[step] is the trace shown; layer is clamped by the caller.

@@ -185,3 +185,31 @@ TEST_CASE("number formats", "[gui][views]") {
   CHECK(position_list({4}) == "4");
   CHECK(position_list({0, 2}) == "0, 2");
 }
+
+TEST_CASE("MLA cached pane: each held position shows its cached latent and the K rebuilt from it, equal to the uncached pass's K", "[gui][views]") {
+  LoadedModel m = load_preset("demo-mla");
+  const ModelConfig& config = m.model->config();
+  REQUIRE(config.mla());
+  DecodeSession session(m.model, m.tokenizer, SessionOptions{});
+  session.start(m.tokenizer->encode_prompt("Time"), m.tokenizer->encode(" flies fast"));
+  for (int i = 0; i < 3; ++i) session.step();
+  const std::vector<StepTrace>& h = session.history();
+  const int step = 2, layer = 1;
+  const PaneView pane = cached_pane(h, step, layer);
+  CHECK(pane.latent_width == config.kv_lora_rank + config.qk_rope_dim);
+  CHECK(pane.latent_scale > 0.0f);
+  const PaneView uncached = uncached_pane(h, step, layer);
+  REQUIRE(pane.rows.size() == uncached.rows.size());
+  const int kv_dim = config.n_head * config.d_head();
+  for (std::size_t i = 0; i < pane.rows.size(); ++i) {
+    const RowView& r = pane.rows[i];
+    INFO("position " << r.position);
+    REQUIRE(r.latent != nullptr);
+    REQUIRE(r.rebuilt_key != nullptr);
+    REQUIRE(uncached.rows[i].key != nullptr);
+    float diff = 0.0f;
+    for (int j = 0; j < kv_dim; ++j) diff = std::max(diff, std::abs(r.rebuilt_key[j] - uncached.rows[i].key[j]));
+    CHECK(diff < 1e-4f);
+  }
+  CHECK(uncached_pane(h, step, layer).latent_width == 0);  // the uncached pane draws K and V as before
+}
