@@ -53,6 +53,7 @@ void App::draw_menu_bar(PanelContext& c) {
         {"demo", "GPT-2 style: learned positions, 4 heads each with its own K/V; word vocabulary"},
         {"demo-llama", "Llama style: rotary positions, 4 query heads sharing 2 KV heads; any text (byte-level BPE)"},
         {"demo-mla", "Latent attention (MLA): caches one small latent row per position, rebuilds K and V from it"},
+        {"gemma3-layout", "Gemma 3's layout, random weights: local layers (window 4) and global layers"},
         {"gpt2-small", "GPT-2 124M's shape, random weights: real sizes and timings; prompts as token ids"}};
     for (const auto& m : models) {
       if (ImGui::MenuItem(m[0], nullptr, c.model_name == m[0])) push_action(c, ActionType::LoadPreset, 0, m[0]);
@@ -102,7 +103,8 @@ void App::draw_bottom(PanelContext& c, bool lesson_view, float half_w) {
     rects_.heatmap_view[pane] = HeatmapView{};
   }
   if (lesson_view) {
-    ImGui::BeginChild("lesson_view", ImVec2(0, bottom_h), true, ImGuiWindowFlags_NoScrollbar);
+    // The calculator may be taller than its share on a short screen: it scrolls; the other views fit.
+    ImGui::BeginChild("lesson_view", ImVec2(0, bottom_h), true, ui_.show_calculator ? 0 : ImGuiWindowFlags_NoScrollbar);
     const ImVec2 p = ImGui::GetWindowPos(), s = ImGui::GetWindowSize();
     rects_.lesson_view = {p.x, p.y, p.x + s.x, p.y + s.y};
     if (ui_.show_calculator)

@@ -13,9 +13,12 @@ namespace kvscope::gui {
 
 namespace {
 
+// The most positions any layer holds (a local layer holds only its window; a global one every position).
 int held_positions(const PanelContext& c) {
-  if (!c.trace || !c.trace->cached.ran || c.trace->cached.forward.layers.empty()) return 0;
-  return int(c.trace->cached.forward.layers[0].held_rows.size());
+  if (!c.trace || !c.trace->cached.ran) return 0;
+  std::size_t held = 0;
+  for (const LayerRecord& l : c.trace->cached.forward.layers) held = std::max(held, l.held_rows.size());
+  return int(held);
 }
 
 CacheShape chosen_shape(const PanelContext& c) {

@@ -93,9 +93,11 @@ ModelConfig preset_config(const std::string& name) {
     c.n_layer = 12;
     return c;
   }
-  throw UsageError("unknown preset '" + name + "' (known: demo, demo-llama, demo-mla, gpt2-small)");
+  std::string known;
+  for (const std::string& p : preset_names()) known += (known.empty() ? "" : ", ") + p;
+  throw UsageError("unknown preset '" + name + "' (known: " + known + ")");
 }
 
-std::vector<std::string> preset_names() { return {"demo", "demo-llama", "demo-mla", "gpt2-small"}; }
+std::vector<std::string> preset_names() { return {"demo", "demo-llama", "demo-mla", "gemma3-layout", "gpt2-small"}; }
 
 }  // namespace kvscope

@@ -40,6 +40,16 @@ LoadedModel load_preset(const std::string& name) {
   };
   if (name == "demo-llama") return load_embedded(embedded_demo_llama_model(), name, "tokenizer.json", hf_tokenizer);
   if (name == "demo-mla") return load_embedded(embedded_demo_mla_model(), name, "tokenizer.json", hf_tokenizer);
+  if (name == "gemma3-layout") {  // Gemma 3's layout with seeded random weights: local and global layers to watch
+    LoadedModel loaded;
+    loaded.name = name;
+    const ModelConfig config = parse_hf_config(find_embedded(embedded_gemma3_layout_model(), "config.json")->text(),
+                                               "built-in gemma3-layout config.json");
+    loaded.tokenizer = hf_tokenizer(find_embedded(embedded_demo_llama_model(), "tokenizer.json")->text(),
+                                    "built-in demo-llama tokenizer.json");
+    loaded.model = std::make_shared<Model>(config, random_weights(config, kPresetSeed));
+    return loaded;
+  }
   ModelConfig config = preset_config(name);
   LoadedModel loaded;
   loaded.name = name;

@@ -1,0 +1,34 @@
+// The local-and-global-layers lesson on the gemma3-layout preset (Gemma 3's layout at toy size, random
+// weights): after n positions each local layer holds min(n, 4) rows and each global layer n, and the
+// bytes the engine reports are that closed form, at every step.
+#include <algorithm>
+#include <catch2/catch.hpp>
+
+#include "core/lessons/lesson_run.h"
+
+using namespace kvscope;
+
+TEST_CASE("local_and_global_layers: local caches stop at their window, global ones grow", "[lesson][gemma]") {
+  const LoadedModel model = load_preset("gemma3-layout");
+  const ModelConfig& c = model.model->config();
+  REQUIRE(c.n_layer == 6);
+  const std::vector<int> windows = {4, 4, 0, 4, 4, 0};  // the preset's config.json, read independently here
+  REQUIRE(c.layer_windows == windows);
+  LessonRun run(builtin_lesson("local_and_global_layers"), model);
+  for (int s = 0; s < run.lesson_steps(); ++s) run.step();
+  for (int s = 0; s < run.steps_done(); ++s) {
+    INFO("step " << s);
+    const StepTrace& t = run.history()[std::size_t(s)];
+    const int n = t.position_end;
+    std::int64_t rows = 0;
+    for (int l = 0; l < c.n_layer; ++l) {
+      const int expected = windows[std::size_t(l)] > 0 ? std::min(n, windows[std::size_t(l)]) : n;
+      CHECK(int(t.cached.forward.layers[std::size_t(l)].held_rows.size()) == expected);
+      rows += expected;
+    }
+    CHECK(t.cached.cache_bytes == rows * 2 * 1 * 16 * 4);  // K and V x 1 KV head x head_dim 16 x fp32
+    CHECK(t.max_abs_logit_diff < 1e-4f);                   // cached = uncached with the window mask
+    const LessonReport& r = run.reports()[std::size_t(s)];
+    if (r.engine.set) CHECK(r.engine.engine == r.engine.calculator);
+  }
+}
