@@ -19,9 +19,9 @@ struct LoadedModel {
 // with its word vocabulary. "demo-llama": the same corpus on a Llama-style model (RoPE, 4 query heads
 // sharing 2 KV heads, RMSNorm, SwiGLU) with a byte-level BPE, so any text encodes
 // (examples/models/demo-llama). "gpt2-small": GPT-2 124M's shape with seeded random weights and no
-// vocabulary.
+// vocabulary; its matrices are made in `random_dtype` (the built-in models keep their stored F32).
 // Throws UsageError for an unknown name.
-LoadedModel load_preset(const std::string& name);
+LoadedModel load_preset(const std::string& name, WeightDtype random_dtype = WeightDtype::F32);
 
 constexpr std::uint64_t kPresetSeed = 1234;
 

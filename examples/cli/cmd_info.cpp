@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "core/engine/isa.h"
 #include "core/engine/weights.h"
 #include "examples/cli/commands.h"
 #include "examples/cli/model_options.h"
@@ -37,6 +38,7 @@ nlohmann::json describe(const LoadedModel& loaded) {
           {"context_length", c.context_length},
           {"parameters", parameter_count(c)},
           {"weight_bytes", weight_bytes(loaded.model->weights(), c)},
+          {"isa", active_kernels().isa},
           {"cache_bytes_per_token", c.kv_bytes_per_position()},
           {"layers", layers}};
 }
@@ -52,8 +54,8 @@ int run_info(const InfoOptions& o) {
   std::printf("%s: %s family, %d layers, %d query heads, %d K/V heads (%s), head_dim %d\n", loaded.name.c_str(),
               c.family_name(), c.n_layer, c.n_head, c.kv_heads(), c.attention_kind(), c.d_head());
   std::printf("positions: %s, context length %d\n", c.rotary() ? "rotary (RoPE)" : "learned table", c.context_length);
-  std::printf("parameters: %lld (%lld weight bytes as float32)\n", (long long)parameter_count(c),
-              (long long)weight_bytes(loaded.model->weights(), c));
+  std::printf("parameters: %lld (%lld weight bytes as held; %s kernels)\n", (long long)parameter_count(c),
+              (long long)weight_bytes(loaded.model->weights(), c), active_kernels().isa);
   std::printf("KV cache per token: 2 x %d layers x %d K/V heads x %d head_dim x 4 B = %lld B\n", c.n_layer,
               c.kv_heads(), c.d_head(), (long long)c.kv_bytes_per_position());
   const int n_local = c.n_local_layers();
