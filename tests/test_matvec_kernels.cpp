@@ -1,5 +1,5 @@
 // The kernel sets (core/engine/matvec_kernels.h) this CPU runs against the portable one, on random
-// shapes with odd sizes and tails, in F32, F16 and BF16; their widening of every finite 16-bit value;
+// shapes with odd sizes and tails, one input row and several, in F32, F16 and BF16; their widening of every finite 16-bit value;
 // and KVSCOPE_ISA, which picks a set or is refused in one line.
 #include <catch2/catch.hpp>
 
@@ -31,6 +31,9 @@ std::vector<const KernelSet*> runnable_sets() {
 
 MatvecFn matvec_of(const KernelSet& k, WeightDtype dtype) {
   return dtype == WeightDtype::F32 ? k.matvec_f32 : dtype == WeightDtype::F16 ? k.matvec_f16 : k.matvec_bf16;
+}
+MatmulFn matmul_of(const KernelSet& k, WeightDtype dtype) {
+  return dtype == WeightDtype::F32 ? k.matmul_f32 : dtype == WeightDtype::F16 ? k.matmul_f16 : k.matmul_bf16;
 }
 
 // W [rows, cols] random in `dtype`, and the same values as float32.
@@ -84,6 +87,46 @@ TEST_CASE("matvec kernels: every instruction set this CPU runs agrees with the p
           if (end < rows) CHECK(got.back() == -7.0f);
         }
       }
+}
+
+TEST_CASE("matmul kernels: several input rows agree with the portable kernel, across tiles, pairs and tails", "[kernels]") {
+  const std::vector<const KernelSet*> sets = runnable_sets();
+  SplitMix64 rng(5);
+  for (WeightDtype dtype : {WeightDtype::F32, WeightDtype::F16, WeightDtype::BF16})
+    for (int n : {2, 3, 4, 5, 9})
+      for (int rows : {1, 2, 3, 33, 70})
+        for (int cols : {5, 16, 37, 200}) {
+          const RandomWeights w = random_weights_of(dtype, rows, cols, rng);
+          std::vector<float> x(static_cast<std::size_t>(n * cols)), bias(static_cast<std::size_t>(rows));
+          for (float& v : x) v = rng.normal();
+          for (float& v : bias) v = rng.normal();
+          const bool with_bias = (n + rows) % 2 == 1;
+          const int stride = rows + 3;  // columns past the rows, and rows outside [begin, end), keep a sentinel
+          const int begin = rows > 2 ? 1 : 0, end = rows > 2 ? rows - 1 : rows;
+          std::vector<float> want(std::size_t(n * stride), -7.0f);
+          matmul_of(kPortableKernels, dtype)(w.data(dtype), cols, x.data(), n, with_bias ? bias.data() : nullptr,
+                                             want.data(), stride, begin, end);
+          for (const KernelSet* set : sets) {
+            INFO(set->isa << " " << dtype_name(dtype) << " n " << n << " [" << rows << ", " << cols << "]");
+            std::vector<float> got(std::size_t(n * stride), -7.0f);
+            matmul_of(*set, dtype)(w.data(dtype), cols, x.data(), n, with_bias ? bias.data() : nullptr, got.data(),
+                                   stride, begin, end);
+            int wrong = 0;
+            for (int i = 0; i < n; ++i)
+              for (int r = 0; r < stride; ++r) {
+                const std::size_t k = std::size_t(i * stride + r);
+                if (r < begin || r >= end) {
+                  wrong += got[k] != -7.0f || want[k] != -7.0f;
+                  continue;
+                }
+                double magnitude = with_bias ? std::abs(bias[std::size_t(r)]) : 0.0;  // bound of the rounding
+                for (int c = 0; c < cols; ++c)
+                  magnitude += std::abs(double(w.values[std::size_t(r * cols + c)]) * x[std::size_t(i * cols + c)]);
+                wrong += std::abs(double(got[k]) - want[k]) > 1e-6 * cols * magnitude + 1e-30;
+              }
+            CHECK(wrong == 0);
+          }
+        }
 }
 
 TEST_CASE("matvec kernels: 16-bit weights widen exactly, every finite value in every lane", "[kernels]") {

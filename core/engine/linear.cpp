@@ -1,6 +1,7 @@
 #include "core/engine/linear.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "core/engine/isa.h"
 #include "core/engine/thread_pool.h"
@@ -8,67 +9,40 @@
 namespace kvscope {
 
 namespace {
-MatvecFn matvec_of(const KernelSet& kernels, WeightDtype dtype) {
-  switch (dtype) {
-    case WeightDtype::F16: return kernels.matvec_f16;
-    case WeightDtype::BF16: return kernels.matvec_bf16;
-    case WeightDtype::F32: break;
-  }
-  return kernels.matvec_f32;
+MatvecFn matvec_of(const KernelSet& k, WeightDtype dtype) {
+  return dtype == WeightDtype::F16 ? k.matvec_f16 : dtype == WeightDtype::BF16 ? k.matvec_bf16 : k.matvec_f32;
 }
-
-// Output units widened per Eigen product: a 16-bit block of W stays a few hundred KB of floats.
-constexpr Eigen::Index kWidenRows = 64;
-
-// y[:, begin:end) = x W[begin:end)^T (+ b) for several input rows.
-void product_block(const Matrix& x, const WeightView& w, const Vector* bias, Matrix& y, Eigen::Index begin,
-                   Eigen::Index end) {
-  if (begin >= end) return;
-  if (w.dtype == WeightDtype::F32) {
-    const Eigen::Map<const Matrix> rows(static_cast<const float*>(w.data) + begin * w.cols, end - begin, w.cols);
-    y.middleCols(begin, end - begin).noalias() = x * rows.transpose();
-  } else {
-    thread_local Matrix widened;  // one per pool thread: reused from call to call
-    widened.resize(kWidenRows, w.cols);
-    for (Eigen::Index b = begin; b < end; b += kWidenRows) {
-      const Eigen::Index n = std::min(kWidenRows, end - b);
-      widen_rows(w, b, n, widened.data());
-      y.middleCols(b, n).noalias() = x * widened.topRows(n).transpose();
-    }
-  }
-  if (bias) y.middleCols(begin, end - begin).rowwise() += bias->segment(begin, end - begin).transpose();
+MatmulFn matmul_of(const KernelSet& k, WeightDtype dtype) {
+  return dtype == WeightDtype::F16 ? k.matmul_f16 : dtype == WeightDtype::BF16 ? k.matmul_bf16 : k.matmul_f32;
 }
 
 void linear_view(const Matrix& x, const WeightView& w, const Vector* bias, Matrix& y) {
+  assert(x.cols() == w.cols && "x W^T needs as many input values as W has columns");
   y.resize(x.rows(), w.rows);
-  const Eigen::Index n_out = w.rows;
+  const Eigen::Index n = x.rows(), n_out = w.rows;
   const float* b = bias ? bias->data() : nullptr;
+  // Here, on the caller's thread, so a KVSCOPE_ISA error reaches the caller.
+  const KernelSet& kernels = active_kernels();
+  const MatvecFn matvec = matvec_of(kernels, w.dtype);
+  const MatmulFn matmul = matmul_of(kernels, w.dtype);
+  // Output units [begin, end) for every input row.
+  auto rows = [&](Eigen::Index begin, Eigen::Index end) {
+    if (n == 1)
+      matvec(w.data, w.cols, x.data(), b, y.data(), begin, end);
+    else
+      matmul(w.data, w.cols, x.data(), n, b, y.data(), n_out, begin, end);
+  };
   // Small products (the demo model) are not worth waking other threads for.
-  const bool split = x.rows() * w.rows * w.cols >= (1 << 16) && shared_pool().size() > 1;
   ThreadPool& pool = shared_pool();
-  if (x.rows() == 1) {
-    const MatvecFn matvec = matvec_of(active_kernels(), w.dtype);  // here, so a KVSCOPE_ISA error reaches the caller
-    if (!split) {
-      matvec(w.data, w.cols, x.data(), b, y.data(), 0, n_out);
-      return;
-    }
-    const Eigen::Index chunk = (n_out + pool.size() - 1) / pool.size();
-    pool.run_chunks([&](int c) {
-      const Eigen::Index begin = std::min(n_out, c * chunk);
-      matvec(w.data, w.cols, x.data(), b, y.data(), begin, std::min(n_out, begin + chunk));
-    });
+  if (n * n_out * w.cols < (1 << 16) || pool.size() == 1) {
+    rows(0, n_out);
     return;
   }
-  // Several rows: each thread multiplies by its own block of output units with Eigen's
-  // single-threaded matrix product.
-  if (!split) {
-    product_block(x, w, bias, y, 0, n_out);
-    return;
-  }
+  // Threads split the output units; a multiple of 16 keeps their blocks of y apart by whole lines.
   const Eigen::Index chunk = ((n_out + pool.size() - 1) / pool.size() + 15) / 16 * 16;
   pool.run_chunks([&](int c) {
     const Eigen::Index begin = std::min(n_out, c * chunk);
-    product_block(x, w, bias, y, begin, std::min(n_out, begin + chunk));
+    rows(begin, std::min(n_out, begin + chunk));
   });
 }
 }  // namespace

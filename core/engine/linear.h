@@ -1,8 +1,7 @@
 #pragma once
-// y = x W^T + b for W stored [out, in]. One row (cached decode) is a matrix-vector product that
-// streams W once in its stored dtype, split by output rows across threads, with the kernel set of
-// this CPU (isa.h). Several rows (prefill, uncached steps) use Eigen's matrix product, 16-bit
-// weights widened a block of rows at a time.
+// y = x W^T + b for W stored [out, in], streamed once in its stored dtype by the kernel set of this
+// CPU (isa.h): one row (cached decode) is a matrix-vector product, several rows (prefill, uncached
+// steps) a matrix-matrix product. Output rows are split across the shared thread pool.
 #include "core/engine/tensor.h"
 #include "core/engine/weight_matrix.h"
 

@@ -1,9 +1,10 @@
 #pragma once
-// The hot loops behind linear() (linear.h), one set per instruction set: matrix-vector products
-// over weights held as F32, F16 or BF16 (16-bit values widened to float32 in registers, exactly),
-// and the multiply-add loop the bench's FLOP probe times. isa.h picks one set at start-up.
-// The portable set is plain C++, one accumulator per row in order: the reference the others are
-// tested against (they sum in several lanes, so they agree within float rounding, not bit for bit).
+// The hot loops behind linear() (linear.h), one set per instruction set: matrix-vector and
+// matrix-matrix products over weights held as F32, F16 or BF16 (16-bit values widened to float32 in
+// registers, exactly), and the multiply-add loop the bench's FLOP probe times. isa.h picks one set
+// at start-up. The SIMD sets share their loops (matvec_loops.h); the portable set is plain C++, each
+// product summed in order: the reference the others are tested against (they sum in several lanes,
+// so they agree within float rounding, not bit for bit).
 #include <cstdint>
 
 namespace kvscope {
@@ -12,10 +13,15 @@ namespace kvscope {
 // `cols` values a row, in the kernel's dtype (float, or 16-bit F16 / BF16 bits).
 using MatvecFn = void (*)(const void* w, std::int64_t cols, const float* x, const float* bias, float* y,
                           std::int64_t begin, std::int64_t end);
+// The same for n input rows x[i * cols ...]: y[i * y_stride + r] for every i < n and r in
+// [begin, end), each weight read from memory once for all n rows (prefill, uncached steps).
+using MatmulFn = void (*)(const void* w, std::int64_t cols, const float* x, std::int64_t n, const float* bias,
+                          float* y, std::int64_t y_stride, std::int64_t begin, std::int64_t end);
 
 struct KernelSet {
   const char* isa;  // "portable", "sse2", "avx2", "avx512"
   MatvecFn matvec_f32, matvec_f16, matvec_bf16;
+  MatmulFn matmul_f32, matmul_f16, matmul_bf16;
   // Runs `iterations` rounds of independent multiply-adds on registers only; returns how many
   // multiply-adds it did (lanes x accumulators x iterations). The compute ceiling of one core.
   double (*multiply_add_loop)(std::int64_t iterations);

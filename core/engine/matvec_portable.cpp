@@ -5,29 +5,26 @@
 namespace kvscope {
 
 namespace {
-template <class Weight, class Widen>
+float widen(float v) { return v; }
+float widen_f16(std::uint16_t v) { return half_to_float(v); }
+float widen_bf16(std::uint16_t v) { return bfloat16_to_float(v); }
+
+template <class Weight, float (*Widen)(Weight)>
 void matvec(const void* w, std::int64_t cols, const float* x, const float* bias, float* y, std::int64_t begin,
-            std::int64_t end, Widen widen) {
+            std::int64_t end) {
   const Weight* rows = static_cast<const Weight*>(w);
   for (std::int64_t r = begin; r < end; ++r) {
     const Weight* row = rows + r * cols;
     float sum = 0.0f;
-    for (std::int64_t c = 0; c < cols; ++c) sum += widen(row[c]) * x[c];
+    for (std::int64_t c = 0; c < cols; ++c) sum += Widen(row[c]) * x[c];
     y[r] = bias ? sum + bias[r] : sum;
   }
 }
 
-void matvec_f32(const void* w, std::int64_t cols, const float* x, const float* bias, float* y, std::int64_t begin,
-                std::int64_t end) {
-  matvec<float>(w, cols, x, bias, y, begin, end, [](float v) { return v; });
-}
-void matvec_f16(const void* w, std::int64_t cols, const float* x, const float* bias, float* y, std::int64_t begin,
-                std::int64_t end) {
-  matvec<std::uint16_t>(w, cols, x, bias, y, begin, end, half_to_float);
-}
-void matvec_bf16(const void* w, std::int64_t cols, const float* x, const float* bias, float* y, std::int64_t begin,
-                 std::int64_t end) {
-  matvec<std::uint16_t>(w, cols, x, bias, y, begin, end, bfloat16_to_float);
+template <class Weight, float (*Widen)(Weight)>
+void matmul(const void* w, std::int64_t cols, const float* x, std::int64_t n, const float* bias, float* y,
+            std::int64_t y_stride, std::int64_t begin, std::int64_t end) {
+  for (std::int64_t i = 0; i < n; ++i) matvec<Weight, Widen>(w, cols, x + i * cols, bias, y + i * y_stride, begin, end);
 }
 
 double multiply_add_loop(std::int64_t iterations) {
@@ -41,6 +38,13 @@ double multiply_add_loop(std::int64_t iterations) {
 }
 }  // namespace
 
-const KernelSet kPortableKernels = {"portable", matvec_f32, matvec_f16, matvec_bf16, multiply_add_loop};
+const KernelSet kPortableKernels = {"portable",
+                                    matvec<float, widen>,
+                                    matvec<std::uint16_t, widen_f16>,
+                                    matvec<std::uint16_t, widen_bf16>,
+                                    matmul<float, widen>,
+                                    matmul<std::uint16_t, widen_f16>,
+                                    matmul<std::uint16_t, widen_bf16>,
+                                    multiply_add_loop};
 
 }  // namespace kvscope
