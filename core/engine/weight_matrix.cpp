@@ -20,7 +20,7 @@ const char* dtype_name(WeightDtype dtype) {
 int dtype_bytes(WeightDtype dtype) { return dtype == WeightDtype::F32 ? 4 : 2; }
 
 WeightMatrix WeightMatrix::from_bits(WeightDtype dtype, Eigen::Index rows, Eigen::Index cols,
-                                     std::vector<std::uint16_t> bits) {
+                                     Bits bits) {
   assert(dtype != WeightDtype::F32 && std::int64_t(bits.size()) == std::int64_t(rows) * cols &&
          "16-bit values, one per element");
   WeightMatrix m;
@@ -76,7 +76,7 @@ Matrix WeightMatrix::widened() const {
 WeightMatrix WeightMatrix::converted(WeightDtype dtype) const {
   if (dtype == WeightDtype::F32) return widened();
   const Matrix values = widened();
-  std::vector<std::uint16_t> bits(std::size_t(values.size()));
+  Bits bits(std::size_t(values.size()));
   for (Eigen::Index i = 0; i < values.size(); ++i)
     bits[std::size_t(i)] = dtype == WeightDtype::BF16 ? float_to_bfloat16(values.data()[i]) : float_to_half(values.data()[i]);
   return from_bits(dtype, values.rows(), values.cols(), std::move(bits));

@@ -28,11 +28,14 @@ void widen_rows(const WeightView& w, Eigen::Index begin, Eigen::Index n, float* 
 
 class WeightMatrix {
  public:
+  // 16-bit values on 64-byte boundaries, like Eigen's buffers (CMakeLists.txt: EIGEN_MAX_ALIGN_BYTES).
+  using Bits = std::vector<std::uint16_t, Eigen::aligned_allocator<std::uint16_t>>;
+
   WeightMatrix() = default;
   WeightMatrix(Matrix values) : values_(std::move(values)) {}  // NOLINT: an F32 matrix is an F32 weight
   // 16-bit values, row-major, as safetensors stores F16 or BF16 (bits.size() == rows * cols).
   static WeightMatrix from_bits(WeightDtype dtype, Eigen::Index rows, Eigen::Index cols,
-                                std::vector<std::uint16_t> bits);
+                                Bits bits);
 
   WeightDtype dtype() const { return dtype_; }
   Eigen::Index rows() const { return dtype_ == WeightDtype::F32 ? values_.rows() : rows_; }
@@ -64,7 +67,7 @@ class WeightMatrix {
  private:
   WeightDtype dtype_ = WeightDtype::F32;
   Matrix values_;                     // [rows, cols] when F32
-  std::vector<std::uint16_t> bits_;   // [rows * cols] row-major when F16 or BF16
+  Bits bits_;                         // [rows * cols] row-major when F16 or BF16
   Eigen::Index rows_ = 0, cols_ = 0;  // when F16 or BF16
 };
 

@@ -40,7 +40,7 @@ void read_tensor(const SafetensorsFile& file, const TensorEntry& entry, const Te
 // A matrix keeps the file's dtype: F16 and BF16 stay 16-bit (weight_matrix.h).
 void read_tensor(const SafetensorsFile& file, const TensorEntry& entry, const TensorSpec& spec, WeightMatrix& t) {
   if (entry.dtype == "F16" || entry.dtype == "BF16") {
-    std::vector<std::uint16_t> bits(std::size_t(entry.element_count));
+    WeightMatrix::Bits bits(std::size_t(entry.element_count));
     if (spec.stored_transposed)
       file.read_bits_transposed(entry, bits.data());
     else
