@@ -4,8 +4,10 @@
 // could be the copy the linker keeps for the whole program, and then run on an older CPU.
 // GCC 12 warns inside its own AVX-512 intrinsics, which read an "undefined" register on purpose
 // (GCC bug 105593, fixed in 13).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include <cstdint>
