@@ -20,6 +20,7 @@ inline std::vector<double> times(const kvscope::Matrix& w, const std::vector<dou
     for (Eigen::Index i = 0; i < w.cols(); ++i) y[std::size_t(j)] += double(w(j, i)) * x[std::size_t(i)];
   return y;
 }
+inline std::vector<double> times(const kvscope::WeightMatrix& w, const std::vector<double>& x) { return times(w.widened(), x); }
 
 inline std::vector<double> rms_norm(const std::vector<double>& x, const kvscope::Vector& g, double eps) {
   double ss = 0.0;
@@ -47,7 +48,7 @@ inline std::vector<double> logits(const kvscope::ModelConfig& c, const kvscope::
   const int r = c.kv_lora_rank;
   Rows x(static_cast<std::size_t>(t_len));
   for (int t = 0; t < t_len; ++t)
-    for (Eigen::Index i = 0; i < w.token_embedding.cols(); ++i) x[std::size_t(t)].push_back(w.token_embedding(ids[std::size_t(t)], i));
+    for (Eigen::Index i = 0; i < w.token_embedding.cols(); ++i) x[std::size_t(t)].push_back(w.token_embedding.f32()(ids[std::size_t(t)], i));
   for (int l = 0; l < c.n_layer; ++l) {
     const kvscope::LayerWeights& lw = w.layers[std::size_t(l)];
     Rows q(static_cast<std::size_t>(t_len)), latent(static_cast<std::size_t>(t_len)), k_rope(static_cast<std::size_t>(t_len));
@@ -66,13 +67,13 @@ inline std::vector<double> logits(const kvscope::ModelConfig& c, const kvscope::
       for (int t = 0; t < t_len; ++t) {
         for (int j = 0; j < nope; ++j) {
           double sum = 0.0;
-          for (int i = 0; i < r; ++i) sum += double(lw.attn_k_up(h * nope + j, i)) * latent[std::size_t(t)][std::size_t(i)];
+          for (int i = 0; i < r; ++i) sum += double(lw.attn_k_up.f32()(h * nope + j, i)) * latent[std::size_t(t)][std::size_t(i)];
           k[std::size_t(t)][std::size_t(j)] = sum;
         }
         for (int j = 0; j < rope; ++j) k[std::size_t(t)][std::size_t(nope + j)] = k_rope[std::size_t(t)][std::size_t(j)];
         for (int j = 0; j < hd; ++j) {
           double sum = 0.0;
-          for (int i = 0; i < r; ++i) sum += double(lw.attn_v_up(h * hd + j, i)) * latent[std::size_t(t)][std::size_t(i)];
+          for (int i = 0; i < r; ++i) sum += double(lw.attn_v_up.f32()(h * hd + j, i)) * latent[std::size_t(t)][std::size_t(i)];
           v[std::size_t(t)][std::size_t(j)] = sum;
         }
       }

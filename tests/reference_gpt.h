@@ -22,8 +22,9 @@ inline Vec layer_norm(const Vec& x, const kvscope::Vector& gamma, const kvscope:
   return out;
 }
 
-// y[o] = sum_i W[o][i] x[i] + b[o], W stored [out, in].
-inline Vec affine(const kvscope::Matrix& w, const kvscope::Vector* b, const Vec& x) {
+// y[o] = sum_i W[o][i] x[i] + b[o], W stored [out, in] in any dtype.
+inline Vec affine(const kvscope::WeightMatrix& weight, const kvscope::Vector* b, const Vec& x) {
+  const kvscope::Matrix w = weight.widened();
   Vec y(size_t(w.rows()), 0.0);
   for (Eigen::Index o = 0; o < w.rows(); ++o) {
     double s = b ? double((*b)[o]) : 0.0;
@@ -41,9 +42,9 @@ inline Vec last_logits(const kvscope::ModelConfig& c, const kvscope::ModelWeight
                        int window) {
   const int T = int(tokens.size()), d = c.d_model, H = c.n_head, dh = d / H;
   std::vector<Vec> x(T, Vec(d));
+  const kvscope::Matrix wte = w.token_embedding.widened(), wpe = w.position_embedding.widened();
   for (int t = 0; t < T; ++t)
-    for (int i = 0; i < d; ++i)
-      x[t][i] = double(w.token_embedding(tokens[t], i)) + double(w.position_embedding(t % c.context_length, i));
+    for (int i = 0; i < d; ++i) x[t][i] = double(wte(tokens[t], i)) + double(wpe(t % c.context_length, i));
   for (const kvscope::LayerWeights& l : w.layers) {
     std::vector<Vec> q(T), k(T), v(T);
     for (int t = 0; t < T; ++t) {

@@ -30,13 +30,13 @@ constexpr bool kSanitizedBuild = false;
 // masking or positions then changes the numbers clearly.
 inline std::shared_ptr<kvscope::Model> spiky_model(const kvscope::ModelConfig& c, std::uint64_t seed, float scale = 12.0f) {
   kvscope::ModelWeights w = kvscope::random_weights(c, seed);
-  w.token_embedding *= scale / 4;
-  w.position_embedding *= scale;
+  w.token_embedding.f32() *= scale / 4;
+  w.position_embedding.f32() *= scale;
   for (kvscope::LayerWeights& l : w.layers) {
-    l.attn_qkv *= scale;
-    l.attn_proj *= scale / 2;
-    l.mlp_fc *= scale / 2;
-    l.mlp_proj *= scale / 2;
+    l.attn_qkv.f32() *= scale;
+    l.attn_proj.f32() *= scale / 2;
+    l.mlp_fc.f32() *= scale / 2;
+    l.mlp_proj.f32() *= scale / 2;
   }
   return std::make_shared<kvscope::Model>(c, std::move(w));
 }

@@ -115,10 +115,10 @@ TEST_CASE("same-word lesson: two different 'duck' rows; layer 0 differs by the p
   CHECK(t.context_ids[6] == id);
   double deviation = 0, pe = 0;
   for (int i = 0; i < config.d_model; ++i) {
-    const double x3 = double(w.token_embedding(id, i)) + double(w.position_embedding(3, i));
-    const double x6 = double(w.token_embedding(id, i)) + double(w.position_embedding(6, i));
-    deviation = std::max(deviation, std::abs((x3 - x6) - (double(w.position_embedding(3, i)) - w.position_embedding(6, i))));
-    pe = std::max(pe, std::abs(double(w.position_embedding(3, i)) - w.position_embedding(6, i)));
+    const double x3 = double(w.token_embedding.f32()(id, i)) + double(w.position_embedding.f32()(3, i));
+    const double x6 = double(w.token_embedding.f32()(id, i)) + double(w.position_embedding.f32()(6, i));
+    deviation = std::max(deviation, std::abs((x3 - x6) - (double(w.position_embedding.f32()(3, i)) - w.position_embedding.f32()(6, i))));
+    pe = std::max(pe, std::abs(double(w.position_embedding.f32()(3, i)) - w.position_embedding.f32()(6, i)));
   }
   CHECK(deviation == 0.0);
   CHECK(c.input_vs_position_exact == 0.0);
@@ -129,7 +129,7 @@ TEST_CASE("same-word lesson: two different 'duck' rows; layer 0 differs by the p
   const LayerWeights& l0 = w.layers[0];
   for (int p : {3, 6}) {
     reference::Vec x(std::size_t(config.d_model));
-    for (int i = 0; i < config.d_model; ++i) x[std::size_t(i)] = double(w.token_embedding(id, i)) + w.position_embedding(p, i);
+    for (int i = 0; i < config.d_model; ++i) x[std::size_t(i)] = double(w.token_embedding.f32()(id, i)) + w.position_embedding.f32()(p, i);
     const reference::Vec qkv = reference::affine(l0.attn_qkv, &l0.attn_qkv_bias,
                                                  reference::layer_norm(x, l0.ln_1_gamma, l0.ln_1_beta, config.layer_norm_eps));
     const RowVector& k = p == 3 ? c.layers[0].key_first : c.layers[0].key_second;

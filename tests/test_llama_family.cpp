@@ -243,7 +243,7 @@ TEST_CASE("kvscope-cli info reports the cache bytes per token that generate then
   CHECK(g["cache_bytes_per_token"] == 2 * 12 * 768 * 4);
 }
 
-TEST_CASE("a Qwen3-0.6B-size BF16 folder loads with peak memory under 1.3x its float32 weights", "[llama][cli][slow]") {
+TEST_CASE("a Qwen3-0.6B-size BF16 folder stays 16-bit: peak memory about half its float32 weights", "[llama][cli][slow]") {
   if (test::kSanitizedBuild) {
     WARN("not run in sanitizer builds: a 2.4 GB load there takes minutes and its memory is inflated");
     return;
@@ -287,6 +287,6 @@ TEST_CASE("a Qwen3-0.6B-size BF16 folder loads with peak memory under 1.3x its f
   REQUIRE(r.status == 0);
   const double ratio = double(r.peak_rss_kib) * 1024.0 / double(float32_bytes);
   INFO("peak RSS " << r.peak_rss_kib << " KiB = " << ratio << " x the float32 weights");
-  CHECK(ratio > 0.9);
-  CHECK(ratio < 1.3);
+  CHECK(ratio > 0.45);  // the weights really were loaded (as 16-bit: half the float32 bytes)
+  CHECK(ratio < 0.65);
 }

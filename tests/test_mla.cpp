@@ -48,7 +48,7 @@ ModelWeights busy_mla_weights(const ModelConfig& c, std::uint64_t seed) {
     fill(l.attn_v_up, 0.0f, 0.5f);
     fill(l.ln_1_gamma, 1.0f, 0.3f);
   }
-  w.token_embedding *= 20.0f;
+  w.token_embedding.f32() *= 20.0f;
   return w;
 }
 
@@ -143,8 +143,8 @@ TEST_CASE("MLA: the trace names the cached latent rows, the K/V rebuilt from the
   REQUIRE(l.rebuilt_keys.rows() == 4);
   REQUIRE(l.rebuilt_values.rows() == 4);
   const RowVector c3 = Eigen::Map<const RowVector>(session->cache().key_row(1, 3), r);
-  const RowVector k3 = c3 * w.layers[1].attn_k_up.transpose();
-  const RowVector v3 = c3 * w.layers[1].attn_v_up.transpose();
+  const RowVector k3 = c3 * w.layers[1].attn_k_up.f32().transpose();
+  const RowVector v3 = c3 * w.layers[1].attn_v_up.f32().transpose();
   for (int h = 0; h < c.n_head; ++h)
     for (int j = 0; j < nope; ++j) CHECK_THAT(double(l.rebuilt_keys(0, h * c.d_head() + j)), Catch::Matchers::WithinAbs(k3[h * nope + j], 1e-5));
   for (int j = 0; j < q_dim; ++j) CHECK_THAT(double(l.rebuilt_values(0, j)), Catch::Matchers::WithinAbs(v3[j], 1e-5));

@@ -1,64 +1,61 @@
 #include "core/engine/linear.h"
 
 #include <algorithm>
-#include <memory>
-#include <thread>
+#include <cassert>
 
+#include "core/engine/isa.h"
 #include "core/engine/thread_pool.h"
 
 namespace kvscope {
 
 namespace {
-// Rows [begin, end) of y = W x + b for one input row.
-void matvec_rows(const Matrix& weight, const float* x, const float* bias, float* y, Eigen::Index begin,
-                 Eigen::Index end) {
-  Eigen::Map<const RowVector> xv(x, weight.cols());
-  for (Eigen::Index r = begin; r < end; ++r) {
-    const float dot = weight.row(r).dot(xv);
-    y[r] = bias ? dot + bias[r] : dot;
+MatvecFn matvec_of(const KernelSet& k, WeightDtype dtype) {
+  return dtype == WeightDtype::F16 ? k.matvec_f16 : dtype == WeightDtype::BF16 ? k.matvec_bf16 : k.matvec_f32;
+}
+MatmulFn matmul_of(const KernelSet& k, WeightDtype dtype) {
+  return dtype == WeightDtype::F16 ? k.matmul_f16 : dtype == WeightDtype::BF16 ? k.matmul_bf16 : k.matmul_f32;
+}
+
+void linear_view(const Matrix& x, const WeightView& w, const Vector* bias, Matrix& y) {
+  assert(x.cols() == w.cols && "x W^T needs as many input values as W has columns");
+  y.resize(x.rows(), w.rows);
+  const Eigen::Index n = x.rows(), n_out = w.rows;
+  const float* b = bias ? bias->data() : nullptr;
+  // Here, on the caller's thread, so a KVSCOPE_ISA error reaches the caller.
+  const KernelSet& kernels = active_kernels();
+  const MatvecFn matvec = matvec_of(kernels, w.dtype);
+  const MatmulFn matmul = matmul_of(kernels, w.dtype);
+  // Output units [begin, end) for every input row.
+  auto rows = [&](Eigen::Index begin, Eigen::Index end) {
+    if (n == 1)
+      matvec(w.data, w.cols, x.data(), b, y.data(), begin, end);
+    else
+      matmul(w.data, w.cols, x.data(), n, b, y.data(), n_out, begin, end);
+  };
+  // Small products (the demo model) are not worth waking other threads for.
+  ThreadPool& pool = shared_pool();
+  if (n * n_out * w.cols < (1 << 16) || pool.size() == 1) {
+    rows(0, n_out);
+    return;
   }
+  // Threads split the output units; a multiple of 16 keeps their blocks of y apart by whole lines.
+  const Eigen::Index chunk = ((n_out + pool.size() - 1) / pool.size() + 15) / 16 * 16;
+  pool.run_chunks([&](int c) {
+    const Eigen::Index begin = std::min(n_out, c * chunk);
+    rows(begin, std::min(n_out, begin + chunk));
+  });
 }
 }  // namespace
 
 void set_linear_threads(int n_threads) { resize_shared_pool(n_threads); }
 int linear_threads() { return shared_pool().size(); }
 
+void linear(const Matrix& x, const WeightMatrix& weight, const Vector* bias, Matrix& y) {
+  linear_view(x, weight.view(), bias, y);
+}
+
 void linear(const Matrix& x, const Matrix& weight, const Vector* bias, Matrix& y) {
-  y.resize(x.rows(), weight.rows());
-  const Eigen::Index n_out = weight.rows();
-  const float* b = bias ? bias->data() : nullptr;
-  // Small products (the demo model) are not worth waking other threads for.
-  const bool split = x.rows() * weight.size() >= (1 << 16) && shared_pool().size() > 1;
-  if (x.rows() == 1) {
-    if (!split) {
-      matvec_rows(weight, x.data(), b, y.data(), 0, n_out);
-      return;
-    }
-    ThreadPool& pool = shared_pool();
-    const Eigen::Index chunk = (n_out + pool.size() - 1) / pool.size();
-    pool.run_chunks([&](int c) {
-      const Eigen::Index begin = std::min(n_out, c * chunk);
-      matvec_rows(weight, x.data(), b, y.data(), begin, std::min(n_out, begin + chunk));
-    });
-    return;
-  }
-  // Several rows (prefill, uncached steps): each thread multiplies by its own block of output
-  // units with Eigen's single-threaded matrix product.
-  auto block = [&](Eigen::Index begin, Eigen::Index end) {
-    if (begin >= end) return;
-    y.middleCols(begin, end - begin).noalias() = x * weight.middleRows(begin, end - begin).transpose();
-    if (bias) y.middleCols(begin, end - begin).rowwise() += bias->segment(begin, end - begin).transpose();
-  };
-  if (!split) {
-    block(0, n_out);
-    return;
-  }
-  ThreadPool& pool = shared_pool();
-  const Eigen::Index chunk = ((n_out + pool.size() - 1) / pool.size() + 15) / 16 * 16;
-  pool.run_chunks([&](int c) {
-    const Eigen::Index begin = std::min(n_out, c * chunk);
-    block(begin, std::min(n_out, begin + chunk));
-  });
+  linear_view(x, {WeightDtype::F32, weight.data(), weight.rows(), weight.cols()}, bias, y);
 }
 
 }  // namespace kvscope

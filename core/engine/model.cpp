@@ -252,11 +252,13 @@ void Model::forward_cached(const std::vector<int>& tokens, KvRows& cache, int wi
     if (id < 0 || id >= config_.vocab_size)
       throw DataError("token id " + std::to_string(id) + " is outside the vocabulary (0.." +
                       std::to_string(config_.vocab_size - 1) + ")");
-    s.x.row(i) = weights_.token_embedding.row(id);
+    weights_.token_embedding.widen_row(id, s.x.row(i).data());
     if (config_.embed_scale > 0.0f) s.x.row(i) *= config_.embed_scale;
     if (config_.rotary()) continue;  // rotary positions enter at q and k, not here
     assert(first + i < config_.context_length && "learned positions end at the context length; the session refuses first");
-    s.x.row(i) += weights_.position_embedding.row(first + i);
+    s.position_row.resize(d);
+    weights_.position_embedding.widen_row(first + i, s.position_row.data());
+    s.x.row(i) += s.position_row;
   }
 
   // Positions each layer held before the call (any KV head), to tell what the call evicted.

@@ -31,6 +31,7 @@ struct ForwardScratch {
   Matrix mixed, projected;     // [n, q_dim] attention output, [n, d]
   Matrix hidden, up;           // [n, d_ff]
   Matrix last, out;            // [1, d] newest row after the final norm, [1, vocab] its logits
+  RowVector position_row;      // [d] one learned position embedding, widened from its stored dtype
   std::vector<float> weights_row;  // one query's attention weights over key positions
   std::vector<std::vector<int>> held;  // per KV head: the positions the cache holds for this layer
   std::vector<int> keys;           // the key positions one query row reads for one KV head

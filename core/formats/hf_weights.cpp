@@ -1,6 +1,8 @@
 #include "core/formats/hf_weights.h"
 
 #include <cstdlib>
+#include <utility>
+#include <vector>
 
 #include "core/engine/error.h"
 #include "core/engine/half_float.h"
@@ -29,6 +31,32 @@ void check_layer_count(const SafetensorsFile& file, const std::string& blocks, i
   }
 }
 
+// A vector (norm, bias: a few KB) is held as float32 whatever the file stores.
+void read_tensor(const SafetensorsFile& file, const TensorEntry& entry, const TensorSpec& spec, Vector& t) {
+  t.resize(spec.rows);
+  file.read(entry, t.data());
+}
+
+// A matrix keeps the file's dtype: F16 and BF16 stay 16-bit (weight_matrix.h).
+void read_tensor(const SafetensorsFile& file, const TensorEntry& entry, const TensorSpec& spec, WeightMatrix& t) {
+  if (entry.dtype == "F16" || entry.dtype == "BF16") {
+    WeightMatrix::Bits bits(std::size_t(entry.element_count));
+    if (spec.stored_transposed)
+      file.read_bits_transposed(entry, bits.data());
+    else
+      file.read_bits(entry, bits.data());
+    const WeightDtype dtype = entry.dtype == "BF16" ? WeightDtype::BF16 : WeightDtype::F16;
+    t = WeightMatrix::from_bits(dtype, spec.rows, spec.cols, std::move(bits));
+    return;
+  }
+  Matrix values(spec.rows, spec.cols);
+  if (spec.stored_transposed)
+    file.read_transposed(entry, values.data());
+  else
+    file.read(entry, values.data());  // DataError for a dtype kvscope does not read
+  t = std::move(values);
+}
+
 }  // namespace
 
 ModelWeights read_hf_weights(const std::string& path, const ModelConfig& config) {
@@ -36,7 +64,8 @@ ModelWeights read_hf_weights(const std::string& path, const ModelConfig& config)
 }
 
 ModelWeights read_hf_weights(const SafetensorsFile& file, const ModelConfig& config) {
-  ModelWeights w = allocate_weights(config);
+  ModelWeights w;  // every tensor the table requires is read below, so none is allocated first
+  w.layers.resize(std::size_t(config.n_layer));
   std::string prefix;
   visit_tensors(config, w, [&](const TensorSpec& spec, auto&) {
     if (spec.role != TensorRole::TokenEmbedding || file.find(spec.name)) return;
@@ -54,11 +83,7 @@ ModelWeights read_hf_weights(const SafetensorsFile& file, const ModelConfig& con
     if (entry->shape != file_shape(spec))
       throw DataError(file.path() + ": tensor '" + name + "' has shape " + shape_text(entry->shape) +
                       ", config.json needs " + shape_text(file_shape(spec)));
-    t.resize(spec.rows, spec.cols);
-    if (spec.stored_transposed)
-      file.read_transposed(*entry, t.data());
-    else
-      file.read(*entry, t.data());
+    read_tensor(file, *entry, spec, t);
   });
   return w;
 }

@@ -12,7 +12,8 @@
 
 namespace kvscope {
 
-// Reads each tensor once, converting F32/F16/BF16 straight into the weight matrices. Throws
+// Reads each tensor once: matrices keep the file's F32, F16 or BF16 (weight_matrix.h), vectors are
+// converted to float32. Throws
 // DataError naming the file: any SafetensorsFile problem, a missing tensor, a shape that
 // disagrees with config.json, or a layer past the config's layer count.
 ModelWeights read_hf_weights(const std::string& safetensors_path, const ModelConfig& config);

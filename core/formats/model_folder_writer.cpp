@@ -78,23 +78,38 @@ nlohmann::json hf_config(const ModelConfig& c, const nlohmann::json& extra) {
   return j;
 }
 
-// Every tensor under its Hugging Face name (the family's table); Conv1D weights are stored
-// transposed, their copies in storage, reserved up front so the pointers into it stay valid.
+// A vector under its Hugging Face name, F32.
+void add_tensor(const TensorSpec& spec, const Vector& t, std::vector<NamedTensor>& tensors,
+                std::vector<std::vector<float>>&) {
+  tensors.push_back({spec.name, {t.rows()}, "F32", t.data()});
+}
+
+// A matrix in the dtype it is held in (16-bit values widen and narrow back exactly); a Conv1D weight
+// transposed to the file's [in, out].
+void add_tensor(const TensorSpec& spec, const WeightMatrix& t, std::vector<NamedTensor>& tensors,
+                std::vector<std::vector<float>>& storage) {
+  const char* dtype = dtype_name(t.dtype());
+  if (t.dtype() == WeightDtype::F32 && !spec.stored_transposed) {
+    tensors.push_back({spec.name, {t.rows(), t.cols()}, dtype, t.data()});
+    return;
+  }
+  storage.emplace_back(size_t(t.size()));  // moving storage keeps this buffer where it is
+  if (spec.stored_transposed) {  // [out, in] -> [in, out]
+    Eigen::Map<Matrix>(storage.back().data(), t.cols(), t.rows()) = t.widened().transpose();
+    tensors.push_back({spec.name, {t.cols(), t.rows()}, dtype, storage.back().data()});
+  } else {
+    widen_rows(t.view(), 0, t.rows(), storage.back().data());
+    tensors.push_back({spec.name, {t.rows(), t.cols()}, dtype, storage.back().data()});
+  }
+}
+
+// Every tensor under its Hugging Face name (the family's table); copies made for the file in storage.
 std::vector<NamedTensor> hf_tensors(const ModelConfig& c, const ModelWeights& w,
                                     std::vector<std::vector<float>>& storage) {
   std::vector<NamedTensor> tensors;
-  storage.reserve(4 * w.layers.size());
   visit_tensors(c, w, [&](const TensorSpec& spec, const auto& t) {
     if (t.size() == 0) return;  // no untied head
-    if (spec.is_vector()) {
-      tensors.push_back({spec.name, {t.rows()}, "F32", t.data()});
-    } else if (spec.stored_transposed) {  // [out, in] -> [in, out]
-      storage.emplace_back(size_t(t.size()));
-      Eigen::Map<Matrix>(storage.back().data(), t.cols(), t.rows()) = t.transpose();
-      tensors.push_back({spec.name, {t.cols(), t.rows()}, "F32", storage.back().data()});
-    } else {
-      tensors.push_back({spec.name, {t.rows(), t.cols()}, "F32", t.data()});
-    }
+    add_tensor(spec, t, tensors, storage);
   });
   return tensors;
 }

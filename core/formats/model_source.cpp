@@ -30,7 +30,7 @@ LoadedModel load_embedded(const std::vector<EmbeddedFile>& files, const std::str
 }
 }  // namespace
 
-LoadedModel load_preset(const std::string& name) {
+LoadedModel load_preset(const std::string& name, WeightDtype random_dtype) {
   if (name == "demo")
     return load_embedded(embedded_demo_model(), name, "vocab.txt", [](const std::string& text, const std::string& where) {
       return std::make_shared<WordTokenizer>(WordTokenizer::parse_word_list(text, where));
@@ -47,14 +47,14 @@ LoadedModel load_preset(const std::string& name) {
                                                "built-in gemma3-layout config.json");
     loaded.tokenizer = hf_tokenizer(find_embedded(embedded_demo_llama_model(), "tokenizer.json")->text(),
                                     "built-in demo-llama tokenizer.json");
-    loaded.model = std::make_shared<Model>(config, random_weights(config, kPresetSeed));
+    loaded.model = std::make_shared<Model>(config, random_weights(config, kPresetSeed, random_dtype));
     return loaded;
   }
   ModelConfig config = preset_config(name);
   LoadedModel loaded;
   loaded.name = name;
   loaded.tokenizer = std::make_shared<IdTokenizer>(config.vocab_size);
-  loaded.model = std::make_shared<Model>(config, random_weights(config, kPresetSeed));
+  loaded.model = std::make_shared<Model>(config, random_weights(config, kPresetSeed, random_dtype));
   return loaded;
 }
 

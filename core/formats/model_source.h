@@ -20,10 +20,12 @@ struct LoadedModel {
 // sharing 2 KV heads, RMSNorm, SwiGLU) with a byte-level BPE, so any text encodes
 // (examples/models/demo-llama). "demo-mla": the same corpus and tokenizer on a Llama-style model whose
 // attention is multi-head latent attention (a latent row and a shared rotated key cached per layer and
-// position, K and V rebuilt from them each step: examples/models/demo-mla). "gpt2-small": GPT-2 124M's shape with seeded random weights and no
-// vocabulary.
+// position, K and V rebuilt from them each step: examples/models/demo-mla). "gemma3-layout": Gemma 3's
+// layout at toy size (local and global layers) with seeded random weights and demo-llama's tokenizer.
+// "gpt2-small": GPT-2 124M's shape with seeded random weights and no vocabulary. The random presets'
+// matrices are made in `random_dtype` (the trained built-in models keep their stored F32).
 // Throws UsageError for an unknown name.
-LoadedModel load_preset(const std::string& name);
+LoadedModel load_preset(const std::string& name, WeightDtype random_dtype = WeightDtype::F32);
 
 constexpr std::uint64_t kPresetSeed = 1234;
 

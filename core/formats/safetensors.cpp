@@ -196,28 +196,36 @@ void SafetensorsFile::check_offsets() {
 }
 
 // Calls sink(first_index, values, n) for consecutive pieces of the tensor; n is a multiple of
-// `granule` (whole rows, for the transpose) whenever a chunk can hold that many values.
-template <typename Sink>
+// `granule` (whole rows, for the transpose) whenever a chunk can hold that many values. Value float
+// converts F32, F16 or BF16; Value std::uint16_t passes F16 or BF16 bits through.
+template <typename Value, typename Sink>
 void SafetensorsFile::read_chunks(const TensorEntry& t, std::int64_t granule, Sink&& sink) const {
   const int size = dtype_size(t.dtype);
+  constexpr bool raw = sizeof(Value) == 2;
+  if (raw && t.dtype != "F16" && t.dtype != "BF16")
+    fail("tensor '" + t.name + "' has dtype " + t.dtype + ", not the 16-bit F16 or BF16");
   if (t.dtype != "F32" && t.dtype != "F16" && t.dtype != "BF16")
     fail("tensor '" + t.name + "' has dtype " + t.dtype + "; kvscope reads F32, F16 or BF16");
   const bool bf16 = t.dtype == "BF16";
   std::vector<unsigned char> bytes(kChunkBytes);
   std::int64_t capacity = std::int64_t(kChunkBytes) / size;
   if (granule > 0 && granule <= capacity) capacity -= capacity % granule;
-  std::vector<float> values(static_cast<std::size_t>(capacity));
+  std::vector<Value> values(static_cast<std::size_t>(capacity));
   std::int64_t done = 0;
   while (done < t.element_count) {
     const std::int64_t n = std::min(capacity, t.element_count - done);
     if (!read_bytes(data_start_ + t.begin + std::uint64_t(done) * size, bytes.data(), std::size_t(n) * size))
       fail("tensor '" + t.name + "': file ended while reading its data (truncated since it was opened?)");
-    if (size == 4 && kLittleEndianHost) {
-      std::memcpy(values.data(), bytes.data(), std::size_t(n) * 4);  // already IEEE float32, LE
+    if (std::size_t(size) == sizeof(Value) && kLittleEndianHost) {
+      std::memcpy(values.data(), bytes.data(), std::size_t(n) * size);  // already the wanted form, LE
     } else {
       for (std::int64_t k = 0; k < n; ++k) {
         const unsigned char* b = bytes.data() + k * size;
-        values[k] = bf16 ? bfloat16_to_float(std::uint16_t(b[0] | b[1] << 8)) : decode_value(b, size);
+        const std::uint16_t bits = std::uint16_t(b[0] | b[1] << 8);
+        if constexpr (raw)
+          values[k] = bits;
+        else
+          values[k] = bf16 ? bfloat16_to_float(bits) : decode_value(b, size);
       }
     }
     sink(done, values.data(), n);
@@ -226,15 +234,22 @@ void SafetensorsFile::read_chunks(const TensorEntry& t, std::int64_t granule, Si
 }
 
 void SafetensorsFile::read(const TensorEntry& t, float* out) const {
-  read_chunks(t, 0, [out](std::int64_t first, const float* values, std::int64_t n) {
+  read_chunks<float>(t, 0, [out](std::int64_t first, const float* values, std::int64_t n) {
     std::copy(values, values + n, out + first);
   });
 }
 
-void SafetensorsFile::read_transposed(const TensorEntry& t, float* out) const {
+void SafetensorsFile::read_bits(const TensorEntry& t, std::uint16_t* out) const {
+  read_chunks<std::uint16_t>(t, 0, [out](std::int64_t first, const std::uint16_t* values, std::int64_t n) {
+    std::copy(values, values + n, out + first);
+  });
+}
+
+template <typename Value>
+void SafetensorsFile::read_transposed_as(const TensorEntry& t, Value* out) const {
   if (t.shape.size() != 2) fail("tensor '" + t.name + "' is not 2-D, cannot transpose it");
   const std::int64_t rows = t.shape[0], cols = t.shape[1];
-  read_chunks(t, cols, [out, rows, cols](std::int64_t first, const float* values, std::int64_t n) {
+  read_chunks<Value>(t, cols, [out, rows, cols](std::int64_t first, const Value* values, std::int64_t n) {
     if (first % cols == 0 && n % cols == 0) {
       // Whole rows r0..r0+m-1: walk the output row by row so writes stay contiguous.
       const std::int64_t r0 = first / cols, m = n / cols;
@@ -247,6 +262,12 @@ void SafetensorsFile::read_transposed(const TensorEntry& t, float* out) const {
       out[c * rows + r] = values[k];
     }
   });
+}
+
+void SafetensorsFile::read_transposed(const TensorEntry& t, float* out) const { read_transposed_as(t, out); }
+
+void SafetensorsFile::read_bits_transposed(const TensorEntry& t, std::uint16_t* out) const {
+  read_transposed_as(t, out);
 }
 
 }  // namespace kvscope

@@ -45,10 +45,16 @@ class SafetensorsFile {
   void read(const TensorEntry& tensor, float* out) const;
   // For a 2-D tensor [rows, cols], writes its transpose [cols, rows]: out[c * rows + r].
   void read_transposed(const TensorEntry& tensor, float* out) const;
+  // An F16 or BF16 tensor's values as stored, unconverted (DataError for another dtype); plain or
+  // transposed as above. How weights keep their 16-bit dtype in memory.
+  void read_bits(const TensorEntry& tensor, std::uint16_t* out) const;
+  void read_bits_transposed(const TensorEntry& tensor, std::uint16_t* out) const;
 
  private:
-  template <typename Sink>
+  template <typename Value, typename Sink>
   void read_chunks(const TensorEntry& tensor, std::int64_t granule, Sink&& sink) const;
+  template <typename Value>
+  void read_transposed_as(const TensorEntry& tensor, Value* out) const;
   void open_header(std::uint64_t file_size);
   bool read_bytes(std::uint64_t offset, void* buffer, std::size_t n) const;
   void parse_header(const std::string& header);

@@ -1,6 +1,7 @@
-// kvscope-cli bench: decode speed with and without a KV cache, against the memory-bandwidth roofline.
+// kvscope-cli bench: decode speed with and without a KV cache, against the machine's two ceilings.
 // Cached decode must stream every weight once per token, so bytes per token / bandwidth is the
-// fastest a step can be; the bench reports how close it gets.
+// fastest a step can be; the bench reports how close it gets. Uncached decode re-runs the sequence,
+// so it is compute that bounds it: its multiply-adds per second against the FLOP probe's peak.
 #include <Eigen/Core>
 
 #include <chrono>
@@ -13,11 +14,13 @@
 
 #include "core/engine/sampling.h"
 #include "core/engine/error.h"
+#include "core/engine/isa.h"
 #include "core/engine/linear.h"
 #include "core/engine/model.h"
 #include "core/engine/random.h"
 #include "examples/cli/bandwidth_probe.h"
 #include "examples/cli/commands.h"
+#include "examples/cli/flop_probe.h"
 #include "examples/cli/model_options.h"
 
 namespace kvscope::cli {
@@ -28,11 +31,13 @@ struct BenchOptions {
   ModelOptions model;
   int prompt_len = 4, new_tokens = 200, threads = 0, probe_mb = 256;
   std::string mode = "both";
+  std::string weights_dtype;  // empty: as the model holds them
   bool json = false;
 };
 
 struct ModeTiming {
   double total_seconds = 0, first_step_ms = 0, last_step_ms = 0, prefill_ms = 0;
+  double multiply_adds = 0;  // of the decode steps timed in total_seconds (uncached only)
   int tokens = 0;
   double tokens_per_second() const { return tokens / total_seconds; }
 };
@@ -71,33 +76,42 @@ ModeTiming run_cached(const Model& model, std::vector<int>& tokens, int new_toke
   return timing;
 }
 
-// Every step re-runs the whole sequence so far (the same tokens the cached run chose).
+// Every step re-runs the whole sequence so far (the same tokens the cached run chose). Its
+// multiply-adds are the forward record's closed forms; a record without attention maps or rows costs
+// a few counters per layer.
 ModeTiming run_uncached(const Model& model, const std::vector<int>& tokens, int prompt_len, int new_tokens) {
   RowVector logits;
   ModeTiming timing;
+  ForwardRecord record;
+  record.with_attention = record.with_rows = false;
   for (int s = 0; s < new_tokens; ++s) {
     progress("uncached", s + 1, new_tokens);
     const std::vector<int> prefix(tokens.begin(), tokens.begin() + prompt_len + s);
     const auto start = std::chrono::steady_clock::now();
-    model.forward_uncached(prefix, 0, logits, nullptr);
+    model.forward_uncached(prefix, 0, logits, &record);
     const double seconds = elapsed(start);
     if (s == 0) timing.prefill_ms = seconds * 1e3;
     if (s == 1) timing.first_step_ms = seconds * 1e3;
     timing.last_step_ms = seconds * 1e3;
-    if (s >= 1) timing.total_seconds += seconds;
+    if (s >= 1) {
+      timing.total_seconds += seconds;
+      timing.multiply_adds += double(record.total_macs());
+    }
   }
   timing.tokens = new_tokens - 1;
   return timing;
 }
 
-// Bytes a one-token decode step must read: every layer weight, ln_f, the output head, two
-// embedding rows, and the K and V rows of `positions` cached positions.
+// Bytes a one-token decode step must read, each tensor in the dtype it is held in (2 bytes a
+// 16-bit weight): every layer weight, ln_f, the output head, one row of each embedding table, and the
+// K and V rows of `positions` cached positions.
 double decode_bytes(const Model& model, double positions) {
   const ModelConfig& c = model.config();
   const ModelWeights& w = model.weights();
-  const double embeddings = double(w.token_embedding.size() + w.position_embedding.size()) * 4;
-  const double weights = double(weight_bytes(w, c)) - embeddings + 2.0 * c.d_model * 4 +
-                         (w.lm_head.size() ? 0.0 : double(w.token_embedding.size()) * 4);
+  auto row_bytes = [](const WeightMatrix& m) { return m.rows() ? double(m.bytes()) / double(m.rows()) : 0.0; };
+  const double tables = double(w.token_embedding.bytes() + w.position_embedding.bytes());
+  const double weights = double(weight_bytes(w, c)) - tables + row_bytes(w.token_embedding) +
+                         row_bytes(w.position_embedding) + (w.lm_head.size() ? 0.0 : double(w.token_embedding.bytes()));
   return weights + positions * double(c.kv_bytes_per_position());
 }
 
@@ -107,6 +121,16 @@ nlohmann::json timing_json(const ModeTiming& t) {
           {"decode_seconds", t.total_seconds},     {"decode_steps", t.tokens}};
 }
 
+// --weights-dtype: the random preset's matrices made in F32, F16 or BF16 (a folder keeps its own).
+WeightDtype parse_weights_dtype(const BenchOptions& o) {
+  if (o.weights_dtype.empty()) return WeightDtype::F32;
+  if (!o.model.model_dir.empty() || o.model.preset != "gpt2-small")
+    throw UsageError("--weights-dtype applies to the gpt2-small preset (random weights); a model keeps its stored dtype");
+  for (WeightDtype d : {WeightDtype::F32, WeightDtype::F16, WeightDtype::BF16})
+    if (o.weights_dtype == dtype_name(d)) return d;
+  throw UsageError("--weights-dtype must be F32, F16 or BF16, got '" + o.weights_dtype + "'");
+}
+
 int run_bench(const BenchOptions& o) {
   if (o.mode != "both" && o.mode != "cached" && o.mode != "uncached")
     throw UsageError("--mode must be both, cached or uncached, got '" + o.mode + "'");
@@ -114,10 +138,14 @@ int run_bench(const BenchOptions& o) {
   const int threads = o.threads > 0 ? o.threads : linear_threads();
   set_linear_threads(threads);
 
+  const WeightDtype random_dtype = parse_weights_dtype(o);
+  const char* isa = active_kernels().isa;
   std::fprintf(stderr, "bench: measuring read bandwidth (%d MiB, %d threads)\n", o.probe_mb, threads);
   const double bandwidth = measure_read_bandwidth(std::size_t(o.probe_mb) << 20, threads, 5);
+  std::fprintf(stderr, "bench: measuring the multiply-add peak (%s, %d threads)\n", isa, threads);
+  const double flop_peak = measure_flop_peak(threads, 5);
   std::fprintf(stderr, "bench: loading the model\n");
-  const LoadedModel loaded = o.model.load();
+  const LoadedModel loaded = o.model.model_dir.empty() ? load_preset(o.model.preset, random_dtype) : o.model.load();
   const Model& model = *loaded.model;
   const ModelConfig& c = model.config();
   if (o.prompt_len + o.new_tokens - 1 > c.context_length)
@@ -139,15 +167,20 @@ int run_bench(const BenchOptions& o) {
   const double weights_and_cache = double(weight_bytes(model.weights(), model.config())) +
                                    double(c.kv_bytes_per_position()) * c.context_length;
   const double rss = double(peak_rss_bytes());
+  const double uncached_flops = uncached.total_seconds > 0 ? 2.0 * uncached.multiply_adds / uncached.total_seconds : 0.0;
 
   nlohmann::json doc;
   doc["model"] = loaded.name;
+  doc["isa"] = isa;
   doc["threads"] = threads;
   doc["prompt_len"] = o.prompt_len;
   doc["new_tokens"] = o.new_tokens;
   doc["cached"] = timing_json(cached);
+  doc["flop_peak_gflop_s"] = flop_peak / 1e9;
   if (o.mode != "cached") {
     doc["uncached"] = timing_json(uncached);
+    doc["uncached"]["gflop_s"] = uncached_flops / 1e9;
+    doc["uncached"]["flop_peak_fraction"] = uncached_flops / flop_peak;
     doc["uncached_over_cached_time"] = uncached.total_seconds / cached.total_seconds;
   }
   doc["bytes_per_token"] = bytes_per_token;
@@ -161,8 +194,8 @@ int run_bench(const BenchOptions& o) {
     std::cout << doc.dump(2) << "\n";
     return 0;
   }
-  std::printf("model %s, %d threads, prompt %d tokens, %d new tokens\n", loaded.name.c_str(), threads,
-              o.prompt_len, o.new_tokens);
+  std::printf("model %s, %d threads, %s kernels, prompt %d tokens, %d new tokens\n", loaded.name.c_str(), threads,
+              isa, o.prompt_len, o.new_tokens);
   std::printf("%-9s %12s %16s %16s %12s\n", "mode", "tokens/s", "ms/token first", "ms/token last", "prefill ms");
   std::printf("%-9s %12.2f %16.2f %16.2f %12.2f\n", "cached", cached.tokens_per_second(), cached.first_step_ms,
               cached.last_step_ms, cached.prefill_ms);
@@ -173,6 +206,10 @@ int run_bench(const BenchOptions& o) {
     std::printf("uncached / cached decode time: %.1fx\n", uncached.total_seconds / cached.total_seconds);
   std::printf("bytes per cached token %.1f MB; read bandwidth %.2f GB/s; achieved %.2f GB/s = %.0f%% of roofline\n",
               bytes_per_token / 1e6, bandwidth / 1e9, achieved / 1e9, 100.0 * achieved / bandwidth);
+  std::printf("multiply-add peak %.1f GFLOP/s", flop_peak / 1e9);
+  if (o.mode != "cached")
+    std::printf("; uncached decode %.1f GFLOP/s = %.0f%% of peak", uncached_flops / 1e9, 100.0 * uncached_flops / flop_peak);
+  std::printf("\n");
   std::printf("peak RSS %.1f MB = %.2fx weights + full cache (%.1f MB)\n", rss / 1e6, rss / weights_and_cache,
               weights_and_cache / 1e6);
   return 0;
@@ -188,6 +225,7 @@ void add_bench_command(CLI::App& app, Runner& run) {
   cmd->add_option("--threads", o->threads, "threads (default: all cores, at most 8)")->check(positive_integer());
   cmd->add_option("--mode", o->mode, "both (default), cached or uncached");
   cmd->add_option("--probe-mb", o->probe_mb, "bandwidth probe buffer in MiB (default 256)")->check(positive_integer());
+  cmd->add_option("--weights-dtype", o->weights_dtype, "gpt2-small's random matrices held as F32 (default), F16 or BF16");
   cmd->add_flag("--json", o->json, "one JSON document");
   cmd->callback([o, &run] { run = [o] { return run_bench(*o); }; });
 }

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "core/engine/isa.h"
 #include "core/engine/weights.h"
 #include "examples/cli/commands.h"
 #include "examples/cli/model_options.h"
@@ -37,6 +38,7 @@ nlohmann::json describe(const LoadedModel& loaded) {
           {"context_length", c.context_length},
           {"parameters", parameter_count(c)},
           {"weight_bytes", weight_bytes(loaded.model->weights(), c)},
+          {"isa", active_kernels().isa},
           {"cache_bytes_per_token", c.kv_bytes_per_position()},
           {"layers", layers}};
   if (c.mla()) {  // what is cached instead of K and V, and what MHA with the same heads would cache
@@ -58,8 +60,8 @@ int run_info(const InfoOptions& o) {
   std::printf("%s: %s family, %d layers, %d query heads, %d K/V heads (%s), head_dim %d\n", loaded.name.c_str(),
               c.family_name(), c.n_layer, c.n_head, c.kv_heads(), c.attention_kind(), c.d_head());
   std::printf("positions: %s, context length %d\n", c.rotary() ? "rotary (RoPE)" : "learned table", c.context_length);
-  std::printf("parameters: %lld (%lld weight bytes as float32)\n", (long long)parameter_count(c),
-              (long long)weight_bytes(loaded.model->weights(), c));
+  std::printf("parameters: %lld (%lld weight bytes as held; %s kernels)\n", (long long)parameter_count(c),
+              (long long)weight_bytes(loaded.model->weights(), c), active_kernels().isa);
   if (c.mla())
     std::printf("cache per token: %d layers x (%d latent + %d rotated key) x 4 B = %lld B (MHA would cache 2 x %d x %d "
                 "heads x %d head_dim x 4 B = %lld B); K and V are rebuilt from the latent every step\n",

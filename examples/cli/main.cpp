@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/engine/error.h"
+#include "core/engine/isa.h"
 #include "examples/cli/commands.h"
 
 namespace kvscope::cli {
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    kvscope::active_kernels();  // a bad KVSCOPE_ISA is refused before any work
     return run ? run() : 2;
   } catch (const kvscope::UsageError& e) {
     std::cerr << "kvscope-cli: " << e.what() << "\n";

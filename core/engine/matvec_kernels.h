@@ -1,0 +1,37 @@
+#pragma once
+// The hot loops behind linear() (linear.h), one set per instruction set: matrix-vector and
+// matrix-matrix products over weights held as F32, F16 or BF16 (16-bit values widened to float32 in
+// registers, exactly), and the multiply-add loop the bench's FLOP probe times. isa.h picks one set
+// at start-up. The SIMD sets share their loops (matvec_loops.h); the portable set is plain C++, each
+// product summed in order: the reference the others are tested against (they sum in several lanes,
+// so they agree within float rounding, not bit for bit).
+#include <cstdint>
+
+namespace kvscope {
+
+// y[r] = W[r, :] . x (+ bias[r] when bias is not null) for r in [begin, end); W is row-major with
+// `cols` values a row, in the kernel's dtype (float, or 16-bit F16 / BF16 bits).
+using MatvecFn = void (*)(const void* w, std::int64_t cols, const float* x, const float* bias, float* y,
+                          std::int64_t begin, std::int64_t end);
+// The same for n input rows x[i * cols ...]: y[i * y_stride + r] for every i < n and r in
+// [begin, end), each weight read from memory once for all n rows (prefill, uncached steps).
+using MatmulFn = void (*)(const void* w, std::int64_t cols, const float* x, std::int64_t n, const float* bias,
+                          float* y, std::int64_t y_stride, std::int64_t begin, std::int64_t end);
+
+struct KernelSet {
+  const char* isa;  // "portable", "sse2", "avx2", "avx512"
+  MatvecFn matvec_f32, matvec_f16, matvec_bf16;
+  MatmulFn matmul_f32, matmul_f16, matmul_bf16;
+  // Runs `iterations` rounds of independent multiply-adds on registers only; returns how many
+  // multiply-adds it did (lanes x accumulators x iterations). The compute ceiling of one core.
+  double (*multiply_add_loop)(std::int64_t iterations);
+};
+
+// Constant data (no code runs to build them); a set's functions may run only on a CPU that has its
+// instructions (isa.h checks).
+extern const KernelSet kPortableKernels;
+extern const KernelSet kSse2Kernels;    // x86-64 baseline: every x86-64 CPU runs it
+extern const KernelSet kAvx2Kernels;    // AVX2 + FMA + F16C
+extern const KernelSet kAvx512Kernels;  // AVX-512F
+
+}  // namespace kvscope

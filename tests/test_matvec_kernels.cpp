@@ -1,0 +1,188 @@
+// The kernel sets (core/engine/matvec_kernels.h) this CPU runs against the portable one, on random
+// shapes with odd sizes and tails, one input row and several, in F32, F16 and BF16; their widening of every finite 16-bit value;
+// and KVSCOPE_ISA, which picks a set or is refused in one line.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_exec.h"
+#include "core/engine/half_float.h"
+#include "core/engine/isa.h"
+#include "core/engine/random.h"
+#include "core/engine/weight_matrix.h"
+
+using namespace kvscope;
+
+namespace {
+const Isa kIsas[] = {Isa::Sse2, Isa::Avx2, Isa::Avx512};
+
+// The portable set and every set this CPU runs.
+std::vector<const KernelSet*> runnable_sets() {
+  std::vector<const KernelSet*> sets = {&kPortableKernels};
+  for (Isa isa : kIsas)
+    if (isa_supported(isa)) sets.push_back(&kernels_of(isa));
+  return sets;
+}
+
+MatvecFn matvec_of(const KernelSet& k, WeightDtype dtype) {
+  return dtype == WeightDtype::F32 ? k.matvec_f32 : dtype == WeightDtype::F16 ? k.matvec_f16 : k.matvec_bf16;
+}
+MatmulFn matmul_of(const KernelSet& k, WeightDtype dtype) {
+  return dtype == WeightDtype::F32 ? k.matmul_f32 : dtype == WeightDtype::F16 ? k.matmul_f16 : k.matmul_bf16;
+}
+
+// W [rows, cols] random in `dtype`, and the same values as float32.
+struct RandomWeights {
+  std::vector<float> values;
+  std::vector<std::uint16_t> bits;
+  const void* data(WeightDtype dtype) const {
+    return dtype == WeightDtype::F32 ? static_cast<const void*>(values.data()) : bits.data();
+  }
+};
+RandomWeights random_weights_of(WeightDtype dtype, int rows, int cols, SplitMix64& rng) {
+  RandomWeights w;
+  for (int i = 0; i < rows * cols; ++i) {
+    float v = rng.normal();
+    if (dtype == WeightDtype::F16) w.bits.push_back(float_to_half(v)), v = half_to_float(w.bits.back());
+    if (dtype == WeightDtype::BF16) w.bits.push_back(float_to_bfloat16(v)), v = bfloat16_to_float(w.bits.back());
+    w.values.push_back(v);
+  }
+  return w;
+}
+}  // namespace
+
+TEST_CASE("matvec kernels: every instruction set this CPU runs agrees with the portable kernel", "[kernels]") {
+  const std::vector<const KernelSet*> sets = runnable_sets();
+  INFO("kernel sets run here: " << sets.size());
+  SplitMix64 rng(3);
+  for (WeightDtype dtype : {WeightDtype::F32, WeightDtype::F16, WeightDtype::BF16})
+    for (int rows : {1, 3, 17})
+      for (int cols : {1, 3, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 127, 200, 773}) {
+        const RandomWeights w = random_weights_of(dtype, rows, cols, rng);
+        std::vector<float> x(static_cast<std::size_t>(cols)), bias(static_cast<std::size_t>(rows));
+        for (float& v : x) v = rng.normal();
+        for (float& v : bias) v = rng.normal();
+        const bool with_bias = (rows + cols) % 2 == 1;
+        // Rows [begin, end) only; the others keep a sentinel.
+        const int begin = rows > 2 ? 1 : 0, end = rows > 2 ? rows - 1 : rows;
+        std::vector<float> want(std::size_t(rows), -7.0f);
+        matvec_of(kPortableKernels, dtype)(w.data(dtype), cols, x.data(), with_bias ? bias.data() : nullptr,
+                                           want.data(), begin, end);
+        for (const KernelSet* set : sets) {
+          INFO(set->isa << " " << dtype_name(dtype) << " [" << rows << ", " << cols << "]");
+          std::vector<float> got(std::size_t(rows), -7.0f);
+          matvec_of(*set, dtype)(w.data(dtype), cols, x.data(), with_bias ? bias.data() : nullptr, got.data(),
+                                 begin, end);
+          for (int r = 0; r < rows; ++r) {
+            double magnitude = with_bias ? std::abs(bias[std::size_t(r)]) : 0.0;  // bound of the rounding
+            for (int c = 0; c < cols; ++c) magnitude += std::abs(double(w.values[std::size_t(r * cols + c)]) * x[std::size_t(c)]);
+            CHECK(std::abs(double(got[std::size_t(r)]) - want[std::size_t(r)]) <= 1e-6 * cols * magnitude + 1e-30);
+          }
+          if (begin > 0) CHECK(got.front() == -7.0f);  // rows outside [begin, end) untouched
+          if (end < rows) CHECK(got.back() == -7.0f);
+        }
+      }
+}
+
+TEST_CASE("matmul kernels: several input rows agree with the portable kernel, across tiles, pairs and tails", "[kernels]") {
+  const std::vector<const KernelSet*> sets = runnable_sets();
+  SplitMix64 rng(5);
+  for (WeightDtype dtype : {WeightDtype::F32, WeightDtype::F16, WeightDtype::BF16})
+    for (int n : {2, 3, 4, 5, 9})
+      for (int rows : {1, 2, 3, 33, 70})
+        for (int cols : {5, 16, 37, 200}) {
+          const RandomWeights w = random_weights_of(dtype, rows, cols, rng);
+          std::vector<float> x(static_cast<std::size_t>(n * cols)), bias(static_cast<std::size_t>(rows));
+          for (float& v : x) v = rng.normal();
+          for (float& v : bias) v = rng.normal();
+          const bool with_bias = (n + rows) % 2 == 1;
+          const int stride = rows + 3;  // columns past the rows, and rows outside [begin, end), keep a sentinel
+          const int begin = rows > 2 ? 1 : 0, end = rows > 2 ? rows - 1 : rows;
+          std::vector<float> want(std::size_t(n * stride), -7.0f);
+          matmul_of(kPortableKernels, dtype)(w.data(dtype), cols, x.data(), n, with_bias ? bias.data() : nullptr,
+                                             want.data(), stride, begin, end);
+          for (const KernelSet* set : sets) {
+            INFO(set->isa << " " << dtype_name(dtype) << " n " << n << " [" << rows << ", " << cols << "]");
+            std::vector<float> got(std::size_t(n * stride), -7.0f);
+            matmul_of(*set, dtype)(w.data(dtype), cols, x.data(), n, with_bias ? bias.data() : nullptr, got.data(),
+                                   stride, begin, end);
+            int wrong = 0;
+            for (int i = 0; i < n; ++i)
+              for (int r = 0; r < stride; ++r) {
+                const std::size_t k = std::size_t(i * stride + r);
+                if (r < begin || r >= end) {
+                  wrong += got[k] != -7.0f || want[k] != -7.0f;
+                  continue;
+                }
+                double magnitude = with_bias ? std::abs(bias[std::size_t(r)]) : 0.0;  // bound of the rounding
+                for (int c = 0; c < cols; ++c)
+                  magnitude += std::abs(double(w.values[std::size_t(r * cols + c)]) * x[std::size_t(i * cols + c)]);
+                wrong += std::abs(double(got[k]) - want[k]) > 1e-6 * cols * magnitude + 1e-30;
+              }
+            CHECK(wrong == 0);
+          }
+        }
+}
+
+TEST_CASE("matvec kernels: 16-bit weights widen exactly, every finite value in every lane", "[kernels]") {
+  constexpr int kCols = 19;  // a vector of 16 and a tail of 3; every value passes through both
+  for (WeightDtype dtype : {WeightDtype::F16, WeightDtype::BF16}) {
+    std::vector<std::uint16_t> bits;
+    for (std::uint32_t b = 0; b < 65536; ++b) {
+      const float v = dtype == WeightDtype::F16 ? half_to_float(std::uint16_t(b)) : bfloat16_to_float(std::uint16_t(b));
+      bits.push_back(std::isfinite(v) ? std::uint16_t(b) : 0);  // inf x 0 would be NaN
+    }
+    while (bits.size() % kCols) bits.push_back(0);
+    const int rows = int(bits.size()) / kCols;
+    for (const KernelSet* set : runnable_sets()) {
+      INFO(set->isa << " " << dtype_name(dtype));
+      int mismatches = 0;
+      for (int c = 0; c < kCols; ++c) {
+        std::vector<float> x(kCols, 0.0f), y(static_cast<std::size_t>(rows));
+        x[std::size_t(c)] = 1.0f;  // y[r] = W[r, c] exactly
+        matvec_of(*set, dtype)(bits.data(), kCols, x.data(), nullptr, y.data(), 0, rows);
+        for (int r = 0; r < rows; ++r) {
+          const std::uint16_t b = bits[std::size_t(r * kCols + c)];
+          const float want = dtype == WeightDtype::F16 ? half_to_float(b) : bfloat16_to_float(b);
+          mismatches += y[std::size_t(r)] != want;
+        }
+      }
+      CHECK(mismatches == 0);
+    }
+  }
+}
+
+TEST_CASE("isa: KVSCOPE_ISA forces a kernel set, the same tokens come out, and a bad value is one line", "[kernels][cli]") {
+  const std::vector<std::string> generate = {"generate", "--preset", "demo-llama", "--ids", "3,1,4,1,5",
+                                             "--max-new-tokens", "8", "--json"};
+  std::vector<int> first_tokens;
+  for (Isa isa : kIsas) {
+    INFO("KVSCOPE_ISA=" << isa_name(isa));
+    ::setenv("KVSCOPE_ISA", isa_name(isa), 1);
+    const test::ExecResult info = test::exec_cli({"info", "--preset", "demo", "--json"});
+    const test::ExecResult run = test::exec_cli(generate);
+    ::unsetenv("KVSCOPE_ISA");
+    if (!isa_supported(isa)) {
+      CHECK(info.status == 2);
+      CHECK_THAT(info.err, Catch::Contains("this CPU does not support it"));
+      continue;
+    }
+    REQUIRE(info.status == 0);
+    CHECK(nlohmann::json::parse(info.out)["isa"] == isa_name(isa));
+    REQUIRE(run.status == 0);
+    const std::vector<int> tokens = nlohmann::json::parse(run.out)["tokens"].get<std::vector<int>>();
+    if (first_tokens.empty()) first_tokens = tokens;
+    CHECK(tokens == first_tokens);
+  }
+  ::setenv("KVSCOPE_ISA", "neon", 1);
+  const test::ExecResult bad = test::exec_cli({"info", "--preset", "demo"});
+  ::unsetenv("KVSCOPE_ISA");
+  CHECK(bad.status == 2);
+  CHECK(bad.err == "kvscope-cli: KVSCOPE_ISA must be sse2, avx2 or avx512, got 'neon'\n");
+  CHECK(bad.out.empty());
+}
