@@ -143,6 +143,23 @@ void draw_policy_line(PanelContext& c, PaneKind pane) {
                                             : "");
 }
 
+// Local and global layers (Gemma 3): rows each kind holds now, from the trace: a local layer stops at
+// its window, a global one holds every position.
+void draw_local_global_label(PanelContext& c, const StepTrace& t) {
+  int local_layers = 0, global_layers = 0, local_rows = 0, global_rows = 0, window = 0;
+  for (int l = 0; l < int(t.cached.forward.layers.size()); ++l) {
+    const int held = int(t.cached.forward.layers[std::size_t(l)].held_rows.size());
+    if (c.config->layer_window(l) > 0) {
+      ++local_layers, local_rows += held;
+      window = std::max(window, c.config->layer_window(l));
+    } else {
+      ++global_layers, global_rows += held;
+    }
+  }
+  ImGui::Text("Cache K,V rows: %d local layers (window %d) hold %d \xC2\xB7 %d global hold %d", local_layers, window,
+              local_rows, global_layers, global_rows);
+}
+
 void draw_header(PanelContext& c, PaneKind pane) {
   const PaneSource& source = c.sources[pane];
   const bool cached = source.cached;
@@ -165,6 +182,8 @@ void draw_header(PanelContext& c, PaneKind pane) {
   if (cached && c.config->mla())
     ImGui::Text("Cache: latent rows [%d layers, t=%d, %d + %d rotated] \xE2\x80\x94 K, V rebuilt each step", c.config->n_layer,
                 t, c.config->kv_lora_rank, c.config->qk_rope_dim);
+  else if (cached && c.config->n_local_layers() > 0 && source.trace)
+    draw_local_global_label(c, *source.trace);
   else if (cached)
     ImGui::Text("Cache K,V: [%d layers, %d KV heads, t=%d, %d] \xE2\x80\x94 only t grows", c.config->n_layer,
                 c.config->kv_heads(), t, c.config->d_head());
