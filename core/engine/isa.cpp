@@ -1,5 +1,7 @@
 #include "core/engine/isa.h"
 
+#include <cpuid.h>
+
 #include <cstdlib>
 #include <string>
 
@@ -24,6 +26,14 @@ Isa pick_isa(const char* forced) {
 }
 }  // namespace
 
+namespace {
+// F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports does not know "f16c".
+bool has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
+}
+}  // namespace
+
 const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::Avx2: return "avx2";
@@ -37,7 +47,7 @@ bool isa_supported(Isa isa) {
   __builtin_cpu_init();  // needed before main (static initialisers); cheap afterwards
   switch (isa) {
     case Isa::Avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     case Isa::Avx512: return __builtin_cpu_supports("avx512f");
     case Isa::Sse2: break;
   }
