@@ -8,9 +8,29 @@
 #include <cmath>
 #include <vector>
 
+#include "core/engine/random.h"
+#include "core/engine/weights.h"
 #include "core/train/train.h"
 
 namespace test {
+
+// Random weights large enough that attention is far from uniform, and norm gains away from one: the
+// query and key-side projections (whichever the family has: K, or MLA's latent, rotated-key and K-up
+// matrices) get a wide spread. A matrix the family does not use is empty and stays so.
+inline kvscope::ModelWeights busy_weights(const kvscope::ModelConfig& c, std::uint64_t seed) {
+  kvscope::ModelWeights w = kvscope::random_weights(c, seed);
+  kvscope::SplitMix64 rng(seed + 5);
+  auto fill = [&rng](auto& t, float base, float spread) {
+    for (Eigen::Index i = 0; i < t.size(); ++i) t.data()[i] = base + spread * rng.normal();
+  };
+  for (kvscope::LayerWeights& l : w.layers) {
+    for (auto* m : {&l.attn_q, &l.attn_k, &l.attn_kv_down, &l.attn_k_rope, &l.attn_k_up}) fill(*m, 0.0f, 0.4f);
+    fill(l.ln_1_gamma, 1.0f, 0.3f);
+    fill(l.ln_2_gamma, 1.0f, 0.3f);
+  }
+  fill(w.ln_f_gamma, 1.0f, 0.3f);
+  return w;
+}
 
 inline void check_gradients_by_finite_differences(const kvscope::ParameterLayout& layout, std::vector<double> params,
                                                   const std::vector<kvscope::TrainExample>& examples) {

@@ -7,6 +7,7 @@
 
 #include "core/engine/error.h"
 #include "core/lessons/lesson_run.h"
+#include "lesson_helpers.h"
 
 using namespace kvscope;
 
@@ -17,11 +18,7 @@ const LoadedModel& demo() {
   return m;
 }
 
-LessonRun run_to_end(const std::string& name) {
-  LessonRun run(builtin_lesson(name), demo());
-  for (int s = 0; s < run.lesson_steps(); ++s) run.step();
-  return run;
-}
+LessonRun run_to_end(const std::string& name) { return test::run_lesson_to_end(name, demo()); }
 
 // Greedy tokens of a sequence run alone: prompt, then n new tokens (step 0 chooses the first).
 std::vector<int> single_run(const std::vector<int>& prompt, int n) {

@@ -8,6 +8,7 @@
 #include "core/lessons/caption.h"
 #include "core/engine/error.h"
 #include "core/lessons/lesson_run.h"
+#include "lesson_helpers.h"
 #include "core/engine/session.h"
 #include "reference_gpt.h"
 
@@ -20,11 +21,7 @@ const LoadedModel& demo() {
   return m;
 }
 
-LessonRun run_to_end(const std::string& name) {
-  LessonRun run(builtin_lesson(name), demo());
-  for (int s = 0; s < run.lesson_steps(); ++s) run.step();
-  return run;
-}
+LessonRun run_to_end(const std::string& name) { return test::run_lesson_to_end(name, demo()); }
 
 // Attention output of the newest query row, in double, written from the definition: every head's
 // softmax(q·k / sqrt(d_head)) over positions 0..newest, times V. Only the newest Q row goes in.

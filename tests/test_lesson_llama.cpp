@@ -8,6 +8,7 @@
 #include "core/lessons/cache_calculator.h"
 #include "core/lessons/rotary_pairs.h"
 #include "core/lessons/lesson_run.h"
+#include "lesson_helpers.h"
 #include "llama_reference.h"
 
 using namespace kvscope;
@@ -19,11 +20,7 @@ const LoadedModel& demo_llama() {
   return m;
 }
 
-LessonRun run_to_end(const std::string& name) {
-  LessonRun run(builtin_lesson(name), demo_llama());
-  for (int s = 0; s < run.lesson_steps(); ++s) run.step();  // a rotary model with a window never runs out
-  return run;
-}
+LessonRun run_to_end(const std::string& name) { return test::run_lesson_to_end(name, demo_llama()); }
 
 // The built-in model's tensors under their Hugging Face names, for the independent forward.
 llama_ref::Model reference_of(const LoadedModel& m) {

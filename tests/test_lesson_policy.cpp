@@ -8,6 +8,7 @@
 #include "core/engine/error.h"
 #include "core/lessons/caption.h"
 #include "core/lessons/lesson_run.h"
+#include "lesson_helpers.h"
 
 using namespace kvscope;
 
@@ -18,11 +19,7 @@ const LoadedModel& demo_llama() {
   return m;
 }
 
-LessonRun run_to_end(const std::string& name) {
-  LessonRun run(builtin_lesson(name), demo_llama());
-  for (int s = 0; s < run.lesson_steps(); ++s) run.step();
-  return run;
-}
+LessonRun run_to_end(const std::string& name) { return test::run_lesson_to_end(name, demo_llama()); }
 
 std::vector<int> closed_form(int sinks, int window, int end) {
   std::vector<int> kept;

@@ -28,30 +28,13 @@ ModelConfig llama_config(int vocab, int context, int d_model, int n_head, int n_
   return c;
 }
 
-// Random weights large enough that attention is far from uniform, and norm gains away from one.
-ModelWeights busy_llama_weights(const ModelConfig& c, std::uint64_t seed) {
-  ModelWeights w = random_weights(c, seed);
-  SplitMix64 rng(seed + 5);
-  auto scale = [&rng](auto& t, float base, float spread) {
-    for (Eigen::Index i = 0; i < t.size(); ++i) t.data()[i] = base + spread * rng.normal();
-  };
-  for (LayerWeights& l : w.layers) {
-    scale(l.attn_q, 0.0f, 0.4f);
-    scale(l.attn_k, 0.0f, 0.4f);
-    scale(l.ln_1_gamma, 1.0f, 0.3f);
-    scale(l.ln_2_gamma, 1.0f, 0.3f);
-  }
-  scale(w.ln_f_gamma, 1.0f, 0.3f);
-  return w;
-}
-
 }  // namespace
 
 TEST_CASE("Llama trainer: the hand-written gradient of every parameter equals central finite differences", "[train][llama]") {
   const ModelConfig config = llama_config(11, 8, 8, 4, 2, 2);  // GQA: 4 query heads share 2 K/V heads
   const ParameterLayout layout = make_layout(config);
   CHECK(layout.wpe == kNoSlot);
-  const std::vector<float> start = flatten(busy_llama_weights(config, 3), layout);
+  const std::vector<float> start = flatten(test::busy_weights(config, 3), layout);
   std::vector<double> params(start.begin(), start.end());
   const std::vector<TrainExample> examples = make_examples({{1, 4, 4, 7, 0, 10, 3, 2, 5}, {2, 9, 5, 1}, {6, 8}},
                                                            config.context_length);
@@ -60,7 +43,7 @@ TEST_CASE("Llama trainer: the hand-written gradient of every parameter equals ce
 
 TEST_CASE("Llama trainer: the training forward gives core Model's logits at every position", "[train][llama]") {
   const ModelConfig config = llama_config(19, 12, 16, 4, 1, 2);  // MQA
-  const ModelWeights weights = busy_llama_weights(config, 17);
+  const ModelWeights weights = test::busy_weights(config, 17);
   const Model model(config, weights);
   const ParameterLayout layout = make_layout(config);
   const std::vector<float> params = flatten(weights, layout);

@@ -25,24 +25,6 @@ ModelConfig mla_train_config(int vocab, int context, int d_model, int n_head, in
   return c;
 }
 
-ModelWeights busy_weights(const ModelConfig& c, std::uint64_t seed) {
-  ModelWeights w = random_weights(c, seed);
-  SplitMix64 rng(seed + 5);
-  auto fill = [&rng](auto& t, float base, float spread) {
-    for (Eigen::Index i = 0; i < t.size(); ++i) t.data()[i] = base + spread * rng.normal();
-  };
-  for (LayerWeights& l : w.layers) {
-    fill(l.attn_q, 0.0f, 0.4f);
-    fill(l.attn_kv_down, 0.0f, 0.4f);
-    fill(l.attn_k_rope, 0.0f, 0.4f);
-    fill(l.attn_k_up, 0.0f, 0.4f);
-    fill(l.ln_1_gamma, 1.0f, 0.3f);
-    fill(l.ln_2_gamma, 1.0f, 0.3f);
-  }
-  fill(w.ln_f_gamma, 1.0f, 0.3f);
-  return w;
-}
-
 }  // namespace
 
 TEST_CASE("MLA trainer: the hand-written gradient of every parameter equals central finite differences", "[train][mla]") {
@@ -50,7 +32,7 @@ TEST_CASE("MLA trainer: the hand-written gradient of every parameter equals cent
   const ParameterLayout layout = make_layout(config);
   CHECK(layout.layers[0].attn_kv_down != kNoSlot);
   CHECK(layout.layers[0].attn_k == kNoSlot);
-  const std::vector<float> start = flatten(busy_weights(config, 3), layout);
+  const std::vector<float> start = flatten(test::busy_weights(config, 3), layout);
   std::vector<double> params(start.begin(), start.end());
   const std::vector<TrainExample> examples = make_examples({{1, 4, 4, 7, 0, 10, 3, 2, 5}, {2, 9, 5, 1}, {6, 8}},
                                                            config.context_length);
@@ -59,7 +41,7 @@ TEST_CASE("MLA trainer: the hand-written gradient of every parameter equals cent
 
 TEST_CASE("MLA trainer: the training forward gives core Model's logits at every position", "[train][mla]") {
   const ModelConfig config = mla_train_config(19, 12, 16, 4, 8, 6, 2);
-  const ModelWeights weights = busy_weights(config, 17);
+  const ModelWeights weights = test::busy_weights(config, 17);
   const Model model(config, weights);
   const ParameterLayout layout = make_layout(config);
   const std::vector<float> params = flatten(weights, layout);

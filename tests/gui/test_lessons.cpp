@@ -141,7 +141,7 @@ TEST_CASE("keyboard: a lesson steps forward to its end and back", "[gui][lessons
   const std::string state = dir + "/state.jsonl";
   kvscope::test::WindowProcess w({KVSCOPE_GUI_BINARY, "--lesson", "reusing_a_prefix", "--size", "1280x720", "--state-file", state},
                                  state, dir);
-  auto shown = [](int n) { return [n](const json& j) { return j["steps_shown"] == n && !j["busy"].get<bool>(); }; };
+  const auto shown = kvscope::test::steps_shown;
   REQUIRE_FALSE(w.wait_for(shown(0)).is_null());
   for (int i = 0; i < 11; ++i) w.key("Right");  // two more than the script has
   json j = w.wait_for(shown(9));

@@ -110,7 +110,7 @@ TEST_CASE("keyboard alone: step, back and reset change the step shown", "[gui][w
   const std::string dir = kvscope::test::temp_dir();
   const std::string state = dir + "/state.jsonl";
   kvscope::test::WindowProcess w({KVSCOPE_GUI_BINARY, "--size", "1280x720", "--state-file", state}, state, dir);
-  auto shown = [](int n) { return [n](const json& j) { return j["steps_shown"] == n && !j["busy"].get<bool>(); }; };
+  const auto shown = kvscope::test::steps_shown;
   REQUIRE_FALSE(w.wait_for(shown(0)).is_null());
   CHECK(w.latest()["step"] == -1);  // opens ready to step, nothing computed
   w.key("space");
@@ -200,7 +200,7 @@ TEST_CASE("demo-llama: a query-head chip picks the KV head it reads; O shows K b
   const std::string state = dir + "/state.jsonl";
   kvscope::test::WindowProcess w({KVSCOPE_GUI_BINARY, "--preset", "demo-llama", "--size", "1280x720", "--state-file", state},
                                  state, dir);
-  auto shown = [](int n) { return [n](const json& j) { return j["steps_shown"] == n && !j["busy"].get<bool>(); }; };
+  const auto shown = kvscope::test::steps_shown;
   REQUIRE_FALSE(w.wait_for(shown(0)).is_null());
   w.key("space");
   w.key("space");
@@ -231,7 +231,7 @@ TEST_CASE("batch lesson: the block-pool view shows each round's blocks by owner,
   const std::string state = dir + "/state.jsonl", png = dir + "/pool.png";
   kvscope::test::WindowProcess w({KVSCOPE_GUI_BINARY, "--lesson", "two_students_one_prompt", "--size", "1600x900",
                                   "--state-file", state}, state, dir);
-  auto shown = [](int n) { return [n](const json& j) { return j["steps_shown"] == n && !j["busy"].get<bool>(); }; };
+  const auto shown = kvscope::test::steps_shown;
   REQUIRE_FALSE(w.wait_for(shown(0)).is_null());
   w.key("space");
   json j = w.wait_for(shown(1));
@@ -276,7 +276,7 @@ TEST_CASE("cache_policy lesson: L puts the compared policy in the left pane, bes
   const std::string state = dir + "/state.jsonl", png = dir + "/policies.png";
   kvscope::test::WindowProcess w({KVSCOPE_GUI_BINARY, "--lesson", "attention_sinks", "--size", "1600x900", "--state-file", state},
                                  state, dir);
-  auto shown = [](int n) { return [n](const json& j) { return j["steps_shown"] == n && !j["busy"].get<bool>(); }; };
+  const auto shown = kvscope::test::steps_shown;
   REQUIRE_FALSE(w.wait_for(shown(0)).is_null());
   w.key("space");
   w.key("space");

@@ -69,4 +69,9 @@ long count_pixels(const Image& image, unsigned rgb, const nlohmann::json& rect);
 
 std::string temp_dir();  // a fresh directory for one test
 
+// A --state-file predicate: n steps shown and no step running.
+inline std::function<bool(const nlohmann::json&)> steps_shown(int n) {
+  return [n](const nlohmann::json& j) { return j["steps_shown"] == n && !j["busy"].get<bool>(); };
+}
+
 }  // namespace kvscope::test
