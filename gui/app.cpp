@@ -439,11 +439,13 @@ void App::frame() {
   rebuild_views();
   for (PaneKind pane : kPaneKinds)
     if (!heatmaps_[pane]) heatmaps_[pane] = std::make_unique<HeatmapRenderer>();
+  strips_.begin_frame();
   layout();
   ++frames_after_last_step_;
 }
 
 void App::after_render(const ImDrawData* draw_data) {
+  strips_.upload();  // before the draw data that samples it is rendered
   if (!state_file_) return;  // measured only for the test hook
   min_text_px_ = smallest_text_px(draw_data);
   state_file_->write(shown_state());

@@ -65,7 +65,8 @@ class App {
   void on_key(int key, int action);
   // Between ImGui::NewFrame and ImGui::Render. Builds heatmap textures (GL) as needed.
   void frame();
-  // After ImGui::Render: measures the frame drawn (smallest text) and writes the --state-file line.
+  // After ImGui::Render: uploads the frame's value strips, measures the frame drawn (smallest text) and
+  // writes the --state-file line.
   void after_render(const ImDrawData* draw_data);
   // After rendering: a PNG path to write the frame to (empty: none), then report_screenshot().
   std::string take_screenshot_request();
@@ -140,6 +141,7 @@ class App {
   int queued_steps_ = 0;  // Step pressed while a step was running: run after it
   int queued_backs_ = 0;  // Back pressed while going back: go back again after it
   PerPane<std::unique_ptr<HeatmapRenderer>> heatmaps_;
+  StripAtlas strips_;
   // Built from the traces when the step shown, the layer or the lesson view changes (rebuild_views).
   PerPane<PaneView> panes_;
   CaptionView caption_;

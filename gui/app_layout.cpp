@@ -164,6 +164,7 @@ PanelContext App::panel_context() {
   c.ui = &ui_;
   c.actions = &actions_;
   c.rects = &rects_;
+  c.strips = &strips_;
   return c;
 }
 
@@ -173,7 +174,8 @@ void App::layout() {
   ImGui::SetNextWindowPos(ImVec2(0, 0));
   ImGui::SetNextWindowSize(io.DisplaySize);
   const ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_MenuBar |
-                                 ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus;
+                                 ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus |
+                                 ImGuiWindowFlags_NoBackground;  // painted by the frame's clear
   ImGui::Begin("kvscope", nullptr, flags);
   PanelContext c = panel_context();
   draw_menu_bar(c);
@@ -187,7 +189,8 @@ void App::layout() {
   ImGui::EndChild();
   ImGui::SameLine();
 
-  ImGui::BeginChild("main", ImVec2(0, avail.y), false);
+  // Only a frame around its panels, each with its own background: not painted twice.
+  ImGui::BeginChild("main", ImVec2(0, avail.y), false, ImGuiWindowFlags_NoBackground);
   const float pad = style.WindowPadding.y * 2;
   const float main_w = ImGui::GetContentRegionAvail().x, main_h = ImGui::GetContentRegionAvail().y;
   // The caption box fits its text (up to 40% of the height; past that it scrolls).

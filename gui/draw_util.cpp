@@ -1,6 +1,7 @@
 // Drawing helpers shared by the panels.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "gui/panels.h"
 
@@ -32,16 +33,19 @@ ImVec2 draw_row_marker(ImDrawList* dl, ImVec2 pos, RowKind kind, const Palette& 
   return ImVec2(end.x - pos.x, size);
 }
 
-void draw_value_strip(ImDrawList* dl, ImVec2 pos, ImVec2 size, const float* values, int n, float scale,
-                      const Palette& pal, bool dashed_border) {
+void draw_value_strip(PanelContext& c, ImDrawList* dl, ImVec2 pos, ImVec2 size, const float* values, int n,
+                      float scale, bool dashed_border) {
+  const Palette& pal = *c.pal;
   if (!values || n <= 0) {
     dl->AddRect(pos, ImVec2(pos.x + size.x, pos.y + size.y), pal.border);
     return;
   }
-  const float cell = size.x / float(n);
-  for (int i = 0; i < n; ++i) {
-    const float t = scale > 0.0f ? 0.5f + 0.5f * values[i] / scale : 0.5f;
-    dl->AddRectFilled(ImVec2(pos.x + cell * i, pos.y), ImVec2(pos.x + cell * (i + 1), pos.y + size.y), viridis(t));
+  std::vector<ImU32> colors(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) colors[std::size_t(i)] = viridis(scale > 0.0f ? 0.5f + 0.5f * values[i] / scale : 0.5f);
+  if (!c.strips || !c.strips->draw(dl, pos, ImVec2(pos.x + size.x, pos.y + size.y), colors)) {
+    const float cell = size.x / float(n);
+    for (int i = 0; i < n; ++i)
+      dl->AddRectFilled(ImVec2(pos.x + cell * i, pos.y), ImVec2(pos.x + cell * (i + 1), pos.y + size.y), colors[std::size_t(i)]);
   }
   if (!dashed_border) {
     dl->AddRect(pos, ImVec2(pos.x + size.x, pos.y + size.y), pal.border);

@@ -101,7 +101,10 @@ int run(GLFWwindow* window, kvscope::gui::App& app, bool headless) {
     ImGui::Render();
     app.after_render(ImGui::GetDrawData());
     glViewport(0, 0, fb_w, fb_h);
-    glClearColor(0.96f, 0.96f, 0.96f, 1.0f);
+    // The root window has no background of its own: the clear paints it (a software rasteriser fills a
+    // clear far faster than a blended full-screen quad).
+    const ImVec4 bg = ImGui::GetStyle().Colors[ImGuiCol_WindowBg];
+    glClearColor(bg.x, bg.y, bg.z, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
     const std::string shot = app.take_screenshot_request();

@@ -150,7 +150,7 @@ void draw_overview(PanelContext& c, PaneKind pane, const HeatmapRequest& request
   const float s = side / float(n);
   const ImVec2 a(g.overview_origin.x + g.view.col0 * s, g.overview_origin.y + g.view.row0 * s);
   const ImVec2 b(a.x + g.view.cols * s, a.y + g.view.rows * s);
-  dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), c.pal->background, 0, 0, 4.0f);
+  dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), c.pal->panel, 0, 0, 4.0f);
   dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), c.pal->text, 0, 0, 2.0f);
   char title[32];
   std::snprintf(title, sizeof title, "all %d", n);

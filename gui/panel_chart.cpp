@@ -2,6 +2,7 @@
 // one) and the cache's memory per step (2 x layers x KV heads x head dim x t x 4 bytes; beside it, for
 // GQA / MQA, the same model as MHA). Points are trace fields.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <vector>
 
@@ -48,15 +49,31 @@ void draw_chart(PanelContext& c, const char* title, const std::vector<Series>& s
     return ImVec2(a.x + (b.x - a.x) * float(i) / float(x_max), b.y - (b.y - a.y) * float(v / y_max));
   };
   const float r = std::max(3.0f, th * 0.22f);
-  for (const Series& s : series)
+  // One polyline per series; its marks (the shape that tells the series apart without colour) on at
+  // most about 16 steps and always the last, so a long run stays legible and light to draw.
+  const std::size_t mark_every = std::max<std::size_t>(1, (n + 15) / 16);
+  std::vector<ImVec2> line;
+  for (const Series& s : series) {
+    line.clear();
     for (std::size_t i = 0; i < s.y.size(); ++i) {
       const ImVec2 q = point(i, s.y[i]);
-      if (i) dl->AddLine(point(i - 1, s.y[i - 1]), q, s.color, 2.5f);
+      // Past one step per pixel column, the column's last point stands for it (what a pixel can show).
+      if (!line.empty() && i + 1 < s.y.size() && std::floor(q.x) == std::floor(line.back().x) && line.size() > 1)
+        line.back() = q;
+      else
+        line.push_back(q);
+    }
+    // A whole-pixel width: ImGui draws it anti-aliased from its line texture, two triangles a segment.
+    dl->AddPolyline(line.data(), int(line.size()), s.color, ImDrawFlags_None, 3.0f);
+    for (std::size_t i = 0; i < s.y.size(); ++i) {
+      if (i % mark_every != 0 && i + 1 != s.y.size()) continue;
+      const ImVec2 q = point(i, s.y[i]);
       if (s.square_marks)
         dl->AddRectFilled(ImVec2(q.x - r, q.y - r), ImVec2(q.x + r, q.y + r), s.color);
       else
         dl->AddCircleFilled(q, r, s.color);
     }
+  }
   ImGui::Dummy(size);
 }
 
@@ -65,7 +82,7 @@ void legend_item(const Series& s, const PanelContext& c) {
   const ImVec2 p = ImGui::GetCursorScreenPos();
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 m(p.x + th * 0.5f, p.y + th * 0.5f);
-  dl->AddLine(ImVec2(p.x, m.y), ImVec2(p.x + th, m.y), s.color, 2.5f);
+  dl->AddLine(ImVec2(p.x, m.y), ImVec2(p.x + th, m.y), s.color, 3.0f);
   if (s.square_marks)
     dl->AddRectFilled(ImVec2(m.x - 4, m.y - 4), ImVec2(m.x + 4, m.y + 4), s.color);
   else

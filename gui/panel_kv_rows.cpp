@@ -108,7 +108,7 @@ void draw_head_groups(PanelContext& c, PaneKind pane) {
       const bool chosen = h == c.ui->head;
       if (chosen) dl->AddRectFilled(a, b, c.pal->text, pad);
       else dl->AddRect(a, b, c.pal->text_muted, pad);
-      dl->AddText(ImVec2(a.x + pad, p.y + pad), chosen ? c.pal->background : c.pal->text, label.c_str());
+      dl->AddText(ImVec2(a.x + pad, p.y + pad), chosen ? c.pal->panel : c.pal->text, label.c_str());
     }
     ImGui::SetCursorScreenPos(p);
     ImGui::Dummy(ImVec2(end.x - p.x, end.y - p.y));
@@ -262,12 +262,12 @@ void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& c
   const float sy = p.y + (lh - strip.y) * 0.5f;
   const PaneView& view = *c.panes[pane];
   if (c.sources[pane].cached && view.latent_width > 0) {  // MLA: the cached latent, then K rebuilt from it (dashed)
-    draw_value_strip(dl, ImVec2(p.x + col.k, sy), strip, r.latent, view.latent_width, view.latent_scale, *c.pal, false);
-    draw_value_strip(dl, ImVec2(p.x + col.v, sy), strip, r.rebuilt_key ? r.rebuilt_key + c.ui->head * d_head : nullptr,
-                     d_head, scale, *c.pal, true);
+    draw_value_strip(c, dl, ImVec2(p.x + col.k, sy), strip, r.latent, view.latent_width, view.latent_scale, false);
+    draw_value_strip(c, dl, ImVec2(p.x + col.v, sy), strip, r.rebuilt_key ? r.rebuilt_key + c.ui->head * d_head : nullptr,
+                     d_head, scale, true);
   } else {
-    draw_value_strip(dl, ImVec2(p.x + col.k, sy), strip, r.key ? r.key + off : nullptr, d_head, scale, *c.pal, false);
-    draw_value_strip(dl, ImVec2(p.x + col.v, sy), strip, r.value ? r.value + off : nullptr, d_head, scale, *c.pal, false);
+    draw_value_strip(c, dl, ImVec2(p.x + col.k, sy), strip, r.key ? r.key + off : nullptr, d_head, scale, false);
+    draw_value_strip(c, dl, ImVec2(p.x + col.v, sy), strip, r.value ? r.value + off : nullptr, d_head, scale, false);
   }
   if (r.kind == RowKind::Evicted)  // struck through: no longer in the cache
     dl->AddLine(ImVec2(p.x + col.k, p.y + lh * 0.5f), ImVec2(p.x + col.v + col.strip_w, p.y + lh * 0.5f), c.pal->text, 2.0f);
@@ -290,7 +290,7 @@ void draw_query_row(PanelContext& c, PaneKind pane, const Columns& col, float sc
   dl->PopClipRect();
   const int d_head = c.config->d_head();
   const float* values = q.size() >= (c.ui->head + 1) * d_head ? q.data() + c.ui->head * d_head : nullptr;
-  draw_value_strip(dl, ImVec2(p.x + col.k, p.y + th * 0.1f), ImVec2(col.strip_w, th * 0.8f), values, d_head, scale, *c.pal,
+  draw_value_strip(c, dl, ImVec2(p.x + col.k, p.y + th * 0.1f), ImVec2(col.strip_w, th * 0.8f), values, d_head, scale,
                    true);
   dl->AddText(ImVec2(p.x + col.v, p.y), c.pal->text_muted, "\xE2\x86\x91 scored against K");
   ImGui::Dummy(ImVec2(1, line_height()));
@@ -313,13 +313,22 @@ void draw_layer_map(PanelContext& c, const PaneView& pane) {
   const float cell_h = kv_layer_map_height(n_layer) / float(n_layer);
   const float gap = cell_w >= 6.0f ? 2.0f : 0.0f;  // gaps keep each cell its own mark
   ImDrawList* dl = ImGui::GetWindowDrawList();
-  for (int l = 0; l < n_layer; ++l)
-    for (int k = 0; k < n; ++k) {
+  for (int l = 0; l < n_layer; ++l) {
+    const std::vector<RowKind>& kinds = pane.layers[l];
+    for (int k = 0; k < n;) {
+      // Without gaps, a run of one kind is one rectangle (hundreds of sub-pixel cells are not drawn apart).
+      int end = k + 1;
+      while (gap == 0.0f && end < n && kinds[end] == kinds[k]) ++end;
       const ImVec2 a(p.x + k * cell_w, p.y + l * cell_h);
-      dl->AddRectFilled(a, ImVec2(a.x + cell_w - gap, a.y + cell_h - gap), c.pal->row[int(pane.layers[l][k])]);
-      if (l == c.ui->layer && k == c.ui->hover_position)
-        dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(a.x + cell_w - gap + 1, a.y + cell_h - gap + 1), c.pal->text, 0, 0, 2);
+      dl->AddRectFilled(a, ImVec2(p.x + end * cell_w - gap, a.y + cell_h - gap), c.pal->row[int(kinds[k])]);
+      k = end;
     }
+    const int hover = c.ui->hover_position;
+    if (l == c.ui->layer && hover >= 0 && hover < n) {
+      const ImVec2 a(p.x + hover * cell_w, p.y + l * cell_h);
+      dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(a.x + cell_w - gap + 1, a.y + cell_h - gap + 1), c.pal->text, 0, 0, 2);
+    }
+  }
   ImGui::Dummy(ImVec2(n * cell_w, n_layer * cell_h));
 }
 

@@ -35,8 +35,8 @@ void draw_pair(PanelContext& c, const char* what, int first, int second, const R
     char label[32];
     std::snprintf(label, sizeof label, "%s  %d", i ? " " : what, positions[i]);
     dl->AddText(ImVec2(p.x, p.y), c.pal->text, label);
-    draw_value_strip(dl, ImVec2(p.x + label_w, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f), rows[i]->data(),
-                     int(rows[i]->size()), scale, *c.pal, false);
+    draw_value_strip(c, dl, ImVec2(p.x + label_w, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f), rows[i]->data(),
+                     int(rows[i]->size()), scale, false);
     dl->AddText(ImVec2(p.x + label_w + strip_w + th * 0.5f, p.y), c.pal->text, stats[i]);
     ImGui::Dummy(ImVec2(width, lh - ImGui::GetStyle().ItemSpacing.y));
   }
@@ -85,11 +85,11 @@ void draw_same_word_panel(PanelContext& c, float) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   dl->AddText(p, c.pal->text, left);
-  draw_value_strip(dl, ImVec2(p.x + lw, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f), s.input_diff.data(),
-                   int(s.input_diff.size()), scale, *c.pal, false);
+  draw_value_strip(c, dl, ImVec2(p.x + lw, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f), s.input_diff.data(),
+                   int(s.input_diff.size()), scale, false);
   dl->AddText(ImVec2(p.x + lw + strip_w + th * 0.5f, p.y), c.pal->text, right);
-  draw_value_strip(dl, ImVec2(p.x + lw + strip_w + th * 0.5f + rw, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f),
-                   s.position_diff.data(), int(s.position_diff.size()), scale, *c.pal, false);
+  draw_value_strip(c, dl, ImVec2(p.x + lw + strip_w + th * 0.5f + rw, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f),
+                   s.position_diff.data(), int(s.position_diff.size()), scale, false);
   ImGui::Dummy(ImVec2(w, th));
 }
 

@@ -15,6 +15,7 @@
 #include "core/engine/trace.h"
 #include "gui/caption.h"
 #include "gui/heatmap_renderer.h"
+#include "gui/strip_atlas.h"
 #include "gui/theme.h"
 #include "gui/trace_view.h"
 #include "gui/ui_state.h"
@@ -79,6 +80,7 @@ struct PanelContext {
   UiState* ui = nullptr;
   std::vector<Action>* actions = nullptr;
   LayoutRects* rects = nullptr;
+  StripAtlas* strips = nullptr;  // the frame's K/V value strips, one texture
 };
 
 void draw_controls_panel(PanelContext& c);
@@ -114,9 +116,9 @@ float line_height();  // one line of body text plus spacing
 ScreenRect last_item_rect();  // the last ImGui item, in window coordinates (test hook rects)
 // A marker box with the kind's glyph: colour + shape. Returns its size.
 ImVec2 draw_row_marker(ImDrawList* dl, ImVec2 pos, RowKind kind, const Palette& pal, float size);
-// A strip of values, one cell each, coloured by viridis over [-scale, +scale].
-void draw_value_strip(ImDrawList* dl, ImVec2 pos, ImVec2 size, const float* values, int n, float scale,
-                      const Palette& pal, bool dashed_border);
+// A strip of values, one cell each, coloured by viridis over [-scale, +scale] (one image of c.strips).
+void draw_value_strip(PanelContext& c, ImDrawList* dl, ImVec2 pos, ImVec2 size, const float* values, int n,
+                      float scale, bool dashed_border);
 // Marks `position` as hovered for the linked views when the last item is hovered.
 void hover_position_if_item_hovered(UiState& ui, int position);
 std::string token_label(const StepTrace& t, int position);  // "'fast'" or "#123"

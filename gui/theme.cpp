@@ -28,7 +28,6 @@ Palette make_light() {
   Palette p{};
   p.text = rgb(0x111111);
   p.text_muted = rgb(0x4A4A4A);  // 8.9:1 on the panel
-  p.background = rgb(0xF4F4F4);
   p.panel = rgb(0xFFFFFF);
   p.border = rgb(0x5A5A5A);
   p.row[int(RowKind::NewlyComputed)] = rgb(0x0072B2);
@@ -58,7 +57,6 @@ Palette make_dark() {
   Palette p = make_light();
   p.text = rgb(0xF2F2F2);
   p.text_muted = rgb(0xC4C4C4);
-  p.background = rgb(0x161616);
   p.panel = rgb(0x222222);
   p.border = rgb(0xA0A0A0);
   p.row[int(RowKind::NewlyComputed)] = rgb(0x56B4E9);
@@ -82,7 +80,6 @@ Palette make_high_contrast() {
   Palette p = make_dark();
   p.text = rgb(0xFFFFFF);
   p.text_muted = rgb(0xFFFFFF);
-  p.background = rgb(0x000000);
   p.panel = rgb(0x000000);
   p.border = rgb(0xFFFFFF);
   p.row[int(RowKind::Recomputed)] = rgb(0xF0E442);
@@ -151,8 +148,10 @@ void apply_theme(ThemeId id, float font_px) {
   ImVec4* c = style.Colors;
   c[ImGuiCol_Text] = to_vec4(p.text);
   c[ImGuiCol_TextDisabled] = to_vec4(p.text_muted);
-  c[ImGuiCol_WindowBg] = to_vec4(p.background);
-  c[ImGuiCol_ChildBg] = to_vec4(p.panel);
+  // One colour under every panel, painted once by the frame's clear: a child window filling itself again
+  // doubles what a software rasteriser (llvmpipe, Xvfb, many classroom VMs) shades each frame.
+  c[ImGuiCol_WindowBg] = to_vec4(p.panel);
+  c[ImGuiCol_ChildBg] = ImVec4(0, 0, 0, 0);
   c[ImGuiCol_PopupBg] = to_vec4(p.panel);
   c[ImGuiCol_Border] = to_vec4(p.border, 0.6f);
   if (id == ThemeId::Light) {
@@ -169,8 +168,9 @@ void apply_theme(ThemeId id, float font_px) {
     style.FrameBorderSize = 1.0f;
   }
   style.WindowRounding = 0.0f;
-  style.ChildRounding = 4.0f;
-  style.FrameRounding = 3.0f;
+  // Square corners: a rounded, anti-aliased outline is dozens of triangles, and every panel and field has one.
+  style.ChildRounding = 0.0f;
+  style.FrameRounding = 0.0f;
   style.ScaleAllSizes(font_px / 16.0f);
   ImGui::GetStyle() = style;
 }
