@@ -217,6 +217,7 @@ void App::layout() {
   rects_.pool_blocks.clear();  // and the cells by the block-pool view
   for (PaneKind pane : kPaneKinds) {
     rects_.kv_rows_visible[pane] = 0;
+    rects_.newest_k_strip[pane] = ScreenRect{};
     rects_.heatmap_cell_px[pane] = 0.0f;
   }
   for (PaneKind pane : kPaneKinds) {
@@ -267,6 +268,8 @@ nlohmann::json App::shown_state() const {
   j["pane_cached"] = rect_json(rects_.pane[PaneKind::Cached]);
   j["heatmap_uncached"] = rect_json(rects_.heatmap[PaneKind::Uncached]);
   j["heatmap_cached"] = rect_json(rects_.heatmap[PaneKind::Cached]);
+  j["newest_k_strip"] = {rect_json(rects_.newest_k_strip[PaneKind::Uncached]),
+                         rect_json(rects_.newest_k_strip[PaneKind::Cached])};
   j["caption_box"] = rect_json(rects_.caption);
   j["caption_overflow"] = rects_.caption_overflow;
   j["lesson_view"] = rect_json(rects_.lesson_view);

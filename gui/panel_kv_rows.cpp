@@ -267,6 +267,8 @@ void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& c
                      d_head, scale, true);
   } else {
     draw_value_strip(c, dl, ImVec2(p.x + col.k, sy), strip, r.key ? r.key + off : nullptr, d_head, scale, false);
+    if (r.position == c.trace->newest_position())
+      c.rects->newest_k_strip[pane] = {p.x + col.k, sy, p.x + col.k + strip.x, sy + strip.y};
     draw_value_strip(c, dl, ImVec2(p.x + col.v, sy), strip, r.value ? r.value + off : nullptr, d_head, scale, false);
   }
   if (r.kind == RowKind::Evicted)  // struck through: no longer in the cache

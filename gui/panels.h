@@ -34,6 +34,7 @@ struct LayoutRects {
   PerPane<float> heatmap_cell_px;     // their cell size
   PerPane<ScreenRect> heatmap_overview;  // the whole matrix beside a focus window (empty: no focus)
   PerPane<int> kv_rows_visible;       // K/V rows the pane's list shows whole
+  PerPane<ScreenRect> newest_k_strip; // the newest row's K values (empty: not drawn)
   ScreenRect caption;        // the caption box (step story, lesson lines, note)
   float caption_overflow = 0;  // caption content past the box (0: everything visible)
   ScreenRect lesson_view;    // the same-word rows or the calculator, when shown
