@@ -95,6 +95,12 @@ int run(GLFWwindow* window, kvscope::gui::App& app, bool headless) {
     app.update_fonts(float(win_h), win_w > 0 ? float(fb_w) / float(win_w) : 1.0f, scale_y);
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
+    // The size the fonts were chosen for: the backend asks X again, and a resize landing in between
+    // would give one frame text sized for one height laid out in another.
+    if (win_w > 0 && win_h > 0) {
+      ImGui::GetIO().DisplaySize = ImVec2(float(win_w), float(win_h));
+      ImGui::GetIO().DisplayFramebufferScale = ImVec2(float(fb_w) / float(win_w), float(fb_h) / float(win_h));
+    }
     if (app.ignores_mouse()) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
     ImGui::NewFrame();
     app.frame();
