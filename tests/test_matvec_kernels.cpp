@@ -93,7 +93,7 @@ TEST_CASE("matmul kernels: several input rows agree with the portable kernel, ac
   const std::vector<const KernelSet*> sets = runnable_sets();
   SplitMix64 rng(5);
   for (WeightDtype dtype : {WeightDtype::F32, WeightDtype::F16, WeightDtype::BF16})
-    for (int n : {2, 3, 4, 5, 9})
+    for (int n : {2, 3, 4, 5, 6, 7, 9, 13})
       for (int rows : {1, 2, 3, 33, 70})
         for (int cols : {5, 16, 37, 200}) {
           const RandomWeights w = random_weights_of(dtype, rows, cols, rng);
