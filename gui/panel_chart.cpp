@@ -58,7 +58,7 @@ void draw_chart(PanelContext& c, const char* title, const std::vector<Series>& s
     for (std::size_t i = 0; i < s.y.size(); ++i) {
       const ImVec2 q = point(i, s.y[i]);
       // Past one step per pixel column, the column's last point stands for it (what a pixel can show).
-      if (!line.empty() && i + 1 < s.y.size() && std::floor(q.x) == std::floor(line.back().x) && line.size() > 1)
+      if (line.size() > 1 && i + 1 < s.y.size() && std::floor(q.x) == std::floor(line.back().x))
         line.back() = q;
       else
         line.push_back(q);

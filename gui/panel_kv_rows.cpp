@@ -200,7 +200,7 @@ void draw_column_titles(PanelContext& c, PaneKind pane, const Columns& col) {
   ImGui::TextDisabled("token");
   ImGui::SameLine(x + col.k);
   if (c.sources[pane].cached && c.panes[pane] && c.panes[pane]->latent_width > 0) {
-    ImGui::TextDisabled("latent + rotated k (L%d)", c.ui->layer);
+    ImGui::TextDisabled("latent + k (L%d)", c.ui->layer);  // the header line says "32 + 8 rotated"
     ImGui::SameLine(x + col.v);
     ImGui::TextDisabled("K rebuilt, head %d", c.ui->head);
     return;

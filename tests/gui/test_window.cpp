@@ -101,6 +101,8 @@ TEST_CASE("headless: the newest row's K values read the same in both panes, one 
   int y_above = px(b, 1) - 2;
   while (y_above > px(b, 1) - 60 && s.image.color(xm, y_above) == 0xFFFFFFu) --y_above;
   y_above -= 4;  // inside that strip, past its outline
+  REQUIRE(y_above > px(b, 1) - 60);                      // the row above was found ...
+  REQUIRE(s.image.color(xm, y_above) != 0xFFFFFFu);      // ... and this line is inside its strip
   int same_as_above = 0, columns = 0;
   for (int x = px(b, 0) + 1; x < px(b, 2) - 1; ++x, ++columns)
     if (s.image.color(x, y_above) == s.image.color(x, yb)) ++same_as_above;
