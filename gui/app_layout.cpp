@@ -2,6 +2,7 @@
 // 1920x1080 look alike; the menu bar (Lessons, View); and App::shown_state, what the --state-file test
 // hook records (the rects drawn here among it).
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -14,15 +15,18 @@ namespace kvscope::gui {
 namespace {
 
 // share: the most of `available` the panes take (the rest is the heatmaps or a lesson view).
-float pane_height(const PerPane<const PaneView*>& panes, int n_layer, float available, float share, int min_rows = 8) {
+float pane_height(const PanelContext& c, float available, float share, int min_rows = 8) {
   int n_rows = 1;
   for (PaneKind pane : kPaneKinds)
-    if (panes[pane]) n_rows = std::max(n_rows, int(panes[pane]->rows.size()));
+    if (c.panes[pane]) n_rows = std::max(n_rows, int(c.panes[pane]->rows.size()));
   // Long sequences scroll inside the pane: at least min_rows show (legible at real lengths), more when
   // the share allows; the heatmaps take the rest.
-  const float empty = kv_pane_height(0, n_layer);
-  const int max_rows = std::max(min_rows, int((available * share - empty) / line_height()));
-  return kv_pane_height(std::min(n_rows, max_rows), n_layer);
+  // The minimum is a height (min_rows plain rows): header lines above the rows come out of it, so a
+  // GQA or policy pane does not push the heatmaps or the lesson view off the window.
+  const int min_shown = std::max(1, min_rows - int(std::ceil(kv_header_extra_lines(c))));
+  const float empty = kv_pane_height(c, 0);
+  const int max_rows = std::max(min_shown, int((available * share - empty) / line_height()));
+  return kv_pane_height(c, std::min(n_rows, max_rows));
 }
 
 nlohmann::json rect_json(const ScreenRect& r) { return nlohmann::json::array({r.x0, r.y0, r.x1, r.y1}); }
@@ -210,8 +214,8 @@ void App::layout() {
   const bool lesson_view = ui_.show_calculator || rotation || pool || same_word_view_available(c);
   const float view_h = lh * (pool ? 14.0f : ui_.show_calculator || rotation ? 11.0f : 8.0f) + pad;
   // Beside the block pool, the panes (sequence 0's own run) may shrink to a few rows.
-  const float pane_h = lesson_view ? pane_height(c.panes, c.config->n_layer, rest - view_h, 1.0f, pool ? 3 : 8)
-                                   : pane_height(c.panes, c.config->n_layer, rest, 0.55f);
+  const float pane_h = lesson_view ? pane_height(c, rest - view_h, 1.0f, pool ? 3 : 8)
+                                   : pane_height(c, rest, 0.55f);
   const float half_w = (ImGui::GetContentRegionAvail().x - style.ItemSpacing.x) * 0.5f;
   rects_.head_chips.clear();  // drawn again by the panes of a GQA / MQA model
   rects_.pool_blocks.clear();  // and the cells by the block-pool view

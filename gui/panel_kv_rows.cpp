@@ -377,11 +377,23 @@ float kv_pane_tail_height(int n_layer) {
   return line_height() * 3.0f + map + style.ItemSpacing.y * 2.0f;  // Q row, map, 2 cost lines
 }
 
-float kv_pane_height(int n_rows, int n_layer) {
+// Lines draw_header adds under the title and the cache line, in the pane that has the most: the
+// policy line, and on a GQA / MQA model the query-head chips (a tall line) and the sentence under them.
+float kv_header_extra_lines(const PanelContext& c) {
+  float lines = 0.0f;
+  for (PaneKind pane : kPaneKinds) {
+    const PaneSource& source = c.sources[pane];
+    if (source.cached && source.trace && source.trace->cached.policy.active) lines = 1.0f;
+  }
+  if (c.trace && c.config->kv_heads() < c.config->n_head) lines += 2.5f;
+  return lines;
+}
+
+float kv_pane_height(const PanelContext& c, int n_rows) {
   const ImGuiStyle& style = ImGui::GetStyle();
   const float title = ImGui::GetFontSize() * 1.15f + style.ItemSpacing.y;
-  return title + line_height() * (2.0f + float(n_rows)) + style.ItemSpacing.y + kv_pane_tail_height(n_layer) +
-         style.WindowPadding.y * 2.0f;
+  return title + line_height() * (2.0f + kv_header_extra_lines(c) + float(n_rows)) + style.ItemSpacing.y +
+         kv_pane_tail_height(c.config->n_layer) + style.WindowPadding.y * 2.0f;
 }
 
 void draw_legend(PanelContext& c) {

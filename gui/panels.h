@@ -92,7 +92,8 @@ void draw_kv_rows_panel(PanelContext& c, PaneKind pane, float height);
 // Heights the pane needs: the layer map, what follows the row list, the whole pane for n rows.
 float kv_layer_map_height(int n_layer);
 float kv_pane_tail_height(int n_layer);
-float kv_pane_height(int n_rows, int n_layer);
+float kv_pane_height(const PanelContext& c, int n_rows);
+float kv_header_extra_lines(const PanelContext& c);  // header lines past title and cache line (policy, GQA chips)
 void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& renderer, float height);
 void draw_chart_panel(PanelContext& c, float height);
 // The caption box's content height at this width (the layout sizes the box to fit it).
