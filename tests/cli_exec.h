@@ -31,11 +31,14 @@ inline std::string slurp(const std::string& path) {
   return s.str();
 }
 
-inline ExecResult exec_cli(const std::vector<std::string>& args) {
+// Runs kvscope-cli behind `launcher` (e.g. {"qemu-x86_64", "-cpu", "Nehalem"}), or directly when it
+// is empty.
+inline ExecResult exec_cli_under(const std::vector<std::string>& launcher, const std::vector<std::string>& args) {
   static int counter = 0;
   const std::string base = "/tmp/kvscope_exec_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
   const std::string out_path = base + ".out", err_path = base + ".err";
-  std::vector<std::string> argv_strings = {KVSCOPE_CLI};
+  std::vector<std::string> argv_strings = launcher;
+  argv_strings.push_back(KVSCOPE_CLI);
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& a : argv_strings) argv.push_back(a.data());
@@ -61,5 +64,7 @@ inline ExecResult exec_cli(const std::vector<std::string>& args) {
   std::remove(err_path.c_str());
   return r;
 }
+
+inline ExecResult exec_cli(const std::vector<std::string>& args) { return exec_cli_under({}, args); }
 
 }  // namespace test
