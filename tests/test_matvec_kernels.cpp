@@ -93,9 +93,9 @@ TEST_CASE("matmul kernels: several input rows agree with the portable kernel, ac
   const std::vector<const KernelSet*> sets = runnable_sets();
   SplitMix64 rng(5);
   for (WeightDtype dtype : {WeightDtype::F32, WeightDtype::F16, WeightDtype::BF16})
-    for (int n : {2, 3, 4, 5, 6, 7, 9, 13})
+    for (int n : {2, 3, 4, 5, 6, 7, 9, 13, 24, 29, 53})  // 24 and up: the packed panels
       for (int rows : {1, 2, 3, 33, 70})
-        for (int cols : {5, 16, 37, 200}) {
+        for (int cols : {5, 16, 37, 200, 600}) {  // 600: three passes of 256 columns
           const RandomWeights w = random_weights_of(dtype, rows, cols, rng);
           std::vector<float> x(static_cast<std::size_t>(n * cols)), bias(static_cast<std::size_t>(rows));
           for (float& v : x) v = rng.normal();
@@ -155,6 +155,45 @@ TEST_CASE("matvec kernels: 16-bit weights widen exactly, every finite value in e
       CHECK(mismatches == 0);
     }
   }
+}
+
+TEST_CASE("attention kernels: scores and weighted sums over scattered rows agree with a double-precision loop", "[kernels]") {
+  SplitMix64 rng(9);
+  for (int dim : {1, 7, 8, 16, 33, 64, 100, 128})
+    for (int count : {1, 2, 5, 40}) {
+      // count rows of dim floats, each in its own spot of a larger buffer, read in a shuffled order.
+      std::vector<float> buffer(std::size_t((count * 2 + 1) * (dim + 3)));
+      std::vector<float> q(static_cast<std::size_t>(dim)), weights(static_cast<std::size_t>(count));
+      for (float& v : buffer) v = rng.normal();
+      for (float& v : q) v = rng.normal();
+      for (float& v : weights) v = float(rng.uniform());
+      std::vector<const float*> rows;
+      for (int j = 0; j < count; ++j) rows.push_back(buffer.data() + std::size_t(((j * 7) % (count * 2 + 1)) * (dim + 3) + 1));
+      std::vector<double> want_scores, want_sum(std::size_t(dim), 0.5);
+      std::vector<double> score_bound, sum_bound(std::size_t(dim), 0.5);
+      for (int j = 0; j < count; ++j) {
+        double dot = 0, bound = 0;
+        for (int c = 0; c < dim; ++c) dot += double(q[std::size_t(c)]) * rows[std::size_t(j)][c], bound += std::abs(double(q[std::size_t(c)]) * rows[std::size_t(j)][c]);
+        want_scores.push_back(0.125 * dot), score_bound.push_back(0.125 * bound);
+        for (int c = 0; c < dim; ++c) {
+          want_sum[std::size_t(c)] += double(weights[std::size_t(j)]) * rows[std::size_t(j)][c];
+          sum_bound[std::size_t(c)] += std::abs(double(weights[std::size_t(j)]) * rows[std::size_t(j)][c]);
+        }
+      }
+      for (const KernelSet* set : runnable_sets()) {
+        INFO(set->isa << " dim " << dim << " count " << count);
+        std::vector<float> scores(std::size_t(count) + 1, -7.0f), sum(std::size_t(dim) + 1, 0.5f);
+        sum.back() = -7.0f;
+        set->attention_scores(q.data(), rows.data(), count, dim, 0.125f, scores.data());
+        set->weighted_sum(weights.data(), rows.data(), count, dim, sum.data());
+        for (int j = 0; j < count; ++j)
+          CHECK(std::abs(scores[std::size_t(j)] - want_scores[std::size_t(j)]) <= 1e-6 * dim * score_bound[std::size_t(j)] + 1e-30);
+        for (int c = 0; c < dim; ++c)
+          CHECK(std::abs(sum[std::size_t(c)] - want_sum[std::size_t(c)]) <= 1e-6 * (count + 1) * sum_bound[std::size_t(c)]);
+        CHECK(scores.back() == -7.0f);  // nothing written past count or dim
+        CHECK(sum.back() == -7.0f);
+      }
+    }
 }
 
 TEST_CASE("isa: KVSCOPE_ISA forces a kernel set, the same tokens come out, and a bad value is one line", "[kernels][cli]") {

@@ -15,6 +15,7 @@ struct Simd {
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(float v) { return _mm256_set1_ps(v); }
   static V load_f32(const float* p) { return _mm256_loadu_ps(p); }
+  static void store_f32(float* p, V v) { _mm256_storeu_ps(p, v); }
   static V load_f16(const std::uint16_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   }

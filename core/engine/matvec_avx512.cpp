@@ -20,6 +20,7 @@ struct Simd {
   static V zero() { return _mm512_setzero_ps(); }
   static V set1(float v) { return _mm512_set1_ps(v); }
   static V load_f32(const float* p) { return _mm512_loadu_ps(p); }
+  static void store_f32(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V load_f16(const std::uint16_t* p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   }

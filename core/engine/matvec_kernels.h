@@ -1,7 +1,7 @@
 #pragma once
 // The hot loops behind linear() (linear.h), one set per instruction set: matrix-vector and
 // matrix-matrix products over weights held as F32, F16 or BF16 (16-bit values widened to float32 in
-// registers, exactly), and the multiply-add loop the bench's FLOP probe times. isa.h picks one set
+// registers, exactly), attention's scores and weighted sums, and the multiply-add loop the bench's FLOP probe times. isa.h picks one set
 // at start-up. The SIMD sets share their loops (matvec_loops.h); the portable set is plain C++, each
 // product summed in order: the reference the others are tested against (they sum in several lanes,
 // so they agree within float rounding, not bit for bit).
@@ -18,10 +18,19 @@ using MatvecFn = void (*)(const void* w, std::int64_t cols, const float* x, cons
 using MatmulFn = void (*)(const void* w, std::int64_t cols, const float* x, std::int64_t n, const float* bias,
                           float* y, std::int64_t y_stride, std::int64_t begin, std::int64_t end);
 
+// Attention over one query row and one head (Model::attend_row): out[j] = scale * (q . keys[j]) for
+// j < count, each a row of `dim` floats somewhere in the cache; and out += sum_j weights[j] * rows[j].
+using ScoresFn = void (*)(const float* q, const float* const* keys, std::int64_t count, std::int64_t dim, float scale,
+                          float* out);
+using WeightedSumFn = void (*)(const float* weights, const float* const* rows, std::int64_t count, std::int64_t dim,
+                               float* out);
+
 struct KernelSet {
   const char* isa;  // "portable", "sse2", "avx2", "avx512"
   MatvecFn matvec_f32, matvec_f16, matvec_bf16;
   MatmulFn matmul_f32, matmul_f16, matmul_bf16;
+  ScoresFn attention_scores;
+  WeightedSumFn weighted_sum;
   // Runs `iterations` rounds of independent multiply-adds on registers only; returns how many
   // multiply-adds it did (lanes x accumulators x iterations). The compute ceiling of one core.
   double (*multiply_add_loop)(std::int64_t iterations);

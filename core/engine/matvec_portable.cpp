@@ -27,6 +27,20 @@ void matmul(const void* w, std::int64_t cols, const float* x, std::int64_t n, co
   for (std::int64_t i = 0; i < n; ++i) matvec<Weight, Widen>(w, cols, x + i * cols, bias, y + i * y_stride, begin, end);
 }
 
+void attention_scores(const float* q, const float* const* keys, std::int64_t count, std::int64_t dim, float scale,
+                      float* out) {
+  for (std::int64_t j = 0; j < count; ++j) {
+    float sum = 0.0f;
+    for (std::int64_t c = 0; c < dim; ++c) sum += q[c] * keys[j][c];
+    out[j] = scale * sum;
+  }
+}
+
+void weighted_sum(const float* weights, const float* const* rows, std::int64_t count, std::int64_t dim, float* out) {
+  for (std::int64_t j = 0; j < count; ++j)
+    for (std::int64_t c = 0; c < dim; ++c) out[c] += weights[j] * rows[j][c];
+}
+
 double multiply_add_loop(std::int64_t iterations) {
   // Eight independent chains, so the loop is bound by throughput, not by one chain's latency.
   float acc[8] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -45,6 +59,8 @@ const KernelSet kPortableKernels = {"portable",
                                     matmul<float, widen>,
                                     matmul<std::uint16_t, widen_f16>,
                                     matmul<std::uint16_t, widen_bf16>,
+                                    attention_scores,
+                                    weighted_sum,
                                     multiply_add_loop};
 
 }  // namespace kvscope

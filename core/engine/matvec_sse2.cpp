@@ -15,6 +15,7 @@ struct Simd {
   static V load_f32(const float* p) { return _mm_loadu_ps(p); }
   // Exponent and mantissa moved to float32's place and scaled by 2^112 (the bias difference), which
   // is exact for normal and subnormal halves; exponent 31 (inf, NaN) is then forced to 255.
+  static void store_f32(float* p, V v) { _mm_storeu_ps(p, v); }
   static V load_f16(const std::uint16_t* p) {
     const __m128i h = _mm_unpacklo_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)), _mm_setzero_si128());
     const __m128i magnitude = _mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x7fff)), 13);

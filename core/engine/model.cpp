@@ -7,9 +7,11 @@
 #include <utility>
 
 #include "core/engine/error.h"
+#include "core/engine/isa.h"
 #include "core/engine/linear.h"
 #include "core/engine/norms.h"
 #include "core/engine/rope.h"
+#include "core/engine/thread_pool.h"
 
 namespace kvscope {
 
@@ -76,6 +78,8 @@ void Model::project_qkv_llama(int layer, ForwardScratch& s, int first_position) 
 // sum of V. Query head h reads K/V head kv_head_of(h): MHA, GQA and MQA are this one loop. The keys
 // a row reads for a KV head are the positions the cache holds for it inside the row's window, then the
 // new rows up to the row itself, ascending: for a cache that evicts nothing that is the whole span.
+// The (row, KV head) pairs are split across the shared thread pool; each writes only its own row's
+// output columns and attention entries.
 void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
                    ForwardRecord* record) const {
   const int n = int(s.q.rows()), n_kv = config_.kv_heads();
@@ -87,13 +91,31 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
   if (r && record->with_attention) r->attention.assign(config_.n_head, Matrix::Zero(n, key_end));
   if (r && record->with_key_attention) r->key_attention.setZero(n_kv, key_end);
   s.mixed.setZero(n, config_.q_dim());
-  if (int(s.weights_row.size()) < key_end) s.weights_row.resize(key_end);
   s.held.resize(std::size_t(n_kv));
   for (int g = 0; g < n_kv; ++g) cache.held_positions(layer, g, s.held[std::size_t(g)]);
   s.row_spans.assign(std::size_t(n), KeySpan{});
   s.row_key_counts.assign(std::size_t(n), 0);
   if (r) r->window = layer_window;
-  for (int i = 0; i < n; ++i) attend_row(layer, s, i, first_position, view, layer_window, record);
+
+  // Pairs are numbered row-major (i * n_kv + g). Attention received by key sums over rows, so a record
+  // that keeps it runs on one thread; so does a product too small to wake the others for.
+  ThreadPool& pool = shared_pool();
+  const std::int64_t pairs = std::int64_t(n) * n_kv;
+  const bool one_thread = (r && record->with_key_attention) || pool.size() == 1 ||
+                          pairs * key_end * config_.d_head() * (config_.n_head / n_kv) < (1 << 15);
+  const int threads = one_thread ? 1 : pool.size();
+  if (int(s.lanes.size()) < threads) s.lanes.resize(std::size_t(threads));
+  // Thread c takes pairs c, c + threads, ...: later rows read more keys, so no thread gets all of them.
+  auto run = [&](int chunk) {
+    for (std::int64_t p = chunk; p < pairs; p += threads)
+      attend_row(layer, s, s.lanes[std::size_t(chunk)], int(p / n_kv), int(p % n_kv), first_position, view,
+                 layer_window, record);
+  };
+  if (threads == 1)
+    run(0);
+  else
+    pool.run_chunks(run);
+
   // Cached positions some row read (any KV head): the trace's reused rows.
   s.reused.clear();
   const int first_read = s.row_spans.front().first;
@@ -104,52 +126,53 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
   s.reused.erase(std::unique(s.reused.begin(), s.reused.end()), s.reused.end());
 }
 
-void Model::attend_row(int layer, ForwardScratch& s, int i, int first_position, const KvLayerView& view, int window,
-                       ForwardRecord* record) const {
+void Model::attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i, int g, int first_position,
+                       const KvLayerView& view, int window, ForwardRecord* record) const {
   const int d_head = config_.d_head(), group = config_.n_head / config_.kv_heads();
   const float scale = config_.score_scale(), cap = config_.attn_softcap;
-  // K or V row of a position: older positions from the cache (through its view: contiguous, ring or a
-  // block table), new ones from this call.
-  auto key_of = [&](int pos) -> const float* {
-    return pos < first_position ? view.key_row(pos) : s.k.row(pos - first_position).data();
-  };
-  auto value_of = [&](int pos) -> const float* {
-    return pos < first_position ? view.value_row(pos) : s.v.row(pos - first_position).data();
-  };
+  const KernelSet& kernels = active_kernels();
   LayerRecord* r = record ? &record->layers[layer] : nullptr;
   std::vector<Matrix>* attention = r && record->with_attention ? &r->attention : nullptr;
   Eigen::MatrixXd* received = r && record->with_key_attention ? &r->key_attention : nullptr;
-  std::vector<float>& weights_row = s.weights_row;
   const KeySpan span = visible_span(first_position + i, window);
-  for (int g = 0; g < config_.kv_heads(); ++g) {
-    std::vector<int>& keys = s.keys;
-    keys.clear();
-    for (int p : s.held[std::size_t(g)])
-      if (p >= span.first) keys.push_back(p);
-    for (int p = std::max(first_position, span.first); p <= span.last; ++p) keys.push_back(p);
-    if (g == 0) {
-      s.row_spans[std::size_t(i)] = KeySpan{keys.front(), span.last};
-      s.row_key_counts[std::size_t(i)] = int(keys.size());
+  std::vector<int>& keys = lane.keys;
+  keys.clear();
+  for (int p : s.held[std::size_t(g)])
+    if (p >= span.first) keys.push_back(p);
+  for (int p = std::max(first_position, span.first); p <= span.last; ++p) keys.push_back(p);
+  if (g == 0) {
+    s.row_spans[std::size_t(i)] = KeySpan{keys.front(), span.last};
+    s.row_key_counts[std::size_t(i)] = int(keys.size());
+  }
+  // K or V rows of the keys at this KV head's columns: older positions from the cache (through its view:
+  // contiguous, ring or a block table), new ones from this call.
+  const int kv_off = g * d_head, count = int(keys.size());
+  lane.key_rows.resize(std::size_t(count));
+  lane.value_rows.resize(std::size_t(count));
+  lane.weights.resize(std::size_t(count));
+  for (int j = 0; j < count; ++j) {
+    const int pos = keys[std::size_t(j)];
+    const bool cached = pos < first_position;
+    lane.key_rows[std::size_t(j)] = (cached ? view.key_row(pos) : s.k.row(pos - first_position).data()) + kv_off;
+    lane.value_rows[std::size_t(j)] = (cached ? view.value_row(pos) : s.v.row(pos - first_position).data()) + kv_off;
+  }
+  float* weights = lane.weights.data();
+  for (int h = g * group; h < (g + 1) * group; ++h) {
+    const int q_off = h * d_head;
+    kernels.attention_scores(s.q.row(i).data() + q_off, lane.key_rows.data(), count, d_head, scale, weights);
+    float max_score = -INFINITY;
+    for (int j = 0; j < count; ++j) {
+      if (cap > 0.0f) weights[j] = cap * std::tanh(weights[j] / cap);
+      max_score = std::max(max_score, weights[j]);
     }
-    for (int h = g * group; h < (g + 1) * group; ++h) {
-      const int q_off = h * d_head, kv_off = g * d_head;
-      Eigen::Map<const Vector> q(s.q.row(i).data() + q_off, d_head);
-      float max_score = -INFINITY;
-      for (int k : keys) {
-        weights_row[k] = scale * q.dot(Eigen::Map<const Vector>(key_of(k) + kv_off, d_head));
-        if (cap > 0.0f) weights_row[k] = cap * std::tanh(weights_row[k] / cap);
-        max_score = std::max(max_score, weights_row[k]);
-      }
-      float sum = 0.0f;
-      for (int k : keys) sum += (weights_row[k] = std::exp(weights_row[k] - max_score));
-      Eigen::Map<Vector> out(s.mixed.row(i).data() + q_off, d_head);
-      for (int k : keys) {
-        weights_row[k] /= sum;
-        out += weights_row[k] * Eigen::Map<const Vector>(value_of(k) + kv_off, d_head);
-        if (attention) (*attention)[h](i, k) = weights_row[k];
-        if (received) (*received)(g, k) += double(weights_row[k]);
-      }
-    }
+    float sum = 0.0f;
+    for (int j = 0; j < count; ++j) sum += (weights[j] = std::exp(weights[j] - max_score));
+    for (int j = 0; j < count; ++j) weights[j] /= sum;
+    kernels.weighted_sum(weights, lane.value_rows.data(), count, d_head, s.mixed.row(i).data() + q_off);
+    if (attention)
+      for (int j = 0; j < count; ++j) (*attention)[std::size_t(h)](i, keys[std::size_t(j)]) = weights[j];
+    if (received)
+      for (int j = 0; j < count; ++j) (*received)(g, keys[std::size_t(j)]) += double(weights[j]);
   }
 }
 

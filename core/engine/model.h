@@ -23,6 +23,13 @@
 namespace kvscope {
 
 // Buffers reused from call to call so a cached decode step allocates nothing once warmed up.
+// One thread's scratch in Model::attend, for one query row and KV head at a time.
+struct AttentionLane {
+  std::vector<int> keys;                           // the key positions the row reads, ascending
+  std::vector<const float*> key_rows, value_rows;  // their K and V rows, at this KV head's columns
+  std::vector<float> weights;                      // one query head's scores, then attention weights, by key
+};
+
 struct ForwardScratch {
   Matrix x;                    // [n, d] residual stream of the new positions
   Matrix normed, qkv;          // [n, d]; GPT-2's fused [n, 3d]
@@ -32,9 +39,8 @@ struct ForwardScratch {
   Matrix hidden, up;           // [n, d_ff]
   Matrix last, out;            // [1, d] newest row after the final norm, [1, vocab] its logits
   RowVector position_row;      // [d] one learned position embedding, widened from its stored dtype
-  std::vector<float> weights_row;  // one query's attention weights over key positions
   std::vector<std::vector<int>> held;  // per KV head: the positions the cache holds for this layer
-  std::vector<int> keys;           // the key positions one query row reads for one KV head
+  std::vector<AttentionLane> lanes;   // one per thread of Model::attend
   std::vector<KeySpan> row_spans;  // per query row: from the first key it read (KV head 0) to itself
   std::vector<int> row_key_counts; // per query row: keys it read (KV head 0; every head reads as many)
   std::vector<int> reused;         // positions read back from the cache by any query row and KV head
@@ -71,8 +77,8 @@ class Model {
   KvLayerView rebuild_kv(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window) const;
   void attend(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
               ForwardRecord* record) const;
-  void attend_row(int layer, ForwardScratch& s, int i, int first_position, const KvLayerView& view, int window,
-                  ForwardRecord* record) const;
+  void attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i, int kv_head, int first_position,
+                  const KvLayerView& view, int window, ForwardRecord* record) const;
   void mlp(int layer, ForwardScratch& s) const;
   void record_layer(LayerRecord& record, bool with_rows, const ForwardScratch& s, int first_position) const;
 

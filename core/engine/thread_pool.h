@@ -1,6 +1,8 @@
 #pragma once
 // A fixed set of worker threads for splitting one matrix-vector product across cores.
-// run_chunks blocks until every chunk is done; workers sleep between calls.
+// run_chunks blocks until every chunk is done. Between calls a worker first spins for a short while
+// (a decode step makes dozens of calls microseconds apart, and waking a sleeping thread costs tens of
+// microseconds on a VM), then sleeps.
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -29,9 +31,9 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  const std::function<void(int)>* task_ = nullptr;
-  std::uint64_t generation_ = 0;
-  int pending_ = 0;
+  std::atomic<const std::function<void(int)>*> task_{nullptr};
+  std::atomic<std::uint64_t> generation_{0};  // one more per call; written under mutex_
+  std::atomic<int> pending_{0};               // workers still running this call's chunks
   bool stopping_ = false;
 };
 

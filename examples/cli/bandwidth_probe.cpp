@@ -1,7 +1,5 @@
 #include "examples/cli/bandwidth_probe.h"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -42,12 +40,6 @@ double measure_read_bandwidth(std::size_t bytes, int n_threads, int repeats) {
   volatile float sink = 0;
   for (float s : sums) sink = sink + s;
   return best;
-}
-
-long long peak_rss_bytes() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return (long long)usage.ru_maxrss * 1024;  // Linux reports KiB
 }
 
 }  // namespace kvscope::cli

@@ -9,7 +9,4 @@ namespace kvscope::cli {
 // `n_threads` threads. Returns bytes per second.
 double measure_read_bandwidth(std::size_t bytes, int n_threads, int repeats);
 
-// Peak resident set size of this process so far, in bytes.
-long long peak_rss_bytes();
-
 }  // namespace kvscope::cli
