@@ -57,8 +57,8 @@ void draw_chart(PanelContext& c, const char* title, const std::vector<Series>& s
     line.clear();
     for (std::size_t i = 0; i < s.y.size(); ++i) {
       const ImVec2 q = point(i, s.y[i]);
-      // Past one step per pixel column, the column's last point stands for it (what a pixel can show).
-      if (line.size() > 1 && i + 1 < s.y.size() && std::floor(q.x) == std::floor(line.back().x))
+      // Past one step per 3 pixel columns (the line's width), the last point in them stands for them.
+      if (line.size() > 1 && i + 1 < s.y.size() && std::floor(q.x / 3.0f) == std::floor(line.back().x / 3.0f))
         line.back() = q;
       else
         line.push_back(q);
@@ -71,7 +71,7 @@ void draw_chart(PanelContext& c, const char* title, const std::vector<Series>& s
       if (s.square_marks)
         dl->AddRectFilled(ImVec2(q.x - r, q.y - r), ImVec2(q.x + r, q.y + r), s.color);
       else
-        dl->AddCircleFilled(q, r, s.color);
+        dl->AddCircleFilled(q, r, s.color, 8);  // an octagon at this size reads as a dot: 22 triangles, not 34
     }
   }
   ImGui::Dummy(size);
