@@ -15,6 +15,8 @@ import os
 import random
 import struct
 
+from safetensors_file import write_safetensors
+
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -35,21 +37,15 @@ def main():
                        pre + "pre_feedforward_layernorm.weight": [a.hidden], pre + "mlp.gate_proj.weight": [a.ff, a.hidden],
                        pre + "mlp.up_proj.weight": [a.ff, a.hidden], pre + "mlp.down_proj.weight": [a.hidden, a.ff],
                        pre + "post_feedforward_layernorm.weight": [a.hidden]})
-    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    stored = []
     for name, shape in shapes.items():
         n = 1
         for d in shape:
             n *= d
         scale = 0.1 if len(shape) == 1 else 0.25  # norms: w around 0 (applied as 1 + w)
-        blob = struct.pack("<%df" % n, *(rng.uniform(-scale, scale) for _ in range(n)))
-        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
+        stored.append((name, "F32", shape, struct.pack("<%df" % n, *(rng.uniform(-scale, scale) for _ in range(n)))))
     os.makedirs(a.out, exist_ok=True)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    with open(os.path.join(a.out, "model.safetensors"), "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    write_safetensors(os.path.join(a.out, "model.safetensors"), stored)
     kinds = ["full_attention" if (l + 1) % a.pattern == 0 else "sliding_attention" for l in range(a.layers)]
     config = {"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "hidden_size": a.hidden,
               "intermediate_size": a.ff, "num_attention_heads": a.heads, "num_key_value_heads": a.kv_heads,

@@ -14,6 +14,8 @@ import json
 import os
 import random
 
+from safetensors_file import write_safetensors
+
 
 def bf16_values(rng, n):
     """n random BF16 numbers of either sign with magnitudes in [2^-11, 2^-3), as (low, high) byte strings."""
@@ -58,7 +60,7 @@ def main():
                     (h + "mlp.c_fc.weight", [d, 4 * d]), (h + "mlp.c_fc.bias", [4 * d]),
                     (h + "mlp.c_proj.weight", [4 * d, d]), (h + "mlp.c_proj.bias", [d])]
     tensors += [("ln_f.weight", [d]), ("ln_f.bias", [d])]
-    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    stored = []
     for name, shape in tensors:
         n = 1
         for s in shape:
@@ -67,17 +69,9 @@ def main():
             values = constant_values(0x3F80, n)  # 1.0
         else:
             values = bf16_values(rng, n)
-        blob = pack(*values, a.dtype)
-        header[name] = {"dtype": a.dtype, "shape": shape, "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
+        stored.append((name, a.dtype, shape, pack(*values, a.dtype)))
     os.makedirs(a.out, exist_ok=True)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    with open(os.path.join(a.out, "model.safetensors"), "wb") as f:
-        f.write(len(text).to_bytes(8, "little") + text)
-        for blob in blobs:
-            f.write(blob)
+    write_safetensors(os.path.join(a.out, "model.safetensors"), stored)
     config = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "activation_function": "gelu_new",
               "n_embd": d, "n_head": a.heads, "n_layer": a.layers, "n_positions": a.context, "n_ctx": a.context,
               "vocab_size": a.vocab, "layer_norm_epsilon": 1e-5,
