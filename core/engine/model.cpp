@@ -100,6 +100,7 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
   // Pairs are numbered row-major (i * n_kv + g). Attention received by key sums over rows, so a record
   // that keeps it runs on one thread; so does a product too small to wake the others for.
   ThreadPool& pool = shared_pool();
+  active_kernels();  // here, on the caller's thread, so a bad KVSCOPE_ISA throws to the caller, not in a worker
   const std::int64_t pairs = std::int64_t(n) * n_kv;
   const bool one_thread = (r && record->with_key_attention) || pool.size() == 1 ||
                           pairs * key_end * config_.d_head() * (config_.n_head / n_kv) < (1 << 15);
