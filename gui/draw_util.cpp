@@ -36,19 +36,22 @@ ImVec2 draw_row_marker(ImDrawList* dl, ImVec2 pos, RowKind kind, const Palette& 
 }
 
 void draw_value_strip(PanelContext& c, ImDrawList* dl, ImVec2 pos, ImVec2 size, const float* values, int n,
-                      float scale, bool dashed_border) {
+                      float scale, bool dashed_border, bool layered) {
   const Palette& pal = *c.pal;
+  if (layered) dl->ChannelsSetCurrent(kRowMarks);
   if (!values || n <= 0) {
     dl->AddRect(pos, ImVec2(pos.x + size.x, pos.y + size.y), pal.border);
     return;
   }
   std::vector<ImU32> colors(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) colors[std::size_t(i)] = viridis(scale > 0.0f ? 0.5f + 0.5f * values[i] / scale : 0.5f);
+  if (layered) dl->ChannelsSetCurrent(kRowImages);
   if (!c.strips || !c.strips->draw(dl, pos, ImVec2(pos.x + size.x, pos.y + size.y), colors)) {
     const float cell = size.x / float(n);
     for (int i = 0; i < n; ++i)
       dl->AddRectFilled(ImVec2(pos.x + cell * i, pos.y), ImVec2(pos.x + cell * (i + 1), pos.y + size.y), colors[std::size_t(i)]);
   }
+  if (layered) dl->ChannelsSetCurrent(kRowMarks);
   if (!dashed_border) {
     dl->AddRect(pos, ImVec2(pos.x + size.x, pos.y + size.y), pal.border);
     return;

@@ -228,7 +228,9 @@ void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& c
   const float lh = line_height(), th = ImGui::GetTextLineHeight();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->ChannelsSetCurrent(kRowHighlights);
   if (c.ui->hover_position == r.position) dl->AddRectFilled(p, ImVec2(p.x + row_w, p.y + lh), c.pal->hover);
+  dl->ChannelsSetCurrent(kRowMarks);
   // The row's item plus ItemSpacing.y is exactly one line, so the clipper's step matches.
   ImGui::InvisibleButton(("row" + std::to_string(r.position)).c_str(),
                          ImVec2(row_w, lh - ImGui::GetStyle().ItemSpacing.y));
@@ -245,9 +247,9 @@ void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& c
   draw_row_marker(dl, ImVec2(p.x + col.marker, y), r.kind, *c.pal, th);
   dl->AddText(ImVec2(p.x + col.pos, y), c.pal->text, std::to_string(r.position).c_str());
   const std::string token = token_label(*c.trace, r.position);
-  dl->PushClipRect(ImVec2(p.x + col.token, p.y), ImVec2(p.x + col.status - ImGui::GetFontSize() * 0.5f, p.y + lh), true);
-  dl->AddText(ImVec2(p.x + col.token, y), c.pal->text, token.c_str());
-  dl->PopClipRect();
+  // Cut on the CPU, glyph by glyph: a clip rectangle a row would be one more rasteriser state a row.
+  const ImVec4 token_clip(p.x + col.token, p.y, p.x + col.status - ImGui::GetFontSize() * 0.5f, p.y + lh);
+  dl->AddText(nullptr, 0.0f, ImVec2(p.x + col.token, y), c.pal->text, token.c_str(), nullptr, 0.0f, &token_clip);
   // A sink or heavy hitter says so in words, boxed (shape, not colour alone), instead of "from cache".
   if (!role.empty()) {
     const ImVec2 size = ImGui::CalcTextSize(role.c_str());
@@ -262,14 +264,14 @@ void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& c
   const float sy = p.y + (lh - strip.y) * 0.5f;
   const PaneView& view = *c.panes[pane];
   if (c.sources[pane].cached && view.latent_width > 0) {  // MLA: the cached latent, then K rebuilt from it (dashed)
-    draw_value_strip(c, dl, ImVec2(p.x + col.k, sy), strip, r.latent, view.latent_width, view.latent_scale, false);
+    draw_value_strip(c, dl, ImVec2(p.x + col.k, sy), strip, r.latent, view.latent_width, view.latent_scale, false, true);
     draw_value_strip(c, dl, ImVec2(p.x + col.v, sy), strip, r.rebuilt_key ? r.rebuilt_key + c.ui->head * d_head : nullptr,
-                     d_head, scale, true);
+                     d_head, scale, true, true);
   } else {
-    draw_value_strip(c, dl, ImVec2(p.x + col.k, sy), strip, r.key ? r.key + off : nullptr, d_head, scale, false);
+    draw_value_strip(c, dl, ImVec2(p.x + col.k, sy), strip, r.key ? r.key + off : nullptr, d_head, scale, false, true);
     if (r.position == c.trace->newest_position())
       c.rects->newest_k_strip[pane] = {p.x + col.k, sy, p.x + col.k + strip.x, sy + strip.y};
-    draw_value_strip(c, dl, ImVec2(p.x + col.v, sy), strip, r.value ? r.value + off : nullptr, d_head, scale, false);
+    draw_value_strip(c, dl, ImVec2(p.x + col.v, sy), strip, r.value ? r.value + off : nullptr, d_head, scale, false, true);
   }
   if (r.kind == RowKind::Evicted)  // struck through: no longer in the cache
     dl->AddLine(ImVec2(p.x + col.k, p.y + lh * 0.5f), ImVec2(p.x + col.v + col.strip_w, p.y + lh * 0.5f), c.pal->text, 2.0f);
@@ -462,10 +464,13 @@ void draw_kv_rows_panel(PanelContext& c, PaneKind pane, float) {
     ImGui::SetScrollY(lh * float(v->rows.size()));
     c.ui->rows_scrolled[pane] = c.trace_version;
   }
+  ImDrawList* rows_list = ImGui::GetWindowDrawList();
+  rows_list->ChannelsSplit(kRowLayers);
   ImGuiListClipper clipper;
   clipper.Begin(int(v->rows.size()), lh);
   while (clipper.Step())
     for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) draw_row(c, pane, v->rows[i], col, scale, width);
+  rows_list->ChannelsMerge();
   ImGui::EndChild();
   draw_query_row(c, pane, col, scale);
   draw_layer_map(c, *v);

@@ -118,9 +118,14 @@ float line_height();  // one line of body text plus spacing
 ScreenRect last_item_rect();  // the last ImGui item, in window coordinates (test hook rects)
 // A marker box with the kind's glyph: colour + shape. Returns its size.
 ImVec2 draw_row_marker(ImDrawList* dl, ImVec2 pos, RowKind kind, const Palette& pal, float size);
+// Draw-list channels of a list of rows (ImDrawList::ChannelsSplit(kRowLayers)): every strip image lands
+// between the rows' highlights and their text and outlines, so the list changes texture twice, not twice a
+// row. Each change costs a software rasteriser (llvmpipe) a new state in every tile it touches.
+enum RowLayer { kRowHighlights = 0, kRowImages = 1, kRowMarks = 2, kRowLayers = 3 };
 // A strip of values, one cell each, coloured by viridis over [-scale, +scale] (one image of c.strips).
+// `layered`: dl is split in RowLayer channels; the image goes to kRowImages, its outline to kRowMarks.
 void draw_value_strip(PanelContext& c, ImDrawList* dl, ImVec2 pos, ImVec2 size, const float* values, int n,
-                      float scale, bool dashed_border);
+                      float scale, bool dashed_border, bool layered = false);
 // Marks `position` as hovered for the linked views when the last item is hovered.
 void hover_position_if_item_hovered(UiState& ui, int position);
 std::string token_label(const StepTrace& t, int position);  // "'fast'" or "#123"
