@@ -1,11 +1,15 @@
 // kvscope-cli bench: bytes per token count what is really streamed (2 bytes a BF16 weight), and the
-// compute side is reported beside the bandwidth side. No timing is asserted, only the accounting.
+// compute side is reported beside the bandwidth side. No timing is asserted, only the accounting (and,
+// for --against, that each ratio is the two rates it names).
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "cli_exec.h"
+#include "hf_gpt2_folder.h"
 #include "core/engine/isa.h"
 
 namespace {
@@ -35,4 +39,36 @@ TEST_CASE("bench: --weights-dtype is refused for a model that keeps its own dtyp
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("--weights-dtype applies to the gpt2-small preset"));
   CHECK(test::exec_cli({"bench", "--preset", "gpt2-small", "--weights-dtype", "F8"}).status == 2);
+}
+
+TEST_CASE("bench --against: two folders timed round by round in one process", "[bench][cli]") {
+  test::TempDir f32("bench_against_f32"), bf16("bench_against_bf16"), empty("bench_against_empty");
+  const hf::Gpt2 m = hf::random_gpt2(40, 16, 32, 4, 2, 5, false);
+  test::write_gpt2_folder(f32.path, m, {"F32", false, false});
+  test::write_gpt2_folder(bf16.path, m, {"BF16", false, false});
+  const test::ExecResult r =
+      test::exec_cli({"bench", "--model", f32.path, "--against", bf16.path, "--mode", "cached", "--rounds", "3",
+                      "--prompt-len", "2", "--new-tokens", "4", "--probe-mb", "8", "--json"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const nlohmann::json against = nlohmann::json::parse(r.out)["against"];
+  REQUIRE(against["speedup"].size() == 3);
+  for (int round = 0; round < 3; ++round) {
+    const double base = against["model_tokens_per_s"][round], other = against["against_tokens_per_s"][round];
+    CHECK(base > 0);
+    CHECK(against["speedup"][round].get<double>() == Approx(other / base));
+  }
+  std::vector<double> sorted = against["speedup"].get<std::vector<double>>();
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(against["speedup_median"].get<double>() == Approx(sorted[1]));
+  CHECK(nlohmann::json::parse(r.out)["peak_rss_counts"] == "load and decode of both models");
+
+  const test::ExecResult both_modes = test::exec_cli({"bench", "--model", f32.path, "--against", bf16.path});
+  CHECK(both_modes.status == 2);
+  CHECK_THAT(both_modes.err, Catch::Contains("--against times cached decode only"));
+  const test::ExecResult not_a_model =
+      test::exec_cli({"bench", "--model", f32.path, "--against", empty.path, "--mode", "cached", "--probe-mb", "8",
+                      "--prompt-len", "2", "--new-tokens", "3"});
+  CHECK(not_a_model.status == 1);
+  CHECK_THAT(not_a_model.err, Catch::Contains(empty.path));
 }

@@ -4,11 +4,13 @@
 // so it is compute that bounds it: its multiply-adds per second against the FLOP probe's peak.
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +35,8 @@ struct BenchOptions {
   int prompt_len = 4, new_tokens = 200, threads = 0, probe_mb = 256;
   std::string mode = "both";
   std::string weights_dtype;  // empty: as the model holds them
+  std::string against;        // a second model folder, timed in the same process (cached decode)
+  int rounds = 3;
   bool json = false;
 };
 
@@ -132,10 +136,53 @@ WeightDtype parse_weights_dtype(const BenchOptions& o) {
   throw UsageError("--weights-dtype must be F32, F16 or BF16, got '" + o.weights_dtype + "'");
 }
 
+// --against: both models decode the same prompt, round after round, the first to run alternating, so
+// the machine's swings from minute to minute fall on both sides of every ratio. Tokens/s per round.
+struct Comparison {
+  std::string name;
+  std::vector<double> base_tokens_per_s, other_tokens_per_s, speedup;
+};
+
+Comparison compare_cached(const Model& base, const std::string& folder, const std::vector<int>& prompt, int new_tokens,
+                          int rounds) {
+  ModelOptions options;
+  options.model_dir = folder;
+  const LoadedModel other = options.load();
+  const ModelConfig& c = other.model->config();
+  if (int(prompt.size()) + new_tokens - 1 > c.context_length)
+    throw DataError(folder + ": the context length is " + std::to_string(c.context_length) + " tokens, the bench needs " +
+                    std::to_string(prompt.size() + new_tokens - 1));
+  std::vector<int> other_prompt = prompt;
+  for (int& id : other_prompt) id %= c.vocab_size;
+  Comparison out;
+  out.name = other.name;
+  for (int r = 0; r < rounds; ++r) {
+    double base_tps = 0, other_tps = 0;
+    for (int turn = 0; turn < 2; ++turn) {
+      const bool base_turn = (turn == 0) == (r % 2 == 0);
+      std::vector<int> tokens = base_turn ? prompt : other_prompt;
+      const double tps = run_cached(base_turn ? base : *other.model, tokens, new_tokens).tokens_per_second();
+      (base_turn ? base_tps : other_tps) = tps;
+    }
+    out.base_tokens_per_s.push_back(base_tps);
+    out.other_tokens_per_s.push_back(other_tps);
+    out.speedup.push_back(other_tps / base_tps);
+  }
+  return out;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n == 0 ? 0.0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 int run_bench(const BenchOptions& o) {
   if (o.mode != "both" && o.mode != "cached" && o.mode != "uncached")
     throw UsageError("--mode must be both, cached or uncached, got '" + o.mode + "'");
   if (o.new_tokens < 2) throw UsageError("--new-tokens must be at least 2 (a prefill and one decode step)");
+  if (!o.against.empty() && o.mode != "cached")
+    throw UsageError("--against times cached decode only: add --mode cached");
   const int threads = o.threads > 0 ? o.threads : linear_threads();
   set_linear_threads(threads);
 
@@ -162,6 +209,12 @@ int run_bench(const BenchOptions& o) {
   ModeTiming cached, uncached;
   cached = run_cached(model, tokens, o.new_tokens);  // always: it chooses the tokens both modes feed
   if (o.mode != "cached") uncached = run_uncached(model, tokens, o.prompt_len, o.new_tokens);
+  Comparison comparison;
+  if (!o.against.empty()) {
+    std::fprintf(stderr, "\nbench: loading %s\n", o.against.c_str());
+    comparison = compare_cached(model, o.against, std::vector<int>(tokens.begin(), tokens.begin() + o.prompt_len),
+                                o.new_tokens, o.rounds);
+  }
   std::fprintf(stderr, "\n");
 
   const double mean_positions = o.prompt_len + (o.new_tokens - 1) / 2.0;
@@ -191,9 +244,18 @@ int run_bench(const BenchOptions& o) {
   doc["achieved_gb_s"] = achieved / 1e9;
   doc["roofline_fraction"] = achieved / bandwidth;
   doc["peak_rss_bytes"] = rss;
-  doc["peak_rss_counts"] = rss_from_load ? "load and decode" : "the whole run, probes included";
+  doc["peak_rss_counts"] = !rss_from_load ? "the whole run, probes included"
+                          : o.against.empty() ? "load and decode"
+                                              : "load and decode of both models";
   doc["weights_plus_cache_bytes"] = weights_and_cache;
   doc["peak_rss_over_weights_plus_cache"] = rss / weights_and_cache;
+  if (!o.against.empty())
+    doc["against"] = {{"model", comparison.name},
+                      {"rounds", o.rounds},
+                      {"model_tokens_per_s", comparison.base_tokens_per_s},
+                      {"against_tokens_per_s", comparison.other_tokens_per_s},
+                      {"speedup", comparison.speedup},
+                      {"speedup_median", median(comparison.speedup)}};
   if (o.json) {
     std::cout << doc.dump(2) << "\n";
     return 0;
@@ -214,8 +276,15 @@ int run_bench(const BenchOptions& o) {
   if (o.mode != "cached")
     std::printf("; uncached decode %.1f GFLOP/s = %.0f%% of peak", uncached_flops / 1e9, 100.0 * uncached_flops / flop_peak);
   std::printf("\n");
+  if (!o.against.empty()) {
+    std::printf("against %s, cached tokens/s in %d alternating rounds:", comparison.name.c_str(), o.rounds);
+    for (int r = 0; r < o.rounds; ++r)
+      std::printf(" %.1f vs %.1f (%.2fx)", comparison.other_tokens_per_s[r], comparison.base_tokens_per_s[r],
+                  comparison.speedup[r]);
+    std::printf("; median %.2fx\n", median(comparison.speedup));
+  }
   std::printf("peak RSS (%s) %.1f MB = %.2fx weights + full cache (%.1f MB)\n",
-              rss_from_load ? "load and decode" : "whole run, probes included", rss / 1e6, rss / weights_and_cache,
+              doc["peak_rss_counts"].get<std::string>().c_str(), rss / 1e6, rss / weights_and_cache,
               weights_and_cache / 1e6);
   return 0;
 }
@@ -231,6 +300,10 @@ void add_bench_command(CLI::App& app, Runner& run) {
   cmd->add_option("--mode", o->mode, "both (default), cached or uncached");
   cmd->add_option("--probe-mb", o->probe_mb, "bandwidth probe buffer in MiB (default 256)")->check(positive_integer());
   cmd->add_option("--weights-dtype", o->weights_dtype, "gpt2-small's random matrices held as F32 (default), F16 or BF16");
+  cmd->add_option("--against", o->against,
+                  "a second model folder (e.g. the BF16 copy of --model): cached decode of both, alternating, "
+                  "in this one process")->check(CLI::ExistingDirectory);
+  cmd->add_option("--rounds", o->rounds, "--against: rounds of both models (default 3)")->check(positive_integer());
   cmd->add_flag("--json", o->json, "one JSON document");
   cmd->callback([o, &run] { run = [o] { return run_bench(*o); }; });
 }
