@@ -32,9 +32,13 @@ void draw_controls(PanelContext& c, const CacheShape& shape) {
   ImGui::AlignTextToFramePadding();
   ImGui::TextUnformatted("Model");
   ImGui::SameLine();
-  ImGui::SetNextItemWidth(ImGui::CalcTextSize("Llama-3-8B-like (GQA)").x + ImGui::GetFrameHeight() * 1.5f);
+  // As wide as the longest choice, so the one shown is never cut (within half the panel: the dtypes
+  // and the token slider share the line).
+  const CacheShape loaded = loaded_cache_shape(*c.config, c.model_name);
+  float widest = ImGui::CalcTextSize(loaded.label.c_str()).x;
+  for (const CacheShape& s : known_cache_shapes()) widest = std::max(widest, ImGui::CalcTextSize(s.label.c_str()).x);
+  ImGui::SetNextItemWidth(std::min(widest + ImGui::GetFrameHeight() * 1.5f, ImGui::GetContentRegionAvail().x * 0.5f));
   if (ImGui::BeginCombo("##shape", shape.label.c_str())) {
-    const CacheShape loaded = loaded_cache_shape(*c.config, c.model_name);
     if (ImGui::Selectable(loaded.label.c_str(), shape.name == "loaded"))
       push_action(c, ActionType::SetCalculatorShape, 0, "loaded");
     for (const CacheShape& s : known_cache_shapes())
