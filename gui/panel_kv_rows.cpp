@@ -263,15 +263,16 @@ void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& c
   const ImVec2 strip(col.strip_w, th * 0.8f);
   const float sy = p.y + (lh - strip.y) * 0.5f;
   const PaneView& view = *c.panes[pane];
+  constexpr bool kLayered = true;  // this list is split in RowLayer channels (draw_kv_rows_panel)
   if (c.sources[pane].cached && view.latent_width > 0) {  // MLA: the cached latent, then K rebuilt from it (dashed)
-    draw_value_strip(c, dl, ImVec2(p.x + col.k, sy), strip, r.latent, view.latent_width, view.latent_scale, false, true);
+    draw_value_strip(c, dl, ImVec2(p.x + col.k, sy), strip, r.latent, view.latent_width, view.latent_scale, false, kLayered);
     draw_value_strip(c, dl, ImVec2(p.x + col.v, sy), strip, r.rebuilt_key ? r.rebuilt_key + c.ui->head * d_head : nullptr,
-                     d_head, scale, true, true);
+                     d_head, scale, true, kLayered);
   } else {
-    draw_value_strip(c, dl, ImVec2(p.x + col.k, sy), strip, r.key ? r.key + off : nullptr, d_head, scale, false, true);
+    draw_value_strip(c, dl, ImVec2(p.x + col.k, sy), strip, r.key ? r.key + off : nullptr, d_head, scale, false, kLayered);
     if (r.position == c.trace->newest_position())
       c.rects->newest_k_strip[pane] = {p.x + col.k, sy, p.x + col.k + strip.x, sy + strip.y};
-    draw_value_strip(c, dl, ImVec2(p.x + col.v, sy), strip, r.value ? r.value + off : nullptr, d_head, scale, false, true);
+    draw_value_strip(c, dl, ImVec2(p.x + col.v, sy), strip, r.value ? r.value + off : nullptr, d_head, scale, false, kLayered);
   }
   if (r.kind == RowKind::Evicted)  // struck through: no longer in the cache
     dl->AddLine(ImVec2(p.x + col.k, p.y + lh * 0.5f), ImVec2(p.x + col.v + col.strip_w, p.y + lh * 0.5f), c.pal->text, 2.0f);
