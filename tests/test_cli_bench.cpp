@@ -62,6 +62,14 @@ TEST_CASE("bench --against: two folders timed round by round in one process", "[
   std::sort(sorted.begin(), sorted.end());
   CHECK(against["speedup_median"].get<double>() == Approx(sorted[1]));
   CHECK(nlohmann::json::parse(r.out)["peak_rss_counts"] == "load and decode of both models");
+  // The peak RSS holds both models, so what it is compared with is both models' weights and full caches.
+  auto alone = [](const std::string& dir) {
+    const test::ExecResult one = test::exec_cli({"bench", "--model", dir, "--mode", "cached", "--prompt-len", "2",
+                                                 "--new-tokens", "3", "--probe-mb", "8", "--json"});
+    REQUIRE(one.status == 0);
+    return nlohmann::json::parse(one.out)["weights_plus_cache_bytes"].get<double>();
+  };
+  CHECK(nlohmann::json::parse(r.out)["weights_plus_cache_bytes"].get<double>() == alone(f32.path) + alone(bf16.path));
 
   const test::ExecResult both_modes = test::exec_cli({"bench", "--model", f32.path, "--against", bf16.path});
   CHECK(both_modes.status == 2);

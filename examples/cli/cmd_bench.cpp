@@ -136,10 +136,25 @@ WeightDtype parse_weights_dtype(const BenchOptions& o) {
   throw UsageError("--weights-dtype must be F32, F16 or BF16, got '" + o.weights_dtype + "'");
 }
 
+// The positions a run fills (the prompt, then one a decode step) must fit the model's context.
+void require_positions(const ModelConfig& c, int prompt_len, int new_tokens, const std::string& which) {
+  if (prompt_len + new_tokens - 1 > c.context_length)
+    throw DataError(which + "the context length is " + std::to_string(c.context_length) + " tokens: --prompt-len " +
+                    std::to_string(prompt_len) + " plus --new-tokens " + std::to_string(new_tokens) + " needs " +
+                    std::to_string(prompt_len + new_tokens - 1) + " positions");
+}
+
+// Every weight, and the K/V rows of a full context: what a model can hold at most.
+double weights_plus_full_cache(const Model& model) {
+  const ModelConfig& c = model.config();
+  return double(weight_bytes(model.weights(), c)) + double(c.kv_bytes_per_position()) * c.context_length;
+}
+
 // --against: both models decode the same prompt, round after round, the first to run alternating, so
 // the machine's swings from minute to minute fall on both sides of every ratio. Tokens/s per round.
 struct Comparison {
   std::string name;
+  double other_weights_plus_full_cache = 0;  // of the second model, which the peak RSS also counts
   std::vector<double> base_tokens_per_s, other_tokens_per_s, speedup;
 };
 
@@ -149,13 +164,12 @@ Comparison compare_cached(const Model& base, const std::string& folder, const st
   options.model_dir = folder;
   const LoadedModel other = options.load();
   const ModelConfig& c = other.model->config();
-  if (int(prompt.size()) + new_tokens - 1 > c.context_length)
-    throw DataError(folder + ": the context length is " + std::to_string(c.context_length) + " tokens, the bench needs " +
-                    std::to_string(prompt.size() + new_tokens - 1));
+  require_positions(c, int(prompt.size()), new_tokens, folder + ": ");
   std::vector<int> other_prompt = prompt;
   for (int& id : other_prompt) id %= c.vocab_size;
   Comparison out;
   out.name = other.name;
+  out.other_weights_plus_full_cache = weights_plus_full_cache(*other.model);
   for (int r = 0; r < rounds; ++r) {
     double base_tps = 0, other_tps = 0;
     for (int turn = 0; turn < 2; ++turn) {
@@ -198,10 +212,7 @@ int run_bench(const BenchOptions& o) {
   const LoadedModel loaded = o.model.model_dir.empty() ? load_preset(o.model.preset, random_dtype) : o.model.load();
   const Model& model = *loaded.model;
   const ModelConfig& c = model.config();
-  if (o.prompt_len + o.new_tokens - 1 > c.context_length)
-    throw DataError("the context length is " + std::to_string(c.context_length) + " tokens: --prompt-len " +
-                    std::to_string(o.prompt_len) + " plus --new-tokens " + std::to_string(o.new_tokens) +
-                    " needs " + std::to_string(o.prompt_len + o.new_tokens - 1) + " positions");
+  require_positions(c, o.prompt_len, o.new_tokens, "");
 
   std::vector<int> tokens(o.prompt_len);
   SplitMix64 rng(7);
@@ -220,8 +231,7 @@ int run_bench(const BenchOptions& o) {
   const double mean_positions = o.prompt_len + (o.new_tokens - 1) / 2.0;
   const double bytes_per_token = decode_bytes(model, mean_positions);
   const double achieved = bytes_per_token / (cached.total_seconds / cached.tokens);
-  const double weights_and_cache = double(weight_bytes(model.weights(), model.config())) +
-                                   double(c.kv_bytes_per_position()) * c.context_length;
+  const double weights_and_cache = weights_plus_full_cache(model) + comparison.other_weights_plus_full_cache;
   const double rss = double(peak_rss_bytes());
   const double uncached_flops = uncached.total_seconds > 0 ? 2.0 * uncached.multiply_adds / uncached.total_seconds : 0.0;
 
