@@ -63,6 +63,10 @@ GLFWwindow* open_window(const kvscope::gui::WindowOptions& o) {
   glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
   glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GLFW_TRUE);
   glfwWindowHint(GLFW_SCALE_TO_MONITOR, GLFW_TRUE);  // DPI awareness
+  // Nothing is depth-tested or stenciled. Without those buffers Mesa's software rasteriser may draw
+  // screen-aligned quads (glyphs, images, boxes) as rectangles rather than triangle pairs.
+  glfwWindowHint(GLFW_DEPTH_BITS, 0);
+  glfwWindowHint(GLFW_STENCIL_BITS, 0);
   GLFWwindow* window = glfwCreateWindow(o.width, o.height, "kvscope", nullptr, nullptr);
   if (!window) return nullptr;
   glfwMakeContextCurrent(window);
