@@ -28,6 +28,17 @@ const char* kind_long_name(RowKind kind) {
 // The K/V head the chosen query head reads (GQA: a group of query heads shares one), from the trace.
 int kv_head_shown(const PanelContext& c) { return c.trace ? c.trace->kv_head_of(c.ui->head) : c.ui->head; }
 
+// Largest |x| of n values, in eight running maxima: one dependent chain would leave the loop waiting
+// on each comparison (this runs over every row of both panes each frame).
+float max_abs(const float* x, int n) {
+  float m[8] = {};
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) m[j] = std::max(m[j], std::abs(x[i + j]));
+  for (; i < n; ++i) m[0] = std::max(m[0], std::abs(x[i]));
+  return *std::max_element(m, m + 8);
+}
+
 // Largest |value| over the chosen heads' slices of both panes' rows: one colour scale for both.
 float value_scale(const PanelContext& c, int head, int d_head) {
   float m = 0.0f;
@@ -38,12 +49,12 @@ float value_scale(const PanelContext& c, int head, int d_head) {
     for (const RowView& r : pane->rows)
       for (const float* v : {r.key, r.value})
         if (v)
-          for (int i = 0; i < d_head; ++i) m = std::max(m, std::abs(v[kv_off + i]));
+          m = std::max(m, max_abs(v + kv_off, d_head));
   }
   if (c.config->mla() && c.panes[PaneKind::Cached])  // the rebuilt K rows drawn for MLA's cached pane
     for (const RowView& r : c.panes[PaneKind::Cached]->rows)
       if (r.rebuilt_key)
-        for (int i = 0; i < d_head; ++i) m = std::max(m, std::abs(r.rebuilt_key[head * d_head + i]));
+        m = std::max(m, max_abs(r.rebuilt_key + head * d_head, d_head));
   if (c.trace && c.ui->layer < int(c.trace->cached.forward.layers.size())) {
     const RowVector& q = c.trace->cached.forward.layers[c.ui->layer].query;
     for (int i = 0; i < d_head && head * d_head + i < q.size(); ++i) m = std::max(m, std::abs(q[head * d_head + i]));
