@@ -57,7 +57,8 @@ float value_scale(const PanelContext& c, int head, int d_head) {
         m = std::max(m, max_abs(r.rebuilt_key + head * d_head, d_head));
   if (c.trace && c.ui->layer < int(c.trace->cached.forward.layers.size())) {
     const RowVector& q = c.trace->cached.forward.layers[c.ui->layer].query;
-    for (int i = 0; i < d_head && head * d_head + i < q.size(); ++i) m = std::max(m, std::abs(q[head * d_head + i]));
+    const int begin = std::min(int(q.size()), head * d_head);
+    m = std::max(m, max_abs(q.data() + begin, std::min(d_head, int(q.size()) - begin)));
   }
   return m;
 }
