@@ -43,7 +43,8 @@ TEST_CASE("bench: --weights-dtype is refused for a model that keeps its own dtyp
 
 TEST_CASE("bench --against: two folders timed round by round in one process", "[bench][cli]") {
   test::TempDir f32("bench_against_f32"), bf16("bench_against_bf16"), empty("bench_against_empty");
-  const hf::Gpt2 m = hf::random_gpt2(40, 16, 32, 4, 2, 5, false);
+  const int vocab = 40, context = 16, d = 32, heads = 4, layers = 2;
+  const hf::Gpt2 m = hf::random_gpt2(vocab, context, d, heads, layers, 5, false);
   test::write_gpt2_folder(f32.path, m, {"F32", false, false});
   test::write_gpt2_folder(bf16.path, m, {"BF16", false, false});
   const test::ExecResult r =
@@ -62,14 +63,17 @@ TEST_CASE("bench --against: two folders timed round by round in one process", "[
   std::sort(sorted.begin(), sorted.end());
   CHECK(against["speedup_median"].get<double>() == Approx(sorted[1]));
   CHECK(nlohmann::json::parse(r.out)["peak_rss_counts"] == "load and decode of both models");
-  // The peak RSS holds both models, so what it is compared with is both models' weights and full caches.
-  auto alone = [](const std::string& dir) {
-    const test::ExecResult one = test::exec_cli({"bench", "--model", dir, "--mode", "cached", "--prompt-len", "2",
-                                                 "--new-tokens", "3", "--probe-mb", "8", "--json"});
-    REQUIRE(one.status == 0);
-    return nlohmann::json::parse(one.out)["weights_plus_cache_bytes"].get<double>();
-  };
-  CHECK(nlohmann::json::parse(r.out)["weights_plus_cache_bytes"].get<double>() == alone(f32.path) + alone(bf16.path));
+  // The peak RSS holds both models, so what it is compared with is both models' weights and full caches,
+  // here from the shapes alone. Matrices: token and position tables, then per layer the fused QKV,
+  // the output projection and the MLP's two; vectors: per layer two norms (scale and shift) and four
+  // biases, then the final norm. F32 holds every value in 4 bytes, BF16 its matrices in 2. A full cache
+  // is a K and a V row of width d per layer and position of the context, in floats.
+  const double matrix_values = double(vocab * d + context * d + layers * (d * 3 * d + d * d + d * 4 * d + 4 * d * d));
+  const double vector_values = double(layers * (2 * 2 * d + 3 * d + d + 4 * d + d) + 2 * d);
+  const double full_cache = double(context * layers * 2 * d * 4);
+  const double f32_bytes = (matrix_values + vector_values) * 4, bf16_bytes = matrix_values * 2 + vector_values * 4;
+  CHECK(nlohmann::json::parse(r.out)["weights_plus_cache_bytes"].get<double>() ==
+        f32_bytes + full_cache + bf16_bytes + full_cache);
 
   const test::ExecResult both_modes = test::exec_cli({"bench", "--model", f32.path, "--against", bf16.path});
   CHECK(both_modes.status == 2);
