@@ -15,6 +15,15 @@ void push_play_speed(PanelContext& c, float steps_per_second) {
   c.actions->push_back({ActionType::SetPlaySpeed, 0, "", steps_per_second});
 }
 
+float max_abs(const float* x, int n) {
+  float m[8] = {};
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) m[j] = std::max(m[j], std::abs(x[i + j]));
+  for (; i < n; ++i) m[0] = std::max(m[0], std::abs(x[i]));
+  return *std::max_element(m, m + 8);
+}
+
 float line_height() { return ImGui::GetTextLineHeightWithSpacing(); }
 
 ScreenRect last_item_rect() {

@@ -28,17 +28,6 @@ const char* kind_long_name(RowKind kind) {
 // The K/V head the chosen query head reads (GQA: a group of query heads shares one), from the trace.
 int kv_head_shown(const PanelContext& c) { return c.trace ? c.trace->kv_head_of(c.ui->head) : c.ui->head; }
 
-// Largest |x| of n values, in eight running maxima: one dependent chain would leave the loop waiting
-// on each comparison (this runs over every row of both panes each frame).
-float max_abs(const float* x, int n) {
-  float m[8] = {};
-  int i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) m[j] = std::max(m[j], std::abs(x[i + j]));
-  for (; i < n; ++i) m[0] = std::max(m[0], std::abs(x[i]));
-  return *std::max_element(m, m + 8);
-}
-
 // Largest |value| over the chosen heads' slices of both panes' rows: one colour scale for both.
 float value_scale(const PanelContext& c, int head, int d_head) {
   float m = 0.0f;

@@ -114,6 +114,9 @@ void draw_block_pool_panel(PanelContext& c, float height);
 // Queues an action; the App applies it before the next frame is laid out.
 void push_action(PanelContext& c, ActionType type, int value = 0, std::string text = "");
 void push_play_speed(PanelContext& c, float steps_per_second);
+// Largest |x| of n values (0 for none), in eight running maxima: one dependent chain would leave the
+// loop waiting on each comparison (the K/V colour scale runs it over every row of both panes a frame).
+float max_abs(const float* x, int n);
 float line_height();  // one line of body text plus spacing
 ScreenRect last_item_rect();  // the last ImGui item, in window coordinates (test hook rects)
 // A marker box with the kind's glyph: colour + shape. Returns its size.

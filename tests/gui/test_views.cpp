@@ -7,6 +7,7 @@
 #include "core/formats/model_source.h"
 #include "core/engine/session.h"
 #include "gui/caption.h"
+#include "gui/panels.h"
 #include "core/lessons/lesson.h"
 #include "gui/theme.h"
 #include "gui/trace_view.h"
@@ -211,4 +212,22 @@ TEST_CASE("MLA cached pane: each held position shows its cached latent and the K
     CHECK(diff < 1e-4f);
   }
   CHECK(uncached_pane(h, step, layer).latent_width == 0);  // the uncached pane draws K and V as before
+}
+
+TEST_CASE("max_abs: the largest magnitude wherever it sits, the tail past the last eight included", "[gui][views]") {
+  // Every length from none to four blocks and a tail, the largest |value| (negative half the time) put
+  // at each position in turn; the reference is one plain pass.
+  for (int n = 0; n <= 37; ++n) {
+    std::vector<float> x(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) x[std::size_t(i)] = float((i * 7) % 5) * (i % 2 ? -0.25f : 0.25f);
+    for (int at = 0; at < n; ++at) {
+      std::vector<float> y = x;
+      y[std::size_t(at)] = at % 2 ? -3.0f : 3.0f;
+      float expected = 0.0f;
+      for (float v : y) expected = std::max(expected, v < 0 ? -v : v);
+      INFO("n " << n << ", largest at " << at);
+      CHECK(max_abs(y.data(), n) == expected);
+    }
+  }
+  CHECK(max_abs(nullptr, 0) == 0.0f);
 }
