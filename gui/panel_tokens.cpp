@@ -62,7 +62,7 @@ void draw_tokens_panel(PanelContext& c) {
   std::string top = "model's top 5:";
   char item[96];
   for (const TokenProbability& tp : t.top) {
-    std::snprintf(item, sizeof item, "  %s %.0f%%", quoted(tp.text).c_str(), tp.probability * 100.0f);
+    std::snprintf(item, sizeof item, "  %s %s", quoted(tp.text).c_str(), format_percent(tp.probability).c_str());
     top += item;
   }
   // Long sequences: the newest positions that fit beside the next/top group (the strip is for

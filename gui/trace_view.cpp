@@ -150,4 +150,12 @@ std::string format_seconds(double seconds) {
   return buf;
 }
 
+std::string format_percent(double probability) {
+  const double percent = probability * 100.0;
+  if (percent < 0.05) return "<0.1%";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, percent < 0.95 ? "%.1f%%" : "%.0f%%", percent);
+  return buf;
+}
+
 }  // namespace kvscope::gui

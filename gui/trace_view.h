@@ -79,5 +79,8 @@ using kvscope::format_count;
 using kvscope::position_list;
 using kvscope::quoted;
 std::string format_seconds(double seconds);
+// A probability as a percentage a class can read: whole percents from 1 %, one decimal below, and
+// "<0.1%" under that (an untrained model's top choices are near 1/vocabulary, not 0 %).
+std::string format_percent(double probability);
 
 }  // namespace kvscope::gui

@@ -184,6 +184,11 @@ TEST_CASE("number formats", "[gui][views]") {
   CHECK(position_list({0, 1, 2}) == "0\xE2\x80\x93" "2");
   CHECK(position_list({4}) == "4");
   CHECK(position_list({0, 2}) == "0, 2");
+  CHECK(format_percent(0.734) == "73%");
+  CHECK(format_percent(0.0096) == "1%");
+  CHECK(format_percent(0.0042) == "0.4%");
+  CHECK(format_percent(0.0008) == "0.1%");
+  CHECK(format_percent(1.0 / 50257) == "<0.1%");
 }
 
 TEST_CASE("MLA cached pane: each held position shows its cached latent and the K rebuilt from it, equal to the uncached pass's K", "[gui][views]") {
