@@ -101,6 +101,7 @@ void App::draw_menu_bar(PanelContext& c) {
 void App::draw_bottom(PanelContext& c, bool lesson_view, float half_w) {
   const float bottom_h = ImGui::GetContentRegionAvail().y;
   rects_.lesson_view = ScreenRect{};
+  rects_.calculator_labels.clear();
   rects_.heatmap = PerPane<ScreenRect>{};
   for (PaneKind pane : kPaneKinds) {  // (assigning PerPane<...>{} here trips a GCC 12 internal error)
     rects_.heatmap_overview[pane] = ScreenRect{};
@@ -277,6 +278,12 @@ nlohmann::json App::shown_state() const {
   j["caption_box"] = rect_json(rects_.caption);
   j["caption_overflow"] = rects_.caption_overflow;
   j["lesson_view"] = rect_json(rects_.lesson_view);
+  nlohmann::json plots = nlohmann::json::array();
+  for (const ScreenRect& r : rects_.chart_plots) plots.push_back(rect_json(r));
+  j["chart_plots"] = plots;
+  nlohmann::json labels = nlohmann::json::array();
+  for (const ScreenRect& r : rects_.calculator_labels) labels.push_back(rect_json(r));
+  j["calculator_labels"] = labels;
   j["menu_lessons"] = rect_json(rects_.menu_lessons);
   j["menu_models"] = rect_json(rects_.menu_models);
   // The session's own count, when no worker is changing it: always equal to steps_shown.

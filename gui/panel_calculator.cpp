@@ -137,15 +137,25 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
     dl->AddText(wp, c.pal->text_muted, wl.c_str());
   };
   const ImU32 colors[3] = {c.pal->series_uncached, c.pal->series_cached, c.pal->series_memory};
-  float label_y = -1e9f;  // labels beside the lines' ends, top to bottom, never overlapping
-  for (std::size_t i = 0; i < variants.size() && i < 3; ++i) {
+  // Labels beside the lines' ends, a line apart: pushed down past the one above, then up where the
+  // last would leave the plot (small caches all end near 0, and their labels stack below it).
+  const std::size_t n = std::min<std::size_t>(variants.size(), 3);
+  std::vector<float> label_y(n);
+  std::vector<std::string> labels(n);
+  for (std::size_t i = 0; i < n; ++i) {
     const double end = double(kv_cache_bytes(shape, variants[i], x_max, dtype));
     dl->AddLine(at(0, 0), at(double(x_max), end), colors[i], 3.0f);
-    const std::string label = variants[i].name + " " + format_decimal_bytes(end);
-    label_y = std::max(label_y + th, at(double(x_max), end).y - th * 0.5f);
-    const ImVec2 lp(b.x + th * 0.3f, label_y);
+    labels[i] = variants[i].name + " " + format_decimal_bytes(end);
+    label_y[i] = at(double(x_max), end).y - th * 0.5f;
+    if (i > 0) label_y[i] = std::max(label_y[i], label_y[i - 1] + th);
+  }
+  for (std::size_t i = n; i-- > 0;)
+    label_y[i] = std::min(label_y[i], i + 1 < n ? label_y[i + 1] - th : p.y + size.y - th);
+  for (std::size_t i = 0; i < n; ++i) {
+    const ImVec2 lp(b.x + th * 0.3f, label_y[i]);
     draw_mark(dl, ImVec2(lp.x + th * 0.3f, lp.y + th * 0.5f), int(i), std::max(4.0f, th * 0.28f), colors[i]);
-    dl->AddText(ImVec2(lp.x + th * 0.8f, lp.y), colors[i], label.c_str());
+    dl->AddText(ImVec2(lp.x + th * 0.8f, lp.y), colors[i], labels[i].c_str());
+    c.rects->calculator_labels.push_back({lp.x, lp.y, lp.x + th * 0.8f + ImGui::CalcTextSize(labels[i].c_str()).x, lp.y + th});
   }
   weights_label();
   ImGui::Dummy(size);

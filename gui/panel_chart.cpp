@@ -36,6 +36,7 @@ void draw_chart(PanelContext& c, const char* title, const std::vector<Series>& s
   const std::string top = format(y_max);
   const float axis_x = p.x + ImGui::CalcTextSize(top.c_str()).x + 6;
   const ImVec2 a(axis_x, p.y + th * 0.5f), b(p.x + size.x - 4, p.y + size.y - th * 1.2f);
+  c.rects->chart_plots.push_back({a.x, a.y, b.x, b.y});
   dl->AddText(ImVec2(p.x, a.y - th * 0.5f), c.pal->text_muted, top.c_str());
   dl->AddText(ImVec2(axis_x - ImGui::CalcTextSize("0").x - 6, b.y - th * 0.5f), c.pal->text_muted, "0");
   dl->AddLine(ImVec2(a.x, b.y), b, c.pal->border);
@@ -104,6 +105,7 @@ std::string kl_label(double nats) {
 }  // namespace
 
 void draw_chart_panel(PanelContext& c, float height) {
+  c.rects->chart_plots.clear();
   ImGui::Separator();
   if (c.history->empty()) {
     ImGui::TextWrapped("Charts of rows computed and cache memory appear as you step.");
@@ -153,7 +155,9 @@ void draw_chart_panel(PanelContext& c, float height) {
     draw_chart(c, "Cache memory (bytes)", {memory}, ImVec2(w, chart_h), bytes_label);
     return;
   }
-  draw_chart(c, "Cache memory (bytes)", {memory, as_mha}, ImVec2(w, chart_h - lh), bytes_label);
+  // Its legend takes a line of the chart's share, never the plot's last three (a shorter one puts the
+  // top label on the lines).
+  draw_chart(c, "Cache memory (bytes)", {memory, as_mha}, ImVec2(w, std::max(lh * 3.0f, chart_h - lh)), bytes_label);
   memory.name = "this model";
   legend_item(memory, c);
   ImGui::SameLine(0, lh);

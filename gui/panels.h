@@ -44,6 +44,8 @@ struct LayoutRects {
   std::vector<ScreenRect> menu_items;  // the open menu's items (Lessons or Models; test hook)
   std::vector<ScreenRect> head_chips;  // GQA / MQA: the cached pane's query-head chips, by head (test hook)
   std::vector<ScreenRect> pool_blocks; // batch lessons: the block-pool view's cells, by block id (test hook)
+  std::vector<ScreenRect> calculator_labels;  // the calculator plot's labels at its lines' ends (test hook)
+  std::vector<ScreenRect> chart_plots;        // the sidebar charts' plot areas, axis to axis (test hook)
 };
 
 // What the panels read and where they write. App::layout sets every field by name (C++17 has no

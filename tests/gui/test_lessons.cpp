@@ -28,6 +28,12 @@ const kvscope::LoadedModel& model_of(const kvscope::Lesson& lesson) {
   return it->second;
 }
 
+// r lies in outer (both [x0, y0, x1, y1]).
+bool within(const json& r, const json& outer) {
+  return r[0].get<double>() >= outer[0].get<double>() && r[1].get<double>() >= outer[1].get<double>() &&
+         r[2].get<double>() <= outer[2].get<double>() && r[3].get<double>() <= outer[3].get<double>();
+}
+
 bool inside(const json& r, int w, int h) {
   return r[0].get<double>() >= 0 && r[1].get<double>() >= 0 && r[2].get<double>() <= w && r[3].get<double>() <= h;
 }
@@ -123,11 +129,20 @@ TEST_CASE("each lesson's key step: presenter text, nothing clipped, at 1600x900 
       CHECK(s["font_px"].get<double>() >= h / 50.0);  // 22 px at 1080 lines
       CHECK(s["caption_overflow"].get<double>() == 0.0);  // the caption box shows all its text
       for (const char* key : {"pane_uncached", "pane_cached", "caption_box"}) CHECK(inside(s[key], w, h));
+      // Every sidebar chart keeps a line of text between its top label and its "0".
+      CHECK(s["chart_plots"].size() >= 2);
+      for (const json& plot : s["chart_plots"]) CHECK(plot[3].get<double>() - plot[1].get<double>() >= s["font_px"].get<double>());
       const bool view = lesson.kind == kvscope::LessonKind::SameWord || lesson.kind == kvscope::LessonKind::CacheSize ||
                         lesson.kind == kvscope::LessonKind::Batch;  // the block-pool view
       if (view) {
         CHECK(inside(s["lesson_view"], w, h));
         CHECK(s["lesson_view"][3].get<double>() - s["lesson_view"][1].get<double>() > h * 0.2);
+        // The calculator's line labels stay in its view, a line apart (small caches all end near 0).
+        const json& labels = s["calculator_labels"];
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+          CHECK(within(labels[i], s["lesson_view"]));
+          if (i > 0) CHECK(labels[i][1].get<double>() >= labels[i - 1][3].get<double>() - 0.5);
+        }
       } else {
         CHECK(inside(s["heatmap_cached"], w, h));
         CHECK(s["heatmap_cached"][2].get<double>() - s["heatmap_cached"][0].get<double>() > 60);
