@@ -1,7 +1,8 @@
 // Same word, two positions: the repeated word's K and V rows side by side in every layer (all heads,
 // viridis strips, one colour scale per pair), their cosine similarity and largest difference, and
-// layer 0's input difference next to the position-embedding difference it equals. Every value is a
-// field of the step's SameWordCheck (core/lesson_checks.h).
+// layer 0's input difference next to the position-embedding difference it equals (learned positions)
+// or the rotation that tells the keys apart (rotary). Every value is a field of the step's
+// SameWordCheck (core/lesson_checks.h).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -73,6 +74,12 @@ void draw_same_word_panel(PanelContext& c, float) {
   }
   ImGui::SetCursorPosY(bottom);
   ImGui::Separator();
+  if (s.rotary) {  // no position vector to show: the caption gives the rotation's numbers
+    ImGui::TextWrapped("Layer 0 inputs x%d and x%d are the same row: a rotary model adds no position vector. "
+                       "Position enters inside attention, by turning each K (and Q) by its position.",
+                       s.first, s.second);
+    return;
+  }
   // Layer 0's inputs: their difference beside the position-embedding difference (one scale for both).
   const float th = ImGui::GetTextLineHeight();
   char left[64], right[64];
