@@ -101,7 +101,6 @@ void App::draw_menu_bar(PanelContext& c) {
 void App::draw_bottom(PanelContext& c, bool lesson_view, float half_w) {
   const float bottom_h = ImGui::GetContentRegionAvail().y;
   rects_.lesson_view = ScreenRect{};
-  rects_.calculator_labels.clear();
   rects_.heatmap = PerPane<ScreenRect>{};
   for (PaneKind pane : kPaneKinds) {  // (assigning PerPane<...>{} here trips a GCC 12 internal error)
     rects_.heatmap_overview[pane] = ScreenRect{};
@@ -183,6 +182,12 @@ void App::layout() {
                                  ImGuiWindowFlags_NoBackground;  // painted by the frame's clear
   ImGui::Begin("kvscope", nullptr, flags);
   PanelContext c = panel_context();
+  // The test hooks' lists of things drawn: whatever draws them this frame fills them again (the panes'
+  // head chips, the block pool's cells, the sidebar charts, the calculator's labels).
+  rects_.head_chips.clear();
+  rects_.pool_blocks.clear();
+  rects_.chart_plots.clear();
+  rects_.calculator_labels.clear();
   draw_menu_bar(c);
 
   const ImVec2 avail = ImGui::GetContentRegionAvail();
@@ -218,8 +223,6 @@ void App::layout() {
   const float pane_h = lesson_view ? pane_height(c, rest - view_h, 1.0f, pool ? 3 : 8)
                                    : pane_height(c, rest, 0.55f);
   const float half_w = (ImGui::GetContentRegionAvail().x - style.ItemSpacing.x) * 0.5f;
-  rects_.head_chips.clear();  // drawn again by the panes of a GQA / MQA model
-  rects_.pool_blocks.clear();  // and the cells by the block-pool view
   for (PaneKind pane : kPaneKinds) {
     rects_.kv_rows_visible[pane] = 0;
     rects_.newest_k_strip[pane] = ScreenRect{};

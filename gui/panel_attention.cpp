@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "gui/panels.h"
 
@@ -106,15 +108,18 @@ void draw_labels(PanelContext& c, ImDrawList* dl, const Grid& g) {
   const float number_w = ImGui::CalcTextSize(std::to_string(g.view.col0 + g.view.cols - 1).c_str()).x + th * 0.6f;
   const int every = std::max(1, int(std::ceil(std::max(th * 1.6f, number_w) / cell)));
   const int first = g.view.cols - 1 - (g.view.cols - 1) / every * every;  // so that the newest is labelled
-  auto with_token = [&](int k) { return std::to_string(k) + " " + c.trace->context_texts[k]; };
   // Tokens beside the numbers only when every label has room for its own: one short token ("7 ,")
   // among bare numbers reads as a stray mark.
+  std::vector<std::string> labelled;
   bool tokens_fit = true;
-  for (int i = first; i < g.view.cols; i += every)
-    tokens_fit &= ImGui::CalcTextSize(with_token(g.view.col0 + i).c_str()).x < cell * every - 4;
   for (int i = first; i < g.view.cols; i += every) {
     const int k = g.view.col0 + i;
-    const std::string s = tokens_fit ? with_token(k) : std::to_string(k);
+    labelled.push_back(std::to_string(k) + " " + c.trace->context_texts[k]);
+    tokens_fit = tokens_fit && ImGui::CalcTextSize(labelled.back().c_str()).x < cell * every - 4;
+  }
+  for (int i = first, n = 0; i < g.view.cols; i += every, ++n) {
+    const int k = g.view.col0 + i;
+    const std::string s = tokens_fit ? labelled[std::size_t(n)] : std::to_string(k);
     const float w = ImGui::CalcTextSize(s.c_str()).x;
     const ImU32 col = k == c.ui->hover_position ? c.pal->newest : c.pal->text;
     const float x = std::min(g.origin.x + cell * (i + 0.5f) - w * 0.5f, g.origin.x + cell * g.view.cols - w);  // not past the grid

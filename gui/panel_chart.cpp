@@ -20,8 +20,10 @@ struct Series {
   bool square_marks;  // told apart by mark shape as well as colour
 };
 
+// size.y is at least three lines: a shorter plot puts its top label and its "0" on the lines.
 void draw_chart(PanelContext& c, const char* title, const std::vector<Series>& series, ImVec2 size,
                 std::string (*format)(double)) {
+  size.y = std::max(size.y, line_height() * 3.0f);
   ImGui::TextUnformatted(title);
   const float th = ImGui::GetTextLineHeight();
   const ImVec2 p = ImGui::GetCursorScreenPos();
@@ -105,7 +107,6 @@ std::string kl_label(double nats) {
 }  // namespace
 
 void draw_chart_panel(PanelContext& c, float height) {
-  c.rects->chart_plots.clear();
   ImGui::Separator();
   if (c.history->empty()) {
     ImGui::TextWrapped("Charts of rows computed and cache memory appear as you step.");
@@ -138,7 +139,7 @@ void draw_chart_panel(PanelContext& c, float height) {
   const float lh = line_height();
   const float w = ImGui::GetContentRegionAvail().x;
   if (policy) {  // two charts: bytes, and the price paid for them
-    const float h = std::max(lh * 3.0f, (height - lh * 5.5f) * 0.5f);
+    const float h = (height - lh * 5.5f) * 0.5f;
     draw_chart(c, "Cache memory (bytes)", {full_cache, memory}, ImVec2(w, h), bytes_label);
     legend_item(memory, c);
     ImGui::SameLine(0, lh);
@@ -146,7 +147,7 @@ void draw_chart_panel(PanelContext& c, float height) {
     draw_chart(c, "Divergence from full attention (nats)", {kl}, ImVec2(w, h), kl_label);
     return;
   }
-  const float chart_h = std::max(lh * 3.0f, (height - lh * 4.5f) * 0.5f);
+  const float chart_h = (height - lh * 4.5f) * 0.5f;
   draw_chart(c, "K/V rows computed, cumulative", {uncached, cached}, ImVec2(w, chart_h), count_label);
   legend_item(uncached, c);
   ImGui::SameLine(0, lh);
@@ -155,9 +156,7 @@ void draw_chart_panel(PanelContext& c, float height) {
     draw_chart(c, "Cache memory (bytes)", {memory}, ImVec2(w, chart_h), bytes_label);
     return;
   }
-  // Its legend takes a line of the chart's share, never the plot's last three (a shorter one puts the
-  // top label on the lines).
-  draw_chart(c, "Cache memory (bytes)", {memory, as_mha}, ImVec2(w, std::max(lh * 3.0f, chart_h - lh)), bytes_label);
+  draw_chart(c, "Cache memory (bytes)", {memory, as_mha}, ImVec2(w, chart_h - lh), bytes_label);  // its legend's line
   memory.name = "this model";
   legend_item(memory, c);
   ImGui::SameLine(0, lh);
