@@ -10,7 +10,7 @@
 #include <iostream>
 
 #include "core/lessons/cache_calculator.h"
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/formats/model_folder.h"
 #include "gui/gl_util.h"
 #include "gui/text_metrics.h"

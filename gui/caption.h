@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/trace.h"
+#include "core/engine/session/trace.h"
 #include "core/lessons/caption.h"
 #include "core/lessons/lesson.h"
 #include "core/lessons/lesson_report.h"

@@ -3,7 +3,7 @@
 // kvscope runs from any directory.
 #include <vector>
 
-#include "core/engine/embedded_file.h"
+#include "core/engine/kernels/embedded_file.h"
 
 namespace kvscope {
 const std::vector<EmbeddedFile>& embedded_shaders();  // heatmap.vert, heatmap.frag

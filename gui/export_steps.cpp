@@ -7,7 +7,7 @@
 #include <fstream>
 #include <vector>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 
 namespace kvscope::gui {
 

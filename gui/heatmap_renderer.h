@@ -7,8 +7,8 @@
 
 #include <vector>
 
-#include "core/engine/forward_record.h"
-#include "core/engine/tensor.h"
+#include "core/engine/forward/forward_record.h"
+#include "core/engine/kernels/tensor.h"
 #include "gui/gl_util.h"
 
 namespace kvscope::gui {

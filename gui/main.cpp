@@ -11,7 +11,7 @@
 #include <iostream>
 #include <string>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "gui/app.h"
 #include "gui/gl_util.h"
 #include "gui/options.h"

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "core/engine/cache_policy.h"
+#include "core/engine/cache/kv_policy.h"
 
 namespace kvscope::gui {
 
@@ -38,8 +38,8 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
   cli.add_option("--head", a.head, "head to show first")->check(CLI::NonNegativeNumber);
   cli.add_option("--window", a.window, "sliding window of W positions (0 = none)")->check(CLI::NonNegativeNumber);
   auto* policy = cli.add_option("--kv-policy", a.kv_policy,
-                                "cache policy of the cached pane, measured against full attention: full, or items "
-                                "window:W, sinks:S, heavy:H, bits:8|4 joined by commas (e.g. sinks:2,window:6)");
+                                "cache policy of the cached pane, measured against full attention: " + kv_policy_items() +
+                                    " joined by commas (e.g. sinks:2,window:6)");
   cli.add_option("--view", a.view, "under the panes first: heatmaps, calculator or rotation (rotary models: K before and after rotation); default: the lesson's")
       ->check(CLI::IsMember({"heatmaps", "calculator", "rotation"}));
   std::string left_pane = "uncached";

@@ -2,14 +2,14 @@
 // the colour of the sequence holding it (its label written on it too: colour is never the only cue),
 // a shared block split between its holders and marked with its reference count, the blocks this round
 // allocated, copied or freed outlined; beside it each sequence's block table with the tokens each block
-// holds. Everything is a field of the round (core/engine/batch_session.h: block tables, reference
+// holds. Everything is a field of the round (core/engine/session/batch_session.h: block tables, reference
 // counts, ledger, events); this file only draws it.
 #include <algorithm>
 #include <cstdio>
 #include <map>
 #include <string>
 
-#include "core/engine/tokenizer.h"
+#include "core/engine/session/tokenizer.h"
 #include "gui/panels.h"
 
 namespace kvscope::gui {

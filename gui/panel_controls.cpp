@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "core/engine/cache/kv_policy.h"
 #include "gui/panels.h"
 
 namespace kvscope::gui {
@@ -90,8 +91,8 @@ void draw_inputs(PanelContext& c, float label_w) {
   c.rects->policy_field = last_item_rect();
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("cache policy of the cached pane, measured against full attention each step:\n"
-                      "window:W, sinks:S, heavy:H, bits:8 or bits:4, joined by commas (sinks:2,window:6);\n"
-                      "empty = the full cache; applies on Enter or Restart");
+                      "%s, joined by commas (sinks:2,window:6);\n"
+                      "empty = the full cache; applies on Enter or Restart", kv_policy_items().c_str());
   // Right under the fields it is about, so the teacher sees why Restart did nothing.
   if (!c.ui->input_error.empty()) {
     ImGui::PushStyleColor(ImGuiCol_Text, c.pal->bad);

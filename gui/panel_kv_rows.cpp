@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -211,18 +212,13 @@ void draw_column_titles(PanelContext& c, PaneKind pane, const Columns& col) {
   ImGui::TextDisabled("V (L%d, KV head %d)", c.ui->layer, kv_head_shown(c));
 }
 
-// Under a cache policy, why a row the cached pane reads is still there: an attention sink, a heavy
-// hitter (for the KV head shown), or neither (the newest window). Empty without a policy.
+// Under a cache policy, why a row the cached pane reads is still there, as the rule said ("sink",
+// "heavy", ...; the newest window's "recent" and "all" go unsaid). Empty without a policy.
 const char* policy_role(const PanelContext& c, PaneKind pane, const RowView& r) {
   const PaneSource& source = c.sources[pane];
   if (!source.cached || !source.trace->cached.policy.active || r.kind == RowKind::Evicted) return "";
-  const PolicyTrace& p = source.trace->cached.policy;
-  if (std::find(p.sinks.begin(), p.sinks.end(), r.position) != p.sinks.end()) return "sink";
-  if (!p.heavy.empty()) {
-    const std::vector<int>& heavy = p.heavy_at(c.ui->layer, kv_head_shown(c));
-    if (std::find(heavy.begin(), heavy.end(), r.position) != heavy.end()) return "heavy";
-  }
-  return "";
+  const char* why = source.trace->cached.policy.reason_of(c.ui->layer, kv_head_shown(c), r.position);
+  return std::strcmp(why, "recent") == 0 || std::strcmp(why, "all") == 0 ? "" : why;
 }
 
 void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& col, float scale, float row_w) {

@@ -7,12 +7,12 @@
 
 #include <imgui.h>
 
-#include "core/engine/config.h"
-#include "core/engine/tokenizer.h"
+#include "core/engine/model/config.h"
+#include "core/engine/session/tokenizer.h"
 #include "core/lessons/batch_script.h"
 #include "core/lessons/lesson.h"
 #include "core/lessons/lesson_report.h"
-#include "core/engine/trace.h"
+#include "core/engine/session/trace.h"
 #include "gui/caption.h"
 #include "gui/heatmap_renderer.h"
 #include "gui/strip_atlas.h"

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/lessons/caption.h"
-#include "core/engine/trace.h"
+#include "core/engine/session/trace.h"
 
 namespace kvscope::gui {
 

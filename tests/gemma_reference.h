@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/random.h"
+#include "core/engine/kernels/random.h"
 
 namespace gemma_ref {
 

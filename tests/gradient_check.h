@@ -8,8 +8,8 @@
 #include <cmath>
 #include <vector>
 
-#include "core/engine/random.h"
-#include "core/engine/weights.h"
+#include "core/engine/kernels/random.h"
+#include "core/engine/model/weights.h"
 #include "core/train/train.h"
 
 namespace test {

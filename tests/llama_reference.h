@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/random.h"
+#include "core/engine/kernels/random.h"
 
 namespace llama_ref {
 

@@ -1,13 +1,13 @@
 #pragma once
 // An independent multi-head latent attention forward for the tests, written differently from
-// core/engine/model_mla.cpp: double precision, the whole sequence recomputed for every position, and
+// core/engine/forward/model_mla.cpp: double precision, the whole sequence recomputed for every position, and
 // each head's K and V expanded explicitly from the latent with loops (no cache, no views, no Eigen
 // products), RoPE from its definition (angle = position x theta^(-2i/rope), pairs i and i + rope/2).
 #include <cmath>
 #include <vector>
 
-#include "core/engine/config.h"
-#include "core/engine/weights.h"
+#include "core/engine/model/config.h"
+#include "core/engine/model/weights.h"
 
 namespace mla_ref {
 

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <vector>
 
-#include "core/engine/config.h"
-#include "core/engine/weights.h"
+#include "core/engine/model/config.h"
+#include "core/engine/model/weights.h"
 
 namespace reference {
 

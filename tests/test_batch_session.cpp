@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/engine/batch_session.h"
-#include "core/engine/session.h"
+#include "core/engine/session/batch_session.h"
+#include "core/engine/session/session.h"
 #include "core/formats/model_source.h"
 
 using namespace kvscope;

@@ -7,7 +7,7 @@
 
 #include "cli_exec.h"
 #include "core/tokenizers/bpe_tokenizer.h"
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/tokenizers/gpt2_pretokenizer.h"
 #include "hf_gpt2_folder.h"
 #include "toy_bpe.h"

@@ -1,17 +1,18 @@
-// Cache policies (core/engine/cache_policy.h, policy_cache.h): specs, kept sets against closed forms,
+// Cache policies (core/engine/cache/kv_policy.h, policy_cache.h): specs, kept sets against closed forms,
 // heavy hitters against attention summed here from the recorded weights, quantization within half a
 // step, KL recomputed from two runs' logits, and `full` equal to the plain cached path bit for bit.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
-#include "core/engine/cache_policy.h"
-#include "core/engine/error.h"
-#include "core/engine/kv_quant.h"
-#include "core/engine/policy_cache.h"
-#include "core/engine/session.h"
+#include "core/engine/cache/kv_policy.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/cache/kv_quant.h"
+#include "core/engine/cache/policy_cache.h"
+#include "core/engine/session/session.h"
 #include "core/formats/model_source.h"
 #include "test_helpers.h"
 
@@ -39,6 +40,24 @@ std::vector<StepTrace> run(const std::optional<KvPolicy>& policy, int steps, boo
   return session.history();
 }
 
+// The rule's answer for one layer and KV head, as {position: reason}.
+std::map<int, std::string> keep(const KvPolicy& policy, const std::vector<int>& held, int end,
+                                const std::vector<double>& sums = {}, const std::vector<double>& newest = {}) {
+  const KeptRows k = policy.rule->keep(EvictionInputs{held, end, 0, sums, newest});
+  REQUIRE(k.positions.size() == k.reasons.size());
+  REQUIRE(std::is_sorted(k.positions.begin(), k.positions.end()));
+  std::map<int, std::string> out;
+  for (std::size_t i = 0; i < k.positions.size(); ++i) out[k.positions[i]] = k.reasons[i];
+  return out;
+}
+
+std::vector<int> with_reason(const PolicyTrace& p, int layer, int kv_head, const std::string& word) {
+  std::vector<int> out;
+  for (int q : p.kept_at(layer, kv_head))
+    if (p.reason_of(layer, kv_head, q) == word) out.push_back(q);
+  return out;
+}
+
 // Softmax in double, written here.
 std::vector<double> probs(const RowVector& logits) {
   double top = -1e300, sum = 0;
@@ -57,10 +76,12 @@ TEST_CASE("policy specs: canonical form, and every malformed spec refused with i
   CHECK(parse_kv_policy("bits:8").to_string() == "bits:8");
   CHECK(parse_kv_policy("heavy:3,window:4,bits:4").to_string() == "window:4,heavy:3,bits:4");
   const KvPolicy p = parse_kv_policy("sinks:2,window:6,heavy:1,bits:16");
-  CHECK(p.sinks == 2);
-  CHECK(p.window == 6);
-  CHECK(p.heavy == 1);
-  CHECK(p.bits == 16);
+  CHECK(p.rule->spec() == "sinks:2,window:6,heavy:1");
+  CHECK(p.rule->max_rows() == 2 + 6 + 1);
+  CHECK(p.rule->uses_attention_sums());
+  CHECK(p.quantizer->bits() == 16);
+  CHECK(parse_kv_policy("bits:8").rule->max_rows() == 0);  // keeps all
+  CHECK_FALSE(parse_kv_policy("bits:8").evicts());
   struct Bad {
     const char* spec;
     const char* message;
@@ -99,19 +120,24 @@ TEST_CASE("policy specs: canonical form, and every malformed spec refused with i
   }
 }
 
-TEST_CASE("choose_kept: sinks and the newest window by their closed form", "[policy]") {
+TEST_CASE("eviction rules: sinks and the newest window by their closed form, each with its reason", "[policy]") {
   for (int end : {1, 5, 8, 9, 20}) {
     const std::vector<int> held = test::range(0, end);
-    std::vector<int> expected;
-    for (int p = 0; p < end; ++p)
-      if (p < 2 || p >= end - 6) expected.push_back(p);
-    CHECK(choose_kept(parse_kv_policy("sinks:2,window:6"), held, end, nullptr) == expected);
-    CHECK(choose_kept(parse_kv_policy("window:3"), held, end, nullptr) == test::range(std::max(0, end - 3), end));
-    CHECK(choose_kept(parse_kv_policy("bits:4"), held, end, nullptr) == held);
+    std::map<int, std::string> expected, window3, all;
+    for (int p = 0; p < end; ++p) {
+      if (p < 2) expected[p] = "sink";
+      else if (p >= end - 6) expected[p] = "recent";
+      if (p >= end - 3) window3[p] = "recent";
+      all[p] = "all";
+    }
+    CHECK(keep(parse_kv_policy("sinks:2,window:6"), held, end) == expected);
+    CHECK(keep(parse_kv_policy("window:3"), held, end) == window3);
+    CHECK(keep(parse_kv_policy("bits:4"), held, end) == all);
   }
   // Heavy hitters: the largest sums outside sinks and window; a tie goes to the older position.
   const std::vector<double> sums = {9, 1, 5, 7, 5, 0, 3, 8, 8};
-  CHECK(choose_kept(parse_kv_policy("window:2,heavy:3"), test::range(0, 9), 9, &sums) == std::vector<int>{0, 2, 3, 7, 8});
+  CHECK(keep(parse_kv_policy("window:2,heavy:3"), test::range(0, 9), 9, sums) ==
+        std::map<int, std::string>{{0, "heavy"}, {2, "heavy"}, {3, "heavy"}, {7, "recent"}, {8, "recent"}});
 }
 
 TEST_CASE("sinks + window on demo-llama: kept and evicted positions every step, in every layer and KV head", "[policy][llama]") {
@@ -135,8 +161,9 @@ TEST_CASE("sinks + window on demo-llama: kept and evicted positions every step, 
         CHECK(p.kept_at(l, g) == kept);
         CHECK(p.evicted_at(l, g) == evicted);
       }
-    CHECK(p.sinks == std::vector<int>{0, 1});
-    CHECK(p.newest_from == t.position_end - W);
+    CHECK(with_reason(p, 0, 0, "sink") == test::range(0, std::min(S, t.position_end)));
+    CHECK(with_reason(p, 1, 1, "recent") == test::range(std::max(S, t.position_end - W), t.position_end));
+    CHECK(p.max_rows == S + W);
     // The query read exactly what the cache held before the step, plus itself: evicted rows get weight 0.
     for (const LayerRecord& l : t.cached.forward.layers) {
       CHECK(l.reused_rows == before);
@@ -187,7 +214,7 @@ TEST_CASE("heavy hitters: the positions with the largest attention summed from t
         expected.insert(expected.end(), rest.begin(), rest.end());
         std::sort(expected.begin(), expected.end());
         CHECK(t.cached.policy.kept_at(l, g) == expected);
-        CHECK(t.cached.policy.heavy_at(l, g) == heavy);
+        CHECK(with_reason(t.cached.policy, l, g, "heavy") == heavy);
       }
       heads_differ = heads_differ || t.cached.policy.kept_at(l, 0) != t.cached.policy.kept_at(l, 1);
     }
@@ -226,8 +253,7 @@ TEST_CASE("a quantized cache reads rows back within half a step: values per row,
   const ModelConfig& c = demo_llama().model->config();
   const int d = c.kv_dim(), n = 40;  // group 0 (0..31) sealed, 32..39 in the fp16 residual
   for (int bits : {4, 8}) {
-    KvPolicy policy;
-    policy.bits = bits;
+    const KvPolicy policy = parse_kv_policy("bits:" + std::to_string(bits));
     PolicyKvCache cache(c, policy);
     SplitMix64 rng{std::uint64_t(bits)};
     Matrix k(n, d), v(n, d);
@@ -268,8 +294,7 @@ TEST_CASE("8 bits hold at most 30% of the float32 bytes at 64 positions on demo-
   REQUIRE(c.d_head() == 16);
   const std::int64_t float_bytes = 2LL * 2 * 2 * 16 * 64 * 4;  // K and V, layers, KV heads, d_head, positions, 4 B
   for (int bits : {4, 8, 16}) {
-    KvPolicy policy;
-    policy.bits = bits;
+    const KvPolicy policy = parse_kv_policy("bits:" + std::to_string(bits));
     const std::vector<StepTrace> h = run(policy, 35);  // 30 + 34 = 64 positions after the last step
     const PolicyTrace& p = h.back().cached.policy;
     REQUIRE(h.back().position_end == 64);

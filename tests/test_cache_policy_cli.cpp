@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "cli_exec.h"
-#include "core/engine/tensor_table.h"
+#include "core/engine/model/tensor_table.h"
 #include "core/formats/model_source.h"
 #include "llama_reference.h"
 

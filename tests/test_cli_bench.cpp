@@ -10,7 +10,7 @@
 
 #include "cli_exec.h"
 #include "hf_gpt2_folder.h"
-#include "core/engine/isa.h"
+#include "core/engine/kernels/isa.h"
 
 namespace {
 nlohmann::json bench(const std::string& dtype) {

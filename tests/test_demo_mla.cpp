@@ -10,7 +10,7 @@
 
 #include "cli_exec.h"
 #include "cli_runner.h"
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/formats/hf_config.h"
 #include "core/formats/model_folder_writer.h"
 #include "core/formats/model_source.h"

@@ -10,8 +10,8 @@
 
 #include "cli_exec.h"
 #include "cli_runner.h"
-#include "core/engine/error.h"
-#include "core/engine/session.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/session/session.h"
 #include "core/lessons/cache_calculator.h"
 #include "core/lessons/lesson_run.h"
 #include "core/tokenizers/id_tokenizer.h"

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "core/tokenizers/id_tokenizer.h"
-#include "core/engine/model.h"
-#include "core/engine/random.h"
-#include "core/engine/weights.h"
+#include "core/engine/forward/model.h"
+#include "core/engine/kernels/random.h"
+#include "core/engine/model/weights.h"
 
 namespace test {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli_exec.h"
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/tokenizers/bpe_tokenizer.h"
 #include "core/tokenizers/hf_tokenizer.h"
 #include "core/tokenizers/regex_splitter.h"

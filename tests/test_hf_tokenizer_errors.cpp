@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/tokenizers/hf_tokenizer.h"
 #include "hf_gpt2_folder.h"
 #include "hf_tokenizer_json.h"

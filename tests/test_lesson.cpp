@@ -7,7 +7,7 @@
 #include <set>
 #include <sstream>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/lessons/lesson.h"
 #include "core/lessons/lesson_run.h"
 

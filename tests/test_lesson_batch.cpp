@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/lessons/lesson_run.h"
 #include "lesson_helpers.h"
 

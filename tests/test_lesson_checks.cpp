@@ -6,10 +6,10 @@
 
 #include "core/lessons/cache_calculator.h"
 #include "core/lessons/caption.h"
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/lessons/lesson_run.h"
 #include "lesson_helpers.h"
-#include "core/engine/session.h"
+#include "core/engine/session/session.h"
 #include "reference_gpt.h"
 
 using namespace kvscope;
@@ -52,7 +52,8 @@ double cosine(const RowVector& a, const RowVector& b) {
 
 TEST_CASE("Q lesson: older query rows do not change the newest output, exactly", "[lesson_checks]") {
   const LessonRun run = run_to_end("why_not_cache_q");
-  const int n_head = demo().model->config().n_head;
+  const ModelConfig& config = demo().model->config();
+  const int n_head = config.n_head;
   for (int s = 0; s < run.steps_done(); ++s) {
     const StepTrace& t = run.history()[std::size_t(s)];
     const std::vector<QueryRowCheck>& checks = run.reports()[std::size_t(s)].query;
@@ -68,7 +69,7 @@ TEST_CASE("Q lesson: older query rows do not change the newest output, exactly",
       CHECK(c.cached_vs_uncached_output < 1e-5f);  // rounding only
       // Independent: the newest output in double from the trace's Q, K, V.
       const LayerRecord& u = t.uncached.forward.layers[std::size_t(c.layer)];
-      const Matrix ours = attention_outputs(u.queries, u.keys, u.values, 0, 0, n_head);
+      const Matrix ours = attention_outputs(config, c.layer, 0, u.queries, u.keys, u.values, 0);
       const std::vector<double> reference = newest_output(u.queries, u.keys, u.values, n_head);
       for (int j = 0; j < int(reference.size()); ++j) CHECK(ours(ours.rows() - 1, j) == Approx(reference[std::size_t(j)]).margin(1e-5));
     }
@@ -77,8 +78,8 @@ TEST_CASE("Q lesson: older query rows do not change the newest output, exactly",
   const LayerRecord& u = run.history().back().uncached.forward.layers[0];
   Matrix q = u.queries;
   q(q.rows() - 1, 0) += 1.0f;
-  const Matrix a = attention_outputs(u.queries, u.keys, u.values, 0, 0, n_head);
-  const Matrix b = attention_outputs(q, u.keys, u.values, 0, 0, n_head);
+  const Matrix a = attention_outputs(config, 0, 0, u.queries, u.keys, u.values, 0);
+  const Matrix b = attention_outputs(config, 0, 0, q, u.keys, u.values, 0);
   CHECK((a.bottomRows(1) - b.bottomRows(1)).cwiseAbs().maxCoeff() > 0.0f);
   // The lesson says so in words: "0 (bitwise identical)".
   CHECK_THAT(run.reports()[2].lines[0], Catch::Contains("max |\xCE\x94| = 0 (bitwise identical)"));
@@ -168,6 +169,14 @@ TEST_CASE("context lesson: windowed cached = windowed uncached; the distribution
         f[Eigen::Index(i)] = float(full[i]);
         w[Eigen::Index(i)] = float(windowed[i]);
       }
+      // softmax written here, in double from the reference's logits.
+      auto probabilities = [](const RowVector& x) {
+        std::vector<double> p;
+        double sum = 0;
+        for (Eigen::Index i = 0; i < x.size(); ++i) sum += p.emplace_back(std::exp(double(x[i]) - double(x.maxCoeff())));
+        for (double& v : p) v /= sum;
+        return p;
+      };
       const std::vector<double> pf = probabilities(f), pw = probabilities(w);
       double kl = 0, max_dp = 0;
       for (std::size_t i = 0; i < pf.size(); ++i) {

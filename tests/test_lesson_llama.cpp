@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "core/engine/tensor_table.h"
+#include "core/engine/model/tensor_table.h"
 #include "core/lessons/cache_calculator.h"
 #include "core/lessons/rotary_pairs.h"
 #include "core/lessons/lesson_run.h"

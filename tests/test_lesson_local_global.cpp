@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
+#include "core/lessons/lesson_checks.h"
 #include "core/lessons/lesson_run.h"
 
 using namespace kvscope;
@@ -31,4 +32,38 @@ TEST_CASE("local_and_global_layers: local caches stop at their window, global on
     const LessonReport& r = run.reports()[std::size_t(s)];
     if (r.engine.set) CHECK(r.engine.engine == r.engine.calculator);
   }
+}
+
+TEST_CASE("lesson checks recompute attention as the model does: local layers by their own window", "[lesson_checks][gemma]") {
+  const LoadedModel model = load_preset("gemma3-layout");
+  const ModelConfig& c = model.model->config();
+  LessonRun run(builtin_lesson("local_and_global_layers"), model);
+  for (int s = 0; s < 6; ++s) run.step();
+  bool local_checked = false;
+  for (int s = 0; s < run.steps_done(); ++s) {
+    INFO("step " << s);
+    const StepTrace& t = run.history()[std::size_t(s)];
+    const std::vector<QueryRowCheck> checks = check_query_rows(run.history(), s, c);
+    REQUIRE(int(checks.size()) == c.n_layer);
+    for (const QueryRowCheck& q : checks) {
+      INFO("layer " << q.layer);
+      CHECK(q.recomputed_vs_model >= 0.0f);
+      CHECK(q.recomputed_vs_model <= 1e-6f);  // the model's scale, softcap and this layer's window
+      CHECK(q.cached_vs_uncached_output < 1e-5f);
+      // The check can fail: recomputed as if every layer were global, a local layer past its window of 4
+      // reads keys the model never read.
+      if (!c.layer_local(q.layer) || t.position_end <= 4) continue;
+      ModelConfig global = c;
+      global.layer_windows.clear();
+      const LayerRecord& u = t.uncached.forward.layers[std::size_t(q.layer)];
+      Matrix wrong;
+      attention_outputs(global, q.layer, 0, u.queries, u.keys, u.values, 0, &wrong);
+      float diff = 0.0f;
+      for (int h = 0; h < c.n_head; ++h)
+        diff = std::max(diff, (wrong.row(h) - u.attention[std::size_t(h)].row(t.position_end - 1)).cwiseAbs().maxCoeff());
+      CHECK(diff > 1e-3f);
+      local_checked = true;
+    }
+  }
+  CHECK(local_checked);
 }

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_exec.h"
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/lessons/caption.h"
 #include "core/lessons/lesson_run.h"
 #include "lesson_helpers.h"
@@ -26,6 +26,13 @@ std::vector<int> closed_form(int sinks, int window, int end) {
   for (int p = 0; p < end; ++p)
     if (p < sinks || p >= end - window) kept.push_back(p);
   return kept;
+}
+
+std::vector<int> with_reason(const PolicyTrace& p, int layer, int kv_head, const std::string& word) {
+  std::vector<int> out;
+  for (int q : p.kept_at(layer, kv_head))
+    if (p.reason_of(layer, kv_head, q) == word) out.push_back(q);
+  return out;
 }
 
 }  // namespace
@@ -83,15 +90,18 @@ TEST_CASE("who_gets_evicted lesson: heavy hitters differ by KV head, and the lin
     for (int l = 0; l < 2; ++l)
       for (int g = 0; g < 2; ++g) {
         CHECK(p.kept_at(l, g).size() == 16);
-        CHECK(p.heavy_at(l, g).size() == 8);
-        for (int q : p.heavy_at(l, g)) CHECK(q < p.newest_from);
+        const std::vector<int> heavy = with_reason(p, l, g, "heavy"), recent = with_reason(p, l, g, "recent");
+        CHECK(heavy.size() == 8);
+        CHECK(recent.size() == 8);
+        CHECK(recent.front() == run.history()[std::size_t(s)].position_end - 8);
+        for (int q : heavy) CHECK(q < recent.front());
         // The note's claim: the first four positions are heavy hitters everywhere (the sinks, found by attention).
-        CHECK(std::vector<int>(p.heavy_at(l, g).begin(), p.heavy_at(l, g).begin() + 4) == std::vector<int>{0, 1, 2, 3});
+        CHECK(std::vector<int>(heavy.begin(), heavy.begin() + 4) == std::vector<int>{0, 1, 2, 3});
       }
-    differ = differ || p.heavy_at(0, 0) != p.heavy_at(0, 1);
+    differ = differ || with_reason(p, 0, 0, "heavy") != with_reason(p, 0, 1, "heavy");
     const std::vector<std::string>& lines = run.reports()[std::size_t(s)].lines;
     REQUIRE(lines.size() == 3);
-    CHECK_THAT(lines[2], Catch::StartsWith("Heavy hitters kept in layer 0 (KV head 0: "));
+    CHECK_THAT(lines[2], Catch::StartsWith("Kept in layer 0, by KV head (KV head 0: "));
   }
   CHECK(differ);
 }

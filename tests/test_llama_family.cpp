@@ -10,7 +10,7 @@
 
 #include "cli_exec.h"
 #include "cli_runner.h"
-#include "core/engine/session.h"
+#include "core/engine/session/session.h"
 #include "core/formats/model_folder.h"
 #include "core/formats/safetensors_writer.h"
 #include "hf_gpt2_folder.h"

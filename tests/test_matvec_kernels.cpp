@@ -1,4 +1,4 @@
-// The kernel sets (core/engine/matvec_kernels.h) this CPU runs against the portable one, on random
+// The kernel sets (core/engine/kernels/matvec_kernels.h) this CPU runs against the portable one, on random
 // shapes with odd sizes and tails, one input row and several, in F32, F16 and BF16; their widening of every finite 16-bit value;
 // and KVSCOPE_ISA, which picks a set or is refused in one line.
 #include <catch2/catch.hpp>
@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_exec.h"
-#include "core/engine/half_float.h"
-#include "core/engine/isa.h"
-#include "core/engine/random.h"
-#include "core/engine/weight_matrix.h"
+#include "core/engine/kernels/half_float.h"
+#include "core/engine/kernels/isa.h"
+#include "core/engine/kernels/random.h"
+#include "core/engine/kernels/weight_matrix.h"
 
 using namespace kvscope;
 

@@ -1,7 +1,7 @@
 // Cached and uncached decoding both reproduce an independent forward pass at every step.
 #include <catch2/catch.hpp>
 
-#include "core/engine/session.h"
+#include "core/engine/session/session.h"
 #include "reference_gpt.h"
 #include "test_helpers.h"
 

@@ -4,9 +4,9 @@
 
 #include <cmath>
 
-#include "core/engine/block_pool.h"
-#include "core/engine/kv_cache.h"
-#include "core/engine/paged_cache.h"
+#include "core/engine/cache/block_pool.h"
+#include "core/engine/cache/kv_cache.h"
+#include "core/engine/cache/paged_cache.h"
 #include "core/formats/model_source.h"
 
 using namespace kvscope;

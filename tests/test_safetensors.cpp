@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cli_exec.h"
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/formats/safetensors.h"
 #include "core/formats/safetensors_writer.h"
 #include "hf_gpt2_folder.h"

@@ -1,8 +1,8 @@
 // DecodeSession: row bookkeeping, closed-form MACs, back/reset, context limit and windows.
 #include <catch2/catch.hpp>
 
-#include "core/engine/error.h"
-#include "core/engine/session.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/session/session.h"
 #include "reference_gpt.h"
 #include "test_helpers.h"
 

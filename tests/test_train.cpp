@@ -7,9 +7,9 @@
 #include <cmath>
 
 #include "core/train/corpus.h"
-#include "core/engine/error.h"
-#include "core/engine/model.h"
-#include "core/engine/random.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/forward/model.h"
+#include "core/engine/kernels/random.h"
 #include "core/train/train.h"
 #include "core/tokenizers/word_tokenizer.h"
 #include "gradient_check.h"

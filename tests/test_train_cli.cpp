@@ -9,10 +9,10 @@
 
 #include "cli_runner.h"
 #include "core/train/corpus.h"
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/formats/model_folder.h"
 #include "core/formats/model_folder_writer.h"
-#include "core/engine/session.h"
+#include "core/engine/session/session.h"
 #include "core/train/train.h"
 #include "core/tokenizers/word_tokenizer.h"
 #include "test_helpers.h"

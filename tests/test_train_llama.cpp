@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/engine/error.h"
-#include "core/engine/model.h"
-#include "core/engine/random.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/forward/model.h"
+#include "core/engine/kernels/random.h"
 #include "core/train/train.h"
 #include "gradient_check.h"
 #include "test_helpers.h"

@@ -3,8 +3,8 @@
 // differences in double, and the training forward against core Model's logits.
 #include <catch2/catch.hpp>
 
-#include "core/engine/model.h"
-#include "core/engine/random.h"
+#include "core/engine/forward/model.h"
+#include "core/engine/kernels/random.h"
 #include "core/train/train.h"
 #include "gradient_check.h"
 #include "test_helpers.h"

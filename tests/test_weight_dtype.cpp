@@ -1,4 +1,4 @@
-// Weights held in their stored dtype (core/engine/weight_matrix.h): a BF16 or F16 folder stays
+// Weights held in their stored dtype (core/engine/kernels/weight_matrix.h): a BF16 or F16 folder stays
 // 16-bit in memory, half the matrix bytes, and decodes to the logits of the same values held as F32,
 // cached and uncached; saving writes the 16-bit values back unchanged.
 #include <catch2/catch.hpp>
@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/model.h"
-#include "core/engine/sampling.h"
-#include "core/engine/tensor_table.h"
+#include "core/engine/forward/model.h"
+#include "core/engine/session/sampling.h"
+#include "core/engine/model/tensor_table.h"
 #include "core/formats/model_folder.h"
 #include "core/formats/model_folder_writer.h"
 #include "hf_gpt2_folder.h"

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/tokenizers/word_tokenizer.h"
 
 using kvscope::WordTokenizer;

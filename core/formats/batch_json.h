@@ -3,12 +3,12 @@
 // exports): per round the block tables, reference counts, ledger and events.
 #include <nlohmann/json.hpp>
 
-#include "core/engine/batch_session.h"
+#include "core/engine/session/batch_session.h"
 
 namespace kvscope {
 
 // {"kind": "copy_on_write", "sequence": 2, "block": 7, "from_block": 3, "rows_copied": 2}: the fields
-// each kind has (core/engine/block_event.h), named for what they are.
+// each kind has (core/engine/cache/block_event.h), named for what they are.
 nlohmann::json block_event_to_json(const BlockEvent& event);
 // {"round", "block_tables", "ref_counts", "blocks_in_use", "blocks_shared", "blocks_free", "rows_used",
 //  "rows_allocated", "rows_wasted", "rows_logical", "rows_contiguous", "blocks_copied", "events",

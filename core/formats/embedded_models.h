@@ -2,7 +2,7 @@
 // The built-in models' Hugging Face files, compiled into the binary (core/formats/CMakeLists.txt).
 #include <vector>
 
-#include "core/engine/embedded_file.h"
+#include "core/engine/kernels/embedded_file.h"
 
 namespace kvscope {
 

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "core/engine/error.h"
-#include "core/engine/read_file.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/kernels/read_file.h"
 
 namespace kvscope {
 

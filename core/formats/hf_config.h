@@ -11,11 +11,11 @@
 //         rope_local_base_freq (local), query_pre_attn_scalar, attn/final_logit_softcapping (null),
 //         tie_word_embeddings (true); rope_scaling null or linear
 //   kvscope_mla: the llama fields plus kv_lora_rank and qk_rope_head_dim (multi-head latent attention,
-//         kvscope's own layout: core/engine/config.h)
+//         kvscope's own layout: core/engine/model/config.h)
 // Every other key is ignored; any other model_type is refused by name.
 #include <string>
 
-#include "core/engine/config.h"
+#include "core/engine/model/config.h"
 
 namespace kvscope {
 

@@ -4,9 +4,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/engine/error.h"
-#include "core/engine/half_float.h"
-#include "core/engine/tensor_table.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/kernels/half_float.h"
+#include "core/engine/model/tensor_table.h"
 
 namespace kvscope {
 

@@ -1,13 +1,13 @@
 #pragma once
 // read_hf_weights: a Hugging Face model.safetensors -> ModelWeights, by the family's tensor table
-// (core/engine/tensor_table.h). Names may all sit behind "transformer." (GPT-2's save_pretrained),
+// (core/engine/model/tensor_table.h). Names may all sit behind "transformer." (GPT-2's save_pretrained),
 // except the output head; an untied head (lm_head.weight) is read when the file has one. Conv1D
 // weights are transposed to kvscope's [out, in] as they are read. Buffers (GPT-2's h.N.attn.bias)
 // and other extra tensors are skipped.
 #include <string>
 
-#include "core/engine/config.h"
-#include "core/engine/weights.h"
+#include "core/engine/model/config.h"
+#include "core/engine/model/weights.h"
 #include "core/formats/safetensors.h"
 
 namespace kvscope {

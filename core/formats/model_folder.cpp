@@ -6,8 +6,8 @@
 
 #include "core/tokenizers/bpe_tokenizer.h"
 #include "core/tokenizers/hf_tokenizer.h"
-#include "core/engine/error.h"
-#include "core/engine/read_file.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/kernels/read_file.h"
 #include "core/formats/hf_config.h"
 #include "core/formats/hf_weights.h"
 #include "core/tokenizers/id_tokenizer.h"

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "core/formats/model_source.h"
-#include "core/engine/tokenizer.h"
+#include "core/engine/session/tokenizer.h"
 
 namespace kvscope {
 

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <set>
 
-#include "core/engine/error.h"
-#include "core/engine/tensor_table.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/model/tensor_table.h"
 #include "core/formats/safetensors_writer.h"
 
 namespace kvscope {
@@ -56,7 +56,7 @@ nlohmann::json hf_llama_config(const ModelConfig& c) {
 
 nlohmann::json hf_config(const ModelConfig& c, const nlohmann::json& extra) {
   nlohmann::json j;
-  if (c.family == ModelFamily::Llama) {
+  if (c.traits().qkv == QkvLayout::Separate) {  // the writer's two layouts: GPT-2's and Llama's (save_model_folder)
     j = hf_llama_config(c);
     if (extra.is_object())
       for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
@@ -185,8 +185,8 @@ void check_save_target(const std::string& dir, bool replace_existing) {
 void save_model_folder(const std::string& dir, const ModelConfig& config, const ModelWeights& weights,
                        const std::vector<std::string>& vocabulary, const SaveFolderOptions& options) {
   validate(config);
-  if (config.family == ModelFamily::Gemma3 || !config.layer_windows.empty())
-    throw UsageError("kvscope writes GPT-2 and Llama folders with global layers only (not Gemma 3)");
+  if (config.traits().sandwich_norms || config.traits().norm_gain_offset || !config.layer_windows.empty())
+    throw UsageError(std::string("kvscope writes GPT-2 and Llama folders with global layers only, not ") + config.family_name());
   check_shapes(weights, config);
   if (options.tokenizer_json.empty()) check_vocabulary(vocabulary, config.vocab_size);
   check_save_target(dir, options.replace_existing);

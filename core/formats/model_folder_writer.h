@@ -2,7 +2,7 @@
 // save_model_folder: a trained word-level model -> a Hugging Face GPT-2 folder that
 // load_model_folder (and transformers' GPT2LMHeadModel) opens:
 //   config.json        n_embd, n_head, n_layer, n_positions, vocab_size, layer_norm_epsilon, ...
-//   model.safetensors  every tensor of the family's table (core/engine/tensor_table.h) under
+//   model.safetensors  every tensor of the family's table (core/engine/model/tensor_table.h) under
 //                      its Hugging Face name; Conv1D weights stored [in, out]. A tied head has no
 //                      tensor of its own. Matrices keep the dtype they are held in (F32 after
 //                      training), vectors are F32.
@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/engine/config.h"
-#include "core/engine/weights.h"
+#include "core/engine/model/config.h"
+#include "core/engine/model/weights.h"
 
 namespace kvscope {
 

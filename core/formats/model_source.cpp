@@ -1,13 +1,13 @@
 #include "core/formats/model_source.h"
 
-#include "core/engine/config.h"
+#include "core/engine/model/config.h"
 #include "core/formats/embedded_models.h"
 #include "core/formats/hf_config.h"
 #include "core/formats/hf_weights.h"
 #include "core/tokenizers/hf_tokenizer.h"
 #include "core/tokenizers/id_tokenizer.h"
 #include "core/formats/safetensors.h"
-#include "core/engine/weights.h"
+#include "core/engine/model/weights.h"
 #include "core/tokenizers/word_tokenizer.h"
 
 namespace kvscope {

@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "core/engine/model.h"
-#include "core/engine/tokenizer.h"
+#include "core/engine/forward/model.h"
+#include "core/engine/session/tokenizer.h"
 
 namespace kvscope {
 

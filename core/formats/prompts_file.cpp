@@ -1,7 +1,7 @@
 #include "core/formats/prompts_file.h"
 
-#include "core/engine/error.h"
-#include "core/engine/read_file.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/kernels/read_file.h"
 
 namespace kvscope {
 

@@ -9,9 +9,9 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "core/engine/error.h"
-#include "core/engine/half_float.h"
-#include "core/engine/tensor.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/kernels/half_float.h"
+#include "core/engine/kernels/tensor.h"
 
 namespace kvscope {
 

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "core/engine/error.h"
-#include "core/engine/half_float.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/kernels/half_float.h"
 
 namespace kvscope {
 

@@ -54,14 +54,19 @@ nlohmann::json policy_to_json(const PolicyTrace& p, int n_layer) {
   j["spec"] = p.spec;
   j["kept_positions"] = per_layer(p.kept, n_layer);
   j["evicted_positions"] = per_layer(p.evicted, n_layer);
-  if (p.per_head) {  // [layer][KV head]: heavy hitters differ by head
+  if (p.per_head) {  // [layer][KV head]: the kept sets differ by layer or head
     j["kept_positions_by_kv_head"] = p.kept;
     j["evicted_positions_by_kv_head"] = p.evicted;
-    j["heavy_positions_by_kv_head"] = p.heavy;
   }
-  j["heavy_positions"] = per_layer(p.heavy, n_layer);
-  j["sink_positions"] = p.sinks;
-  j["newest_from"] = p.newest_from;
+  // Per layer (KV head 0): {reason: positions}, e.g. {"sink": [0, 1], "recent": [6, 7, 8]}.
+  nlohmann::json reasons = nlohmann::json::array();
+  for (int l = 0; l < n_layer; ++l) {
+    nlohmann::json by = nlohmann::json::object();
+    for (const auto& [why, positions] : p.kept_by_reason(p.per_head ? l : 0, 0)) by[why] = positions;
+    reasons.push_back(by);
+  }
+  j["kept_reasons"] = reasons;
+  j["max_rows"] = p.max_rows;
   j["key_positions"] = p.original_positions ? "original" : "renumbered";
   j["cache_bytes"] = p.cache_bytes;
   j["full_cache_bytes"] = p.full_cache_bytes;

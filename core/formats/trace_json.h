@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/engine/trace.h"
+#include "core/engine/session/trace.h"
 
 namespace kvscope {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/lessons/lesson_run.h"
 
 namespace kvscope {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/batch_session.h"
+#include "core/engine/session/batch_session.h"
 #include "core/formats/model_source.h"
 #include "core/lessons/lesson.h"
 

@@ -4,8 +4,8 @@
 #include <cassert>
 
 #include "core/lessons/caption.h"
-#include "core/engine/error.h"
-#include "core/engine/weights.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/model/weights.h"
 
 namespace kvscope {
 

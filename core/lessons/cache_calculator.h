@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/config.h"
-#include "core/engine/trace.h"
+#include "core/engine/model/config.h"
+#include "core/engine/session/trace.h"
 
 namespace kvscope {
 

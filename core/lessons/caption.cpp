@@ -65,7 +65,7 @@ std::string cached_sentence(const StepTrace& t) {
   return s + ".";
 }
 
-// Layer 0, KV head 0 stands for the rest: they agree unless heavy hitters differ (then said so).
+// Layer 0, KV head 0 stands for the rest: they agree unless the rule chose by head (then said so).
 std::string policy_sentence(const StepTrace& t) {
   const PolicyTrace& p = t.cached.policy;
   if (!p.active) return "";
@@ -73,17 +73,13 @@ std::string policy_sentence(const StepTrace& t) {
   std::string s = "Policy " + p.spec + ": " + plural(std::int64_t(kept.size()), "row", "rows") + " held per layer" +
                   (t.cached.forward.kv_head_of_query.empty() ? "" : " and KV head");
   std::string parts;
-  if (!p.sinks.empty()) parts += "sinks " + position_list(p.sinks);
-  const bool windowed = p.spec.find("window") != std::string::npos;
-  if (windowed)
-    parts += (parts.empty() ? "" : ", ") + std::string("newest ") + position_range(p.newest_from, t.position_end - 1);
-  if (!p.heavy_at(0, 0).empty())
-    parts += (parts.empty() ? "" : ", ") + std::string("heavy hitters ") + position_runs(p.heavy_at(0, 0)) +
-             (p.per_head ? " (layer 0, KV head 0; they differ by head)" : "");
-  if (!parts.empty()) s += " (" + parts + ")";
+  for (const auto& [why, positions] : p.kept_by_reason(0, 0))
+    parts += (parts.empty() ? "" : ", ") + why + " " + position_runs(positions);
+  if (p.per_head) parts += " (layer 0, KV head 0; they differ by layer or head)";
+  if (p.evicts && !parts.empty()) s += " (" + parts + ")";
   if (!p.evicted_at(0, 0).empty()) s += "; evicted now: " + position_runs(p.evicted_at(0, 0));
   s += ". ";
-  if (windowed && kept.size() < std::size_t(t.position_end))
+  if (p.evicts && !kept.empty() && kept.size() < std::size_t(t.position_end))
     s += "The kept keys carry the rotation of their original positions (" + position_runs(kept) + "); the next query "
          "sits at its true position " + std::to_string(t.position_end) + " (StreamingLLM would re-number them 0\xE2\x80\x93" +
          std::to_string(kept.size() - 1) + " and put the query at " + std::to_string(kept.size()) + "). ";

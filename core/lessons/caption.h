@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/trace.h"
+#include "core/engine/session/trace.h"
 
 namespace kvscope {
 

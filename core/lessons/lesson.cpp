@@ -6,10 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/engine/cache_policy.h"
+#include "core/engine/cache/kv_policy.h"
 #include "core/lessons/cache_calculator.h"
-#include "core/engine/error.h"
-#include "core/engine/read_file.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/kernels/read_file.h"
 
 namespace kvscope {
 

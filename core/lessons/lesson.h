@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/embedded_file.h"
+#include "core/engine/kernels/embedded_file.h"
 
 namespace kvscope {
 

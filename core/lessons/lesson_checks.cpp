@@ -4,10 +4,11 @@
 #include <cassert>
 #include <cmath>
 
-#include "core/engine/error.h"
-#include "core/engine/rope.h"
-#include "core/engine/random.h"
-#include "core/engine/session.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/model/rope.h"
+#include "core/engine/kernels/random.h"
+#include "core/engine/kernels/softmax.h"
+#include "core/engine/session/session.h"
 
 namespace kvscope {
 
@@ -55,36 +56,35 @@ float max_abs_diff(const float* a, const float* b, int n) {
 
 }  // namespace
 
-Matrix attention_outputs(const Matrix& queries, const Matrix& keys, const Matrix& values, int query_begin, int window,
-                         int n_head, Matrix* newest_weights) {
-  const int n = int(queries.rows()), d = int(queries.cols()), d_head = d / n_head, n_keys = int(keys.rows());
-  const int n_kv_head = int(keys.cols()) / d_head;
+Matrix attention_outputs(const ModelConfig& config, int layer, int model_window, const Matrix& queries,
+                         const Matrix& keys, const Matrix& values, int query_begin, Matrix* newest_weights) {
+  const int n = int(queries.rows()), d = int(queries.cols()), n_head = config.n_head, d_head = d / n_head;
+  const int n_keys = int(keys.rows()), n_kv_head = int(keys.cols()) / d_head;
   assert(query_begin + n <= n_keys && "every query position has its own key row");
-  const float scale = 1.0f / std::sqrt(float(d_head));
+  // The model's own scale, softcap and this layer's window.
+  const float scale = config.score_scale(), cap = config.attn_softcap;
+  const int window = config.effective_window(layer, model_window);
   Matrix out = Matrix::Zero(n, d);
   std::vector<float> w(std::size_t(std::max(1, n_keys)));
   if (newest_weights) newest_weights->setZero(n_head, n_keys);
   for (int i = 0; i < n; ++i) {
-    const int pos = query_begin + i;
-    const int lo = window > 0 ? std::max(0, pos - window + 1) : 0;
+    const KeySpan span = visible_span(query_begin + i, window);
     for (int h = 0; h < n_head; ++h) {
       // Query head h reads K/V head h / (n_head / n_kv_head) (grouped-query attention).
       const int off = h * d_head, kv_off = h / (n_head / n_kv_head) * d_head;
       Eigen::Map<const Vector> q(queries.row(i).data() + off, d_head);
-      float max_score = -INFINITY;
-      for (int k = lo; k <= pos; ++k) {
+      for (int k = span.first; k <= span.last; ++k) {
         w[k] = scale * q.dot(Eigen::Map<const Vector>(keys.row(k).data() + kv_off, d_head));
-        max_score = std::max(max_score, w[k]);
+        if (cap > 0.0f) w[k] = cap * std::tanh(w[k] / cap);
       }
-      float sum = 0.0f;
-      for (int k = lo; k <= pos; ++k) sum += (w[k] = std::exp(w[k] - max_score));
+      const std::vector<double> p = softmax_double(w.data() + span.first, span.size());
       Eigen::Map<Vector> o(out.row(i).data() + off, d_head);
-      for (int k = lo; k <= pos; ++k) {
-        w[k] /= sum;
+      for (int k = span.first; k <= span.last; ++k) {
+        w[k] = float(p[std::size_t(k - span.first)]);
         o += w[k] * Eigen::Map<const Vector>(values.row(k).data() + kv_off, d_head);
       }
       if (newest_weights && i == n - 1)
-        for (int k = lo; k <= pos; ++k) (*newest_weights)(h, k) = w[k];
+        for (int k = span.first; k <= span.last; ++k) (*newest_weights)(h, k) = w[k];
     }
   }
   return out;
@@ -114,8 +114,8 @@ std::vector<QueryRowCheck> check_query_rows(const std::vector<StepTrace>& histor
     c.layer = l;
     c.n_query_rows = n;
     Matrix weights;
-    const Matrix full = attention_outputs(u.queries, u.keys, u.values, 0, t.window, n_head, &weights);
-    const Matrix single = attention_outputs(u.queries.bottomRows(1), u.keys, u.values, newest, t.window, n_head);
+    const Matrix full = attention_outputs(config, l, t.window, u.queries, u.keys, u.values, 0, &weights);
+    const Matrix single = attention_outputs(config, l, t.window, u.queries.bottomRows(1), u.keys, u.values, newest);
     c.full_vs_single = max_abs_diff(full.bottomRows(1), single);
     // Older query rows replaced by random numbers of the same size as the real ones.
     Matrix noisy = u.queries;
@@ -123,7 +123,7 @@ std::vector<QueryRowCheck> check_query_rows(const std::vector<StepTrace>& histor
     const float spread = u.queries.cwiseAbs().maxCoeff() + 1.0f;
     for (int i = 0; i + 1 < n; ++i)
       for (int j = 0; j < noisy.cols(); ++j) noisy(i, j) = spread * rng.normal();
-    const Matrix perturbed = attention_outputs(noisy, u.keys, u.values, 0, t.window, n_head);
+    const Matrix perturbed = attention_outputs(config, l, t.window, noisy, u.keys, u.values, 0);
     c.older_rows_perturbed = max_abs_diff(perturbed.bottomRows(1), full.bottomRows(1));
     c.older_outputs_moved = n > 1 ? max_abs_diff(perturbed.topRows(n - 1), full.topRows(n - 1)) : 0.0f;
     if (int(u.attention.size()) == n_head) {
@@ -142,7 +142,7 @@ std::vector<QueryRowCheck> check_query_rows(const std::vector<StepTrace>& histor
     if (cr.query.size() == u.queries.cols() && cached_rows(history, step, l, false, n, keys) &&
         cached_rows(history, step, l, true, n, values)) {
       const Matrix q = cr.query;  // [1, d]: the only query row the cached path has
-      c.cached_vs_uncached_output = max_abs_diff(attention_outputs(q, keys, values, newest, t.window, n_head),
+      c.cached_vs_uncached_output = max_abs_diff(attention_outputs(config, l, t.window, q, keys, values, newest),
                                                  full.bottomRows(1));
     }
     checks.push_back(c);
@@ -231,15 +231,6 @@ SameWordCheck check_same_word(const Model& model, const std::vector<StepTrace>& 
   return c;
 }
 
-std::vector<double> probabilities(const RowVector& logits) {
-  std::vector<double> p(std::size_t(logits.size()));
-  const double max_logit = logits.maxCoeff();
-  double sum = 0.0;
-  for (std::size_t i = 0; i < p.size(); ++i) sum += (p[i] = std::exp(double(logits[Eigen::Index(i)]) - max_logit));
-  for (double& x : p) x /= sum;
-  return p;
-}
-
 namespace {
 // Why a session could not run steps 0..step ("" when it can).
 std::string hard_stop_message(const LoadedModel& model, const std::vector<int>& prompt, const std::vector<int>& forced,
@@ -277,12 +268,9 @@ ContextCheck check_context(const LoadedModel& model, const std::vector<int>& pro
   RowVector full;
   model.model->forward_uncached(t.context_ids, 0, full, nullptr);
   c.full_top = argmax(full);
-  const std::vector<double> pf = probabilities(full), pw = probabilities(windowed);
-  for (std::size_t i = 0; i < pf.size(); ++i) {
-    if (pf[i] > 0.0) c.kl_full_windowed += pf[i] * (std::log(pf[i]) - std::log(std::max(pw[i], 1e-300)));
-    c.max_prob_diff = std::max(c.max_prob_diff, std::abs(pf[i] - pw[i]));
-  }
-  c.kl_full_windowed = std::max(0.0, c.kl_full_windowed);
+  const Divergence d = divergence(full, windowed);
+  c.kl_full_windowed = d.kl;
+  c.max_prob_diff = double(d.max_abs_prob_diff);
   return c;
 }
 

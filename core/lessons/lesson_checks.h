@@ -5,18 +5,19 @@
 #include <vector>
 
 #include "core/formats/model_source.h"
-#include "core/engine/trace.h"
+#include "core/engine/session/trace.h"
 
 namespace kvscope {
 
 // ---- Why not cache Q? ------------------------------------------------------------------------------
 
-// Attention outputs [n_query, d_model] (heads side by side) of query rows at positions query_begin,
-// query_begin + 1, ... against the K/V rows of positions 0..keys.rows()-1 under the causal (and window)
-// mask. Each row is computed on its own, in the model's order: q·k / sqrt(d_head), softmax, sum of V.
-// weights (optional): the newest row's attention weights, [n_head, keys.rows()].
-Matrix attention_outputs(const Matrix& queries, const Matrix& keys, const Matrix& values, int query_begin, int window,
-                         int n_head, Matrix* newest_weights = nullptr);
+// Attention outputs [n_query, d_model] (heads side by side) of layer `layer`'s query rows at positions
+// query_begin, query_begin + 1, ... against the K/V rows of positions 0..keys.rows()-1 under the causal
+// mask and the layer's window (its own, bounded by model_window). Each row is computed on its own, in
+// the model's order and with the model's own numbers: q·k x score_scale(), the attention softcap,
+// softmax, sum of V. weights (optional): the newest row's attention weights, [n_head, keys.rows()].
+Matrix attention_outputs(const ModelConfig& config, int layer, int model_window, const Matrix& queries,
+                         const Matrix& keys, const Matrix& values, int query_begin, Matrix* newest_weights = nullptr);
 
 struct QueryRowCheck {
   int layer = 0;
@@ -92,9 +93,6 @@ struct ContextCheck {
 // prompt/forced: what the lesson's session was started with (a hard-stop session starts the same way).
 ContextCheck check_context(const LoadedModel& model, const std::vector<int>& prompt, const std::vector<int>& forced,
                            const std::vector<StepTrace>& history, int step);
-
-// softmax in double.
-std::vector<double> probabilities(const RowVector& logits);
 
 // K or V rows of positions 0..n-1 of a layer, as the cache holds them: from the cached traces of
 // history[0..step] that computed them. Returns false if a row was not recorded (or was evicted).

@@ -380,12 +380,16 @@ void report_policy(const LessonInputs& in, const std::vector<StepTrace>& history
   r.numbers["policies"] = numbers;
   const PolicyTrace& p = history[std::size_t(step)].cached.policy;
   if (!p.per_head) return;
-  // Heavy hitters differ by head: say which each KV head of layer 0 kept, and that recency alone would drop them.
+  // The rule chose by head: say what each KV head of layer 0 kept, and why.
   std::string heads;
-  for (std::size_t g = 0; g < p.heavy[0].size(); ++g)
-    heads += (g ? "; " : "") + std::string("KV head ") + std::to_string(g) + ": " + position_list(p.heavy[0][g]);
-  r.lines.push_back("Heavy hitters kept in layer 0 (" + heads + "): positions a window alone would have evicted, "
-                    "kept because they received the most attention so far.");
+  for (std::size_t g = 0; g < p.kept[0].size(); ++g) {
+    std::string groups;
+    for (const auto& [why, positions] : p.kept_by_reason(0, int(g)))
+      groups += (groups.empty() ? "" : ", ") + why + " " + position_list(positions);
+    heads += (g ? "; " : "") + std::string("KV head ") + std::to_string(g) + ": " + groups;
+  }
+  r.lines.push_back("Kept in layer 0, by KV head (" + heads + "): the rule chose them from the attention each head "
+                    "gave, so the heads keep different rows.");
 }
 
 }  // namespace

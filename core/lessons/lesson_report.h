@@ -14,7 +14,7 @@
 #include "core/lessons/lesson_checks.h"
 #include "core/formats/model_source.h"
 #include "core/lessons/prefix_reuse.h"
-#include "core/engine/trace.h"
+#include "core/engine/session/trace.h"
 
 namespace kvscope {
 

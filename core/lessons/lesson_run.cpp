@@ -3,8 +3,8 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "core/engine/cache_policy.h"
-#include "core/engine/error.h"
+#include "core/engine/cache/kv_policy.h"
+#include "core/engine/kernels/error.h"
 #include "core/lessons/caption.h"
 #include "core/formats/batch_json.h"
 #include "core/formats/trace_json.h"

@@ -14,7 +14,7 @@
 #include "core/lessons/lesson_report.h"
 #include "core/formats/model_source.h"
 #include "core/lessons/prefix_reuse.h"
-#include "core/engine/session.h"
+#include "core/engine/session/session.h"
 
 namespace kvscope {
 

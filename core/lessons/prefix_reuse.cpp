@@ -4,9 +4,9 @@
 #include <cassert>
 #include <chrono>
 
-#include "core/engine/error.h"
-#include "core/engine/kv_cache.h"
-#include "core/engine/session.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/cache/kv_cache.h"
+#include "core/engine/session/session.h"
 
 namespace kvscope {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/formats/model_source.h"
-#include "core/engine/trace.h"
+#include "core/engine/session/trace.h"
 
 namespace kvscope {
 

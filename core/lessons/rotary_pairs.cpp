@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/engine/rope.h"
+#include "core/engine/model/rope.h"
 
 namespace kvscope {
 

@@ -5,8 +5,8 @@
 // The window's rotation view draws these; a test checks the two angles agree.
 #include <vector>
 
-#include "core/engine/config.h"
-#include "core/engine/trace.h"
+#include "core/engine/model/config.h"
+#include "core/engine/session/trace.h"
 
 namespace kvscope {
 

@@ -13,7 +13,7 @@
 
 #include "core/tokenizers/byte_level.h"
 #include "core/tokenizers/gpt2_pretokenizer.h"
-#include "core/engine/tokenizer.h"
+#include "core/engine/session/tokenizer.h"
 
 namespace kvscope {
 

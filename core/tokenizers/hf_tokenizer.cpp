@@ -7,7 +7,7 @@
 
 #include <utf8proc.h>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 
 namespace kvscope {
 

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/engine/tokenizer.h"
+#include "core/engine/session/tokenizer.h"
 #include "core/tokenizers/byte_level.h"
 #include "core/tokenizers/regex_splitter.h"
 

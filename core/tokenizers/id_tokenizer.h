@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/error.h"
-#include "core/engine/tokenizer.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/session/tokenizer.h"
 
 namespace kvscope {
 

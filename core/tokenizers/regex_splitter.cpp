@@ -3,7 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 
 namespace kvscope {
 

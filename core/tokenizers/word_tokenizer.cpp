@@ -5,7 +5,7 @@
 #include <sstream>
 #include <utility>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 
 namespace kvscope {
 

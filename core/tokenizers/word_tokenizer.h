@@ -5,7 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/engine/tokenizer.h"
+#include "core/engine/session/tokenizer.h"
 
 namespace kvscope {
 

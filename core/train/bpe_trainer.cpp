@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/engine/error.h"
-#include "core/engine/read_file.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/kernels/read_file.h"
 #include "core/tokenizers/byte_level.h"
 #include "core/tokenizers/gpt2_pretokenizer.h"
 #include "core/tokenizers/regex_splitter.h"

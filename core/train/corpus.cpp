@@ -5,8 +5,8 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "core/engine/error.h"
-#include "core/engine/read_file.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/kernels/read_file.h"
 #include "core/tokenizers/word_tokenizer.h"
 
 namespace kvscope {

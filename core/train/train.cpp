@@ -10,7 +10,7 @@
 #include <omp.h>
 #endif
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 
 namespace kvscope {
 

@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/engine/config.h"
-#include "core/engine/random.h"
+#include "core/engine/model/config.h"
+#include "core/engine/kernels/random.h"
 #include "core/train/train_graph.h"
 #include "core/train/train_layout.h"
-#include "core/engine/weights.h"
+#include "core/engine/model/weights.h"
 
 namespace kvscope {
 

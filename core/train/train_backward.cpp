@@ -118,7 +118,7 @@ void backward_sequence(const ParameterLayout& layout, const Scalar* params, cons
   const int n = int(acts.inputs.size()), d = c.d_model;
   assert(targets.size() == acts.inputs.size() && "targets of the forward call");
 
-  if (c.family == ModelFamily::Llama) return llama_backward_sequence(layout, params, acts, targets, loss_scale, grads);
+  if (c.traits().qkv == QkvLayout::Separate) return llama_backward_sequence(layout, params, acts, targets, loss_scale, grads);
   const MatrixT<Scalar> d_logits = cross_entropy_gradient(acts.probs, targets, loss_scale);
   // logits = ln_f_out wte^T: the tied head adds to the token embedding's gradient.
   view(grads, layout.wte, c.vocab_size, d).noalias() += d_logits.transpose() * acts.ln_f_out;

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/train/train_graph.h"
 
 namespace kvscope {
@@ -107,7 +107,7 @@ template <typename Scalar>
 double forward_sequence(const ParameterLayout& layout, const Scalar* params, const std::vector<int>& inputs,
                         const std::vector<int>& targets, SequenceActivations<Scalar>& acts) {
   const ModelConfig& c = layout.config;
-  if (c.family == ModelFamily::Llama) return llama_forward_sequence(layout, params, inputs, targets, acts);
+  if (c.traits().qkv == QkvLayout::Separate) return llama_forward_sequence(layout, params, inputs, targets, acts);
   const int n = int(inputs.size()), d = c.d_model;
   assert(n >= 1 && n <= c.context_length && "a training sequence fits the position table");
   assert(targets.size() == inputs.size() && "one target per input position");

@@ -4,8 +4,8 @@
 #include <cassert>
 #include <map>
 
-#include "core/engine/error.h"
-#include "core/engine/tensor_table.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/model/tensor_table.h"
 
 namespace kvscope {
 
@@ -26,9 +26,9 @@ void pair_tensors(Weights& w, const ParameterLayout& layout, Copy copy) {
 
 ParameterLayout make_layout(const ModelConfig& config) {
   validate(config);
-  if (config.family == ModelFamily::Gemma3 || !config.layer_windows.empty())
-    throw UsageError("the trainer trains GPT-2 and Llama layouts with global layers only (not Gemma 3)");
-  if (config.family == ModelFamily::Llama && (config.qkv_bias || config.out_bias || config.qk_norm || !config.tied_head ||
+  if (!trainer_implements(config.traits()) || !config.layer_windows.empty())
+    throw UsageError(std::string("the trainer trains GPT-2 and Llama layouts with global layers only, not ") + config.family_name());
+  if (config.traits().qkv == QkvLayout::Separate && (config.qkv_bias || config.out_bias || config.qk_norm || !config.tied_head ||
                                               config.rope_scaling.factor > 0.0f))
     throw UsageError("the trainer's Llama has no biases, no q/k norms, no rope scaling and a tied head");
   ParameterLayout layout;

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/config.h"
-#include "core/engine/weights.h"
+#include "core/engine/model/config.h"
+#include "core/engine/model/weights.h"
 
 namespace kvscope {
 
@@ -53,6 +53,16 @@ struct ParameterLayout {
 
 // Throws UsageError for an invalid config.
 ParameterLayout make_layout(const ModelConfig& config);
+
+// The layouts the trainer's hand-written forward and backward implement: GPT-2's (learned positions,
+// LayerNorm, fused QKV, GELU MLP) and Llama's (rotary, RMSNorm, separate Q/K/V, SiLU-gated MLP).
+inline bool trainer_implements(const FamilyTraits& f) {
+  const bool gpt2 = f.positions == PositionKind::Learned && f.norm == NormKind::LayerNorm && f.qkv == QkvLayout::Fused &&
+                    f.mlp == MlpKind::Gelu;
+  const bool llama = f.positions == PositionKind::Rotary && f.norm == NormKind::RmsNorm && f.qkv == QkvLayout::Separate &&
+                     f.mlp == MlpKind::SiluGated && !f.norm_gain_offset && !f.sandwich_norms;
+  return gpt2 || llama;
+}
 
 // ModelWeights <-> flat buffer. The model must have a tied head (no separate lm_head).
 std::vector<float> flatten(const ModelWeights& weights, const ParameterLayout& layout);

@@ -1,16 +1,16 @@
 // The Llama family's training graph: forward with every activation saved, and the backward pass
-// written out by hand. Same arithmetic as core/engine/model.cpp (the tests compare the logits):
+// written out by hand. Same arithmetic as core/engine/forward/model.cpp (the tests compare the logits):
 //   x0 = wte[token]; per block: n = RMSNorm(x) g1; q = n Wq^T, k = n Wk^T, v = n Wv^T; q and k rotated
 //   to their position; causal softmax attention, query head h reading K/V head h / (H / KV);
 //   x += attn Wo^T; m = RMSNorm(x) g2; x += (silu(m Wg^T) * (m Wu^T)) Wd^T; logits = RMSNorm(x) gf wte^T.
-// Multi-head latent attention (c.mla(), as core/engine/model_mla.cpp): c = n Wdkv^T, k_rope = rope(n Wkr^T),
+// Multi-head latent attention (c.mla(), as core/engine/forward/model_mla.cpp): c = n Wdkv^T, k_rope = rope(n Wkr^T),
 //   K_h = [c Wuk_h^T | k_rope], V = c Wuv^T, q's last rope dims per head rotated; then the same attention.
 #include <cassert>
 #include <cmath>
 #include <string>
 
-#include "core/engine/error.h"
-#include "core/engine/rope.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/model/rope.h"
 #include "core/train/train_graph.h"
 
 namespace kvscope {

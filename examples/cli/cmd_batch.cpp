@@ -6,8 +6,8 @@
 #include <sstream>
 #include <string>
 
-#include "core/engine/batch_session.h"
-#include "core/engine/error.h"
+#include "core/engine/session/batch_session.h"
+#include "core/engine/kernels/error.h"
 #include "core/formats/batch_json.h"
 #include "core/formats/prompts_file.h"
 #include "core/lessons/lesson_run.h"

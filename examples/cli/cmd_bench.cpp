@@ -14,12 +14,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/engine/sampling.h"
-#include "core/engine/error.h"
-#include "core/engine/isa.h"
-#include "core/engine/linear.h"
-#include "core/engine/model.h"
-#include "core/engine/random.h"
+#include "core/engine/session/sampling.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/kernels/isa.h"
+#include "core/engine/kernels/linear.h"
+#include "core/engine/forward/model.h"
+#include "core/engine/kernels/random.h"
 #include "examples/cli/bandwidth_probe.h"
 #include "examples/cli/commands.h"
 #include "examples/cli/flop_probe.h"

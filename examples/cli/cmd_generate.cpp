@@ -5,9 +5,9 @@
 #include <optional>
 #include <string>
 
-#include "core/engine/cache_policy.h"
-#include "core/engine/error.h"
-#include "core/engine/session.h"
+#include "core/engine/cache/kv_policy.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/session/session.h"
 #include "core/formats/trace_json.h"
 #include "examples/cli/commands.h"
 #include "examples/cli/model_options.h"
@@ -134,8 +134,8 @@ void add_generate_command(CLI::App& app, Runner& run) {
   cmd->add_option("--window", o->window, "sliding window of W positions (evicts older cache rows)")
       ->check(positive_integer());
   auto* kv_policy = cmd->add_option("--kv-policy", o->kv_policy,
-                  "cache policy for the cached mode, beside a full cache: full, or items window:W, sinks:S, "
-                  "heavy:H, bits:4|8|16 (e.g. sinks:4,window:60)");
+                  "cache policy for the cached mode, beside a full cache: " + kv_policy_items() +
+                      " (one eviction rule plus bits, joined by commas, e.g. sinks:4,window:60)");
   cmd->add_option("--temperature", o->temperature, "0 = greedy (default); > 0 samples")->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-k", o->top_k, "sample among the k most likely tokens")->check(positive_integer());
   cmd->add_option("--seed", o->seed, "sampling seed");

@@ -5,8 +5,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "core/engine/isa.h"
-#include "core/engine/weights.h"
+#include "core/engine/kernels/isa.h"
+#include "core/engine/model/weights.h"
 #include "examples/cli/commands.h"
 #include "examples/cli/model_options.h"
 

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "core/engine/cache_policy.h"
-#include "core/engine/error.h"
+#include "core/engine/cache/kv_policy.h"
+#include "core/engine/kernels/error.h"
 #include "core/lessons/caption.h"
 #include "core/lessons/lesson_run.h"
 #include "examples/cli/commands.h"

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/formats/model_folder.h"
 #include "core/tokenizers/bpe_tokenizer.h"
 #include "core/tokenizers/hf_tokenizer.h"

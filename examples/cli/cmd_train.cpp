@@ -10,11 +10,11 @@
 #include <memory>
 #include <string>
 
-#include "core/engine/config.h"
-#include "core/engine/weights.h"
+#include "core/engine/model/config.h"
+#include "core/engine/model/weights.h"
 #include "core/train/corpus.h"
-#include "core/engine/error.h"
-#include "core/engine/read_file.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/kernels/read_file.h"
 #include "core/formats/model_folder_writer.h"
 #include "core/tokenizers/hf_tokenizer.h"
 #include "core/train/train.h"
@@ -85,14 +85,15 @@ ModelConfig model_shape(const TrainCommandOptions& o) {
   }
   c.n_kv_head = o.kv_heads;
   c.ff_dim = o.d_ff;
-  if (c.family == ModelFamily::Gpt2 && o.kv_heads > 0 && o.kv_heads != c.n_head)
+  const bool separate_qkv = c.traits().qkv == QkvLayout::Separate;
+  if (!separate_qkv && o.kv_heads > 0 && o.kv_heads != c.n_head)
     throw UsageError("--kv-heads: GPT-2 has one K/V head per head (use --family llama)");
-  if (o.kv_lora_rank > 0 && c.family != ModelFamily::Llama) throw UsageError("--kv-lora-rank needs --family llama");
+  if (o.kv_lora_rank > 0 && !c.traits().latent_attention) throw UsageError("--kv-lora-rank needs --family llama");
   if (o.rope_dim > 0 && o.kv_lora_rank == 0) throw UsageError("--rope-dim needs --kv-lora-rank (multi-head latent attention)");
   c.kv_lora_rank = o.kv_lora_rank;
   if (c.mla()) c.qk_rope_dim = o.rope_dim > 0 ? o.rope_dim : c.d_head() / 2;
-  if ((c.family == ModelFamily::Llama) != !o.tokenizer.empty())
-    throw UsageError(c.family == ModelFamily::Llama ? "--family llama needs --tokenizer (a byte-level BPE tokenizer.json)"
+  if (separate_qkv != !o.tokenizer.empty())
+    throw UsageError(separate_qkv ? "--family llama needs --tokenizer (a byte-level BPE tokenizer.json)"
                                                     : "--tokenizer: the GPT-2 trainer uses the corpus's words");
   return c;
 }

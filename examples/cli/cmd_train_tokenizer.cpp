@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/train/bpe_trainer.h"
 #include "examples/cli/commands.h"
 #include "examples/cli/model_options.h"

@@ -5,7 +5,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/engine/isa.h"
+#include "core/engine/kernels/isa.h"
 
 namespace kvscope::cli {
 

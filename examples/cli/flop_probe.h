@@ -1,6 +1,6 @@
 #pragma once
 // Measures the compute ceiling beside the bandwidth one (bandwidth_probe.h): the multiply-add rate
-// of the kernel set in use (core/engine/isa.h) on every thread, from registers only.
+// of the kernel set in use (core/engine/kernels/isa.h) on every thread, from registers only.
 namespace kvscope::cli {
 
 // Best of `repeats` runs of the kernel set's multiply-add loop on `n_threads` threads. Returns

@@ -4,8 +4,8 @@
 #include <iostream>
 #include <string>
 
-#include "core/engine/error.h"
-#include "core/engine/isa.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/kernels/isa.h"
 #include "examples/cli/commands.h"
 
 namespace kvscope::cli {

@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/formats/model_folder.h"
 
 namespace kvscope::cli {

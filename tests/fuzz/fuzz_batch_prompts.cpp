@@ -3,8 +3,8 @@
 // or a DataError / UsageError. Never a crash, and when it ends every block is free again.
 #include <cstdlib>
 
-#include "core/engine/batch_session.h"
-#include "core/engine/error.h"
+#include "core/engine/session/batch_session.h"
+#include "core/engine/kernels/error.h"
 #include "core/formats/model_source.h"
 #include "core/formats/prompts_file.h"
 #include "core/lessons/lesson_run.h"

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/tokenizers/bpe_tokenizer.h"
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 
 namespace {
 // The 256 byte stand-ins of GPT-2's byte-to-unicode map, as UTF-8, plus a few merges.

@@ -2,7 +2,7 @@
 #include <algorithm>
 
 #include "core/tokenizers/bpe_tokenizer.h"
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "fuzz_input_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,5 +1,5 @@
 // Any bytes as config.json (GPT-2, Llama, Gemma 3 (layer_types, sliding_window, rope bases) or kvscope_mla): a validated ModelConfig or a DataError, never a crash.
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/formats/hf_config.h"
 #include "fuzz_input_file.h"
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/tokenizers/hf_tokenizer.h"
 #include "fuzz_input_file.h"
 

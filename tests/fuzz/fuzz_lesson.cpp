@@ -1,6 +1,6 @@
 // Any bytes as a lesson file: parsed, then run to its last step on the built-in demo model, or a
 // DataError / UsageError. Never a crash, and a lesson that parses runs only the steps it says it can.
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/lessons/lesson.h"
 #include "core/lessons/lesson_run.h"
 #include "core/formats/model_source.h"

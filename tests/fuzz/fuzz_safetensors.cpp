@@ -1,7 +1,7 @@
 // Any bytes as a .safetensors file: either a clean DataError or tensors that read back in bounds.
 #include <vector>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/formats/safetensors.h"
 #include "fuzz_input_file.h"
 

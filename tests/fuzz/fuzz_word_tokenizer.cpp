@@ -1,5 +1,5 @@
 // Arbitrary prompt text against the demo vocabulary: ids or a DataError naming the word.
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/formats/model_source.h"
 
 

@@ -2,7 +2,7 @@
 // ones on demand, with the very numbers it computed the first time. No display needed.
 #include <catch2/catch.hpp>
 
-#include "core/engine/session.h"
+#include "core/engine/session/session.h"
 #include "core/formats/model_source.h"
 
 using namespace kvscope;

@@ -3,9 +3,9 @@
 
 #include <algorithm>
 
-#include "core/engine/error.h"
+#include "core/engine/kernels/error.h"
 #include "core/formats/model_source.h"
-#include "core/engine/session.h"
+#include "core/engine/session/session.h"
 #include "gui/caption.h"
 #include "gui/panels.h"
 #include "core/lessons/lesson.h"

@@ -1,0 +1,350 @@
+#include "core/engine/forward/model.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <iterator>
+#include <utility>
+
+#include "core/engine/kernels/error.h"
+#include "core/engine/kernels/isa.h"
+#include "core/engine/kernels/linear.h"
+#include "core/engine/kernels/norms.h"
+#include "core/engine/model/rope.h"
+#include "core/engine/kernels/thread_pool.h"
+
+namespace kvscope {
+
+namespace {
+const Vector* bias_or_null(const Vector& b) { return b.size() ? &b : nullptr; }
+
+// Positions a layer holds for any KV head, ascending.
+std::vector<int> held_union(const KvRows& cache, int layer, int n_kv_head) {
+  std::vector<int> all, one;
+  for (int g = 0; g < n_kv_head; ++g) {
+    cache.held_positions(layer, g, one);
+    all.insert(all.end(), one.begin(), one.end());
+  }
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  return all;
+}
+}  // namespace
+
+Model::Model(ModelConfig config, ModelWeights weights) : config_(config), weights_(std::move(weights)) {
+  validate(config_);
+  check_shapes(weights_, config_);
+  if (config_.rotary()) inv_freq_ = rope_inverse_frequencies(config_);
+  if (config_.rotary() && config_.n_local_layers() > 0) inv_freq_local_ = rope_inverse_frequencies(config_, true);
+}
+
+// QkvLayout::Fused (GPT-2): qkv = Norm(x) W_qkv^T + b, split into Q | K | V.
+void Model::project_qkv_fused(int layer, ForwardScratch& s) const {
+  const LayerWeights& w = weights_.layers[layer];
+  const int d = config_.d_model;
+  pre_norm(s.x, w.ln_1_gamma, w.ln_1_beta, s.normed);
+  linear(s.normed, w.attn_qkv, config_.qkv_bias ? &w.attn_qkv_bias : nullptr, s.qkv);
+  s.q = s.qkv.leftCols(d);
+  s.k = s.qkv.middleCols(d, d);
+  s.v = s.qkv.rightCols(d);
+}
+
+// QkvLayout::Separate (Llama): q, k, v = Norm(x) W^T (+ b); Qwen3 and Gemma 3 norm each head of q
+// and k; then rotary positions turn q and k to their positions (a local layer by its own base). K is
+// cached after rotation, as Hugging Face and the reference do.
+void Model::project_qkv_separate(int layer, ForwardScratch& s, int first_position) const {
+  const LayerWeights& w = weights_.layers[layer];
+  const int d_head = config_.d_head();
+  const float offset = gain_offset();
+  pre_norm(s.x, w.ln_1_gamma, w.ln_1_beta, s.normed);
+  linear(s.normed, w.attn_q, bias_or_null(w.attn_q_bias), s.q);
+  linear(s.normed, w.attn_k, bias_or_null(w.attn_k_bias), s.k);
+  linear(s.normed, w.attn_v, bias_or_null(w.attn_v_bias), s.v);
+  if (w.q_norm.size()) {
+    rms_norm_in_place(s.q, w.q_norm, config_.layer_norm_eps, d_head, offset);
+    rms_norm_in_place(s.k, w.k_norm, config_.layer_norm_eps, d_head, offset);
+  }
+  s.k_unrotated = s.k;
+  if (!config_.rotary()) return;
+  const std::vector<double>& freq = inv_freq(layer);
+  for (Eigen::Index i = 0; i < s.q.rows(); ++i) {
+    apply_rope(s.q.row(i).data(), config_.n_head, d_head, first_position + int(i), freq);
+    apply_rope(s.k.row(i).data(), config_.kv_heads(), d_head, first_position + int(i), freq);
+  }
+}
+
+// Per query row and head: softmax(q K^T x scale) over the keys the row reads (scale 1/sqrt(d_head), or
+// Gemma's query_pre_attn_scalar^-1/2; scores soft-capped when the config says), then the weighted
+// sum of V. Query head h reads K/V head kv_head_of(h): MHA, GQA and MQA are this one loop. The keys
+// a row reads for a KV head are the positions the cache holds for it inside the row's window, then the
+// new rows up to the row itself, ascending: for a cache that evicts nothing that is the whole span.
+// The (row, KV head) pairs are split across the shared thread pool; each writes only its own row's
+// output columns and attention entries.
+void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
+                   ForwardRecord* record) const {
+  const int n = int(s.q.rows()), n_kv = config_.kv_heads();
+  const int layer_window = config_.effective_window(layer, window);
+  // MLA: the cache holds latent rows; attention reads K and V rebuilt from them for this call.
+  const KvLayerView view = config_.mla() ? rebuild_kv(layer, s, first_position, cache, layer_window) : cache.read_layer(layer);
+  const int key_end = first_position + n;
+  LayerRecord* r = record ? &record->layers[layer] : nullptr;
+  if (r && record->with_attention) r->attention.assign(config_.n_head, Matrix::Zero(n, key_end));
+  if (r && record->with_key_attention) r->key_attention.setZero(n_kv, key_end);
+  s.mixed.setZero(n, config_.q_dim());
+  s.held.resize(std::size_t(n_kv));
+  for (int g = 0; g < n_kv; ++g) cache.held_positions(layer, g, s.held[std::size_t(g)]);
+  s.row_spans.assign(std::size_t(n), KeySpan{});
+  s.row_key_counts.assign(std::size_t(n), 0);
+  if (r) r->window = layer_window;
+
+  // Pairs are numbered row-major (i * n_kv + g). Attention received by key sums over rows, so a record
+  // that keeps it runs on one thread; so does a product too small to wake the others for.
+  ThreadPool& pool = shared_pool();
+  active_kernels();  // here, on the caller's thread, so a bad KVSCOPE_ISA throws to the caller, not in a worker
+  const std::int64_t pairs = std::int64_t(n) * n_kv;
+  const bool one_thread = (r && record->with_key_attention) || pool.size() == 1 ||
+                          pairs * key_end * config_.d_head() * (config_.n_head / n_kv) < (1 << 15);
+  const int threads = one_thread ? 1 : pool.size();
+  if (int(s.lanes.size()) < threads) s.lanes.resize(std::size_t(threads));
+  // Thread c takes pairs c, c + threads, ...: later rows read more keys, so no thread gets all of them.
+  auto run = [&](int chunk) {
+    for (std::int64_t p = chunk; p < pairs; p += threads)
+      attend_row(layer, s, s.lanes[std::size_t(chunk)], int(p / n_kv), int(p % n_kv), first_position, view,
+                 layer_window, record);
+  };
+  if (threads == 1)
+    run(0);
+  else
+    pool.run_chunks(run);
+
+  // Cached positions some row read (any KV head): the trace's reused rows.
+  s.reused.clear();
+  const int first_read = s.row_spans.front().first;
+  for (const std::vector<int>& held : s.held)
+    for (int p : held)
+      if (p >= first_read) s.reused.push_back(p);
+  std::sort(s.reused.begin(), s.reused.end());
+  s.reused.erase(std::unique(s.reused.begin(), s.reused.end()), s.reused.end());
+}
+
+void Model::attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i, int g, int first_position,
+                       const KvLayerView& view, int window, ForwardRecord* record) const {
+  const int d_head = config_.d_head(), group = config_.n_head / config_.kv_heads();
+  const float scale = config_.score_scale(), cap = config_.attn_softcap;
+  const KernelSet& kernels = active_kernels();
+  LayerRecord* r = record ? &record->layers[layer] : nullptr;
+  std::vector<Matrix>* attention = r && record->with_attention ? &r->attention : nullptr;
+  Eigen::MatrixXd* received = r && record->with_key_attention ? &r->key_attention : nullptr;
+  const KeySpan span = visible_span(first_position + i, window);
+  std::vector<int>& keys = lane.keys;
+  keys.clear();
+  for (int p : s.held[std::size_t(g)])
+    if (p >= span.first) keys.push_back(p);
+  for (int p = std::max(first_position, span.first); p <= span.last; ++p) keys.push_back(p);
+  if (g == 0) {
+    s.row_spans[std::size_t(i)] = KeySpan{keys.front(), span.last};
+    s.row_key_counts[std::size_t(i)] = int(keys.size());
+  }
+  // K or V rows of the keys at this KV head's columns: older positions from the cache (through its view:
+  // contiguous, ring or a block table), new ones from this call.
+  const int kv_off = g * d_head, count = int(keys.size());
+  lane.key_rows.resize(std::size_t(count));
+  lane.value_rows.resize(std::size_t(count));
+  lane.weights.resize(std::size_t(count));
+  for (int j = 0; j < count; ++j) {
+    const int pos = keys[std::size_t(j)];
+    const bool cached = pos < first_position;
+    lane.key_rows[std::size_t(j)] = (cached ? view.key_row(pos) : s.k.row(pos - first_position).data()) + kv_off;
+    lane.value_rows[std::size_t(j)] = (cached ? view.value_row(pos) : s.v.row(pos - first_position).data()) + kv_off;
+  }
+  float* weights = lane.weights.data();
+  for (int h = g * group; h < (g + 1) * group; ++h) {
+    const int q_off = h * d_head;
+    kernels.attention_scores(s.q.row(i).data() + q_off, lane.key_rows.data(), count, d_head, scale, weights);
+    float max_score = -INFINITY;
+    for (int j = 0; j < count; ++j) {
+      if (cap > 0.0f) weights[j] = cap * std::tanh(weights[j] / cap);
+      max_score = std::max(max_score, weights[j]);
+    }
+    float sum = 0.0f;
+    for (int j = 0; j < count; ++j) sum += (weights[j] = std::exp(weights[j] - max_score));
+    for (int j = 0; j < count; ++j) weights[j] /= sum;
+    kernels.weighted_sum(weights, lane.value_rows.data(), count, d_head, s.mixed.row(i).data() + q_off);
+    if (attention)
+      for (int j = 0; j < count; ++j) (*attention)[std::size_t(h)](i, keys[std::size_t(j)]) = weights[j];
+    if (received)
+      for (int j = 0; j < count; ++j) (*received)(g, keys[std::size_t(j)]) += double(weights[j]);
+  }
+}
+
+// MlpKind::Gelu (GPT-2): x += W_2 GELU(W_1 LayerNorm(x) + b_1) + b_2. Gated (Llama: silu, Gemma 3:
+// gelu_tanh): x += W_down (act(W_gate n) * W_up n), n = PreNorm(x); sandwich norms add a PostNorm.
+void Model::mlp(int layer, ForwardScratch& s) const {
+  const LayerWeights& w = weights_.layers[layer];
+  const FamilyTraits& f = config_.traits();
+  pre_norm(s.x, w.ln_2_gamma, w.ln_2_beta, s.normed);
+  if (f.mlp == MlpKind::Gelu) {
+    linear(s.normed, w.mlp_fc, bias_or_null(w.mlp_fc_bias), s.hidden);
+    gelu_in_place(s.hidden);
+    linear(s.hidden, w.mlp_proj, bias_or_null(w.mlp_proj_bias), s.projected);
+  } else {
+    linear(s.normed, w.mlp_gate, nullptr, s.hidden);
+    linear(s.normed, w.mlp_up, nullptr, s.up);
+    if (f.mlp == MlpKind::GeluGated)
+      gelu_gate_in_place(s.hidden, s.up);
+    else
+      swiglu_in_place(s.hidden, s.up);
+    linear(s.hidden, w.mlp_proj, nullptr, s.projected);
+  }
+  if (f.sandwich_norms) rms_norm_in_place(s.projected, w.post_mlp_norm, config_.layer_norm_eps, config_.d_model, 1.0f);
+  s.x += s.projected;
+}
+
+// The family's norm of rows x into out: LayerNorm (gain and bias) or RMSNorm (gain, maybe 1 + w).
+void Model::pre_norm(const Matrix& x, const Vector& gain, const Vector& bias, Matrix& out) const {
+  if (config_.traits().norm == NormKind::LayerNorm) {
+    layer_norm(x, gain, bias, config_.layer_norm_eps, out);
+  } else {
+    out = x;
+    rms_norm_in_place(out, gain, config_.layer_norm_eps, config_.d_model, gain_offset());
+  }
+}
+
+void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
+                      ForwardRecord* record) const {
+  // Q, K, V of the n new rows only: older K and V are in the cache (MLA: Q and the latent rows).
+  if (config_.mla())
+    project_mla(layer, s, first_position);
+  else if (config_.traits().qkv == QkvLayout::Separate)
+    project_qkv_separate(layer, s, first_position);
+  else
+    project_qkv_fused(layer, s);
+  attend(layer, s, first_position, cache, window, record);
+  if (record) record_layer(record->layers[layer], record->with_rows, s, first_position);
+  // New rows enter the cache only after every query of this call has read what it needs.
+  const bool mla = config_.mla();  // MLA caches the latent row and rotated key, no V row
+  for (Eigen::Index i = 0; i < s.k.rows(); ++i)
+    cache.write(layer, first_position + int(i), mla ? s.latent.row(i).data() : s.k.row(i).data(), mla ? nullptr : s.v.row(i).data());
+  // x += attention output W_o^T (+ b) (Gemma 3: normed first), then the MLP.
+  const LayerWeights& w = weights_.layers[layer];
+  linear(s.mixed, w.attn_proj, bias_or_null(w.attn_proj_bias), s.projected);
+  if (config_.traits().sandwich_norms) rms_norm_in_place(s.projected, w.post_attn_norm, config_.layer_norm_eps, config_.d_model, gain_offset());
+  s.x += s.projected;
+  mlp(layer, s);
+}
+
+// The trace's view of one layer: rows computed and reused, keys each query saw, MACs by closed form.
+void Model::record_layer(LayerRecord& r, bool with_rows, const ForwardScratch& s, int first_position) const {
+  const std::int64_t n = s.q.rows(), d = config_.d_model, q_dim = config_.q_dim(), kv_dim = config_.kv_dim();
+  r.visible_keys = s.row_spans;  // what attend read: a full span unless the cache evicted inside it
+  r.row_keys_read = s.row_key_counts;
+  r.keys_read = 0;
+  for (int count : s.row_key_counts) r.keys_read += count;
+  r.reused_rows = s.reused;
+  r.computed_rows.clear();
+  for (int p = first_position; p < first_position + n; ++p) r.computed_rows.push_back(p);
+  const std::int64_t matrices = mlp_matrices(config_.traits().mlp);
+  r.macs.qkv = n * d * (q_dim + (config_.mla() ? config_.cache_key_dim() : 2 * kv_dim));
+  r.rebuilt_rows.clear();
+  if (config_.mla()) {
+    r.rebuilt_rows = s.rebuilt;
+    r.macs.rebuild = std::int64_t(s.rebuilt.size()) * config_.kv_lora_rank * (config_.n_head * config_.qk_nope_dim() + q_dim);
+  }
+  r.macs.scores = r.keys_read * q_dim;
+  r.macs.weighted_values = r.keys_read * q_dim;
+  r.macs.out_proj = n * q_dim * d;
+  r.macs.mlp = n * matrices * d * config_.d_ff();
+  if (with_rows) {
+    r.keys = s.k;
+    r.values = s.v;
+    r.query = s.q.row(n - 1);
+    r.queries = s.q;
+    if (config_.rotary() && !config_.mla()) r.keys_unrotated = s.k_unrotated;
+    if (config_.mla()) {
+      r.latent_rows = s.latent;
+      r.rebuilt_keys.resize(Eigen::Index(s.rebuilt.size()), q_dim);
+      r.rebuilt_values.resize(Eigen::Index(s.rebuilt.size()), q_dim);
+      for (std::size_t i = 0; i < s.rebuilt.size(); ++i) {
+        r.rebuilt_keys.row(Eigen::Index(i)) = s.k_rebuilt.row(s.rebuilt[i]);
+        r.rebuilt_values.row(Eigen::Index(i)) = s.v_rebuilt.row(s.rebuilt[i]);
+      }
+    }
+  }
+}
+
+void Model::forward_cached(const std::vector<int>& tokens, KvRows& cache, int window, RowVector& logits,
+                           ForwardRecord* record, ForwardScratch* scratch) const {
+  assert(!tokens.empty() && "a forward call feeds at least one token");
+  ForwardScratch local;
+  ForwardScratch& s = scratch ? *scratch : local;
+  const int first = cache.next_position(), n = int(tokens.size()), d = config_.d_model;
+  s.x.resize(n, d);
+  for (int i = 0; i < n; ++i) {
+    const int id = tokens[i];
+    if (id < 0 || id >= config_.vocab_size)
+      throw DataError("token id " + std::to_string(id) + " is outside the vocabulary (0.." +
+                      std::to_string(config_.vocab_size - 1) + ")");
+    weights_.token_embedding.widen_row(id, s.x.row(i).data());
+    if (config_.embed_scale > 0.0f) s.x.row(i) *= config_.embed_scale;
+    if (config_.rotary()) continue;  // rotary positions enter at q and k, not here
+    assert(first + i < config_.context_length && "learned positions end at the context length; the session refuses first");
+    s.position_row.resize(d);
+    weights_.position_embedding.widen_row(first + i, s.position_row.data());
+    s.x.row(i) += s.position_row;
+  }
+
+  // Positions each layer held before the call (any KV head), to tell what the call evicted.
+  std::vector<std::vector<int>> held_before;
+  if (record)
+    for (int l = 0; l < config_.n_layer; ++l) held_before.push_back(held_union(cache, l, config_.kv_heads()));
+  if (record) {
+    record->query_begin = first;
+    record->key_end = first + n;
+    record->layers.assign(config_.n_layer, LayerRecord());
+    record->kv_head_of_query.clear();
+    for (int h = 0; h < config_.n_head; ++h) record->kv_head_of_query.push_back(config_.kv_head_of(h));
+  }
+  for (int l = 0; l < config_.n_layer; ++l) run_layer(l, s, first, cache, window, record);
+  cache.advance(n);
+
+  if (record) {
+    // Positions held before (or written now) that the cache no longer holds (a ring's oldest), and
+    // what it holds now.
+    for (int l = 0; l < config_.n_layer; ++l) {
+      LayerRecord& r = record->layers[l];
+      r.held_rows = held_union(cache, l, config_.kv_heads());
+      r.evicted_rows.clear();
+      std::vector<int> before = held_before[std::size_t(l)];
+      for (int p = first; p < first + n; ++p) before.push_back(p);
+      std::set_difference(before.begin(), before.end(), r.held_rows.begin(), r.held_rows.end(),
+                          std::back_inserter(r.evicted_rows));
+    }
+    record->output_head_macs = std::int64_t(d) * config_.vocab_size;
+  }
+
+  // logits = FinalNorm(newest row) W_head^T.
+  s.last = s.x.row(n - 1);
+  pre_norm(s.last, weights_.ln_f_gamma, weights_.ln_f_beta, s.normed);
+  linear(s.normed, weights_.output_head(), nullptr, s.out);
+  const float cap = config_.final_softcap;
+  if (cap > 0.0f) s.out = (cap * (s.out.array() / cap).tanh()).matrix();
+  logits = s.out.row(0);
+}
+
+void Model::forward_uncached(const std::vector<int>& tokens, int window, RowVector& logits,
+                             ForwardRecord* record) const {
+  // A scratch cache as long as the sequence: nothing is evicted, the windows (the model-wide one and
+  // local layers' own) act as masks only.
+  ModelConfig scratch_shape = config_;
+  scratch_shape.context_length = int(tokens.size());
+  scratch_shape.layer_windows.clear();
+  KvCache scratch(scratch_shape, 0);
+  forward_cached(tokens, scratch, window, logits, record);
+  if (record)
+    for (LayerRecord& l : record->layers) {
+      l.evicted_rows.clear();
+      l.held_rows.clear();
+    }
+}
+
+}  // namespace kvscope

@@ -1,0 +1,95 @@
+#pragma once
+// Model: a decoder-only transformer of one of the engine's families (config.h), run two ways over the
+// same layer code:
+//   forward_cached:   feed the new tokens only; K and V of earlier positions come from the cache,
+//                     read through KvRows (core/engine/cache/kv_rows.h): contiguous, ring or paged.
+//   forward_uncached: re-run the whole sequence into a scratch cache that is thrown away afterwards.
+// A sliding window of W (0 = none) lets a query at position p see keys p-W+1..p in both ways; a local
+// layer (Gemma 3) has a window of its own, and a layer attends with the smaller of the two. With
+// learned positions (GPT-2) it bounds the cache's memory but never extends the position table; with
+// rotary positions nothing is looked up by position, so a window lets decoding pass the context.
+// The cached way reads whatever the cache holds (KvRows): a policy-managed cache may have evicted
+// positions (per KV head) or hold them quantized; a query then reads only the held positions.
+// Multi-head latent attention (config.mla()) caches a latent row per layer and position and rebuilds
+// K and V from the rows attention reads, in both ways alike (core/engine/forward/model_mla.cpp).
+#include <vector>
+
+#include "core/engine/model/config.h"
+#include "core/engine/forward/forward_record.h"
+#include "core/engine/cache/kv_cache.h"
+#include "core/engine/cache/kv_rows.h"
+#include "core/engine/model/weights.h"
+
+namespace kvscope {
+
+// Buffers reused from call to call so a cached decode step allocates nothing once warmed up.
+// One thread's scratch in Model::attend, for one query row and KV head at a time.
+struct AttentionLane {
+  std::vector<int> keys;                           // the key positions the row reads, ascending
+  std::vector<const float*> key_rows, value_rows;  // their K and V rows, at this KV head's columns
+  std::vector<float> weights;                      // one query head's scores, then attention weights, by key
+};
+
+struct ForwardScratch {
+  Matrix x;                    // [n, d] residual stream of the new positions
+  Matrix normed, qkv;          // [n, d]; GPT-2's fused [n, 3d]
+  Matrix q, k, v;              // [n, q_dim], [n, kv_dim], [n, kv_dim]
+  Matrix k_unrotated;          // [n, kv_dim] K before rotary positions (recorded for the trace)
+  Matrix mixed, projected;     // [n, q_dim] attention output, [n, d]
+  Matrix hidden, up;           // [n, d_ff]
+  Matrix last, out;            // [1, d] newest row after the final norm, [1, vocab] its logits
+  RowVector position_row;      // [d] one learned position embedding, widened from its stored dtype
+  std::vector<std::vector<int>> held;  // per KV head: the positions the cache holds for this layer
+  std::vector<AttentionLane> lanes;   // one per thread of Model::attend
+  std::vector<KeySpan> row_spans;  // per query row: from the first key it read (KV head 0) to itself
+  std::vector<int> row_key_counts; // per query row: keys it read (KV head 0; every head reads as many)
+  std::vector<int> reused;         // positions read back from the cache by any query row and KV head
+  // MLA (core/engine/forward/model_mla.cpp): r = kv_lora_rank, rope = qk_rope_dim.
+  Matrix latent;                   // [n, r + rope] the new rows' latent | rotated shared key (what is cached)
+  Matrix latent_read;              // [rebuilt, r] the latent rows K and V are rebuilt from (cached, then new)
+  Matrix k_nope, v_up;             // [rebuilt, n_head * nope], [rebuilt, q_dim] up-projections of the latents
+  Matrix k_rebuilt, v_rebuilt;     // [key_end, q_dim] by position; only the rebuilt positions are filled
+  std::vector<int> rebuilt;        // positions rebuilt in this call, ascending
+};
+
+class Model {
+ public:
+  Model(ModelConfig config, ModelWeights weights);
+
+  const ModelConfig& config() const { return config_; }
+  const ModelWeights& weights() const { return weights_; }
+
+  // Appends tokens at positions cache.next_position()... and returns the logits [vocab] of the
+  // newest position. record may be null. The caller keeps learned positions below the context length.
+  void forward_cached(const std::vector<int>& tokens, KvRows& cache, int window, RowVector& logits,
+                      ForwardRecord* record, ForwardScratch* scratch = nullptr) const;
+
+  // Recomputes every position of tokens from nothing; returns the logits of the last position.
+  void forward_uncached(const std::vector<int>& tokens, int window, RowVector& logits,
+                        ForwardRecord* record) const;
+
+ private:
+  void run_layer(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
+                 ForwardRecord* record) const;
+  void project_qkv_fused(int layer, ForwardScratch& s) const;
+  void project_qkv_separate(int layer, ForwardScratch& s, int first_position) const;
+  void project_mla(int layer, ForwardScratch& s, int first_position) const;
+  KvLayerView rebuild_kv(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window) const;
+  void attend(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
+              ForwardRecord* record) const;
+  void attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i, int kv_head, int first_position,
+                  const KvLayerView& view, int window, ForwardRecord* record) const;
+  void mlp(int layer, ForwardScratch& s) const;
+  void record_layer(LayerRecord& record, bool with_rows, const ForwardScratch& s, int first_position) const;
+
+  ModelConfig config_;
+  ModelWeights weights_;
+  const std::vector<double>& inv_freq(int layer) const { return config_.layer_local(layer) ? inv_freq_local_ : inv_freq_; }
+  float gain_offset() const { return config_.traits().norm_gain_offset ? 1.0f : 0.0f; }
+  void pre_norm(const Matrix& x, const Vector& gain, const Vector& bias, Matrix& out) const;
+
+  std::vector<double> inv_freq_;        // rotary inverse frequencies (empty for learned positions)
+  std::vector<double> inv_freq_local_;  // of local layers: their own RoPE base (Gemma 3)
+};
+
+}  // namespace kvscope

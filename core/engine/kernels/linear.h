@@ -1,0 +1,17 @@
+#pragma once
+// y = x W^T + b for W stored [out, in], streamed once in its stored dtype by the kernel set of this
+// CPU (isa.h): one row (cached decode) is a matrix-vector product, several rows (prefill, uncached
+// steps) a matrix-matrix product. Output rows are split across the shared thread pool.
+#include "core/engine/kernels/tensor.h"
+#include "core/engine/kernels/weight_matrix.h"
+
+namespace kvscope {
+
+void linear(const Matrix& x, const WeightMatrix& weight, const Vector* bias, Matrix& y);
+void linear(const Matrix& x, const Matrix& weight, const Vector* bias, Matrix& y);  // F32 weights
+
+// Threads used by the one-row path (default: hardware concurrency, at most 8).
+void set_linear_threads(int n_threads);
+int linear_threads();
+
+}  // namespace kvscope

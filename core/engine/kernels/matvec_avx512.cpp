@@ -1,0 +1,42 @@
+// The kernel set of matvec_kernels.h for AVX-512F, 16 floats a vector. Compiled with -mavx512f
+// (core/CMakeLists.txt) and run only on a CPU that has it (isa.cpp). Nothing here instantiates a
+// library template outside an anonymous namespace: an inline function compiled with these flags
+// could be the copy the linker keeps for the whole program, and then run on an older CPU.
+// GCC 12 warns inside its own AVX-512 intrinsics, which read an "undefined" register on purpose
+// (GCC bug 105593, fixed in 13).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace kvscope {
+namespace {
+struct Simd {
+  using V = __m512;
+  static constexpr int kLanes = 16;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V set1(float v) { return _mm512_set1_ps(v); }
+  static V load_f32(const float* p) { return _mm512_loadu_ps(p); }
+  static void store_f32(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V load_f16(const std::uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static V load_bf16(const std::uint16_t* p) {  // bits << 16: the high half of a float32
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static float sum(V v) { return _mm512_reduce_add_ps(v); }
+};
+}  // namespace
+}  // namespace kvscope
+
+#include "core/engine/kernels/matvec_loops.h"
+
+namespace kvscope {
+const KernelSet kAvx512Kernels = kernel_set("avx512");
+}  // namespace kvscope

@@ -1,0 +1,281 @@
+#pragma once
+// The loops of the kernel sets (matvec_kernels.h), written once over an instruction set's vector
+// operations. Each matvec_<isa>.cpp defines `Simd` (its vector type, loads, multiply-add, sum) and
+// then includes this file. Everything here sits in an anonymous namespace: each of those files
+// compiles its own copy with its own flags, and no copy can stand in for another at link time.
+// Include it from those files only, after their Simd.
+#include <cstdint>
+
+#include "core/engine/kernels/half_float.h"
+#include "core/engine/kernels/matvec_kernels.h"
+
+namespace kvscope {
+namespace {
+
+constexpr std::int64_t kLanes = Simd::kLanes;
+using V = Simd::V;
+
+// Weight dtypes: load() widens kLanes consecutive weights to float32, one() a single (tail) weight.
+struct F32 {
+  using Weight = float;
+  static V load(const float* p) { return Simd::load_f32(p); }
+  static float one(float v) { return v; }
+};
+struct F16 {
+  using Weight = std::uint16_t;
+  static V load(const std::uint16_t* p) { return Simd::load_f16(p); }
+  static float one(std::uint16_t v) { return half_to_float(v); }
+};
+struct BF16 {
+  using Weight = std::uint16_t;
+  static V load(const std::uint16_t* p) { return Simd::load_bf16(p); }
+  static float one(std::uint16_t v) { return bfloat16_to_float(v); }
+};
+
+// W row . x over cols values; four accumulators, so one multiply-add does not wait for another.
+template <class D>
+float dot(const typename D::Weight* row, const float* x, std::int64_t cols) {
+  V a0 = Simd::zero(), a1 = a0, a2 = a0, a3 = a0;
+  std::int64_t c = 0;
+  for (; c + 4 * kLanes <= cols; c += 4 * kLanes) {
+    a0 = Simd::fma(D::load(row + c), Simd::load_f32(x + c), a0);
+    a1 = Simd::fma(D::load(row + c + kLanes), Simd::load_f32(x + c + kLanes), a1);
+    a2 = Simd::fma(D::load(row + c + 2 * kLanes), Simd::load_f32(x + c + 2 * kLanes), a2);
+    a3 = Simd::fma(D::load(row + c + 3 * kLanes), Simd::load_f32(x + c + 3 * kLanes), a3);
+  }
+  for (; c + kLanes <= cols; c += kLanes) a0 = Simd::fma(D::load(row + c), Simd::load_f32(x + c), a0);
+  float sum = Simd::sum(Simd::add(Simd::add(a0, a1), Simd::add(a2, a3)));
+  for (; c < cols; ++c) sum += D::one(row[c]) * x[c];
+  return sum;
+}
+
+template <class D>
+void matvec(const void* w, std::int64_t cols, const float* x, const float* bias, float* y, std::int64_t begin,
+            std::int64_t end) {
+  const typename D::Weight* rows = static_cast<const typename D::Weight*>(w);
+  for (std::int64_t r = begin; r < end; ++r) {
+    const float sum = dot<D>(rows + r * cols, x, cols);
+    y[r] = bias ? sum + bias[r] : sum;
+  }
+}
+
+// R weight rows against N input rows (R x N <= 8): R x N products in as many accumulators, each weight
+// vector loaded (and widened) once for N of them. out[k * N + j] = W row k . x row j. The loops over
+// R and N have constant bounds and unroll fully, so the accumulators live in registers.
+template <class D, int R, int N>
+void dot_tile(const typename D::Weight* const w[R], const float* const x[N], std::int64_t cols, float out[R * N]) {
+  static_assert(R * N <= 8, "more accumulators than the registers hold beside their operands");
+  V acc[R][N];
+  for (int k = 0; k < R; ++k)
+    for (int j = 0; j < N; ++j) acc[k][j] = Simd::zero();
+  std::int64_t c = 0;
+  for (; c + kLanes <= cols; c += kLanes) {
+    V weights[R];
+    for (int k = 0; k < R; ++k) weights[k] = D::load(w[k] + c);
+    for (int j = 0; j < N; ++j) {
+      const V input = Simd::load_f32(x[j] + c);
+      for (int k = 0; k < R; ++k) acc[k][j] = Simd::fma(weights[k], input, acc[k][j]);
+    }
+  }
+  for (int k = 0; k < R; ++k)
+    for (int j = 0; j < N; ++j) {
+      float sum = Simd::sum(acc[k][j]);
+      for (std::int64_t t = c; t < cols; ++t) sum += D::one(w[k][t]) * x[j][t];
+      out[k * N + j] = sum;
+    }
+}
+
+// Weight rows per tile: a tile (up to 32 x 3072 floats, 384 KiB) stays in L2 while every block of
+// four input rows passes over it, so W is read from memory once per call.
+constexpr std::int64_t kTileRows = 32;
+
+// One tile of weight rows [r, r_end) against the N input rows xs: pairs of weight rows, then a last
+// single row when the count is odd.
+template <class D, int N>
+void matmul_block(const typename D::Weight* rows, std::int64_t cols, const float* const xs[N], std::int64_t r,
+                  std::int64_t r_end, float* y, std::int64_t i, std::int64_t y_stride, const float* bias) {
+  auto put = [&](std::int64_t j, std::int64_t row, float sum) { y[(i + j) * y_stride + row] = bias ? sum + bias[row] : sum; };
+  for (; r + 2 <= r_end; r += 2) {
+    const typename D::Weight* const w[2] = {rows + r * cols, rows + (r + 1) * cols};
+    float out[2 * N];
+    dot_tile<D, 2, N>(w, xs, cols, out);
+    for (int j = 0; j < N; ++j) put(j, r, out[j]), put(j, r + 1, out[N + j]);
+  }
+  if (r < r_end) {
+    const typename D::Weight* const w[1] = {rows + r * cols};
+    float out[N];
+    dot_tile<D, 1, N>(w, xs, cols, out);
+    for (int j = 0; j < N; ++j) put(j, r, out[j]);
+  }
+}
+
+// Many input rows (prefill, uncached steps): the register tile of GEMM libraries. A panel of kPanel
+// weight rows is copied, widened and transposed into `packed` kDepth columns at a time, so one vector
+// load gives one column of kPanel rows; each input value is broadcast and multiplied into them. kInputs
+// input rows x two vectors of rows are twelve accumulators, in registers for the whole depth, and no
+// horizontal sums. The panel (16 KiB with AVX2, 32 KiB with AVX-512) stays in L1 while every block of
+// input rows passes over it.
+constexpr std::int64_t kPanel = 2 * kLanes;
+constexpr std::int64_t kDepth = 256;
+constexpr int kInputs = 6;
+// Below this many input rows, packing costs more than it saves: the dot-product tiles above run.
+constexpr std::int64_t kPackedFromRows = 24;
+
+// packed[k * kPanel + r] = W[r, k0 + k] widened, for the panel's `valid` rows; the rest are zero.
+template <class D>
+void pack_panel(const typename D::Weight* panel, std::int64_t cols, std::int64_t k0, std::int64_t depth,
+                std::int64_t valid, float* packed) {
+  // Column by column: the stores run along `packed`, the loads along kPanel rows a line at a time.
+  const typename D::Weight* start = panel + k0;
+  if (valid == kPanel) {  // a constant trip count, unrolled
+    for (std::int64_t k = 0; k < depth; ++k)
+      for (std::int64_t r = 0; r < kPanel; ++r) packed[k * kPanel + r] = D::one(start[r * cols + k]);
+    return;
+  }
+  for (std::int64_t k = 0; k < depth; ++k) {
+    float* column = packed + k * kPanel;
+    for (std::int64_t r = 0; r < valid; ++r) column[r] = D::one(start[r * cols + k]);
+    for (std::int64_t r = valid; r < kPanel; ++r) column[r] = 0.0f;
+  }
+}
+
+// y[j, 0..valid) (+)= packed panel x input rows j < N over `depth` columns. The first pass over a
+// panel stores (plus the bias), later passes add to what is there.
+template <int N>
+void panel_product(const float* packed, std::int64_t depth, const float* x, std::int64_t x_stride, float* y,
+                   std::int64_t y_stride, std::int64_t valid, bool first, const float* bias) {
+  V acc[N][2];
+  for (int j = 0; j < N; ++j) acc[j][0] = acc[j][1] = Simd::zero();
+  for (std::int64_t k = 0; k < depth; ++k) {
+    const V w0 = Simd::load_f32(packed + k * kPanel), w1 = Simd::load_f32(packed + k * kPanel + kLanes);
+    for (int j = 0; j < N; ++j) {
+      const V input = Simd::set1(x[j * x_stride + k]);
+      acc[j][0] = Simd::fma(w0, input, acc[j][0]);
+      acc[j][1] = Simd::fma(w1, input, acc[j][1]);
+    }
+  }
+  for (int j = 0; j < N; ++j) {
+    float* out = y + j * y_stride;
+    if (valid == kPanel) {
+      const V b0 = first && bias ? Simd::load_f32(bias) : Simd::zero();
+      const V b1 = first && bias ? Simd::load_f32(bias + kLanes) : Simd::zero();
+      Simd::store_f32(out, Simd::add(first ? b0 : Simd::load_f32(out), acc[j][0]));
+      Simd::store_f32(out + kLanes, Simd::add(first ? b1 : Simd::load_f32(out + kLanes), acc[j][1]));
+      continue;
+    }
+    float sums[kPanel];
+    Simd::store_f32(sums, acc[j][0]);
+    Simd::store_f32(sums + kLanes, acc[j][1]);
+    for (std::int64_t r = 0; r < valid; ++r) out[r] = first ? sums[r] + (bias ? bias[r] : 0.0f) : out[r] + sums[r];
+  }
+}
+
+template <class D>
+void matmul_packed(const typename D::Weight* rows, std::int64_t cols, const float* x, std::int64_t n,
+                   const float* bias, float* y, std::int64_t y_stride, std::int64_t begin, std::int64_t end) {
+  alignas(64) float packed[kDepth * kPanel];
+  for (std::int64_t r = begin; r < end; r += kPanel) {
+    const std::int64_t valid = end - r < kPanel ? end - r : kPanel;
+    const float* panel_bias = bias ? bias + r : nullptr;
+    for (std::int64_t k0 = 0; k0 < cols; k0 += kDepth) {
+      const std::int64_t depth = cols - k0 < kDepth ? cols - k0 : kDepth;
+      const bool first = k0 == 0;
+      pack_panel<D>(rows + r * cols, cols, k0, depth, valid, packed);
+      const float* xs = x + k0;
+      float* ys = y + r;
+      std::int64_t i = 0;
+      for (; i + kInputs <= n; i += kInputs)
+        panel_product<kInputs>(packed, depth, xs + i * cols, cols, ys + i * y_stride, y_stride, valid, first, panel_bias);
+      switch (n - i) {
+        case 5: panel_product<5>(packed, depth, xs + i * cols, cols, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
+        case 4: panel_product<4>(packed, depth, xs + i * cols, cols, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
+        case 3: panel_product<3>(packed, depth, xs + i * cols, cols, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
+        case 2: panel_product<2>(packed, depth, xs + i * cols, cols, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
+        case 1: panel_product<1>(packed, depth, xs + i * cols, cols, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
+        default: break;
+      }
+    }
+  }
+}
+
+template <class D>
+void matmul(const void* w, std::int64_t cols, const float* x, std::int64_t n, const float* bias, float* y,
+            std::int64_t y_stride, std::int64_t begin, std::int64_t end) {
+  const typename D::Weight* rows = static_cast<const typename D::Weight*>(w);
+  if (n >= kPackedFromRows) {
+    matmul_packed<D>(rows, cols, x, n, bias, y, y_stride, begin, end);
+    return;
+  }
+  for (std::int64_t tile = begin; tile < end; tile += kTileRows) {
+    const std::int64_t tile_end = end - tile < kTileRows ? end : tile + kTileRows;
+    std::int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const float* const xs[4] = {x + i * cols, x + (i + 1) * cols, x + (i + 2) * cols, x + (i + 3) * cols};
+      matmul_block<D, 4>(rows, cols, xs, tile, tile_end, y, i, y_stride, bias);
+    }
+    if (i == n) continue;
+    // The last one to three input rows, still two weight rows at a time (no std::min: a library
+    // template instantiated here, with these flags, could be the copy the whole program links).
+    const std::int64_t last = n - 1;
+    const float* const xs[3] = {x + i * cols, x + (i + 1 < last ? i + 1 : last) * cols, x + (i + 2 < last ? i + 2 : last) * cols};
+    if (n - i == 3) matmul_block<D, 3>(rows, cols, xs, tile, tile_end, y, i, y_stride, bias);
+    if (n - i == 2) matmul_block<D, 2>(rows, cols, xs, tile, tile_end, y, i, y_stride, bias);
+    if (n - i == 1) matmul_block<D, 1>(rows, cols, xs, tile, tile_end, y, i, y_stride, bias);
+  }
+}
+
+void attention_scores(const float* q, const float* const* keys, std::int64_t count, std::int64_t dim, float scale,
+                      float* out) {
+  for (std::int64_t j = 0; j < count; ++j) out[j] = scale * dot<F32>(keys[j], q, dim);
+}
+
+// out += sum_j weights[j] * rows[j], four vectors of out at a time held in registers across all rows
+// (a head of 64 floats is two passes with AVX2, one with AVX-512); each element sums in row order.
+void weighted_sum(const float* weights, const float* const* rows, std::int64_t count, std::int64_t dim, float* out) {
+  std::int64_t c = 0;
+  for (; c + 4 * kLanes <= dim; c += 4 * kLanes) {
+    V a0 = Simd::load_f32(out + c), a1 = Simd::load_f32(out + c + kLanes);
+    V a2 = Simd::load_f32(out + c + 2 * kLanes), a3 = Simd::load_f32(out + c + 3 * kLanes);
+    for (std::int64_t j = 0; j < count; ++j) {
+      const V w = Simd::set1(weights[j]);
+      const float* row = rows[j] + c;
+      a0 = Simd::fma(w, Simd::load_f32(row), a0), a1 = Simd::fma(w, Simd::load_f32(row + kLanes), a1);
+      a2 = Simd::fma(w, Simd::load_f32(row + 2 * kLanes), a2), a3 = Simd::fma(w, Simd::load_f32(row + 3 * kLanes), a3);
+    }
+    Simd::store_f32(out + c, a0), Simd::store_f32(out + c + kLanes, a1);
+    Simd::store_f32(out + c + 2 * kLanes, a2), Simd::store_f32(out + c + 3 * kLanes, a3);
+  }
+  for (; c + kLanes <= dim; c += kLanes) {
+    V a = Simd::load_f32(out + c);
+    for (std::int64_t j = 0; j < count; ++j) a = Simd::fma(Simd::set1(weights[j]), Simd::load_f32(rows[j] + c), a);
+    Simd::store_f32(out + c, a);
+  }
+  for (; c < dim; ++c)
+    for (std::int64_t j = 0; j < count; ++j) out[c] += weights[j] * rows[j][c];
+}
+
+// Ten independent chains (named, not an array: GCC keeps an array of vectors in memory, and the
+// chains would then run through stores and loads): two multiply-add pipes times a latency of four
+// or five cycles need about that many in flight.
+double multiply_add_loop(std::int64_t iterations) {
+  const V m = Simd::set1(0.999999f), b = Simd::set1(1e-6f);
+  V a0 = Simd::set1(0), a1 = Simd::set1(1), a2 = Simd::set1(2), a3 = Simd::set1(3), a4 = Simd::set1(4);
+  V a5 = Simd::set1(5), a6 = Simd::set1(6), a7 = Simd::set1(7), a8 = Simd::set1(8), a9 = Simd::set1(9);
+  for (std::int64_t n = 0; n < iterations; ++n) {
+    a0 = Simd::fma(a0, m, b), a1 = Simd::fma(a1, m, b), a2 = Simd::fma(a2, m, b), a3 = Simd::fma(a3, m, b);
+    a4 = Simd::fma(a4, m, b), a5 = Simd::fma(a5, m, b), a6 = Simd::fma(a6, m, b), a7 = Simd::fma(a7, m, b);
+    a8 = Simd::fma(a8, m, b), a9 = Simd::fma(a9, m, b);
+  }
+  const V s = Simd::add(Simd::add(Simd::add(a0, a1), Simd::add(a2, a3)), Simd::add(Simd::add(a4, a5), Simd::add(a6, a7)));
+  volatile float sink = Simd::sum(Simd::add(s, Simd::add(a8, a9)));  // keeps the loop from being optimised away
+  (void)sink;
+  return 10.0 * kLanes * double(iterations);
+}
+
+constexpr KernelSet kernel_set(const char* isa) {
+  return {isa,          matvec<F32>,      matvec<F16>,  matvec<BF16>,     matmul<F32>, matmul<F16>,
+          matmul<BF16>, attention_scores, weighted_sum, multiply_add_loop};
+}
+
+}  // namespace
+}  // namespace kvscope

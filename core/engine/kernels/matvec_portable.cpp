@@ -1,0 +1,66 @@
+// The portable kernels of matvec_kernels.h: plain C++, summed in order, the reference for the others.
+#include "core/engine/kernels/half_float.h"
+#include "core/engine/kernels/matvec_kernels.h"
+
+namespace kvscope {
+
+namespace {
+float widen(float v) { return v; }
+float widen_f16(std::uint16_t v) { return half_to_float(v); }
+float widen_bf16(std::uint16_t v) { return bfloat16_to_float(v); }
+
+template <class Weight, float (*Widen)(Weight)>
+void matvec(const void* w, std::int64_t cols, const float* x, const float* bias, float* y, std::int64_t begin,
+            std::int64_t end) {
+  const Weight* rows = static_cast<const Weight*>(w);
+  for (std::int64_t r = begin; r < end; ++r) {
+    const Weight* row = rows + r * cols;
+    float sum = 0.0f;
+    for (std::int64_t c = 0; c < cols; ++c) sum += Widen(row[c]) * x[c];
+    y[r] = bias ? sum + bias[r] : sum;
+  }
+}
+
+template <class Weight, float (*Widen)(Weight)>
+void matmul(const void* w, std::int64_t cols, const float* x, std::int64_t n, const float* bias, float* y,
+            std::int64_t y_stride, std::int64_t begin, std::int64_t end) {
+  for (std::int64_t i = 0; i < n; ++i) matvec<Weight, Widen>(w, cols, x + i * cols, bias, y + i * y_stride, begin, end);
+}
+
+void attention_scores(const float* q, const float* const* keys, std::int64_t count, std::int64_t dim, float scale,
+                      float* out) {
+  for (std::int64_t j = 0; j < count; ++j) {
+    float sum = 0.0f;
+    for (std::int64_t c = 0; c < dim; ++c) sum += q[c] * keys[j][c];
+    out[j] = scale * sum;
+  }
+}
+
+void weighted_sum(const float* weights, const float* const* rows, std::int64_t count, std::int64_t dim, float* out) {
+  for (std::int64_t j = 0; j < count; ++j)
+    for (std::int64_t c = 0; c < dim; ++c) out[c] += weights[j] * rows[j][c];
+}
+
+double multiply_add_loop(std::int64_t iterations) {
+  // Eight independent chains, so the loop is bound by throughput, not by one chain's latency.
+  float acc[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  for (std::int64_t i = 0; i < iterations; ++i)
+    for (float& a : acc) a = a * 0.999999f + 1e-6f;
+  volatile float sink = acc[0] + acc[7];  // keeps the loop from being optimised away
+  (void)sink;
+  return 8.0 * double(iterations);
+}
+}  // namespace
+
+const KernelSet kPortableKernels = {"portable",
+                                    matvec<float, widen>,
+                                    matvec<std::uint16_t, widen_f16>,
+                                    matvec<std::uint16_t, widen_bf16>,
+                                    matmul<float, widen>,
+                                    matmul<std::uint16_t, widen_f16>,
+                                    matmul<std::uint16_t, widen_bf16>,
+                                    attention_scores,
+                                    weighted_sum,
+                                    multiply_add_loop};
+
+}  // namespace kvscope
