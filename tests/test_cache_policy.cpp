@@ -377,3 +377,65 @@ TEST_CASE("back() under a policy rebuilds the exact policy cache: stepping again
   CHECK(again.cached.logits == first[2].cached.logits);
   CHECK(again.cached.policy.kept == first[2].cached.policy.kept);
 }
+
+TEST_CASE("tova: the spec, and the rule's closed form on given scores", "[policy][tova]") {
+  CHECK(parse_kv_policy("tova:6").to_string() == "tova:6");
+  CHECK(parse_kv_policy(" bits:8 , tova:6 ").to_string() == "tova:6,bits:8");
+  CHECK(parse_kv_policy("tova:6").rule->max_rows() == 6);
+  CHECK(parse_kv_policy("tova:6").rule->uses_newest_attention());
+  for (const char* bad : {"tova:0", "tova", "tova:6,window:4", "window:4,tova:6", "tova:6,heavy:2", "tova:6,tova:5"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(parse_kv_policy(bad), UsageError);
+  }
+  CHECK_THROWS_WITH(parse_kv_policy("tova:6,window:4"), Catch::Contains("one eviction rule"));
+  // Budget 3 of 7 held: the three largest scores; of the three tied at 0.2 the oldest (1) goes.
+  const std::vector<double> newest = {0.05, 0.2, 0.3, 0.0, 0.2, 0.2, 0.1};
+  CHECK(keep(parse_kv_policy("tova:3"), test::range(0, 7), 7, {}, newest) ==
+        std::map<int, std::string>{{2, "attended"}, {4, "attended"}, {5, "attended"}});
+  const KeptRows under = parse_kv_policy("tova:8").rule->keep(EvictionInputs{test::range(0, 7), 7, 0, {}, newest});
+  CHECK(under.positions == test::range(0, 7));  // under budget: nothing goes
+}
+
+TEST_CASE("tova:6 on demo-llama: at most 6 rows per layer, chosen by the newest query's attention averaged here", "[policy][tova][llama]") {
+  const int budget = 6;
+  const std::vector<StepTrace> h = run(parse_kv_policy("tova:6"), 10, true);
+  const ModelConfig& c = demo_llama().model->config();
+  std::vector<std::vector<int>> before(std::size_t(c.n_layer));  // per layer, kept after the previous step
+  bool evicted_any = false;
+  for (const StepTrace& t : h) {
+    INFO("step " << t.step);
+    const PolicyTrace& p = t.cached.policy;
+    for (int l = 0; l < c.n_layer; ++l) {
+      const LayerRecord& r = t.cached.forward.layers[std::size_t(l)];
+      // The newest query row's weights, averaged over every query head of the layer, computed here.
+      std::vector<double> score(std::size_t(t.position_end), 0.0);
+      for (const Matrix& a : r.attention)
+        for (int k = 0; k < t.position_end; ++k) score[std::size_t(k)] += double(a(a.rows() - 1, k)) / double(c.n_head);
+      std::vector<int> candidates = before[std::size_t(l)];
+      for (int q = t.position_begin; q < t.position_end; ++q) candidates.push_back(q);
+      std::vector<int> expected = candidates;
+      if (int(expected.size()) > budget) {
+        std::sort(expected.begin(), expected.end(), [&](int a, int b) {
+          return score[std::size_t(a)] != score[std::size_t(b)] ? score[std::size_t(a)] > score[std::size_t(b)] : a > b;
+        });
+        expected.resize(std::size_t(budget));
+        std::sort(expected.begin(), expected.end());
+        evicted_any = true;
+      }
+      for (int g = 0; g < c.kv_heads(); ++g) {
+        INFO("layer " << l << " KV head " << g);
+        CHECK(p.kept_at(l, g) == expected);
+        CHECK(int(p.kept_at(l, g).size()) <= budget);
+        for (int q : p.kept_at(l, g)) CHECK(std::string(p.reason_of(l, g, q)) == "attended");
+      }
+      CHECK(r.held_rows == expected);
+      // The query read only what the cache held before the step, and itself.
+      if (!t.prefill) CHECK(r.reused_rows == before[std::size_t(l)]);
+      before[std::size_t(l)] = expected;
+    }
+    CHECK(p.max_rows == budget);
+    CHECK(p.kl_from_full >= 0.0);
+  }
+  CHECK(evicted_any);
+  CHECK(h.back().cached.policy.kl_from_full > 1e-6);  // measured against full attention like every policy
+}

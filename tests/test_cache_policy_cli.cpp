@@ -117,3 +117,30 @@ TEST_CASE("done-when: sinks:2,window:6, bits:8, bits:4 and full on demo-llama, t
     if (spec != "full") CHECK(max_kl > 1e-6);  // every other policy diverges somewhere
   }
 }
+
+TEST_CASE("done-when: generate --kv-policy tova:6 holds at most 6 rows per layer and reports its divergence", "[policy][cli][tova][llama]") {
+  const kvscope::LoadedModel m = kvscope::load_preset("demo-llama");
+  const llama_ref::Model reference = reference_of(m);
+  const test::ExecResult r = test::exec_cli({"generate", "--preset", "demo-llama", "--prompt", kPrompt, "--force", kForce,
+                                             "--max-new-tokens", "8", "--kv-policy", "tova:6", "--mode", "cached",
+                                             "--json", "--logits"});
+  REQUIRE(r.status == 0);
+  const json doc = json::parse(r.out);
+  const std::vector<int> tokens = doc["tokens"].get<std::vector<int>>();
+  REQUIRE(doc["steps"].size() == 8);
+  for (const json& step : doc["steps"]) {
+    const int end = step["positions"][1].get<int>();
+    INFO("at " << end << " positions");
+    const json& p = step["cached"]["policy"];
+    CHECK(p["spec"] == "tova:6");
+    CHECK(p["max_rows"] == 6);
+    REQUIRE(p["kept_positions"].size() == 2);
+    for (const json& layer : p["kept_positions"]) CHECK(layer.size() == 6);  // 53+ positions, budget 6
+    for (const json& layer : p["kept_reasons"]) CHECK(layer["attended"].size() == 6);
+    CHECK(step["cached"]["cache_bytes"] == 2 * 2 * 6 * 2 * 16 * 4);  // K and V, 2 layers, 6 rows, 2 KV heads x 16, fp32
+    const std::vector<int> context(tokens.begin(), tokens.begin() + end);
+    const double kl = kl_of(llama_ref::last_logits(reference, context, 0), step["logits"].get<std::vector<double>>());
+    CHECK_THAT(p["kl_from_full"].get<double>(), Catch::Matchers::WithinAbs(kl, 1e-6 + 1e-3 * kl));
+    if (step["phase"] == "decode") CHECK(kl > 1e-6);  // the prefill read every row; eviction follows it
+  }
+}

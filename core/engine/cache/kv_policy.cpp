@@ -12,6 +12,7 @@ namespace kvscope {
 
 // Each rule's factory, defined in its own file: it reads its items and refuses what it cannot do.
 std::shared_ptr<const EvictionRule> make_window_rule(const PolicyItems& items);
+std::shared_ptr<const EvictionRule> make_tova_rule(const PolicyItems& items);
 
 namespace {
 
@@ -32,6 +33,7 @@ const std::vector<RuleEntry>& rules() {
       {{{"sinks", "sinks:S", "the number of sinks"}, {"window", "window:W", "the window"},
         {"heavy", "heavy:H", "the number of heavy hitters"}},
        make_window_rule},
+      {{{"tova", "tova:N", "the budget"}}, make_tova_rule},
   };
   return table;
 }
