@@ -168,11 +168,13 @@ void draw_calculator_panel(PanelContext& c, float height) {
   const KvDtype dtype = kv_dtypes()[std::size_t(std::clamp(c.ui->calc_dtype, 0, int(kv_dtypes().size()) - 1))].id;
   const int held = held_positions(c);
   const std::int64_t tokens = c.ui->calc_tokens > 0 ? c.ui->calc_tokens : std::max(1, held);
+  // The shape's own layout (MHA/GQA/MQA, local windows or MLA), in words and evaluated.
+  const AttentionVariant own = own_attention_variant(shape);
   ImGui::PushFont(c.fonts->title);
-  ImGui::TextUnformatted("How big does the cache get?  bytes = 2 \xC3\x97 layers \xC3\x97 KV heads \xC3\x97 head dim \xC3\x97 tokens \xC3\x97 bytes per value");
+  ImGui::Text("How big does the cache get?  %s", cache_formula_in_words(own).c_str());
   ImGui::PopFont();
   draw_controls(c, shape);
-  ImGui::TextWrapped("%s: %s", shape.label.c_str(), cache_formula(shape, shape.n_kv_head, tokens, dtype).c_str());
+  ImGui::TextWrapped("%s (%s): %s", shape.label.c_str(), own.name.c_str(), cache_formula(shape, own, tokens, dtype).c_str());
   if (c.report && c.report->engine.set) {
     const EngineBytes& e = c.report->engine;
     ImGui::Text("Engine check (%s, fp32, t=%d): calculator %s B, engine %s B %s", c.model_name.c_str(), e.positions,

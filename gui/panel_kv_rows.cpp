@@ -236,9 +236,7 @@ void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& c
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("position %d %s: %s%s%s", r.position, token_label(*c.trace, r.position).c_str(),
                       kind_long_name(r.kind),
-                      role == "sink"    ? ", kept as an attention sink"
-                      : role == "heavy" ? ", kept as a heavy hitter (most attention so far)"
-                                        : "",
+                      role.empty() ? "" : (", kept by the policy as '" + role + "'").c_str(),
                       r.computed_at_step >= 0 ? (" (values from step " + std::to_string(r.computed_at_step) + ")").c_str() : "");
   const float y = p.y + (lh - th) * 0.5f;
   draw_row_marker(dl, ImVec2(p.x + col.marker, y), r.kind, *c.pal, th);

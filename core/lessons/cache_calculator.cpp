@@ -229,6 +229,15 @@ std::string cache_formula(const CacheShape& s, const AttentionVariant& v, std::i
          format_decimal_bytes(double(kv_cache_bytes(s, v, tokens, dtype)));
 }
 
+std::string cache_formula_in_words(const AttentionVariant& v) {
+  const char* x = " \xC3\x97 ";
+  if (v.latent) return std::string("bytes = layers") + x + "(latent + rotated key)" + x + "tokens" + x + "bytes per value";
+  if (v.sliding)
+    return std::string("bytes = 2") + x + "(global layers" + x + "tokens + local layers" + x + "min(tokens, window))" + x +
+           "KV heads" + x + "head dim" + x + "bytes per value";
+  return std::string("bytes = 2") + x + "layers" + x + "KV heads" + x + "head dim" + x + "tokens" + x + "bytes per value";
+}
+
 std::string cache_product(const CacheShape& s, int n_kv_head, std::int64_t tokens, KvDtype dtype) {
   const KvDtypeInfo& d = kv_dtype_info(dtype);
   const bool split = s.v_head_dim > 0 && s.v_head_dim != s.d_head;  // K and V heads of different widths

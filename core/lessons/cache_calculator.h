@@ -92,6 +92,10 @@ std::int64_t kv_cache_bytes(const CacheShape& shape, const AttentionVariant& var
 // × 256 head dim × 2 B (bf16) = ..."; without, cache_formula's.
 std::string cache_formula(const CacheShape& shape, const AttentionVariant& variant, std::int64_t tokens, KvDtype dtype);
 
+// The variant's formula in words, for a title: "bytes = 2 × layers × KV heads × head dim × tokens ×
+// bytes per value" (MHA/GQA/MQA), with local layers' windows, or MLA's latent row.
+std::string cache_formula_in_words(const AttentionVariant& variant);
+
 // "2 × 32 layers × 8 KV heads × 128 head dim × 32,768 tokens × 2 B (bf16)"
 std::string cache_product(const CacheShape& shape, int n_kv_head, std::int64_t tokens, KvDtype dtype);
 // The product, then " = 4.29 GB".

@@ -76,12 +76,12 @@ CLI::Validator positive_number() {
 // The shape asked for: GPT-2 as the demo, or a Llama without biases or q/k norms and a tied head.
 ModelConfig model_shape(const TrainCommandOptions& o) {
   ModelConfig c = o.shape;
-  if (o.family == "llama") {
-    c.family = ModelFamily::Llama;
+  const FamilyTraits* family = family_by_name(o.family.c_str());
+  if (!family || !trainer_implements(*family)) throw UsageError("--family must be gpt2 or llama, got '" + o.family + "'");
+  c.family = family->family;
+  if (family->qkv == QkvLayout::Separate) {  // Llama: no biases
     c.qkv_bias = c.out_bias = c.mlp_bias = false;
     c.layer_norm_eps = 1e-6f;
-  } else if (o.family != "gpt2") {
-    throw UsageError("--family must be gpt2 or llama, got '" + o.family + "'");
   }
   c.n_kv_head = o.kv_heads;
   c.ff_dim = o.d_ff;

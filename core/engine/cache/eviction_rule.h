@@ -12,10 +12,10 @@ struct EvictionInputs {
   int end;                       // positions 0..end-1 exist
   int layer_window;              // the layer's own window (0: global): positions before end - window are gone anyway
   // Per position: attention this KV head received so far, summed over its query heads, rows and steps
-  // (H2O's score). Filled when the rule uses_attention_sums().
+  // (H2O's score). Accumulated only when the rule uses_attention_sums() (zeros otherwise).
   const std::vector<double>& attention_sums;
   // Per position: the newest query's attention weight, averaged over the layer's query heads (TOVA's
-  // score). Filled when the rule uses_newest_attention().
+  // score). Given only when the rule uses_newest_attention() (empty otherwise).
   const std::vector<double>& newest_attention;
 };
 
@@ -32,8 +32,6 @@ class EvictionRule {
   virtual bool evicts() const = 0;
   virtual bool uses_attention_sums() const { return false; }
   virtual bool uses_newest_attention() const { return false; }
-  // Whether kept sets may differ by layer and KV head (the trace then holds one per layer and head).
-  virtual bool per_head() const { return uses_attention_sums() || uses_newest_attention(); }
   // Rows held per layer and KV head after a step at most (0: no bound).
   virtual int max_rows() const = 0;
   virtual KeptRows keep(const EvictionInputs& in) const = 0;

@@ -38,12 +38,17 @@ const std::vector<RuleEntry>& rules() {
   return table;
 }
 
-const char* const kBitsUsage = "bits:4|8|16";
-
-std::shared_ptr<const RowQuantizer> quantizer_for(int bits) {
-  if (bits == 16) return half_quantizer();
-  return kivi_quantizer(bits);
+// The registry of quantizers, by the value of the "bits" item (32, float32, is the default).
+struct QuantizerEntry {
+  int bits;
+  std::shared_ptr<const RowQuantizer> (*make)();
+};
+const std::vector<QuantizerEntry>& quantizers() {
+  static const std::vector<QuantizerEntry> table = {
+      {16, half_quantizer}, {8, [] { return kivi_quantizer(8); }}, {4, [] { return kivi_quantizer(4); }}};
+  return table;
 }
+const char* const kBitsUsage = "bits:4|8|16";
 
 std::string trim(const std::string& s) {
   const std::size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
@@ -118,9 +123,10 @@ KvPolicy parse_kv_policy(const std::string& spec) {
   KvPolicy p;
   if (items.count("bits")) {
     const int bits = items["bits"];
-    if (bits != 4 && bits != 8 && bits != 16)
+    const auto q = std::find_if(quantizers().begin(), quantizers().end(), [bits](const QuantizerEntry& e) { return e.bits == bits; });
+    if (q == quantizers().end())
       throw UsageError("'bits:" + std::to_string(bits) + "': bits must be 4, 8 or 16, got " + std::to_string(bits));
-    p.quantizer = quantizer_for(bits);
+    p.quantizer = q->make();
     items.erase("bits");
   }
   if (rule) p.rule = rule->make(items);

@@ -98,6 +98,10 @@ Eviction PolicyKvCache::evict(const std::vector<std::vector<double>>* newest_att
     out.evicted[i].resize(std::size_t(shape_.n_kv_head));
     for (std::size_t g = 0; g < std::size_t(shape_.n_kv_head); ++g) {
       KeptRows kept = policy_.rule->keep(EvictionInputs{l.held[g], next_position_, l.window, l.sums[g], newest});
+      assert(kept.positions.size() == kept.reasons.size() && "a rule gives one reason per kept position");
+      assert(std::is_sorted(kept.positions.begin(), kept.positions.end()) &&
+             std::includes(l.held[g].begin(), l.held[g].end(), kept.positions.begin(), kept.positions.end()) &&
+             "a rule keeps held positions, ascending");
       const KeySpan own = visible_span(next_position_ - 1, l.window);  // a local layer's own window
       for (std::size_t k = kept.positions.size(); k-- > 0;)
         if (!own.contains(kept.positions[k])) {

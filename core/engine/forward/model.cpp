@@ -196,7 +196,7 @@ void Model::mlp(int layer, ForwardScratch& s) const {
       swiglu_in_place(s.hidden, s.up);
     linear(s.hidden, w.mlp_proj, nullptr, s.projected);
   }
-  if (f.sandwich_norms) rms_norm_in_place(s.projected, w.post_mlp_norm, config_.layer_norm_eps, config_.d_model, 1.0f);
+  if (f.sandwich_norms) rms_norm_in_place(s.projected, w.post_mlp_norm, config_.layer_norm_eps, config_.d_model, gain_offset());
   s.x += s.projected;
 }
 

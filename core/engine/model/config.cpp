@@ -45,6 +45,8 @@ void validate(const ModelConfig& c) {
   if (c.traits().qkv == QkvLayout::Fused && (c.kv_heads() != c.n_head || c.d_head() * c.n_head != c.d_model))
     fail(std::string("a fused QKV projection (") + c.family_name() +
          ") has one K/V head per query head and d_head = d_model / n_head");
+  if (c.rotary() && c.traits().qkv == QkvLayout::Fused)
+    fail(std::string("rotary positions are applied to separate Q/K/V projections, not ") + c.family_name() + "'s fused one");
   if (c.rotary() && (c.d_head() % 2 != 0)) fail("rotary positions need an even head_dim, got " + std::to_string(c.d_head()));
   if (c.rotary() && !(c.rope_theta > 0.0f && c.rope_theta < 1e30f)) fail("rope_theta must be a positive number");
   if (!c.layer_windows.empty() && int(c.layer_windows.size()) != c.n_layer)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <iterator>
 
 namespace kvscope {
@@ -14,6 +15,10 @@ std::vector<int> union_of(const std::vector<std::vector<int>>& lists) {
   std::sort(all.begin(), all.end());
   all.erase(std::unique(all.begin(), all.end()), all.end());
   return all;
+}
+
+bool same_words(const std::vector<const char*>& a, const std::vector<const char*>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const char* x, const char* y) { return std::strcmp(x, y) == 0; });
 }
 
 // Per layer: the newest query row's attention per key position, averaged over the query heads (TOVA's score).
@@ -73,6 +78,7 @@ void finish_policy_step(const Model& model, const std::vector<int>& tokens, int 
   for (int l = 0; l < n_layer && !t.per_head; ++l)
     for (int g = 0; g < n_kv; ++g)
       if (e.kept[std::size_t(l)][std::size_t(g)].positions != e.kept[0][0].positions ||
+          !same_words(e.kept[std::size_t(l)][std::size_t(g)].reasons, e.kept[0][0].reasons) ||
           e.evicted[std::size_t(l)][std::size_t(g)] != e.evicted[0][0])
         t.per_head = true;
   const int layers = t.per_head ? n_layer : 1, heads = t.per_head ? n_kv : 1;
