@@ -8,14 +8,16 @@
 
 #include <cfloat>
 #include <csignal>
+#include <memory>
 #include <iostream>
 #include <string>
 
 #include "core/engine/kernels/error.h"
-#include "gui/app.h"
-#include "gui/gl_util.h"
-#include "gui/options.h"
-#include "gui/screenshot.h"
+#include "gui/app/app.h"
+#include "gui/drivers/headless.h"
+#include "gui/draw/gl_util.h"
+#include "gui/app/options.h"
+#include "gui/drivers/screenshot.h"
 
 namespace {
 
@@ -137,7 +139,10 @@ int main(int argc, char** argv) {
   WindowHooks hooks{[&] { toggle_fullscreen(window, saved); }};
   int status = 0;
   try {
-    App app(options.app, hooks);  // loads the model before any window opens
+    // Without a person (--steps, --export-steps): a HeadlessRun drives the App. Made first, so an App
+    // that fails to load leaves no export folder behind (its destructor removes it).
+    std::unique_ptr<HeadlessRun> headless = is_headless(options.app) ? std::make_unique<HeadlessRun>(options.app) : nullptr;
+    App app(options.app, hooks, headless.get());  // loads the model before any window opens
     glfwSetErrorCallback(on_glfw_error);
     if (!glfwInit()) throw GlError("cannot start GLFW: " + g_glfw_error + " (no display? try xvfb-run)");
     window = open_window(options);

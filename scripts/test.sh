@@ -2,20 +2,25 @@
 # Install what is missing, build, and pass the whole test suite three ways (what CI runs):
 #   1. release build, every test (window tests under Xvfb included)
 #   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer, LeakSanitizer on
-#   3. every libFuzzer target for FUZZ_SECONDS (default 30) over its seed corpus
-# `bash scripts/test.sh release` runs stage 1 only (quick local check).
+#   3. every libFuzzer target for FUZZ_SECONDS (default 30) over its seed corpus, built in stage 2's
+#      tree (clang, ASan + UBSan), so the sanitized core is compiled once
+# `bash scripts/test.sh release` runs stage 1 only (quick local check). Each stage line gives the
+# seconds since the start, so a CI log shows what each stage took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stage() { echo "== test.sh: $* ($(date +%T))"; }
-stage "release build and suite"
+started=$SECONDS
+stage() { echo "== test.sh: $* ($(date +%T), $((SECONDS - started)) s in)"; }
+stage "release build"
 bash scripts/build.sh default
+stage "release suite"
 ctest --preset default
 [ "${1:-all}" = release ] && exit 0
-stage "sanitizer build and suite (ASan + UBSan + LSan)"
+stage "sanitizer build (clang, ASan + UBSan, with the fuzz targets)"
 # The asan test preset sets intercept_tls_get_addr=0: LeakSanitizer's scan of dynamic TLS (Mesa's
 # dlopen'ed driver has it) now and then crashes its own tracer at exit ("Tracer caught signal 11",
 # google/sanitizers#1322), which failed a window test once in CI with no leak and no bug of ours.
 bash scripts/build.sh asan
+stage "sanitizer suite (ASan + UBSan + LSan)"
 ctest --preset asan
 stage "fuzzing, ${FUZZ_SECONDS:-30} s per target"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"

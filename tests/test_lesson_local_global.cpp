@@ -2,9 +2,11 @@
 // weights): after n positions each local layer holds min(n, 4) rows and each global layer n, and the
 // bytes the engine reports are that closed form, at every step.
 #include <algorithm>
+#include <cmath>
 #include <catch2/catch.hpp>
 
 #include "core/lessons/lesson_checks.h"
+#include "core/lessons/rotary_pairs.h"
 #include "core/lessons/lesson_run.h"
 
 using namespace kvscope;
@@ -66,4 +68,47 @@ TEST_CASE("lesson checks recompute attention as the model does: local layers by 
     }
   }
   CHECK(local_checked);
+}
+
+TEST_CASE("the ledger line says how many K/V rows the newest query reads in local and in global layers", "[lesson][gemma]") {
+  const LoadedModel model = load_preset("gemma3-layout");
+  LessonRun run(builtin_lesson("local_and_global_layers"), model);
+  for (int s = 0; s < 6; ++s) run.step();
+  for (int s = 0; s < run.steps_done(); ++s) {
+    const int n = run.history()[std::size_t(s)].position_end;
+    INFO("step " << s << ", " << n << " positions");
+    std::string line;
+    for (const std::string& l : run.reports()[std::size_t(s)].lines)
+      if (l.find("the newest query reads") != std::string::npos) line = l;
+    REQUIRE_FALSE(line.empty());
+    // Layers 0, 1, 3, 4 are local (window 4), 2 and 5 global (the preset's config.json).
+    if (n <= 4)
+      CHECK_THAT(line, Catch::Contains("reads " + std::to_string(n) + " K/V rows per layer"));
+    else
+      CHECK_THAT(line, Catch::Contains("reads 4 K/V rows in layers 0, 1, 3, 4 and " + std::to_string(n) +
+                                       " K/V rows in layers 2, 5"));
+  }
+}
+
+TEST_CASE("rotary dials on gemma3-layout: local layers turn at their own base (1e4), global ones at 1e6", "[lesson][gemma]") {
+  const LoadedModel model = load_preset("gemma3-layout");
+  const ModelConfig& c = model.model->config();
+  LessonRun run(builtin_lesson("local_and_global_layers"), model);
+  for (int s = 0; s < 4; ++s) run.step();
+  const StepTrace& t = run.history().back();
+  const int position = t.newest_position(), d = c.d_head();
+  for (int layer : {0, 2}) {  // local, global (config.json's layer_types)
+    const double base = layer == 0 ? 10000.0 : 1000000.0;  // rope_local_base_freq, rope_theta
+    const RotaryRow row = rotary_row(c, t, layer, 0, position);
+    REQUIRE(row.found);
+    REQUIRE(int(row.pairs.size()) == d / 2);
+    for (int j = 0; j < d / 2; ++j) {
+      INFO("layer " << layer << " pair " << j);
+      const double theta = std::pow(base, -2.0 * j / d);
+      CHECK(row.pairs[std::size_t(j)].radians_per_position == Approx(theta).epsilon(1e-9));
+      // The dial's measured turn is the model's: position x theta, wrapped to (-pi, pi].
+      const double expected = std::remainder(position * theta, 2 * M_PI);
+      CHECK(std::abs(std::remainder(row.pairs[std::size_t(j)].turned - expected, 2 * M_PI)) < 2e-3);
+    }
+  }
 }

@@ -30,6 +30,23 @@ LoadedModel load_embedded(const std::vector<EmbeddedFile>& files, const std::str
 }
 }  // namespace
 
+const std::vector<PresetInfo>& builtin_presets() {
+  static const std::vector<PresetInfo> presets = {
+      {"demo", "GPT-2 style, learned positions, the default"},
+      {"demo-llama", "RoPE, grouped-query attention, any text"},
+      {"demo-mla", "multi-head latent attention, any text"},
+      {"gemma3-layout", "Gemma 3's local and global layers, random weights"},
+      {"gpt2-small", "GPT-2 124M's shape, random weights, token ids"},
+  };
+  return presets;
+}
+
+std::string presets_help() {
+  std::string s;
+  for (const PresetInfo& p : builtin_presets()) s += (s.empty() ? "" : ", ") + p.name + " (" + p.summary + ")";
+  return s;
+}
+
 LoadedModel load_preset(const std::string& name, WeightDtype random_dtype) {
   if (name == "demo")
     return load_embedded(embedded_demo_model(), name, "vocab.txt", [](const std::string& text, const std::string& where) {

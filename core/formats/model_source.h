@@ -27,6 +27,16 @@ struct LoadedModel {
 // Throws UsageError for an unknown name.
 LoadedModel load_preset(const std::string& name, WeightDtype random_dtype = WeightDtype::F32);
 
+// Every preset load_preset knows, in the order front ends list them, with a few words each: what
+// `--help` prints (kvscope and kvscope-cli), so no front end keeps a list of its own.
+struct PresetInfo {
+  std::string name;
+  std::string summary;  // "GPT-2 style, the default", "random weights"...
+};
+const std::vector<PresetInfo>& builtin_presets();
+// "demo (GPT-2 style, the default), demo-llama (...), ...".
+std::string presets_help();
+
 constexpr std::uint64_t kPresetSeed = 1234;
 
 }  // namespace kvscope

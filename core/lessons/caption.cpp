@@ -152,18 +152,7 @@ std::string position_range(int first, int last) {
   return std::to_string(first) + "\xE2\x80\x93" + std::to_string(last);
 }
 
-std::string format_bytes(std::int64_t bytes) {
-  char buf[64];
-  if (bytes < 1024)
-    std::snprintf(buf, sizeof buf, "%lld B", (long long)bytes);
-  else if (bytes < 1024 * 1024)
-    std::snprintf(buf, sizeof buf, "%.1f KiB", double(bytes) / 1024.0);
-  else if (bytes < 1024LL * 1024 * 1024)
-    std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
-  else
-    std::snprintf(buf, sizeof buf, "%.2f GiB", double(bytes) / (1024.0 * 1024.0 * 1024.0));
-  return buf;
-}
+std::string format_bytes(std::int64_t bytes) { return format_decimal_bytes(double(bytes)); }
 
 std::string format_count(std::int64_t n) {
   std::string digits = std::to_string(n < 0 ? -n : n), out;

@@ -29,10 +29,11 @@ std::string quoted(const std::string& token_text);
 std::string position_list(const std::vector<int>& positions);
 // "3–7" (en dash), or "3" when first == last.
 std::string position_range(int first, int last);
-// "1.5 KiB", "3.0 MiB" (binary units, as memory is allocated); "12,345".
+// Bytes on screen and in captions, one convention everywhere: decimal units as model cards quote
+// cache sizes (1 kB = 1,000 B): "640 B", "3.07 kB", "4.29 GB". "12,345" for a count.
 std::string format_bytes(std::int64_t bytes);
 std::string format_count(std::int64_t n);
-// "17.18 GB", "2.56 kB" (decimal units, as model cards quote cache sizes).
+// The same for a byte count that is not whole (an average): "17.18 GB", "2.56 kB".
 std::string format_decimal_bytes(double bytes);
 // A small difference for a caption: "0 (bitwise identical)" when exactly zero, else "3.0e-08".
 std::string format_difference(double value);

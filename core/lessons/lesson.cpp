@@ -295,6 +295,12 @@ Lesson builtin_lesson(const std::string& name) {
 
 Lesson default_lesson() { return builtin_lesson("time_flies_fast"); }
 
+std::string builtin_lesson_names() {
+  std::string s;
+  for (const EmbeddedFile& f : embedded_builtin_lessons()) s += (s.empty() ? "" : ", ") + f.name;
+  return s;
+}
+
 Lesson load_lesson(const std::string& path_or_name) {
   if (std::ifstream(path_or_name).good() || path_or_name.find('/') != std::string::npos)
     return load_lesson_file(path_or_name);

@@ -98,6 +98,8 @@ const std::vector<EmbeddedFile>& embedded_builtin_lessons();
 std::vector<Lesson> builtin_lessons();
 Lesson builtin_lesson(const std::string& name);  // throws UsageError for an unknown name
 Lesson default_lesson();                         // time_flies_fast
+// The built-in lessons' names in the Lessons menu's order, joined by ", " (for --help).
+std::string builtin_lesson_names();
 // A lesson file, or a built-in lesson's name ("why_not_cache_q" or "why_not_cache_q.json") when no
 // such file exists. Throws DataError naming the path.
 Lesson load_lesson(const std::string& path_or_name);

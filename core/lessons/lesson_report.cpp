@@ -35,10 +35,25 @@ void report_ledger(const std::vector<StepTrace>& history, int step, LessonReport
                     format_count(u.total_rows_computed) + " without a cache vs " + format_count(c.total_rows_computed) +
                     " with one; multiply-adds " + format_short_count(double(u.total_macs)) + " vs " +
                     format_short_count(double(c.total_macs)) + " (" + fmt("%.2f", ratio) + "\xC3\x97).");
-  const int reads = c.forward.layers.front().row_keys_read.back();  // the newest query's keys (a policy may skip some)
-  r.lines.push_back("Attention still reads every row: the newest query reads " + std::to_string(reads) +
-                    (reads == 1 ? " K/V row" : " K/V rows") +
-                    " per layer in both modes; the cache saves projections, not reads.");
+  // The newest query's keys per layer (a window or policy may leave fewer), grouped by count: one number
+  // when every layer reads as many, else which layers read how many (local and global layers).
+  std::vector<std::pair<int, std::vector<int>>> groups;  // (keys read, layers)
+  for (int l = 0; l < int(c.forward.layers.size()); ++l) {
+    const int reads = c.forward.layers[std::size_t(l)].row_keys_read.back();
+    auto it = std::find_if(groups.begin(), groups.end(), [reads](const auto& g) { return g.first == reads; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {reads, {}});
+    it->second.push_back(l);
+  }
+  std::string reads_text;
+  if (groups.size() == 1) {
+    reads_text = std::to_string(groups[0].first) + (groups[0].first == 1 ? " K/V row" : " K/V rows") + " per layer";
+  } else {
+    for (const auto& [reads, layers] : groups)
+      reads_text += (reads_text.empty() ? "" : " and ") + std::to_string(reads) + (reads == 1 ? " K/V row" : " K/V rows") +
+                    " in layer" + (layers.size() == 1 ? " " : "s ") + position_list(layers);
+  }
+  r.lines.push_back("Attention still reads every row: the newest query reads " + reads_text +
+                    " in both modes; the cache saves projections, not reads.");
   r.numbers["ledger"] = {{"rows_uncached", u.total_rows_computed}, {"rows_cached", c.total_rows_computed},
                          {"macs_uncached", u.total_macs}, {"macs_cached", c.total_macs}};
 }

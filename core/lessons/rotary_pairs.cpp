@@ -44,7 +44,7 @@ RotaryRow rotary_row(const ModelConfig& config, const StepTrace& step, int layer
   }
   if (i < 0) return row;
   const LayerRecord& l = mode->forward.layers[std::size_t(layer)];
-  const std::vector<double> inv_freq = rope_inverse_frequencies(config);
+  const std::vector<double> inv_freq = rope_inverse_frequencies(config, config.layer_local(layer));  // a local layer's own base
   const int d = config.d_head(), half = d / 2, off = kv_head * d;
   for (int j = 0; j < half; ++j) {
     RotaryPair p;

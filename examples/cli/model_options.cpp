@@ -10,7 +10,7 @@ namespace kvscope::cli {
 
 void ModelOptions::add_to(CLI::App& command) {
   auto* preset_option =
-      command.add_option("--preset", preset, "built-in model: demo (default; GPT-2 style), demo-llama (RoPE, grouped-query attention, any text), demo-mla (multi-head latent attention, any text), gemma3-layout (Gemma 3 local and global layers, random weights) or gpt2-small (random weights)");
+      command.add_option("--preset", preset, "built-in model: " + presets_help());
   command.add_option("--model", model_dir, "Hugging Face GPT-2 folder: config.json, model.safetensors, vocab.json, merges.txt")
       ->excludes(preset_option);
 }

@@ -164,7 +164,8 @@ TEST_CASE("a tiny window, the biggest text and a held step key do not crash", "[
   REQUIRE_FALSE(start.is_null());
   const double px = start["font_px"];  // --font-scale 3 is already the largest text
   for (int i = 0; i < 12; ++i) w.key("plus");  // past the largest size: clamped
-  for (const auto& [width, height] : {std::pair{40, 30}, {1, 1}, {200, 120}}) {
+  for (const std::pair<int, int>& size : {std::pair{40, 30}, {1, 1}, {200, 120}}) {
+    const int width = size.first, height = size.second;  // (clang 14 cannot capture structured bindings)
     w.resize(width, height);
     const json j = w.wait_for([&](const json& s) {
       return s["window_size"][0] == double(width) && s["window_size"][1] == double(height);
@@ -186,4 +187,23 @@ TEST_CASE("a tiny window, the biggest text and a held step key do not crash", "[
   const std::string shot = dir + "/kvscope-step" + std::to_string(j["steps_shown"].get<int>()) + ".png";
   CHECK_FALSE(w.wait_for([&shot](const json&) { return std::ifstream(shot).good(); }).is_null());
   CHECK(w.alive());
+}
+
+TEST_CASE("kvscope --help names every built-in lesson (the files in examples/lessons) and every preset", "[gui][hardening]") {
+  const auto help = kvscope::test::run({KVSCOPE_GUI_BINARY, "--help"});
+  CHECK(help.status == 0);
+  int lessons = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(KVSCOPE_SOURCE_DIR) + "/examples/lessons")) {
+    if (entry.path().extension() != ".json") continue;
+    const std::string name = entry.path().stem().string();
+    INFO(name);
+    CHECK(help.output.find(name) != std::string::npos);
+    ++lessons;
+  }
+  CHECK(lessons >= 17);
+  // The presets a person can load, read from the folders of the built-in models and the two random shapes.
+  for (const char* preset : {"demo", "demo-llama", "demo-mla", "gemma3-layout", "gpt2-small"}) {
+    INFO(preset);
+    CHECK(help.output.find(preset) != std::string::npos);
+  }
 }

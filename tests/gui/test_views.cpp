@@ -6,11 +6,11 @@
 #include "core/engine/kernels/error.h"
 #include "core/formats/model_source.h"
 #include "core/engine/session/session.h"
-#include "gui/caption.h"
-#include "gui/panels.h"
+#include "gui/views/caption.h"
+#include "gui/panels/panels.h"
 #include "core/lessons/lesson.h"
-#include "gui/theme.h"
-#include "gui/trace_view.h"
+#include "gui/draw/theme.h"
+#include "gui/views/trace_view.h"
 
 using namespace kvscope;
 using namespace kvscope::gui;
@@ -180,7 +180,9 @@ TEST_CASE("palette: text and marker glyphs meet 4.5:1 in every theme", "[gui][vi
 
 TEST_CASE("number formats", "[gui][views]") {
   CHECK(format_count(1234567) == "1,234,567");
-  CHECK(format_bytes(3072) == "3.0 KiB");
+  CHECK(format_bytes(3072) == "3.07 kB");  // one convention: decimal units
+  CHECK(format_bytes(640) == "640 B");
+  CHECK(format_bytes(4294967296LL) == "4.29 GB");
   CHECK(position_list({0, 1, 2}) == "0\xE2\x80\x93" "2");
   CHECK(position_list({4}) == "4");
   CHECK(position_list({0, 2}) == "0, 2");

@@ -53,6 +53,18 @@ struct LayerRecord {
   Matrix values;          // [n_computed, kv_dim]
   RowVector query;        // [q_dim] the newest query row (used once, never cached)
   Matrix queries;         // [n_computed, q_dim] every query row of this call (the lessons' Q check)
+
+  // Filled by the attention beside its math; the record owns and sizes its buffers here.
+  // Before the rows run: n_rows query rows over keys 0..key_end-1, what the record keeps (attention
+  // weights, key_attention) sized and zeroed.
+  void begin_attention(int n_head, int n_kv_head, int n_rows, int key_end, int window_used, bool weights, bool received);
+  // Query row `row` read `count` keys from `first` to `last` (its KV head 0's list: every head reads as many).
+  void row_read(int row, int first, int last, int count) {
+    visible_keys[std::size_t(row)] = KeySpan{first, last};
+    row_keys_read[std::size_t(row)] = count;
+  }
+  // After the rows: the cached positions some row read (any KV head), from what each KV head held.
+  void finish_attention(const std::vector<std::vector<int>>& held_by_kv_head, int first_position);
 };
 
 struct ForwardRecord {

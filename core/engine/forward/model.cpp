@@ -88,14 +88,10 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
   const KvLayerView view = config_.mla() ? rebuild_kv(layer, s, first_position, cache, layer_window) : cache.read_layer(layer);
   const int key_end = first_position + n;
   LayerRecord* r = record ? &record->layers[layer] : nullptr;
-  if (r && record->with_attention) r->attention.assign(config_.n_head, Matrix::Zero(n, key_end));
-  if (r && record->with_key_attention) r->key_attention.setZero(n_kv, key_end);
+  if (r) r->begin_attention(config_.n_head, n_kv, n, key_end, layer_window, record->with_attention, record->with_key_attention);
   s.mixed.setZero(n, config_.q_dim());
   s.held.resize(std::size_t(n_kv));
   for (int g = 0; g < n_kv; ++g) cache.held_positions(layer, g, s.held[std::size_t(g)]);
-  s.row_spans.assign(std::size_t(n), KeySpan{});
-  s.row_key_counts.assign(std::size_t(n), 0);
-  if (r) r->window = layer_window;
 
   // Pairs are numbered row-major (i * n_kv + g). Attention received by key sums over rows, so a record
   // that keeps it runs on one thread; so does a product too small to wake the others for.
@@ -116,15 +112,7 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
     run(0);
   else
     pool.run_chunks(run);
-
-  // Cached positions some row read (any KV head): the trace's reused rows.
-  s.reused.clear();
-  const int first_read = s.row_spans.front().first;
-  for (const std::vector<int>& held : s.held)
-    for (int p : held)
-      if (p >= first_read) s.reused.push_back(p);
-  std::sort(s.reused.begin(), s.reused.end());
-  s.reused.erase(std::unique(s.reused.begin(), s.reused.end()), s.reused.end());
+  if (r) r->finish_attention(s.held, first_position);
 }
 
 void Model::attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i, int g, int first_position,
@@ -141,10 +129,7 @@ void Model::attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i,
   for (int p : s.held[std::size_t(g)])
     if (p >= span.first) keys.push_back(p);
   for (int p = std::max(first_position, span.first); p <= span.last; ++p) keys.push_back(p);
-  if (g == 0) {
-    s.row_spans[std::size_t(i)] = KeySpan{keys.front(), span.last};
-    s.row_key_counts[std::size_t(i)] = int(keys.size());
-  }
+  if (r && g == 0) r->row_read(i, keys.front(), span.last, int(keys.size()));
   // K or V rows of the keys at this KV head's columns: older positions from the cache (through its view:
   // contiguous, ring or a block table), new ones from this call.
   const int kv_off = g * d_head, count = int(keys.size());
@@ -236,11 +221,9 @@ void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvRows& 
 // The trace's view of one layer: rows computed and reused, keys each query saw, MACs by closed form.
 void Model::record_layer(LayerRecord& r, bool with_rows, const ForwardScratch& s, int first_position) const {
   const std::int64_t n = s.q.rows(), d = config_.d_model, q_dim = config_.q_dim(), kv_dim = config_.kv_dim();
-  r.visible_keys = s.row_spans;  // what attend read: a full span unless the cache evicted inside it
-  r.row_keys_read = s.row_key_counts;
+  // visible_keys, row_keys_read and reused_rows: filled by attend (begin/row_read/finish_attention).
   r.keys_read = 0;
-  for (int count : s.row_key_counts) r.keys_read += count;
-  r.reused_rows = s.reused;
+  for (int count : r.row_keys_read) r.keys_read += count;
   r.computed_rows.clear();
   for (int p = first_position; p < first_position + n; ++p) r.computed_rows.push_back(p);
   const std::int64_t matrices = mlp_matrices(config_.traits().mlp);

@@ -41,9 +41,6 @@ struct ForwardScratch {
   RowVector position_row;      // [d] one learned position embedding, widened from its stored dtype
   std::vector<std::vector<int>> held;  // per KV head: the positions the cache holds for this layer
   std::vector<AttentionLane> lanes;   // one per thread of Model::attend
-  std::vector<KeySpan> row_spans;  // per query row: from the first key it read (KV head 0) to itself
-  std::vector<int> row_key_counts; // per query row: keys it read (KV head 0; every head reads as many)
-  std::vector<int> reused;         // positions read back from the cache by any query row and KV head
   // MLA (core/engine/forward/model_mla.cpp): r = kv_lora_rank, rope = qk_rope_dim.
   Matrix latent;                   // [n, r + rope] the new rows' latent | rotated shared key (what is cached)
   Matrix latent_read;              // [rebuilt, r] the latent rows K and V are rebuilt from (cached, then new)

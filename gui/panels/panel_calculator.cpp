@@ -1,0 +1,204 @@
+// The cache-size calculator: bytes = 2 x layers x KV heads x head dim x tokens x bytes per value for
+// the loaded model or a well-known shape, in fp32 / bf16 / fp8; MHA, GQA and MQA side by side; a plot
+// over context length; and, for the loaded model, the bytes the engine reports for the step shown.
+// The arithmetic is core/cache_calculator.h (no model runs); this file only draws it.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "core/lessons/caption.h"
+#include "gui/panels/panels.h"
+
+namespace kvscope::gui {
+
+namespace {
+
+// The most positions any layer holds (a local layer holds only its window; a global one every position).
+int held_positions(const PanelContext& c) {
+  if (!c.trace || !c.trace->cached.ran) return 0;
+  std::size_t held = 0;
+  for (const LayerRecord& l : c.trace->cached.forward.layers) held = std::max(held, l.held_rows.size());
+  return int(held);
+}
+
+CacheShape chosen_shape(const PanelContext& c) {
+  if (c.ui->calc_shape != "loaded")
+    for (const CacheShape& s : known_cache_shapes())
+      if (s.name == c.ui->calc_shape) return s;
+  return loaded_cache_shape(*c.config, c.model_name);
+}
+
+void draw_controls(PanelContext& c, const CacheShape& shape) {
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextUnformatted("Model");
+  ImGui::SameLine();
+  // As wide as the longest choice, so the one shown is never cut (within half the panel: the dtypes
+  // and the token slider share the line).
+  const CacheShape loaded = loaded_cache_shape(*c.config, c.model_name);
+  float widest = ImGui::CalcTextSize(loaded.label.c_str()).x;
+  for (const CacheShape& s : known_cache_shapes()) widest = std::max(widest, ImGui::CalcTextSize(s.label.c_str()).x);
+  ImGui::SetNextItemWidth(std::min(widest + ImGui::GetFrameHeight() * 1.5f, ImGui::GetContentRegionAvail().x * 0.5f));
+  if (ImGui::BeginCombo("##shape", shape.label.c_str())) {
+    if (ImGui::Selectable(loaded.label.c_str(), shape.name == "loaded"))
+      push_action(c, ActionType::SetCalculatorShape, 0, "loaded");
+    for (const CacheShape& s : known_cache_shapes())
+      if (ImGui::Selectable(s.label.c_str(), s.name == shape.name))
+        push_action(c, ActionType::SetCalculatorShape, 0, s.name);
+    ImGui::EndCombo();
+  }
+  for (int i = 0; i < int(kv_dtypes().size()); ++i) {
+    ImGui::SameLine();
+    if (ImGui::RadioButton(kv_dtypes()[std::size_t(i)].name, c.ui->calc_dtype == i))
+      push_action(c, ActionType::SetCalculatorDtype, i);
+  }
+  ImGui::SameLine();
+  ImGui::TextUnformatted("Tokens");
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(-1);
+  int tokens = c.ui->calc_tokens > 0 ? c.ui->calc_tokens : std::max(1, held_positions(c));
+  if (ImGui::SliderInt("##tokens", &tokens, 1, 131072, "%d", ImGuiSliderFlags_Logarithmic))
+    push_action(c, ActionType::SetCalculatorTokens, tokens);
+}
+
+// Rows MHA / GQA / MQA, columns fp32 / bf16 / fp8; the chosen cell outlined.
+void draw_table(PanelContext& c, const CacheShape& shape, std::int64_t tokens, float width) {
+  const std::vector<AttentionVariant> variants = attention_variants(shape);
+  const ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_SizingStretchProp;
+  if (!ImGui::BeginTable("sizes", 1 + int(kv_dtypes().size()), flags, ImVec2(width, 0))) return;
+  ImGui::TableSetupColumn("attention (KV heads)");
+  for (const KvDtypeInfo& d : kv_dtypes()) ImGui::TableSetupColumn(d.name);
+  ImGui::TableHeadersRow();
+  for (const AttentionVariant& v : variants) {
+    ImGui::TableNextRow();
+    ImGui::TableNextColumn();
+    ImGui::Text("%s %d%s", v.name.c_str(), v.n_kv_head, v.hypothetical ? "" : " \xE2\x9C\x93");
+    for (int i = 0; i < int(kv_dtypes().size()); ++i) {
+      ImGui::TableNextColumn();
+      const std::string bytes = format_decimal_bytes(double(kv_cache_bytes(shape, v, tokens, kv_dtypes()[std::size_t(i)].id)));
+      ImGui::TextUnformatted(bytes.c_str());
+      if (i == c.ui->calc_dtype && !v.hypothetical) {
+        const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+        ImGui::GetWindowDrawList()->AddRect(ImVec2(a.x - 3, a.y - 2), ImVec2(b.x + 3, b.y + 2), c.pal->outline, 2, 0, 2.5f);
+      }
+    }
+  }
+  ImGui::EndTable();
+  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);  // within the table's width: the plot is beside it
+  ImGui::TextWrapped("\xE2\x9C\x93 the model's own layout; the other rows are what the same shape would need.");
+  ImGui::PopTextWrapPos();
+}
+
+// 1, 2 or 5 times a power of ten, at least x: a round top for the y axis.
+double nice_ceiling(double x) {
+  if (x <= 0) return 1.0;
+  const double p = std::pow(10.0, std::floor(std::log10(x)));
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (m * p >= x) return m * p;
+  return 10.0 * p;
+}
+
+void draw_mark(ImDrawList* dl, ImVec2 q, int shape, float r, ImU32 color) {
+  if (shape == 0) dl->AddCircleFilled(q, r, color);
+  else if (shape == 1) dl->AddRectFilled(ImVec2(q.x - r, q.y - r), ImVec2(q.x + r, q.y + r), color);
+  else dl->AddTriangleFilled(ImVec2(q.x, q.y - r * 1.2f), ImVec2(q.x - r * 1.2f, q.y + r), ImVec2(q.x + r * 1.2f, q.y + r), color);
+}
+
+// Bytes over context length 0..tokens for every variant (straight lines: the cache is linear in
+// tokens), each labelled at its end with the bytes at the chosen length; the weights in the same dtype
+// as a dashed line.
+void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, KvDtype dtype, ImVec2 size) {
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const float th = ImGui::GetTextLineHeight();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const std::vector<AttentionVariant> variants = attention_variants(shape);
+  const std::int64_t x_max = std::max<std::int64_t>(tokens, 1);
+  const double weights = double(shape.parameters) * kv_dtype_info(dtype).bytes;
+  const double y_max = nice_ceiling(std::max(double(kv_cache_bytes(shape, shape.n_head, x_max, dtype)), weights) * 1.05);
+  const std::string top = format_decimal_bytes(y_max);
+  const ImVec2 a(p.x + ImGui::CalcTextSize(top.c_str()).x + th * 0.4f, p.y + th * 0.5f);
+  const ImVec2 b(p.x + size.x - ImGui::CalcTextSize("MHA 000.00 MB").x - th * 1.3f, p.y + size.y - th * 1.4f);
+  if (b.x - a.x < th * 4 || b.y - a.y < th * 2) return;
+  auto at = [&](double x, double y) { return ImVec2(a.x + float(x / double(x_max)) * (b.x - a.x), b.y - float(y / y_max) * (b.y - a.y)); };
+  dl->AddLine(ImVec2(a.x, b.y), b, c.pal->border);
+  dl->AddLine(a, ImVec2(a.x, b.y), c.pal->border);
+  dl->AddText(ImVec2(p.x, a.y - th * 0.5f), c.pal->text_muted, top.c_str());
+  dl->AddText(ImVec2(a.x - ImGui::CalcTextSize("0").x - th * 0.3f, b.y - th * 0.5f), c.pal->text_muted, "0");
+  const std::string right = format_count(x_max) + (x_max == 1 ? " token" : " tokens");
+  dl->AddText(ImVec2(b.x - ImGui::CalcTextSize(right.c_str()).x, b.y + 2), c.pal->text_muted, right.c_str());
+  // Weights: dashed.
+  const float wy = at(0, weights).y;
+  for (float x = a.x; x < b.x; x += th)
+    dl->AddLine(ImVec2(x, wy), ImVec2(std::min(x + th * 0.5f, b.x), wy), c.pal->text_muted, 2.0f);
+  const std::string wl = "weights " + format_decimal_bytes(weights);
+  const ImVec2 wp(a.x + th * 0.3f, wy + 2), ws = ImGui::CalcTextSize(wl.c_str());
+  // Drawn after the lines so they never cross it.
+  auto weights_label = [&] {
+    dl->AddRectFilled(ImVec2(wp.x - 2, wp.y), ImVec2(wp.x + ws.x + 2, wp.y + ws.y), c.pal->panel);
+    dl->AddText(wp, c.pal->text_muted, wl.c_str());
+  };
+  const ImU32 colors[3] = {c.pal->series_uncached, c.pal->series_cached, c.pal->series_memory};
+  // Labels beside the lines' ends, a line apart: pushed down past the one above, then up where the
+  // last would leave the plot (small caches all end near 0, and their labels stack below it).
+  const std::size_t n = std::min<std::size_t>(variants.size(), 3);
+  std::vector<float> label_y(n);
+  std::vector<std::string> labels(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double end = double(kv_cache_bytes(shape, variants[i], x_max, dtype));
+    dl->AddLine(at(0, 0), at(double(x_max), end), colors[i], 3.0f);
+    labels[i] = variants[i].name + " " + format_decimal_bytes(end);
+    label_y[i] = at(double(x_max), end).y - th * 0.5f;
+    if (i > 0) label_y[i] = std::max(label_y[i], label_y[i - 1] + th);
+  }
+  for (std::size_t i = n; i-- > 0;)
+    label_y[i] = std::min(label_y[i], i + 1 < n ? label_y[i + 1] - th : p.y + size.y - th);
+  for (std::size_t i = 0; i < n; ++i) {
+    const ImVec2 lp(b.x + th * 0.3f, label_y[i]);
+    draw_mark(dl, ImVec2(lp.x + th * 0.3f, lp.y + th * 0.5f), int(i), std::max(4.0f, th * 0.28f), colors[i]);
+    dl->AddText(ImVec2(lp.x + th * 0.8f, lp.y), colors[i], labels[i].c_str());
+    c.record->add_rect("calculator_labels", {lp.x, lp.y, lp.x + th * 0.8f + ImGui::CalcTextSize(labels[i].c_str()).x, lp.y + th});
+  }
+  weights_label();
+  ImGui::Dummy(size);
+}
+
+}  // namespace
+
+void draw_calculator_panel(PanelContext& c, float height) {
+  const CacheShape shape = chosen_shape(c);
+  const KvDtype dtype = kv_dtypes()[std::size_t(std::clamp(c.ui->calc_dtype, 0, int(kv_dtypes().size()) - 1))].id;
+  const int held = held_positions(c);
+  const std::int64_t tokens = c.ui->calc_tokens > 0 ? c.ui->calc_tokens : std::max(1, held);
+  // The shape's own layout (MHA/GQA/MQA, local windows or MLA), in words and evaluated.
+  const AttentionVariant own = own_attention_variant(shape);
+  ImGui::PushFont(c.fonts->title);
+  ImGui::Text("How big does the cache get?  %s", cache_formula_in_words(own).c_str());
+  ImGui::PopFont();
+  draw_controls(c, shape);
+  const std::string model = shape.name == "loaded" ? "loaded" : shape.label;
+  const std::string formula = shape.label + " (" + own.name + "): " + cache_formula(shape, own, tokens, dtype);
+  ImGui::TextWrapped("%s", formula.c_str());
+  c.record->figure("calculator", "cache_bytes", double(kv_cache_bytes(shape, own, tokens, dtype)), formula,
+                   {{"model", model}, {"positions", tokens}, {"dtype", kv_dtype_info(dtype).name}});
+  if (c.report && c.report->engine.set) {
+    const EngineBytes& e = c.report->engine;
+    char check[192];
+    std::snprintf(check, sizeof check, "Engine check (%s, fp32, t=%d): calculator %s B, engine %s B %s", c.model_name.c_str(),
+                  e.positions, format_count(e.calculator).c_str(), format_count(e.engine).c_str(),
+                  e.calculator == e.engine ? "\xE2\x9C\x93 equal" : "\xE2\x9C\x95 differ");
+    ImGui::TextUnformatted(check);
+    c.record->figure("calculator", "cache_bytes", double(e.engine), check,
+                     {{"model", "loaded"}, {"positions", e.positions}, {"dtype", "fp32"}, {"source", "engine"}});
+  }
+  const float w = ImGui::GetContentRegionAvail().x;
+  const float table_w = std::min(w * 0.45f, ImGui::CalcTextSize("attention (KV heads)  000.00 MB  000.00 MB  000.00 MB").x * 1.15f);
+  const float top = ImGui::GetCursorPosY();
+  ImGui::BeginGroup();
+  draw_table(c, shape, tokens, table_w);
+  ImGui::EndGroup();
+  ImGui::SameLine(0, ImGui::GetFontSize());
+  ImGui::SetCursorPosY(top);
+  const float plot_h = std::max(line_height() * 3.0f, height - top - ImGui::GetStyle().WindowPadding.y * 2);
+  draw_plot(c, shape, tokens, dtype, ImVec2(ImGui::GetContentRegionAvail().x, plot_h));
+}
+
+}  // namespace kvscope::gui

@@ -1,0 +1,166 @@
+// Charts over the steps shown: cumulative K/V rows computed (quadratic without a cache, linear with
+// one) and the cache's memory per step (2 x layers x KV heads x head dim x t x 4 bytes; beside it, for
+// GQA / MQA, the same model as MHA). Points are trace fields.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "core/lessons/cache_calculator.h"
+#include "gui/panels/panels.h"
+
+namespace kvscope::gui {
+
+namespace {
+
+struct Series {
+  const char* name;
+  ImU32 color;
+  std::vector<double> y;
+  bool square_marks;  // told apart by mark shape as well as colour
+};
+
+// size.y is at least three lines: a shorter plot puts its top label and its "0" on the lines.
+void draw_chart(PanelContext& c, const char* title, const std::vector<Series>& series, ImVec2 size,
+                std::string (*format)(double)) {
+  size.y = std::max(size.y, line_height() * 3.0f);
+  ImGui::TextUnformatted(title);
+  const float th = ImGui::GetTextLineHeight();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  double y_max = 0.0;
+  std::size_t n = 0;
+  for (const Series& s : series) {
+    for (double v : s.y) y_max = std::max(y_max, v);
+    n = std::max(n, s.y.size());
+  }
+  if (y_max <= 0.0) y_max = 1.0;  // all zero (full attention's divergence): a flat line at the bottom
+  const std::string top = format(y_max);
+  const float axis_x = p.x + ImGui::CalcTextSize(top.c_str()).x + 6;
+  const ImVec2 a(axis_x, p.y + th * 0.5f), b(p.x + size.x - 4, p.y + size.y - th * 1.2f);
+  c.record->add_rect("chart_plots", {a.x, a.y, b.x, b.y});
+  dl->AddText(ImVec2(p.x, a.y - th * 0.5f), c.pal->text_muted, top.c_str());
+  dl->AddText(ImVec2(axis_x - ImGui::CalcTextSize("0").x - 6, b.y - th * 0.5f), c.pal->text_muted, "0");
+  dl->AddLine(ImVec2(a.x, b.y), b, c.pal->border);
+  dl->AddLine(a, ImVec2(a.x, b.y), c.pal->border);
+  const std::size_t x_max = std::max<std::size_t>(n, 2) - 1;
+  char steps[32];
+  std::snprintf(steps, sizeof steps, "step %zu", x_max);
+  if (n > 1) dl->AddText(ImVec2(b.x - ImGui::CalcTextSize(steps).x, b.y + 2), c.pal->text_muted, steps);
+  dl->AddText(ImVec2(a.x, b.y + 2), c.pal->text_muted, "step 0");
+  auto point = [&](std::size_t i, double v) {
+    return ImVec2(a.x + (b.x - a.x) * float(i) / float(x_max), b.y - (b.y - a.y) * float(v / y_max));
+  };
+  const float r = std::max(3.0f, th * 0.22f);
+  // One polyline per series; its marks (the shape that tells the series apart without colour) on at
+  // most about 16 steps and always the last, so a long run stays legible and light to draw.
+  const std::size_t mark_every = std::max<std::size_t>(1, (n + 15) / 16);
+  std::vector<ImVec2> line;
+  for (const Series& s : series) {
+    line.clear();
+    for (std::size_t i = 0; i < s.y.size(); ++i) {
+      const ImVec2 q = point(i, s.y[i]);
+      // Past one step per 3 pixel columns (the line's width), the last point in them stands for them.
+      if (line.size() > 1 && i + 1 < s.y.size() && std::floor(q.x / 3.0f) == std::floor(line.back().x / 3.0f))
+        line.back() = q;
+      else
+        line.push_back(q);
+    }
+    // A whole-pixel width: ImGui draws it anti-aliased from its line texture, two triangles a segment.
+    dl->AddPolyline(line.data(), int(line.size()), s.color, ImDrawFlags_None, 3.0f);
+    for (std::size_t i = 0; i < s.y.size(); ++i) {
+      if (i % mark_every != 0 && i + 1 != s.y.size()) continue;
+      const ImVec2 q = point(i, s.y[i]);
+      if (s.square_marks)
+        dl->AddRectFilled(ImVec2(q.x - r, q.y - r), ImVec2(q.x + r, q.y + r), s.color);
+      else
+        dl->AddCircleFilled(q, r, s.color, 8);  // an octagon at this size reads as a dot: 22 triangles, not 34
+    }
+  }
+  ImGui::Dummy(size);
+}
+
+void legend_item(const Series& s, const PanelContext& c) {
+  const float th = ImGui::GetTextLineHeight();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const ImVec2 m(p.x + th * 0.5f, p.y + th * 0.5f);
+  dl->AddLine(ImVec2(p.x, m.y), ImVec2(p.x + th, m.y), s.color, 3.0f);
+  if (s.square_marks)
+    dl->AddRectFilled(ImVec2(m.x - 4, m.y - 4), ImVec2(m.x + 4, m.y + 4), s.color);
+  else
+    dl->AddCircleFilled(m, 4.5f, s.color);
+  ImGui::Dummy(ImVec2(th, th));
+  ImGui::SameLine();
+  ImGui::TextUnformatted(s.name);
+  (void)c;
+}
+
+std::string count_label(double n) { return format_count(std::int64_t(n)); }
+std::string bytes_label(double n) { return format_bytes(std::int64_t(n)); }
+std::string kl_label(double nats) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2g", nats);
+  return buf;
+}
+
+}  // namespace
+
+void draw_chart_panel(PanelContext& c, float height) {
+  ImGui::Separator();
+  if (c.history->empty()) {
+    ImGui::TextWrapped("Charts of rows computed and cache memory appear as you step.");
+    return;
+  }
+  Series uncached{"without cache", c.pal->series_uncached, {}, false};
+  Series cached{"with cache", c.pal->series_cached, {}, true};
+  Series memory{"cache bytes", c.pal->series_memory, {}, true};
+  // GQA / MQA: the same model as MHA (a K/V head per query head), drawn as a second line.
+  Series as_mha{"as MHA", c.pal->text_muted, {}, false};
+  const bool shared_heads = c.config->kv_heads() < c.config->n_head;
+  // Under a cache policy: its bytes beside the full cache's, and its divergence from full attention.
+  const bool policy = c.history->back().cached.policy.active;
+  Series full_cache{"full cache", c.pal->text_muted, {}, false};
+  Series kl{"KL(full \xE2\x80\x96 policy)", c.pal->series_cached, {}, true};
+  if (policy) {
+    memory.name = "policy cache";
+    for (const StepTrace& t : *c.history) {
+      memory.y.push_back(double(t.cached.policy.cache_bytes));
+      full_cache.y.push_back(double(t.cached.policy.full_cache_bytes));
+      kl.y.push_back(t.cached.policy.kl_from_full);
+    }
+  }
+  for (const StepTrace& t : *c.history) {
+    uncached.y.push_back(double(t.uncached.total_rows_computed));
+    cached.y.push_back(double(t.cached.total_rows_computed));
+    if (!policy) memory.y.push_back(double(t.cached.cache_bytes));
+    if (shared_heads) as_mha.y.push_back(double(cache_bytes_as_mha(*c.config, t)));
+  }
+  const float lh = line_height();
+  const float w = ImGui::GetContentRegionAvail().x;
+  if (policy) {  // two charts: bytes, and the price paid for them
+    const float h = (height - lh * 5.5f) * 0.5f;
+    draw_chart(c, "Cache memory (bytes)", {full_cache, memory}, ImVec2(w, h), bytes_label);
+    legend_item(memory, c);
+    ImGui::SameLine(0, lh);
+    legend_item(full_cache, c);
+    draw_chart(c, "Divergence from full attention (nats)", {kl}, ImVec2(w, h), kl_label);
+    return;
+  }
+  const float chart_h = (height - lh * 4.5f) * 0.5f;
+  draw_chart(c, "K/V rows computed, cumulative", {uncached, cached}, ImVec2(w, chart_h), count_label);
+  legend_item(uncached, c);
+  ImGui::SameLine(0, lh);
+  legend_item(cached, c);
+  if (!shared_heads) {
+    draw_chart(c, "Cache memory (bytes)", {memory}, ImVec2(w, chart_h), bytes_label);
+    return;
+  }
+  draw_chart(c, "Cache memory (bytes)", {memory, as_mha}, ImVec2(w, chart_h - lh), bytes_label);  // its legend's line
+  memory.name = "this model";
+  legend_item(memory, c);
+  ImGui::SameLine(0, lh);
+  legend_item(as_mha, c);
+}
+
+}  // namespace kvscope::gui

@@ -1,0 +1,494 @@
+// The twin panes, "Without KV cache" | "With KV cache": for the chosen layer, the K and V rows of
+// positions 0..t (the chosen head's slice of each), each marked by what happened to it this step; the
+// temporary query row; a map of every layer; and the costs of the step.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/lessons/cache_calculator.h"
+#include "gui/panels/panels.h"
+
+namespace kvscope::gui {
+
+namespace {
+
+const char* kind_long_name(RowKind kind) {
+  switch (kind) {
+    case RowKind::NewlyComputed: return "newly computed";
+    case RowKind::Recomputed: return "recomputed (redundant)";
+    case RowKind::ReadFromCache: return "read from cache";
+    case RowKind::Evicted: return "evicted from the cache";
+  }
+  return "";
+}
+
+// The K/V head the chosen query head reads (GQA: a group of query heads shares one), from the trace.
+int kv_head_shown(const PanelContext& c) { return c.trace ? c.trace->kv_head_of(c.ui->head) : c.ui->head; }
+
+// Largest |value| over the chosen heads' slices of both panes' rows: one colour scale for both.
+float value_scale(const PanelContext& c, int head, int d_head) {
+  float m = 0.0f;
+  const int kv_off = kv_head_shown(c) * d_head;
+  for (PaneKind kind : kPaneKinds) {
+    const PaneView* pane = c.panes[kind];
+    if (!pane) continue;
+    for (const RowView& r : pane->rows)
+      for (const float* v : {r.key, r.value})
+        if (v)
+          m = std::max(m, max_abs(v + kv_off, d_head));
+  }
+  if (c.config->mla() && c.panes[PaneKind::Cached])  // the rebuilt K rows drawn for MLA's cached pane
+    for (const RowView& r : c.panes[PaneKind::Cached]->rows)
+      if (r.rebuilt_key)
+        m = std::max(m, max_abs(r.rebuilt_key + head * d_head, d_head));
+  if (c.trace && c.ui->layer < int(c.trace->cached.forward.layers.size())) {
+    const RowVector& q = c.trace->cached.forward.layers[c.ui->layer].query;
+    const int begin = std::min(int(q.size()), head * d_head);
+    m = std::max(m, max_abs(q.data() + begin, std::min(d_head, int(q.size()) - begin)));
+  }
+  return m;
+}
+
+struct Columns {
+  float marker, pos, token, status, k, v, strip_w;
+};
+
+Columns columns(float width, float font_px) {
+  Columns col;
+  col.marker = 0.0f;
+  col.pos = col.marker + font_px * 1.6f;
+  col.token = col.pos + ImGui::CalcTextSize("000").x + font_px * 0.4f;
+  // A token too long for its column is clipped half a character short of the status word.
+  col.status = col.token + std::max(ImGui::CalcTextSize("'flies'").x, width * 0.13f) + font_px * 0.5f;
+  const float fixed = col.status + ImGui::CalcTextSize("from cache").x + font_px * 0.6f;
+  col.strip_w = std::max(font_px * 2.0f, (width - fixed - font_px * 0.8f) * 0.5f);
+  col.k = fixed;
+  col.v = fixed + col.strip_w + font_px * 0.8f;
+  return col;
+}
+
+// GQA / MQA: one chip per query head, grouped under the KV head they read ("KV 1: q2 q3"); the chosen
+// query head and its KV head are filled, the rest outlined (told apart by fill, not colour alone).
+// Clicking a chip picks that query head. The grouping is the trace's (query_heads_of).
+void draw_head_groups(PanelContext& c, PaneKind pane) {
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const int shown = kv_head_shown(c);
+  const float th = ImGui::GetTextLineHeight(), pad = th * 0.25f;
+  for (int g = 0; g < c.config->kv_heads(); ++g) {
+    const bool read = g == shown;
+    if (g) ImGui::SameLine(0, th * 0.6f);
+    ImGui::BeginGroup();
+    const ImVec2 p = ImGui::GetCursorScreenPos();
+    const std::string kv = "KV " + std::to_string(g) + ":";
+    const float kv_w = ImGui::CalcTextSize(kv.c_str()).x + pad * 2;
+    float x = p.x + kv_w + pad;
+    std::vector<std::pair<int, float>> chips;  // query head, x
+    for (int h : c.trace->query_heads_of(g)) {
+      chips.push_back({h, x});
+      x += ImGui::CalcTextSize(("q" + std::to_string(h)).c_str()).x + pad * 3;
+    }
+    const ImVec2 end(x, p.y + th + pad * 2);
+    // The group's box: filled when the chosen query head reads this KV head.
+    if (read) dl->AddRectFilled(p, end, c.pal->hover, pad);
+    dl->AddRect(p, end, read ? c.pal->text : c.pal->border, pad, 0, read ? 2.5f : 1.0f);
+    dl->AddText(ImVec2(p.x + pad, p.y + pad), c.pal->text, kv.c_str());
+    for (const auto& [h, cx] : chips) {
+      const std::string label = "q" + std::to_string(h);
+      const ImVec2 a(cx, p.y + pad * 0.5f), b(cx + ImGui::CalcTextSize(label.c_str()).x + pad * 2, p.y + th + pad * 1.5f);
+      ImGui::SetCursorScreenPos(a);
+      ImGui::PushID(int(pane) * 1000 + h);
+      if (ImGui::InvisibleButton("q", ImVec2(b.x - a.x, b.y - a.y))) push_action(c, ActionType::SetHead, h);
+      if (pane == PaneKind::Cached) c.record->rect_at("head_chips", h, last_item_rect());
+      if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("query head %d reads KV head %d: its K and V rows are the ones shown below", h, g);
+      ImGui::PopID();
+      const bool chosen = h == c.ui->head;
+      if (chosen) dl->AddRectFilled(a, b, c.pal->text, pad);
+      else dl->AddRect(a, b, c.pal->text_muted, pad);
+      dl->AddText(ImVec2(a.x + pad, p.y + pad), chosen ? c.pal->panel : c.pal->text, label.c_str());
+    }
+    ImGui::SetCursorScreenPos(p);
+    ImGui::Dummy(ImVec2(end.x - p.x, end.y - p.y));
+    ImGui::EndGroup();
+  }
+  std::string sharing;
+  const std::vector<int> heads = c.trace->query_heads_of(shown);
+  for (std::size_t i = 0; i < heads.size(); ++i)
+    sharing += (i == 0 ? "" : i + 1 == heads.size() ? " and " : ", ") + std::to_string(heads[i]);
+  char line[96];
+  std::snprintf(line, sizeof line, "KV head %d is read by query heads %s", shown, sharing.c_str());
+  ImGui::SameLine(0, th * 0.6f);
+  if (ImGui::GetContentRegionAvail().x < ImGui::CalcTextSize(line).x) ImGui::NewLine();  // too narrow: own line
+  else ImGui::SetCursorPosY(ImGui::GetCursorPosY() + pad);
+  ImGui::TextUnformatted(line);
+}
+
+// Under a cache policy: what it holds against the full cache beside it, and what that cost.
+void draw_policy_line(PanelContext& c, PaneKind pane) {
+  const PolicyTrace& p = c.sources[pane].trace->cached.policy;
+  const int held = int(p.kept_at(c.ui->layer, kv_head_shown(c)).size());
+  char line[256];
+  std::snprintf(line, sizeof line, "%s holds %d of %d \xC2\xB7 %s of %s \xC2\xB7 KL %.2g \xC2\xB7 top-1 %s", p.spec.c_str(), held,
+                c.trace->position_end, format_bytes(p.cache_bytes).c_str(), format_bytes(p.full_cache_bytes).c_str(),
+                p.kl_from_full, p.top1_agrees ? "\xE2\x9C\x93" : "\xE2\x9C\x95");
+  ImGui::TextWrapped("%s", line);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("against a full float32 cache run beside it on the same tokens:\nmax |\xCE\x94p| %.4f%s",
+                      double(p.max_abs_prob_diff),
+                      p.max_abs_k_error > 0 ? (", max |\xCE\x94K| " + std::to_string(p.max_abs_k_error) + ", max |\xCE\x94V| " +
+                                               std::to_string(p.max_abs_v_error)).c_str()
+                                            : "");
+}
+
+// Local and global layers (Gemma 3): rows each kind holds now, from the trace: a local layer stops at
+// its window, a global one holds every position.
+void draw_local_global_label(PanelContext& c, const StepTrace& t) {
+  int local_layers = 0, global_layers = 0, local_rows = 0, global_rows = 0, window = 0;
+  for (int l = 0; l < int(t.cached.forward.layers.size()); ++l) {
+    const int held = int(t.cached.forward.layers[std::size_t(l)].held_rows.size());
+    if (c.config->layer_window(l) > 0) {
+      ++local_layers, local_rows += held;
+      window = std::max(window, c.config->layer_window(l));
+    } else {
+      ++global_layers, global_rows += held;
+    }
+  }
+  ImGui::Text("Cache K,V rows: %d local layers (window %d) hold %d \xC2\xB7 %d global hold %d", local_layers, window,
+              local_rows, global_layers, global_rows);
+}
+
+void draw_header(PanelContext& c, PaneKind pane) {
+  const PaneSource& source = c.sources[pane];
+  const bool cached = source.cached;
+  ImGui::PushFont(c.fonts->title);
+  ImGui::TextUnformatted(!source.policy.empty() ? ("With " + source.policy).c_str() : cached ? "With KV cache" : "Without KV cache");
+  ImGui::PopFont();
+  if (c.trace) {
+    ImGui::SameLine();
+    const int fed = c.trace->position_end - c.trace->position_begin;
+    char phase[96];
+    if (c.trace->prefill && c.trace->position_begin > 0 && !cached)  // a later chunk (a question after a prefix)
+      std::snprintf(phase, sizeof phase, "Prefill of %d: all %d rows again", fed, c.trace->position_end);
+    else if (c.trace->prefill)
+      std::snprintf(phase, sizeof phase, "Prefill: %d row%s at once", fed, fed == 1 ? "" : "s");
+    else
+      std::snprintf(phase, sizeof phase, "Decode: %s", cached ? "1 new row" : "all rows again");
+    ImGui::TextDisabled("\xC2\xB7 %s", phase);
+  }
+  const int t = c.trace ? c.trace->position_end : 0;
+  if (cached && c.config->mla())
+    ImGui::Text("Cache: latent rows [%d layers, t=%d, %d + %d rotated] \xE2\x80\x94 K, V rebuilt each step", c.config->n_layer,
+                t, c.config->kv_lora_rank, c.config->qk_rope_dim);
+  else if (cached && c.config->n_local_layers() > 0 && source.trace)
+    draw_local_global_label(c, *source.trace);
+  else if (cached) {
+    // t is the rows the shown layer holds: every position, or what a window or policy left.
+    const StepTrace* shown = source.trace;
+    const int layer = c.ui->layer;
+    const bool has_layer = shown && layer < int(shown->cached.forward.layers.size());
+    const int held = has_layer ? int(shown->cached.forward.layers[std::size_t(layer)].held_rows.size()) : t;
+    char label[192];
+    if (held < t)
+      std::snprintf(label, sizeof label, "Cache K,V: [%d layers, %d KV heads, t=%d, %d] \xE2\x80\x94 t stays at %d of %d positions (L%d)",
+                    c.config->n_layer, c.config->kv_heads(), held, c.config->d_head(), held, t, layer);
+    else
+      std::snprintf(label, sizeof label, "Cache K,V: [%d layers, %d KV heads, t=%d, %d] \xE2\x80\x94 only t grows",
+                    c.config->n_layer, c.config->kv_heads(), held, c.config->d_head());
+    ImGui::TextUnformatted(label);
+    if (has_layer)
+      c.record->figure("kv_rows", "rows_held", held, label, {{"layer", layer}, {"mode", "cached"}});
+  }
+  else
+    ImGui::TextUnformatted("No cache: each step starts again from position 0");
+  if (cached && source.trace && source.trace->cached.policy.active) draw_policy_line(c, pane);
+  if (c.trace && c.config->kv_heads() < c.config->n_head) draw_head_groups(c, pane);
+}
+
+void draw_column_titles(PanelContext& c, PaneKind pane, const Columns& col) {
+  const float x = ImGui::GetCursorPosX();
+  ImGui::TextDisabled("pos");
+  ImGui::SameLine(x + col.token);
+  ImGui::TextDisabled("token");
+  ImGui::SameLine(x + col.k);
+  if (c.sources[pane].cached && c.panes[pane] && c.panes[pane]->latent_width > 0) {
+    ImGui::TextDisabled("latent + k (L%d)", c.ui->layer);  // the header line says "32 + 8 rotated"
+    ImGui::SameLine(x + col.v);
+    ImGui::TextDisabled("K rebuilt, head %d", c.ui->head);
+    return;
+  }
+  ImGui::TextDisabled("K (L%d, KV head %d)", c.ui->layer, kv_head_shown(c));
+  ImGui::SameLine(x + col.v);
+  ImGui::TextDisabled("V (L%d, KV head %d)", c.ui->layer, kv_head_shown(c));
+}
+
+// Under a cache policy, why a row the cached pane reads is still there, as the rule said ("sink",
+// "heavy", ...; the newest window's "recent" and "all" go unsaid). Empty without a policy.
+const char* policy_role(const PanelContext& c, PaneKind pane, const RowView& r) {
+  const PaneSource& source = c.sources[pane];
+  if (!source.cached || !source.trace->cached.policy.active || r.kind == RowKind::Evicted) return "";
+  const char* why = source.trace->cached.policy.reason_of(c.ui->layer, kv_head_shown(c), r.position);
+  return std::strcmp(why, "recent") == 0 || std::strcmp(why, "all") == 0 ? "" : why;
+}
+
+void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& col, float scale, float row_w) {
+  const float lh = line_height(), th = ImGui::GetTextLineHeight();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->ChannelsSetCurrent(kRowHighlights);
+  if (c.view->hover_position == r.position) dl->AddRectFilled(p, ImVec2(p.x + row_w, p.y + lh), c.pal->hover);
+  dl->ChannelsSetCurrent(kRowMarks);
+  // The row's item plus ItemSpacing.y is exactly one line, so the clipper's step matches.
+  ImGui::InvisibleButton(("row" + std::to_string(r.position)).c_str(),
+                         ImVec2(row_w, lh - ImGui::GetStyle().ItemSpacing.y));
+  hover_position_if_item_hovered(c, r.position);
+  const std::string role = policy_role(c, pane, r);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("position %d %s: %s%s%s", r.position, token_label(*c.trace, r.position).c_str(),
+                      kind_long_name(r.kind),
+                      role.empty() ? "" : (", kept by the policy as '" + role + "'").c_str(),
+                      r.computed_at_step >= 0 ? (" (values from step " + std::to_string(r.computed_at_step) + ")").c_str() : "");
+  const float y = p.y + (lh - th) * 0.5f;
+  draw_row_marker(dl, ImVec2(p.x + col.marker, y), r.kind, *c.pal, th);
+  dl->AddText(ImVec2(p.x + col.pos, y), c.pal->text, std::to_string(r.position).c_str());
+  const std::string token = token_label(*c.trace, r.position);
+  // Cut on the CPU, glyph by glyph: a clip rectangle a row would be one more rasteriser state a row.
+  const ImVec4 token_clip(p.x + col.token, p.y, p.x + col.status - ImGui::GetFontSize() * 0.5f, p.y + lh);
+  dl->AddText(nullptr, 0.0f, ImVec2(p.x + col.token, y), c.pal->text, token.c_str(), nullptr, 0.0f, &token_clip);
+  // A sink or heavy hitter says so in words, boxed (shape, not colour alone), instead of "from cache".
+  if (!role.empty()) {
+    const ImVec2 size = ImGui::CalcTextSize(role.c_str());
+    dl->AddRect(ImVec2(p.x + col.status - 3, y - 1), ImVec2(p.x + col.status + size.x + 3, y + size.y + 1), c.pal->text, 3.0f,
+                0, 1.5f);
+    dl->AddText(ImVec2(p.x + col.status, y), c.pal->text, role.c_str());
+  } else {
+    dl->AddText(ImVec2(p.x + col.status, y), c.pal->text, row_kind_name(r.kind));
+  }
+  const int d_head = c.config->d_head(), off = kv_head_shown(c) * d_head;
+  const ImVec2 strip(col.strip_w, th * 0.8f);
+  const float sy = p.y + (lh - strip.y) * 0.5f;
+  const PaneView& view = *c.panes[pane];
+  constexpr bool kLayered = true;  // this list is split in RowLayer channels (draw_kv_rows_panel)
+  if (c.sources[pane].cached && view.latent_width > 0) {  // MLA: the cached latent, then K rebuilt from it (dashed)
+    draw_value_strip(c, dl, ImVec2(p.x + col.k, sy), strip, r.latent, view.latent_width, view.latent_scale, false, kLayered);
+    draw_value_strip(c, dl, ImVec2(p.x + col.v, sy), strip, r.rebuilt_key ? r.rebuilt_key + c.ui->head * d_head : nullptr,
+                     d_head, scale, true, kLayered);
+  } else {
+    draw_value_strip(c, dl, ImVec2(p.x + col.k, sy), strip, r.key ? r.key + off : nullptr, d_head, scale, false, kLayered);
+    if (r.position == c.trace->newest_position())
+      c.record->pane_value("newest_k_strip", pane, {p.x + col.k, sy, p.x + col.k + strip.x, sy + strip.y});
+    draw_value_strip(c, dl, ImVec2(p.x + col.v, sy), strip, r.value ? r.value + off : nullptr, d_head, scale, false, kLayered);
+  }
+  if (r.kind == RowKind::Evicted)  // struck through: no longer in the cache
+    dl->AddLine(ImVec2(p.x + col.k, p.y + lh * 0.5f), ImVec2(p.x + col.v + col.strip_w, p.y + lh * 0.5f), c.pal->text, 2.0f);
+}
+
+// The temporary query row sits under the K column: it is compared with every K row above it, and it
+// is never written to the cache (dashed outline; the V column stays empty).
+void draw_query_row(PanelContext& c, PaneKind pane, const Columns& col, float scale) {
+  const StepTrace& t = *c.trace;
+  const ModeTrace& m = c.sources[pane].mode();
+  if (c.ui->layer >= int(m.forward.layers.size())) return;
+  const RowVector& q = m.forward.layers[c.ui->layer].query;
+  const float th = ImGui::GetTextLineHeight();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->AddText(ImVec2(p.x + col.marker, p.y), c.pal->text, "Q");
+  dl->AddText(ImVec2(p.x + col.pos, p.y), c.pal->text, std::to_string(t.newest_position()).c_str());
+  dl->PushClipRect(ImVec2(p.x, p.y), ImVec2(p.x + col.k - 4, p.y + line_height()), true);
+  dl->AddText(ImVec2(p.x + col.token, p.y), c.pal->text, "query \xC2\xB7 not cached");
+  dl->PopClipRect();
+  const int d_head = c.config->d_head();
+  const float* values = q.size() >= (c.ui->head + 1) * d_head ? q.data() + c.ui->head * d_head : nullptr;
+  draw_value_strip(c, dl, ImVec2(p.x + col.k, p.y + th * 0.1f), ImVec2(col.strip_w, th * 0.8f), values, d_head, scale,
+                   true);
+  dl->AddText(ImVec2(p.x + col.v, p.y), c.pal->text_muted, "\xE2\x86\x91 scored against K");
+  ImGui::Dummy(ImVec2(1, line_height()));
+  if (ImGui::IsItemHovered() || ImGui::IsMouseHoveringRect(p, ImVec2(p.x + col.v + col.strip_w, p.y + line_height())))
+    ImGui::SetTooltip("query of position %d (head %d): scored against every K row above, used once this step, then "
+                      "dropped: the cache keeps no Q", t.newest_position(), c.ui->head);
+}
+
+void draw_layer_map(PanelContext& c, const PaneView& pane) {
+  const int n_layer = int(pane.layers.size());
+  if (n_layer == 0) return;
+  ImGui::AlignTextToFramePadding();
+  ImGui::Text("All %d layers:", n_layer);
+  ImGui::SameLine();
+  const int n = int(pane.layers[0].size());
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const float avail = ImGui::GetContentRegionAvail().x;
+  const float lh = line_height();
+  const float cell_w = std::min(lh * 1.2f, avail / float(std::max(1, n)));
+  const float cell_h = kv_layer_map_height(n_layer) / float(n_layer);
+  const float gap = cell_w >= 6.0f ? 2.0f : 0.0f;  // gaps keep each cell its own mark
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  for (int l = 0; l < n_layer; ++l) {
+    const std::vector<RowKind>& kinds = pane.layers[l];
+    for (int k = 0; k < n;) {
+      // Without gaps, a run of one kind is one rectangle (hundreds of sub-pixel cells are not drawn apart).
+      int end = k + 1;
+      while (gap == 0.0f && end < n && kinds[end] == kinds[k]) ++end;
+      const ImVec2 a(p.x + k * cell_w, p.y + l * cell_h);
+      dl->AddRectFilled(a, ImVec2(p.x + end * cell_w - gap, a.y + cell_h - gap), c.pal->row[int(kinds[k])]);
+      k = end;
+    }
+    const int hover = c.view->hover_position;
+    if (l == c.ui->layer && hover >= 0 && hover < n) {
+      const ImVec2 a(p.x + hover * cell_w, p.y + l * cell_h);
+      dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(a.x + cell_w - gap + 1, a.y + cell_h - gap + 1), c.pal->text, 0, 0, 2);
+    }
+  }
+  ImGui::Dummy(ImVec2(n * cell_w, n_layer * cell_h));
+}
+
+std::string short_count(std::int64_t n) {
+  char buf[32];
+  if (n >= 10000000000LL) std::snprintf(buf, sizeof buf, "%.1f G", n / 1e9);
+  else if (n >= 10000000) std::snprintf(buf, sizeof buf, "%.1f M", n / 1e6);
+  else return format_count(n);
+  return buf;
+}
+
+// Two lines (the list keeps the height); the hover gives every counter in full.
+void draw_costs(PanelContext& c, const PaneView& v, PaneKind pane) {
+  const bool cached = c.sources[pane].cached;
+  // GQA / MQA / MLA: what the same model would hold with a K/V head per query head, beside what it holds.
+  std::string cache = "cache " + format_bytes(v.cache_bytes);
+  if (c.config->kv_heads() < c.config->n_head || c.config->mla()) cache += " (MHA " + format_bytes(cache_bytes_as_mha(*c.config, *c.trace)) + ")";
+  const ImVec2 start = ImGui::GetCursorScreenPos();
+  ImGui::Text("K/V rows: %s computed (%s/layer) \xC2\xB7 %s read", format_count(v.rows_computed_step).c_str(),
+              format_count(v.rows_computed_per_layer).c_str(), format_count(v.rows_read_newest).c_str());
+  ImGui::Text("MACs %s \xC2\xB7 total %s \xC2\xB7 %s \xC2\xB7 %s", short_count(v.macs_step).c_str(),
+              short_count(v.macs_total).c_str(), format_seconds(v.seconds).c_str(), cached ? cache.c_str() : "no cache");
+  const ImVec2 end(start.x + ImGui::GetContentRegionAvail().x, ImGui::GetCursorScreenPos().y);
+  if (!ImGui::IsMouseHoveringRect(start, end)) return;
+  ImGui::SetTooltip("K/V rows computed: %s (%s per layer), total %s\nK/V rows read: %s by the new query, %s by all "
+                    "queries\nMultiply-adds: %s, total %s\nTime %s \xC2\xB7 %s",
+                    format_count(v.rows_computed_step).c_str(), format_count(v.rows_computed_per_layer).c_str(),
+                    format_count(v.rows_computed_total).c_str(), format_count(v.rows_read_newest).c_str(),
+                    format_count(v.rows_read_all_queries).c_str(), format_count(v.macs_step).c_str(),
+                    format_count(v.macs_total).c_str(), format_seconds(v.seconds).c_str(),
+                    cached ? cache.c_str() : "no cache kept");
+}
+
+}  // namespace
+
+float kv_layer_map_height(int n_layer) {
+  const float lh = line_height();
+  return float(n_layer) * std::min(lh * 0.9f, std::max(3.0f, 2.0f * lh / float(std::max(1, n_layer))));
+}
+
+float kv_pane_tail_height(int n_layer) {
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float map = std::max(kv_layer_map_height(n_layer), ImGui::GetFrameHeight());
+  return line_height() * 3.0f + map + style.ItemSpacing.y * 2.0f;  // Q row, map, 2 cost lines
+}
+
+// Lines draw_header adds under the title and the cache line, in the pane that has the most: the
+// policy line, and on a GQA / MQA model the query-head chips (a tall line) and the sentence under them.
+float kv_header_extra_lines(const PanelContext& c) {
+  float lines = 0.0f;
+  for (PaneKind pane : kPaneKinds) {
+    const PaneSource& source = c.sources[pane];
+    if (source.cached && source.trace && source.trace->cached.policy.active) lines = 1.0f;
+  }
+  if (c.trace && c.config->kv_heads() < c.config->n_head) lines += 2.5f;
+  return lines;
+}
+
+float kv_pane_height(const PanelContext& c, int n_rows) {
+  const ImGuiStyle& style = ImGui::GetStyle();
+  const float title = ImGui::GetFontSize() * 1.15f + style.ItemSpacing.y;
+  return title + line_height() * (2.0f + kv_header_extra_lines(c) + float(n_rows)) + style.ItemSpacing.y +
+         kv_pane_tail_height(c.config->n_layer) + style.WindowPadding.y * 2.0f;
+}
+
+void draw_legend(PanelContext& c) {
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const float th = ImGui::GetTextLineHeight();
+  for (RowKind kind : {RowKind::NewlyComputed, RowKind::Recomputed, RowKind::ReadFromCache, RowKind::Evicted}) {
+    const ImVec2 p = ImGui::GetCursorScreenPos();
+    const ImVec2 size = draw_row_marker(dl, p, kind, *c.pal, th);
+    ImGui::Dummy(size);
+    ImGui::SameLine();
+    ImGui::TextUnformatted(kind_long_name(kind));
+    ImGui::SameLine(0, th);
+  }
+  ImGui::TextUnformatted("values:");
+  ImGui::SameLine();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const float w = th * 4.0f;
+  for (int i = 0; i < 32; ++i)
+    dl->AddRectFilled(ImVec2(p.x + w * i / 32, p.y), ImVec2(p.x + w * (i + 1) / 32 + 1, p.y + th), viridis(i / 31.0f));
+  ImGui::Dummy(ImVec2(w, th));
+  ImGui::SameLine();
+  ImGui::TextUnformatted("\xE2\x88\x92 to +");
+  // The heatmaps' masked cells: the same grey and hatching as the shader draws.
+  const char* masked = "masked";
+  if (ImGui::GetContentRegionAvail().x < th * 2.5f + ImGui::CalcTextSize(masked).x) return;
+  ImGui::SameLine(0, th);
+  const ImVec2 q = ImGui::GetCursorScreenPos();
+  const HeatmapColors& heat = c.pal->heat;
+  auto to_u32 = [](const float* rgb) { return ImGui::ColorConvertFloat4ToU32(ImVec4(rgb[0], rgb[1], rgb[2], 1.0f)); };
+  dl->AddRectFilled(q, ImVec2(q.x + th * 1.2f, q.y + th), to_u32(heat.masked));
+  dl->PushClipRect(q, ImVec2(q.x + th * 1.2f, q.y + th), true);
+  for (float x = -th; x < th * 1.2f; x += 10.0f)
+    dl->AddLine(ImVec2(q.x + x, q.y + th), ImVec2(q.x + x + th, q.y), to_u32(heat.hatch), 3.0f);
+  dl->PopClipRect();
+  ImGui::Dummy(ImVec2(th * 1.2f, th));
+  ImGui::SameLine();
+  ImGui::TextUnformatted(masked);
+  // The one byte convention on screen (core/lessons/caption.h: format_bytes).
+  const char* units = "1 kB = 1,000 B";
+  if (ImGui::GetContentRegionAvail().x < th + ImGui::CalcTextSize(units).x) return;
+  ImGui::SameLine(0, th);
+  ImGui::TextUnformatted(units);
+}
+
+void draw_kv_rows_panel(PanelContext& c, PaneKind pane, float) {
+  const ImVec2 wp = ImGui::GetWindowPos(), ws = ImGui::GetWindowSize();
+  c.record->pane_rect("pane", pane, {wp.x, wp.y, wp.x + ws.x, wp.y + ws.y});
+  draw_header(c, pane);
+  const PaneView* v = c.panes[pane];
+  if (!c.trace || !v) {
+    ImGui::TextWrapped(pane == PaneKind::Cached ? "The cache is empty: step 0 (prefill) will write the prompt's rows."
+                            : "Nothing computed yet: press Space to run step 0 (prefill).");
+    return;
+  }
+  if (!v->ran) {
+    ImGui::TextUnformatted("This mode did not run.");
+    return;
+  }
+  const float width = ImGui::GetContentRegionAvail().x;
+  const Columns col = columns(width, c.fonts->body_px);
+  const float scale = value_scale(c, c.ui->head, c.config->d_head());
+  draw_column_titles(c, pane, col);
+  const float lh = line_height();
+  // Whole rows only (a row cut at the top of the list reads as a broken one): k rows are k lines less
+  // the spacing after the last, which is also the list's content height, so scrolling moves by rows.
+  const float fit = std::floor((ImGui::GetContentRegionAvail().y - kv_pane_tail_height(c.config->n_layer)) / lh);
+  const float n_visible = std::min(std::max(1.0f, fit), float(v->rows.size()));
+  c.record->pane_value("kv_rows_visible", pane, int(n_visible));
+  ImGui::BeginChild("rows", ImVec2(0, n_visible * lh - ImGui::GetStyle().ItemSpacing.y), false);
+  if (c.view->rows_scrolled[pane] != c.trace_version) {  // a new step: show the newest rows
+    ImGui::SetScrollY(lh * float(v->rows.size()));
+    c.actions->push_back({ActionType::RowsScrolled, int(pane), "", 0.0f, int(c.trace_version)});
+  }
+  ImDrawList* rows_list = ImGui::GetWindowDrawList();
+  rows_list->ChannelsSplit(kRowLayers);
+  ImGuiListClipper clipper;
+  clipper.Begin(int(v->rows.size()), lh);
+  while (clipper.Step())
+    for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) draw_row(c, pane, v->rows[i], col, scale, width);
+  rows_list->ChannelsMerge();
+  ImGui::EndChild();
+  draw_query_row(c, pane, col, scale);
+  draw_layer_map(c, *v);
+  draw_costs(c, *v, pane);
+}
+
+}  // namespace kvscope::gui

@@ -1,0 +1,104 @@
+// Same word, two positions: the repeated word's K and V rows side by side in every layer (all heads,
+// viridis strips, one colour scale per pair), their cosine similarity and largest difference, and
+// layer 0's input difference next to the position-embedding difference it equals (learned positions)
+// or the rotation that tells the keys apart (rotary). Every value is a field of the step's
+// SameWordCheck (core/lesson_checks.h).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "gui/panels/panels.h"
+
+namespace kvscope::gui {
+
+namespace {
+
+float scale_of(const RowVector& a, const RowVector& b) {
+  return std::max(a.size() ? a.cwiseAbs().maxCoeff() : 0.0f, b.size() ? b.cwiseAbs().maxCoeff() : 0.0f);
+}
+
+// "K  3 [strip]  cosine 0.853" then "   6 [strip]  max |Δ| 0.841".
+void draw_pair(PanelContext& c, const char* what, int first, int second, const RowVector& a, const RowVector& b,
+               float cosine, float max_diff, float width) {
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const float th = ImGui::GetTextLineHeight(), lh = line_height();
+  const float label_w = ImGui::CalcTextSize("K  00 ").x;
+  const float stats_w = ImGui::CalcTextSize("max |\xCE\x94| 0.000 ").x;
+  const float strip_w = std::max(th * 3.0f, width - label_w - stats_w - th);
+  const float scale = scale_of(a, b);
+  char stats[2][48];
+  std::snprintf(stats[0], sizeof stats[0], "cosine %.3f", double(cosine));
+  std::snprintf(stats[1], sizeof stats[1], "max |\xCE\x94| %.3f", double(max_diff));
+  const RowVector* rows[2] = {&a, &b};
+  const int positions[2] = {first, second};
+  for (int i = 0; i < 2; ++i) {
+    const ImVec2 p = ImGui::GetCursorScreenPos();
+    char label[32];
+    std::snprintf(label, sizeof label, "%s  %d", i ? " " : what, positions[i]);
+    dl->AddText(ImVec2(p.x, p.y), c.pal->text, label);
+    draw_value_strip(c, dl, ImVec2(p.x + label_w, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f), rows[i]->data(),
+                     int(rows[i]->size()), scale, false);
+    dl->AddText(ImVec2(p.x + label_w + strip_w + th * 0.5f, p.y), c.pal->text, stats[i]);
+    ImGui::Dummy(ImVec2(width, lh - ImGui::GetStyle().ItemSpacing.y));
+  }
+}
+
+}  // namespace
+
+bool same_word_view_available(const Lesson& lesson, const LessonReport* report) {
+  return report && lesson.kind == LessonKind::SameWord && report->same_word.found;
+}
+
+bool same_word_view_available(const PanelContext& c) { return same_word_view_available(*c.lesson, c.report); }
+
+void draw_same_word_panel(PanelContext& c, float) {
+  const SameWordCheck& s = c.report->same_word;
+  ImGui::PushFont(c.fonts->title);
+  const int kv_heads = c.config->kv_heads();
+  ImGui::Text("Two cache rows for '%s': positions %d and %d (all %d KV head%s, \xE2\x88\x92 to + per pair)", s.word.c_str(),
+              s.first, s.second, kv_heads, kv_heads == 1 ? "" : "s");
+  ImGui::PopFont();
+  const int n = int(s.layers.size());
+  const float gap = ImGui::GetStyle().ItemSpacing.x * 3.0f;
+  const float col_w = (ImGui::GetContentRegionAvail().x - gap * float(n - 1)) / float(std::max(1, n));
+  const float top = ImGui::GetCursorPosY();
+  float bottom = top;
+  for (int i = 0; i < n; ++i) {
+    const RowPairCheck& l = s.layers[std::size_t(i)];
+    ImGui::SetCursorPos(ImVec2(ImGui::GetStyle().WindowPadding.x + float(i) * (col_w + gap), top));
+    ImGui::BeginGroup();
+    ImGui::Text("Layer %d", l.layer);
+    draw_pair(c, "K", s.first, s.second, l.key_first, l.key_second, l.key_cosine, l.key_max_diff, col_w);
+    draw_pair(c, "V", s.first, s.second, l.value_first, l.value_second, l.value_cosine, l.value_max_diff, col_w);
+    ImGui::EndGroup();
+    bottom = std::max(bottom, ImGui::GetCursorPosY());
+  }
+  ImGui::SetCursorPosY(bottom);
+  ImGui::Separator();
+  if (s.rotary) {  // no position vector to show: the caption gives the rotation's numbers
+    ImGui::TextWrapped("Layer 0 inputs x%d and x%d are the same row: a rotary model adds no position vector. "
+                       "Position enters inside attention, by turning each K (and Q) by its position.",
+                       s.first, s.second);
+    return;
+  }
+  // Layer 0's inputs: their difference beside the position-embedding difference (one scale for both).
+  const float th = ImGui::GetTextLineHeight();
+  char left[64], right[64];
+  std::snprintf(left, sizeof left, "Layer 0 input x%d \xE2\x88\x92 x%d", s.first, s.second);
+  std::snprintf(right, sizeof right, "= wpe[%d] \xE2\x88\x92 wpe[%d] exactly", s.first, s.second);
+  const float w = ImGui::GetContentRegionAvail().x;
+  const float lw = ImGui::CalcTextSize(left).x + th * 0.5f, rw = ImGui::CalcTextSize(right).x + th * 0.5f;
+  const float strip_w = std::max(th * 3.0f, (w - lw - rw - th) * 0.5f);
+  const float scale = scale_of(s.input_diff, s.position_diff);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  dl->AddText(p, c.pal->text, left);
+  draw_value_strip(c, dl, ImVec2(p.x + lw, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f), s.input_diff.data(),
+                   int(s.input_diff.size()), scale, false);
+  dl->AddText(ImVec2(p.x + lw + strip_w + th * 0.5f, p.y), c.pal->text, right);
+  draw_value_strip(c, dl, ImVec2(p.x + lw + strip_w + th * 0.5f + rw, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f),
+                   s.position_diff.data(), int(s.position_diff.size()), scale, false);
+  ImGui::Dummy(ImVec2(w, th));
+}
+
+}  // namespace kvscope::gui
