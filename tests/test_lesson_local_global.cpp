@@ -72,7 +72,9 @@ TEST_CASE("lesson checks recompute attention as the model does: local layers by 
 
 TEST_CASE("the ledger line says how many K/V rows the newest query reads in local and in global layers", "[lesson][gemma]") {
   const LoadedModel model = load_preset("gemma3-layout");
-  LessonRun run(builtin_lesson("local_and_global_layers"), model);
+  Lesson lesson = builtin_lesson("time_flies_fast");  // a decode lesson: it writes the cost ledger
+  lesson.continuation = " flies fast when you are having fun";
+  LessonRun run(lesson, model);
   for (int s = 0; s < 6; ++s) run.step();
   for (int s = 0; s < run.steps_done(); ++s) {
     const int n = run.history()[std::size_t(s)].position_end;
@@ -83,7 +85,7 @@ TEST_CASE("the ledger line says how many K/V rows the newest query reads in loca
     REQUIRE_FALSE(line.empty());
     // Layers 0, 1, 3, 4 are local (window 4), 2 and 5 global (the preset's config.json).
     if (n <= 4)
-      CHECK_THAT(line, Catch::Contains("reads " + std::to_string(n) + " K/V rows per layer"));
+      CHECK_THAT(line, Catch::Contains("reads " + std::to_string(n) + (n == 1 ? " K/V row per layer" : " K/V rows per layer")));
     else
       CHECK_THAT(line, Catch::Contains("reads 4 K/V rows in layers 0, 1, 3, 4 and " + std::to_string(n) +
                                        " K/V rows in layers 2, 5"));

@@ -297,7 +297,7 @@ Lesson default_lesson() { return builtin_lesson("time_flies_fast"); }
 
 std::string builtin_lesson_names() {
   std::string s;
-  for (const EmbeddedFile& f : embedded_builtin_lessons()) s += (s.empty() ? "" : ", ") + f.name;
+  for (const EmbeddedFile& f : embedded_builtin_lessons()) s += std::string(s.empty() ? "" : ", ") + f.name;
   return s;
 }
 
