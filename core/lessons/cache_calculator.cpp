@@ -39,6 +39,8 @@ std::int64_t kv_cache_bytes(const CacheShape& s, int n_kv_head, std::int64_t tok
   return std::int64_t(s.n_layer) * n_kv_head * s.values_per_kv_head() * tokens * kv_dtype_info(dtype).bytes;
 }
 
+std::string as_mha_label(const ModelConfig& config) { return config.n_local_layers() > 0 ? "MHA+SWA" : "MHA"; }
+
 std::int64_t cache_bytes_as_mha(const ModelConfig& config, const StepTrace& step) {
   std::int64_t bytes = 0;
   for (const LayerRecord& layer : step.cached.forward.layers)

@@ -53,6 +53,9 @@ std::int64_t kv_cache_bytes(const CacheShape& shape, int n_kv_head, std::int64_t
 // The fp32 bytes the step's cache would hold (its held rows, layer by layer) if every query head had
 // its own K/V head (MHA): what the window shows beside a GQA / MQA model's own cache bytes.
 std::int64_t cache_bytes_as_mha(const ModelConfig& config, const StepTrace& step);
+// Its name beside those bytes, as the calculator names the variants: "MHA", or "MHA+SWA" when the
+// model's local layers keep their windows (the calculator's plain "MHA" row makes every layer global).
+std::string as_mha_label(const ModelConfig& config);
 
 // GPT-2 small / medium / XL, a Llama-3-8B-like GQA shape (32 layers, 32 heads, 8 KV heads, head dim
 // 128), Gemma 3 270M / 1B / 4B (5 local layers per global one; see gemma3_config) and DeepSeek-V2-Lite

@@ -207,7 +207,7 @@ void App::layout() {
   const bool rotation = ui_.show_rotation && rotation_view_available(c);
   const bool pool = block_pool_view_available(c);
   const bool lesson_view = ui_.show_calculator || rotation || pool || same_word_view_available(c);
-  const float view_h = lh * (pool ? 14.0f : ui_.show_calculator || rotation ? 11.0f : 8.0f) + pad;
+  const float view_h = lh * (pool ? 14.0f : ui_.show_calculator ? 13.0f : rotation ? 11.0f : 8.0f) + pad;
   // Beside the block pool, the panes (sequence 0's own run) may shrink to a few rows.
   const float pane_h = lesson_view ? pane_height(c, rest - view_h, 1.0f, pool ? 3 : 8)
                                    : pane_height(c, rest, 0.55f);

@@ -103,20 +103,50 @@ void draw_mark(ImDrawList* dl, ImVec2 q, int shape, float r, ImU32 color) {
   else dl->AddTriangleFilled(ImVec2(q.x, q.y - r * 1.2f), ImVec2(q.x - r * 1.2f, q.y + r), ImVec2(q.x + r * 1.2f, q.y + r), color);
 }
 
-// Bytes over context length 0..tokens for every variant (straight lines: the cache is linear in
-// tokens), each labelled at its end with the bytes at the chosen length; the weights in the same dtype
-// as a dashed line.
+// Up to three lines, the shape's own layout always among them (then MHA and the others in order).
+std::vector<AttentionVariant> plotted_variants(const CacheShape& shape) {
+  std::vector<AttentionVariant> all = attention_variants(shape), out;
+  for (const AttentionVariant& v : all)
+    if (!v.hypothetical) out.push_back(v);
+  for (const AttentionVariant& v : all)
+    if (v.hypothetical && out.size() < 3) out.push_back(v);
+  return out;
+}
+
+// Bytes over context length 0..tokens for up to three variants, the model's own among them (straight
+// lines: the cache is linear in tokens), each labelled at its end with the bytes at the chosen length;
+// the weights in the same dtype as a dashed line when they fit a scale the caches can still be read
+// on, else named at the top.
 void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, KvDtype dtype, ImVec2 size) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const float th = ImGui::GetTextLineHeight();
-  const ImVec2 p = ImGui::GetCursorScreenPos();
-  const std::vector<AttentionVariant> variants = attention_variants(shape);
+  const std::vector<AttentionVariant> variants = plotted_variants(shape);
   const std::int64_t x_max = std::max<std::int64_t>(tokens, 1);
   const double weights = double(shape.parameters) * kv_dtype_info(dtype).bytes;
-  const double y_max = nice_ceiling(std::max(double(kv_cache_bytes(shape, shape.n_head, x_max, dtype)), weights) * 1.05);
+  const std::size_t n = variants.size();
+  std::vector<double> ends(n);
+  std::vector<std::string> labels(n);
+  double largest = 1.0;
+  float label_w = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) {
+    ends[i] = double(kv_cache_bytes(shape, variants[i], x_max, dtype));
+    labels[i] = variants[i].name + " " + format_decimal_bytes(ends[i]);
+    largest = std::max(largest, ends[i]);
+    label_w = std::max(label_w, ImGui::CalcTextSize(labels[i].c_str()).x);
+  }
+  const bool weights_on_scale = weights <= 4.0 * largest;
+  const std::string wl = "weights " + format_decimal_bytes(weights);
+  if (!weights_on_scale) {  // named above the plot: on its scale they would flatten every cache line
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%.0f", weights / largest);
+    ImGui::TextDisabled("%s: %s\xC3\x97 the largest cache here, above this scale", wl.c_str(), ratio);
+    size.y -= line_height();
+  }
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const double y_max = nice_ceiling((weights_on_scale ? std::max(largest, weights) : largest) * 1.05);
   const std::string top = format_decimal_bytes(y_max);
   const ImVec2 a(p.x + ImGui::CalcTextSize(top.c_str()).x + th * 0.4f, p.y + th * 0.5f);
-  const ImVec2 b(p.x + size.x - ImGui::CalcTextSize("MHA 000.00 MB").x - th * 1.3f, p.y + size.y - th * 1.4f);
+  const ImVec2 b(p.x + size.x - label_w - th * 1.3f, p.y + size.y - th * 1.4f);
   if (b.x - a.x < th * 4 || b.y - a.y < th * 2) return;
   auto at = [&](double x, double y) { return ImVec2(a.x + float(x / double(x_max)) * (b.x - a.x), b.y - float(y / y_max) * (b.y - a.y)); };
   dl->AddLine(ImVec2(a.x, b.y), b, c.pal->border);
@@ -125,32 +155,31 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
   dl->AddText(ImVec2(a.x - ImGui::CalcTextSize("0").x - th * 0.3f, b.y - th * 0.5f), c.pal->text_muted, "0");
   const std::string right = format_count(x_max) + (x_max == 1 ? " token" : " tokens");
   dl->AddText(ImVec2(b.x - ImGui::CalcTextSize(right.c_str()).x, b.y + 2), c.pal->text_muted, right.c_str());
-  // Weights: dashed.
+  // Weights on the scale: dashed, labelled after the lines are drawn so they never cross the label.
   const float wy = at(0, weights).y;
-  for (float x = a.x; x < b.x; x += th)
-    dl->AddLine(ImVec2(x, wy), ImVec2(std::min(x + th * 0.5f, b.x), wy), c.pal->text_muted, 2.0f);
-  const std::string wl = "weights " + format_decimal_bytes(weights);
+  if (weights_on_scale)
+    for (float x = a.x; x < b.x; x += th)
+      dl->AddLine(ImVec2(x, wy), ImVec2(std::min(x + th * 0.5f, b.x), wy), c.pal->text_muted, 2.0f);
   const ImVec2 wp(a.x + th * 0.3f, wy + 2), ws = ImGui::CalcTextSize(wl.c_str());
-  // Drawn after the lines so they never cross it.
   auto weights_label = [&] {
+    if (!weights_on_scale) return;
     dl->AddRectFilled(ImVec2(wp.x - 2, wp.y), ImVec2(wp.x + ws.x + 2, wp.y + ws.y), c.pal->panel);
     dl->AddText(wp, c.pal->text_muted, wl.c_str());
   };
   const ImU32 colors[3] = {c.pal->series_uncached, c.pal->series_cached, c.pal->series_memory};
-  // Labels beside the lines' ends, a line apart: pushed down past the one above, then up where the
-  // last would leave the plot (small caches all end near 0, and their labels stack below it).
-  const std::size_t n = std::min<std::size_t>(variants.size(), 3);
+  // Labels beside the lines' ends, a line apart, stacked in the order the lines end (each stays beside
+  // its own line): pushed down past the one above, then up where the last would leave the plot.
   std::vector<float> label_y(n);
-  std::vector<std::string> labels(n);
   for (std::size_t i = 0; i < n; ++i) {
-    const double end = double(kv_cache_bytes(shape, variants[i], x_max, dtype));
-    dl->AddLine(at(0, 0), at(double(x_max), end), colors[i], 3.0f);
-    labels[i] = variants[i].name + " " + format_decimal_bytes(end);
-    label_y[i] = at(double(x_max), end).y - th * 0.5f;
-    if (i > 0) label_y[i] = std::max(label_y[i], label_y[i - 1] + th);
+    dl->AddLine(at(0, 0), at(double(x_max), ends[i]), colors[i], 3.0f);
+    label_y[i] = at(double(x_max), ends[i]).y - th * 0.5f;
   }
-  for (std::size_t i = n; i-- > 0;)
-    label_y[i] = std::min(label_y[i], i + 1 < n ? label_y[i + 1] - th : p.y + size.y - th);
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return label_y[x] < label_y[y]; });
+  for (std::size_t k = 1; k < n; ++k) label_y[order[k]] = std::max(label_y[order[k]], label_y[order[k - 1]] + th);
+  for (std::size_t k = n; k-- > 0;)
+    label_y[order[k]] = std::min(label_y[order[k]], k + 1 < n ? label_y[order[k + 1]] - th : p.y + size.y - th);
   for (std::size_t i = 0; i < n; ++i) {
     const ImVec2 lp(b.x + th * 0.3f, label_y[i]);
     draw_mark(dl, ImVec2(lp.x + th * 0.3f, lp.y + th * 0.5f), int(i), std::max(4.0f, th * 0.28f), colors[i]);
@@ -171,7 +200,7 @@ void draw_calculator_panel(PanelContext& c, float height) {
   // The shape's own layout (MHA/GQA/MQA, local windows or MLA), in words and evaluated.
   const AttentionVariant own = own_attention_variant(shape);
   ImGui::PushFont(c.fonts->title);
-  ImGui::Text("How big does the cache get?  %s", cache_formula_in_words(own).c_str());
+  ImGui::TextWrapped("How big does the cache get?  %s", cache_formula_in_words(own).c_str());
   ImGui::PopFont();
   draw_controls(c, shape);
   const std::string model = shape.name == "loaded" ? "loaded" : shape.label;
@@ -197,7 +226,8 @@ void draw_calculator_panel(PanelContext& c, float height) {
   ImGui::EndGroup();
   ImGui::SameLine(0, ImGui::GetFontSize());
   ImGui::SetCursorPosY(top);
-  const float plot_h = std::max(line_height() * 3.0f, height - top - ImGui::GetStyle().WindowPadding.y * 2);
+  // At least a weights line and three lines of plot: a shorter view scrolls rather than drop the plot.
+  const float plot_h = std::max(line_height() * 4.5f, height - top - ImGui::GetStyle().WindowPadding.y * 2);
   draw_plot(c, shape, tokens, dtype, ImVec2(ImGui::GetContentRegionAvail().x, plot_h));
 }
 

@@ -13,8 +13,11 @@ namespace kvscope::gui {
 
 namespace {
 
+// The chart that shows bytes names the one byte convention on screen (core/lessons/caption.h).
+const char* const kMemoryTitle = "Cache memory (1 kB = 1,000 B)";
+
 struct Series {
-  const char* name;
+  std::string name;
   ImU32 color;
   std::vector<double> y;
   bool square_marks;  // told apart by mark shape as well as colour
@@ -92,7 +95,7 @@ void legend_item(const Series& s, const PanelContext& c) {
     dl->AddCircleFilled(m, 4.5f, s.color);
   ImGui::Dummy(ImVec2(th, th));
   ImGui::SameLine();
-  ImGui::TextUnformatted(s.name);
+  ImGui::TextUnformatted(s.name.c_str());
   (void)c;
 }
 
@@ -116,7 +119,7 @@ void draw_chart_panel(PanelContext& c, float height) {
   Series cached{"with cache", c.pal->series_cached, {}, true};
   Series memory{"cache bytes", c.pal->series_memory, {}, true};
   // GQA / MQA: the same model as MHA (a K/V head per query head), drawn as a second line.
-  Series as_mha{"as MHA", c.pal->text_muted, {}, false};
+  Series as_mha{"as " + as_mha_label(*c.config), c.pal->text_muted, {}, false};
   const bool shared_heads = c.config->kv_heads() < c.config->n_head;
   // Under a cache policy: its bytes beside the full cache's, and its divergence from full attention.
   const bool policy = c.history->back().cached.policy.active;
@@ -140,7 +143,7 @@ void draw_chart_panel(PanelContext& c, float height) {
   const float w = ImGui::GetContentRegionAvail().x;
   if (policy) {  // two charts: bytes, and the price paid for them
     const float h = (height - lh * 5.5f) * 0.5f;
-    draw_chart(c, "Cache memory (bytes)", {full_cache, memory}, ImVec2(w, h), bytes_label);
+    draw_chart(c, kMemoryTitle, {full_cache, memory}, ImVec2(w, h), bytes_label);
     legend_item(memory, c);
     ImGui::SameLine(0, lh);
     legend_item(full_cache, c);
@@ -153,10 +156,10 @@ void draw_chart_panel(PanelContext& c, float height) {
   ImGui::SameLine(0, lh);
   legend_item(cached, c);
   if (!shared_heads) {
-    draw_chart(c, "Cache memory (bytes)", {memory}, ImVec2(w, chart_h), bytes_label);
+    draw_chart(c, kMemoryTitle, {memory}, ImVec2(w, chart_h), bytes_label);
     return;
   }
-  draw_chart(c, "Cache memory (bytes)", {memory, as_mha}, ImVec2(w, chart_h - lh), bytes_label);  // its legend's line
+  draw_chart(c, kMemoryTitle, {memory, as_mha}, ImVec2(w, chart_h - lh), bytes_label);  // its legend's line
   memory.name = "this model";
   legend_item(memory, c);
   ImGui::SameLine(0, lh);

@@ -357,13 +357,15 @@ std::string short_count(std::int64_t n) {
 void draw_costs(PanelContext& c, const PaneView& v, PaneKind pane) {
   const bool cached = c.sources[pane].cached;
   // GQA / MQA / MLA: what the same model would hold with a K/V head per query head, beside what it holds.
-  std::string cache = "cache " + format_bytes(v.cache_bytes);
-  if (c.config->kv_heads() < c.config->n_head || c.config->mla()) cache += " (MHA " + format_bytes(cache_bytes_as_mha(*c.config, *c.trace)) + ")";
+  const std::string cache = cached ? "cache " + format_bytes(v.cache_bytes) : std::string("no cache");
+  std::string as_mha;
+  if (cached && (c.config->kv_heads() < c.config->n_head || c.config->mla()))
+    as_mha = " \xC2\xB7 as " + as_mha_label(*c.config) + " " + format_bytes(cache_bytes_as_mha(*c.config, *c.trace));
   const ImVec2 start = ImGui::GetCursorScreenPos();
-  ImGui::Text("K/V rows: %s computed (%s/layer) \xC2\xB7 %s read", format_count(v.rows_computed_step).c_str(),
-              format_count(v.rows_computed_per_layer).c_str(), format_count(v.rows_read_newest).c_str());
-  ImGui::Text("MACs %s \xC2\xB7 total %s \xC2\xB7 %s \xC2\xB7 %s", short_count(v.macs_step).c_str(),
-              short_count(v.macs_total).c_str(), format_seconds(v.seconds).c_str(), cached ? cache.c_str() : "no cache");
+  ImGui::Text("K/V rows: %s computed (%s/layer) \xC2\xB7 %s read \xC2\xB7 %s", format_count(v.rows_computed_step).c_str(),
+              format_count(v.rows_computed_per_layer).c_str(), format_count(v.rows_read_newest).c_str(), cache.c_str());
+  ImGui::Text("MACs %s \xC2\xB7 total %s \xC2\xB7 %s%s", short_count(v.macs_step).c_str(), short_count(v.macs_total).c_str(),
+              format_seconds(v.seconds).c_str(), as_mha.c_str());
   const ImVec2 end(start.x + ImGui::GetContentRegionAvail().x, ImGui::GetCursorScreenPos().y);
   if (!ImGui::IsMouseHoveringRect(start, end)) return;
   ImGui::SetTooltip("K/V rows computed: %s (%s per layer), total %s\nK/V rows read: %s by the new query, %s by all "
@@ -442,11 +444,6 @@ void draw_legend(PanelContext& c) {
   ImGui::Dummy(ImVec2(th * 1.2f, th));
   ImGui::SameLine();
   ImGui::TextUnformatted(masked);
-  // The one byte convention on screen (core/lessons/caption.h: format_bytes).
-  const char* units = "1 kB = 1,000 B";
-  if (ImGui::GetContentRegionAvail().x < th + ImGui::CalcTextSize(units).x) return;
-  ImGui::SameLine(0, th);
-  ImGui::TextUnformatted(units);
 }
 
 void draw_kv_rows_panel(PanelContext& c, PaneKind pane, float) {
