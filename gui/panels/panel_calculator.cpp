@@ -136,12 +136,6 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
   }
   const bool weights_on_scale = weights <= 4.0 * largest;
   const std::string wl = "weights " + format_decimal_bytes(weights);
-  if (!weights_on_scale) {  // named above the plot: on its scale they would flatten every cache line
-    char ratio[32];
-    std::snprintf(ratio, sizeof ratio, "%.0f", weights / largest);
-    ImGui::TextDisabled("%s: %s\xC3\x97 the largest cache here, above this scale", wl.c_str(), ratio);
-    size.y -= line_height();
-  }
   const ImVec2 p = ImGui::GetCursorScreenPos();
   const double y_max = nice_ceiling((weights_on_scale ? std::max(largest, weights) : largest) * 1.05);
   const std::string top = format_decimal_bytes(y_max);
@@ -155,6 +149,12 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
   dl->AddText(ImVec2(a.x - ImGui::CalcTextSize("0").x - th * 0.3f, b.y - th * 0.5f), c.pal->text_muted, "0");
   const std::string right = format_count(x_max) + (x_max == 1 ? " token" : " tokens");
   dl->AddText(ImVec2(b.x - ImGui::CalcTextSize(right.c_str()).x, b.y + 2), c.pal->text_muted, right.c_str());
+  if (!weights_on_scale) {  // on this scale they would flatten every cache line: named under the axis
+    char note[96];
+    std::snprintf(note, sizeof note, "%s (%.0f\xC3\x97 the largest cache: off the scale)", wl.c_str(), weights / largest);
+    if (ImGui::CalcTextSize(note).x + ImGui::CalcTextSize(right.c_str()).x + th < b.x - a.x)
+      dl->AddText(ImVec2(a.x, b.y + 2), c.pal->text_muted, note);
+  }
   // Weights on the scale: dashed, labelled after the lines are drawn so they never cross the label.
   const float wy = at(0, weights).y;
   if (weights_on_scale)
@@ -180,7 +180,7 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
   for (std::size_t k = 1; k < n; ++k) label_y[order[k]] = std::max(label_y[order[k]], label_y[order[k - 1]] + th);
   for (std::size_t k = n; k-- > 0;)
     label_y[order[k]] = std::min(label_y[order[k]], k + 1 < n ? label_y[order[k + 1]] - th : p.y + size.y - th);
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i : order) {  // declared top to bottom
     const ImVec2 lp(b.x + th * 0.3f, label_y[i]);
     draw_mark(dl, ImVec2(lp.x + th * 0.3f, lp.y + th * 0.5f), int(i), std::max(4.0f, th * 0.28f), colors[i]);
     dl->AddText(ImVec2(lp.x + th * 0.8f, lp.y), colors[i], labels[i].c_str());
@@ -204,7 +204,8 @@ void draw_calculator_panel(PanelContext& c, float height) {
   ImGui::PopFont();
   draw_controls(c, shape);
   const std::string model = shape.name == "loaded" ? "loaded" : shape.label;
-  const std::string formula = shape.label + " (" + own.name + "): " + cache_formula(shape, own, tokens, dtype);
+  const bool named = shape.label.find("(" + own.name + ")") != std::string::npos;  // "Llama-3-8B-like (GQA)"
+  const std::string formula = shape.label + (named ? "" : " (" + own.name + ")") + ": " + cache_formula(shape, own, tokens, dtype);
   ImGui::TextWrapped("%s", formula.c_str());
   c.record->figure("calculator", "cache_bytes", double(kv_cache_bytes(shape, own, tokens, dtype)), formula,
                    {{"model", model}, {"positions", tokens}, {"dtype", kv_dtype_info(dtype).name}});
@@ -226,8 +227,7 @@ void draw_calculator_panel(PanelContext& c, float height) {
   ImGui::EndGroup();
   ImGui::SameLine(0, ImGui::GetFontSize());
   ImGui::SetCursorPosY(top);
-  // At least a weights line and three lines of plot: a shorter view scrolls rather than drop the plot.
-  const float plot_h = std::max(line_height() * 4.5f, height - top - ImGui::GetStyle().WindowPadding.y * 2);
+  const float plot_h = std::max(line_height() * 3.0f, height - top - ImGui::GetStyle().WindowPadding.y * 2);
   draw_plot(c, shape, tokens, dtype, ImVec2(ImGui::GetContentRegionAvail().x, plot_h));
 }
 
