@@ -14,6 +14,11 @@
 
 namespace kvscope {
 
+// One struct with every family's fields, on purpose: a family's tensor table (tensor_table.h) hands
+// each visitor a reference to the field a tensor fills, so allocation, random init, shape checks,
+// parameter and byte counts, dtype conversion, reading, writing and the trainer's flat buffer are each
+// one generic loop that never names a family. Per-family structs would need a variant and a copy of
+// each of those loops per family; a field a family does not use stays empty and costs nothing.
 struct LayerWeights {
   Vector ln_1_gamma, ln_1_beta;  // [d_model] norm before attention (Llama: RMSNorm, no beta)
   // GPT-2: fused projections.
