@@ -5,6 +5,7 @@
 #include <cmath>
 #include <catch2/catch.hpp>
 
+#include "core/lessons/caption.h"
 #include "core/lessons/lesson_checks.h"
 #include "core/lessons/rotary_pairs.h"
 #include "core/lessons/lesson_run.h"
@@ -113,4 +114,10 @@ TEST_CASE("rotary dials on gemma3-layout: local layers turn at their own base (1
       CHECK(std::abs(std::remainder(row.pairs[std::size_t(j)].turned - expected, 2 * M_PI)) < 2e-3);
     }
   }
+}
+
+TEST_CASE("the layer map names the global layers beside the local ones", "[lesson][gemma]") {
+  // gemma3-layout's config.json: layer_types sliding, sliding, full, sliding, sliding, full.
+  CHECK(global_layers_text(load_preset("gemma3-layout").model->config()) == "global: L2, L5");
+  CHECK(global_layers_text(load_preset("demo-llama").model->config()).empty());  // every layer global
 }

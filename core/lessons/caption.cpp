@@ -178,6 +178,14 @@ std::string format_decimal_bytes(double bytes) {
   return buf;
 }
 
+std::string global_layers_text(const ModelConfig& config) {
+  if (config.n_local_layers() == 0 || config.n_local_layers() == config.n_layer) return "";
+  std::string s;
+  for (int l = 0; l < config.n_layer; ++l)
+    if (!config.layer_local(l)) s += (s.empty() ? "global: L" : ", L") + std::to_string(l);
+  return s;
+}
+
 std::string format_difference(double value) {
   if (value == 0.0) return "0 (bitwise identical)";
   char buf[32];

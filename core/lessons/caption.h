@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/engine/model/config.h"
 #include "core/engine/session/trace.h"
 
 namespace kvscope {
@@ -35,6 +36,8 @@ std::string format_bytes(std::int64_t bytes);
 std::string format_count(std::int64_t n);
 // The same for a byte count that is not whole (an average): "17.18 GB", "2.56 kB".
 std::string format_decimal_bytes(double bytes);
+// Which layers are global beside local ones: "global: L2, L5" ("" when every layer is global, or local).
+std::string global_layers_text(const ModelConfig& config);
 // A small difference for a caption: "0 (bitwise identical)" when exactly zero, else "3.0e-08".
 std::string format_difference(double value);
 // "1.2M", "35.4k", "812": multiply-adds in a sentence.

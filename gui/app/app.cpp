@@ -97,6 +97,7 @@ void App::start_lesson(const Lesson& lesson) {
   copy_to(ui_.policy, sizeof ui_.policy, options_.has_kv_policy ? options_.kv_policy : lesson.policy);
   ui_.show_calculator = options_.view.empty() ? lesson.kind == LessonKind::CacheSize : options_.view == "calculator";
   ui_.show_rotation = options_.view == "rotation";
+  view_chosen_ = !options_.view.empty();
   ui_.show_compared = options_.show_compared;
   apply_prompt();
 }
@@ -277,8 +278,10 @@ void App::after_history_change() {
   if (!run_ || step < 0 || step >= int(run_->lesson().steps.size())) return;
   const CalculatorSetting& s = run_->lesson().steps[std::size_t(step)].calculator;
   if (!s.set) return;
-  ui_.show_calculator = true;
-  ui_.show_rotation = false;
+  if (!view_chosen_) {  // the lesson's view, unless --view or the View menu chose another
+    ui_.show_calculator = true;
+    ui_.show_rotation = false;
+  }
   ui_.calc_shape = s.shape;
   ui_.calc_tokens = int(std::min<std::int64_t>(s.tokens, 1 << 30));
   KvDtype dtype = KvDtype::FP32;
@@ -318,6 +321,7 @@ void App::apply(const Action& a) {
     case ActionType::ToggleCalculator:  // one view under the panes at a time
       ui_.show_calculator = !ui_.show_calculator;
       ui_.show_rotation = false;
+      view_chosen_ = true;
       break;
     case ActionType::ToggleComparedPane:
       ui_.show_compared = !ui_.show_compared;
@@ -326,6 +330,7 @@ void App::apply(const Action& a) {
     case ActionType::ToggleRotation:
       ui_.show_rotation = !ui_.show_rotation && config.rotary();
       ui_.show_calculator = false;
+      view_chosen_ = true;
       break;
     case ActionType::SetCalculatorShape: ui_.calc_shape = a.text; break;
     case ActionType::SetCalculatorDtype: ui_.calc_dtype = std::clamp(a.value, 0, int(kv_dtypes().size()) - 1); break;

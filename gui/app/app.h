@@ -152,6 +152,7 @@ class App {
   Fonts fonts_;
   std::vector<Action> actions_;
   std::vector<int> pressed_keys_;
+  bool view_chosen_ = false;  // --view or the View menu chose the view under the panes: lesson steps keep it
   int queued_steps_ = 0;  // Step pressed while a step was running: run after it
   int queued_backs_ = 0;  // Back pressed while going back: go back again after it
   PerPane<std::unique_ptr<HeatmapRenderer>> heatmaps_;

@@ -316,7 +316,11 @@ void draw_layer_map(PanelContext& c, const PaneView& pane) {
   const int n_layer = int(pane.layers.size());
   if (n_layer == 0) return;
   ImGui::AlignTextToFramePadding();
-  ImGui::Text("All %d layers:", n_layer);
+  const std::string kinds = global_layers_text(*c.config);  // which map rows are global layers
+  if (kinds.empty())
+    ImGui::Text("All %d layers:", n_layer);
+  else
+    ImGui::Text("All %d layers (%s):", n_layer, kinds.c_str());
   ImGui::SameLine();
   const int n = int(pane.layers[0].size());
   const ImVec2 p = ImGui::GetCursorScreenPos();

@@ -206,3 +206,20 @@ TEST_CASE("the Lessons menu lists the built-in lessons and opens one; a broken f
   CHECK(j["lines"][0].get<std::string>().find("positions 3 and 6") != std::string::npos);
   CHECK(w.alive());
 }
+
+TEST_CASE("--view rotation holds in a lesson whose steps set the calculator", "[gui][lessons]") {
+  const std::string dir = temp_dir();
+  const auto r = run({KVSCOPE_GUI_BINARY, "--lesson", "local_and_global_layers", "--view", "rotation", "--steps", "2",
+                      "--screenshot", dir + "/x.png", "--state-file", dir + "/state.jsonl"});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const json s = last_state(dir + "/state.jsonl");
+  CHECK(s["step"] == 2);
+  CHECK(s["rotation"] == true);     // the person's choice
+  CHECK(s["calculator"] == false);  // not the lesson's step setting
+  // Without --view the lesson's steps show the calculator.
+  const auto plain = run({KVSCOPE_GUI_BINARY, "--lesson", "local_and_global_layers", "--steps", "2", "--screenshot",
+                          dir + "/y.png", "--state-file", dir + "/plain.jsonl"});
+  REQUIRE(plain.status == 0);
+  CHECK(last_state(dir + "/plain.jsonl")["calculator"] == true);
+}
