@@ -193,7 +193,7 @@ void draw_header(PanelContext& c, PaneKind pane) {
     const int held = has_layer ? int(shown->cached.forward.layers[std::size_t(layer)].held_rows.size()) : t;
     char label[192];
     if (held < t)
-      std::snprintf(label, sizeof label, "Cache K,V: [%d layers, %d KV heads, t=%d, %d] \xE2\x80\x94 t stays at %d of %d positions (L%d)",
+      std::snprintf(label, sizeof label, "Cache K,V: [%d layers, %d KV heads, t=%d, %d] \xE2\x80\x94 %d of %d held (L%d)",
                     c.config->n_layer, c.config->kv_heads(), held, c.config->d_head(), held, t, layer);
     else
       std::snprintf(label, sizeof label, "Cache K,V: [%d layers, %d KV heads, t=%d, %d] \xE2\x80\x94 only t grows",
