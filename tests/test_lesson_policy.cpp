@@ -139,3 +139,21 @@ TEST_CASE("lesson --kv-policy replaces the lesson's policy; a bad one is exit 2"
   CHECK(bad.status == 2);
   CHECK_THAT(bad.err, Catch::StartsWith("kvscope-cli: --kv-policy: sinks need a window"));
 }
+
+TEST_CASE("a lossy policy's badge says which figures answer 'did the output change' and which is raw", "[lesson_checks][policy][llama]") {
+  const LessonRun run = run_to_end("attention_sinks");
+  int lossy = 0;
+  for (const StepTrace& t : run.history()) {
+    const Caption c = make_caption(t);
+    if (!c.lossy || c.modes_agree) continue;
+    ++lossy;
+    INFO(c.badge);
+    const PolicyTrace& p = t.cached.policy;
+    CHECK_THAT(c.badge, Catch::Contains(p.top1_agrees ? "output top-1 same" : "output top-1 differs"));
+    char kl[32];
+    std::snprintf(kl, sizeof kl, "KL %.1e", p.kl_from_full);
+    CHECK_THAT(c.badge, Catch::Contains(kl));
+    CHECK_THAT(c.badge, Catch::Contains("raw max |\xCE\x94logit|"));
+  }
+  CHECK(lossy > 0);
+}

@@ -116,8 +116,15 @@ Caption make_caption(const StepTrace& t, float tolerance) {
   if (t.both_ran()) {
     c.modes_agree = t.max_abs_logit_diff <= tolerance;
     c.lossy = t.cached.policy.active && t.cached.policy.spec != "full";
-    if (c.lossy && !c.modes_agree)  // not a failure: the price of the policy, measured each step
-      c.badge = "lossy cache (" + t.cached.policy.spec + "): max |\xCE\x94logit| " + diff + ", measured";
+    if (c.lossy && !c.modes_agree) {  // not a failure: the price of the policy, measured each step
+      // Which figure answers "did the output change" (the top token, KL of the next-token
+      // distributions) and which is only the raw logit difference.
+      const PolicyTrace& p = t.cached.policy;
+      char kl[32];
+      std::snprintf(kl, sizeof kl, "%.1e", p.kl_from_full);
+      c.badge = std::string("lossy cache: output ") + (p.top1_agrees ? "top-1 same \xE2\x9C\x93" : "top-1 differs \xE2\x9C\x95") +
+                ", KL " + kl + " \xC2\xB7 raw max |\xCE\x94logit| " + diff;
+    }
     else
       c.badge = std::string(c.modes_agree ? "cached = uncached \xE2\x9C\x93" : "cached \xE2\x89\xA0 uncached \xE2\x9C\x95") +
                 "  max |\xCE\x94logit| " + diff;
