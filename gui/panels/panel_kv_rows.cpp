@@ -190,9 +190,17 @@ void draw_header(PanelContext& c, PaneKind pane) {
     const StepTrace* shown = source.trace;
     const int layer = c.ui->layer;
     const bool has_layer = shown && layer < int(shown->cached.forward.layers.size());
-    const int held = has_layer ? int(shown->cached.forward.layers[std::size_t(layer)].held_rows.size()) : t;
+    // A policy may keep different rows per KV head: then t is the shown KV head's.
+    const PolicyTrace* policy = shown && shown->cached.policy.active ? &shown->cached.policy : nullptr;
+    const int kv_head = kv_head_shown(c);
+    const int held = !has_layer ? t
+                     : policy   ? int(policy->kept_at(layer, kv_head).size())
+                                : int(shown->cached.forward.layers[std::size_t(layer)].held_rows.size());
     char label[192];
-    if (held < t)
+    if (held < t && policy && policy->per_head)
+      std::snprintf(label, sizeof label, "Cache K,V: [%d layers, %d KV heads, t=%d, %d] \xE2\x80\x94 %d of %d held (L%d, KV %d)",
+                    c.config->n_layer, c.config->kv_heads(), held, c.config->d_head(), held, t, layer, kv_head);
+    else if (held < t)
       std::snprintf(label, sizeof label, "Cache K,V: [%d layers, %d KV heads, t=%d, %d] \xE2\x80\x94 %d of %d held (L%d)",
                     c.config->n_layer, c.config->kv_heads(), held, c.config->d_head(), held, t, layer);
     else
@@ -200,7 +208,7 @@ void draw_header(PanelContext& c, PaneKind pane) {
                     c.config->n_layer, c.config->kv_heads(), held, c.config->d_head());
     ImGui::TextUnformatted(label);
     if (has_layer)
-      c.record->figure("kv_rows", "rows_held", held, label, {{"layer", layer}, {"mode", "cached"}});
+      c.record->figure("kv_rows", "rows_held", held, label, {{"layer", layer}, {"kv_head", kv_head}, {"mode", "cached"}});
   }
   else
     ImGui::TextUnformatted("No cache: each step starts again from position 0");
