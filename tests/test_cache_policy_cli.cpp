@@ -60,7 +60,8 @@ TEST_CASE("generate --kv-policy: a malformed spec is one line naming --kv-policy
   const Bad bad[] = {{"window:0", "at least 1"},           {"recent:4", "unknown item"},
                      {"bits:3", "bits must be 4, 8 or 16"}, {"sinks:4,window:4", "fewer than the window"},
                      {"heavy:2", "need a window"},          {"bits:8,bits:4", "given twice"},
-                     {"window:8,", "empty item"},           {"", "empty"}};
+                     {"window:8,", "empty item"},           {"", "empty"},
+                     {"tova:0", "at least 1"},              {"tova:6,window:4", "one eviction rule"}};
   for (const Bad& b : bad) {
     INFO(b.spec);
     const test::ExecResult r = test::exec_cli({"generate", "--preset", "demo-llama", "--prompt", "Time", "--kv-policy", b.spec});
