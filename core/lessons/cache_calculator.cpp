@@ -202,14 +202,22 @@ std::int64_t kv_cache_bytes(const CacheShape& s, const AttentionVariant& v, std:
   return layer_positions_held(s, tokens, v.sliding) * per_layer_token * kv_dtype_info(dtype).bytes;
 }
 
-std::string cache_formula(const CacheShape& s, const AttentionVariant& v, std::int64_t tokens, KvDtype dtype) {
-  if (v.latent) {
-    const KvDtypeInfo& d = kv_dtype_info(dtype);
-    return std::to_string(s.n_layer) + " layers \xC3\x97 (" + std::to_string(s.kv_lora_rank) + " latent + " +
-           std::to_string(s.qk_rope_dim) + " rotated key) \xC3\x97 " + format_count(tokens) + (tokens == 1 ? " token" : " tokens") +
-           " \xC3\x97 " + std::to_string(d.bytes) + " B (" + d.name + ") = " + format_decimal_bytes(double(kv_cache_bytes(s, v, tokens, dtype)));
-  }
-  if (!v.sliding || s.n_local_layer() == 0) return cache_formula(s, v.n_kv_head, tokens, dtype);
+std::string cache_formula(const CacheShape& s, const AttentionVariant& v, std::int64_t tokens, KvDtype dtype,
+                          FigureLog* figures, const nlohmann::json& context) {
+  FigureLog scratch;
+  FigureLog& f = figures ? *figures : scratch;
+  const std::string result = f.note("cache_bytes", double(kv_cache_bytes(s, v, tokens, dtype)),
+                                    format_decimal_bytes(double(kv_cache_bytes(s, v, tokens, dtype))), context);
+  const KvDtypeInfo& d = kv_dtype_info(dtype);
+  const std::string bytes = f.note("bytes_per_value", d.bytes, std::to_string(d.bytes) + " B");
+  if (v.latent)
+    return f.note("layers", s.n_layer, std::to_string(s.n_layer) + " layers", context) + " \xC3\x97 (" +
+           f.note("latent_dim", s.kv_lora_rank, std::to_string(s.kv_lora_rank) + " latent") + " + " +
+           f.note("rotated_key_dim", s.qk_rope_dim, std::to_string(s.qk_rope_dim) + " rotated key") + ") \xC3\x97 " +
+           f.note("positions", double(tokens), format_count(tokens) + (tokens == 1 ? " token" : " tokens"), context) +
+           " \xC3\x97 " + bytes + " (" + d.name + ") = " + result;
+  if (!v.sliding || s.n_local_layer() == 0)
+    return cache_product(s, v.n_kv_head, tokens, dtype, &f, context) + " = " + result;
   // Local layers may differ in window: one term per distinct window, global layers first.
   std::vector<std::pair<int, int>> terms;  // (window, layers); window 0 = global
   for (int l = 0; l < s.n_layer; ++l) {
@@ -219,16 +227,18 @@ std::string cache_formula(const CacheShape& s, const AttentionVariant& v, std::i
     else ++it->second;
   }
   std::sort(terms.begin(), terms.end());
-  const KvDtypeInfo& d = kv_dtype_info(dtype);
   std::string sum;
   for (const auto& [w, layers] : terms) {
     const std::int64_t held = w > 0 ? std::min<std::int64_t>(tokens, w) : tokens;
-    sum += (sum.empty() ? "" : " + ") + std::to_string(layers) + (w > 0 ? " local" : " global") +
-           (layers == 1 ? " layer" : " layers") + " \xC3\x97 " + format_count(held) + (held == 1 ? " token" : " tokens");
+    sum += (sum.empty() ? "" : " + ") +
+           f.note(w > 0 ? "local_layers" : "global_layers", layers, std::to_string(layers) + (w > 0 ? " local" : " global")) +
+           (layers == 1 ? " layer" : " layers") + " \xC3\x97 " +
+           f.note("rows_held", double(held), format_count(held) + (held == 1 ? " token" : " tokens"));
   }
-  return "2 \xC3\x97 (" + sum + ") \xC3\x97 " + std::to_string(v.n_kv_head) + (v.n_kv_head == 1 ? " KV head" : " KV heads") +
-         " \xC3\x97 " + std::to_string(s.d_head) + " head dim \xC3\x97 " + std::to_string(d.bytes) + " B (" + d.name + ") = " +
-         format_decimal_bytes(double(kv_cache_bytes(s, v, tokens, dtype)));
+  return f.note("k_and_v", 2, "2 \xC3\x97") + " (" + sum + ") \xC3\x97 " +
+         f.note("kv_heads", v.n_kv_head, std::to_string(v.n_kv_head) + (v.n_kv_head == 1 ? " KV head" : " KV heads"), context) +
+         " \xC3\x97 " + f.note("head_dim", s.d_head, std::to_string(s.d_head) + " head dim") + " \xC3\x97 " + bytes + " (" +
+         d.name + ") = " + result;
 }
 
 std::string cache_formula_in_words(const AttentionVariant& v) {
@@ -240,20 +250,30 @@ std::string cache_formula_in_words(const AttentionVariant& v) {
   return std::string("bytes = 2") + x + "layers" + x + "KV heads" + x + "head dim" + x + "tokens" + x + "bytes per value";
 }
 
-std::string cache_product(const CacheShape& s, int n_kv_head, std::int64_t tokens, KvDtype dtype) {
+std::string cache_product(const CacheShape& s, int n_kv_head, std::int64_t tokens, KvDtype dtype, FigureLog* figures,
+                          const nlohmann::json& context) {
+  FigureLog scratch;
+  FigureLog& f = figures ? *figures : scratch;
   const KvDtypeInfo& d = kv_dtype_info(dtype);
   const bool split = s.v_head_dim > 0 && s.v_head_dim != s.d_head;  // K and V heads of different widths
-  const std::string dims = split ? "(" + std::to_string(s.d_head) + " K + " + std::to_string(s.v_head_dim) + " V) head dims"
-                                 : std::to_string(s.d_head) + " head dim";
-  return (split ? "" : "2 \xC3\x97 ") + std::to_string(s.n_layer) + " layers \xC3\x97 " + std::to_string(n_kv_head) +
-         (n_kv_head == 1 ? " KV head" : " KV heads") + " \xC3\x97 " + dims + " \xC3\x97 " +
-         format_count(tokens) + (tokens == 1 ? " token" : " tokens") + " \xC3\x97 " + std::to_string(d.bytes) + " B (" +
-         d.name + ")";
+  const std::string dims = split ? "(" + f.note("head_dim", s.d_head, std::to_string(s.d_head) + " K") + " + " +
+                                       f.note("v_head_dim", s.v_head_dim, std::to_string(s.v_head_dim) + " V") + ") head dims"
+                                 : f.note("head_dim", s.d_head, std::to_string(s.d_head) + " head dim");
+  return (split ? "" : f.note("k_and_v", 2, "2 \xC3\x97") + " ") +
+         f.note("layers", s.n_layer, std::to_string(s.n_layer) + " layers", context) + " \xC3\x97 " +
+         f.note("kv_heads", n_kv_head, std::to_string(n_kv_head) + (n_kv_head == 1 ? " KV head" : " KV heads"), context) +
+         " \xC3\x97 " + dims + " \xC3\x97 " +
+         f.note("positions", double(tokens), format_count(tokens) + (tokens == 1 ? " token" : " tokens"), context) + " \xC3\x97 " +
+         f.note("bytes_per_value", d.bytes, std::to_string(d.bytes) + " B") + " (" + d.name + ")";
 }
 
-std::string cache_formula(const CacheShape& s, int n_kv_head, std::int64_t tokens, KvDtype dtype) {
-  return cache_product(s, n_kv_head, tokens, dtype) + " = " +
-         format_decimal_bytes(double(kv_cache_bytes(s, n_kv_head, tokens, dtype)));
+std::string cache_formula(const CacheShape& s, int n_kv_head, std::int64_t tokens, KvDtype dtype, FigureLog* figures,
+                          const nlohmann::json& context) {
+  FigureLog scratch;
+  FigureLog& f = figures ? *figures : scratch;
+  return cache_product(s, n_kv_head, tokens, dtype, &f, context) + " = " +
+         f.note("cache_bytes", double(kv_cache_bytes(s, n_kv_head, tokens, dtype)),
+                format_decimal_bytes(double(kv_cache_bytes(s, n_kv_head, tokens, dtype))), context);
 }
 
 }  // namespace kvscope

@@ -11,6 +11,7 @@
 
 #include "core/engine/model/config.h"
 #include "core/engine/session/trace.h"
+#include "core/lessons/figure.h"
 
 namespace kvscope {
 
@@ -92,16 +93,20 @@ std::int64_t layer_positions_held(const CacheShape& shape, std::int64_t tokens, 
 // differ); MLA: layer_positions_held x (latent + rotated key) x bytes per value.
 std::int64_t kv_cache_bytes(const CacheShape& shape, const AttentionVariant& variant, std::int64_t tokens, KvDtype dtype);
 // With the windows: "2 × (3 global layers × 1,000 tokens + 15 local layers × 512 tokens) × 1 KV head
-// × 256 head dim × 2 B (bf16) = ..."; without, cache_formula's.
-std::string cache_formula(const CacheShape& shape, const AttentionVariant& variant, std::int64_t tokens, KvDtype dtype);
+// × 256 head dim × 2 B (bf16) = ..."; without, cache_formula's. With `figures`, every number written is
+// declared there; `context` goes with the ones that depend on the model row ({"model": "loaded"}).
+std::string cache_formula(const CacheShape& shape, const AttentionVariant& variant, std::int64_t tokens, KvDtype dtype,
+                          FigureLog* figures = nullptr, const nlohmann::json& context = nlohmann::json::object());
 
 // The variant's formula in words, for a title: "bytes = 2 × layers × KV heads × head dim × tokens ×
 // bytes per value" (MHA/GQA/MQA), with local layers' windows, or MLA's latent row.
 std::string cache_formula_in_words(const AttentionVariant& variant);
 
 // "2 × 32 layers × 8 KV heads × 128 head dim × 32,768 tokens × 2 B (bf16)"
-std::string cache_product(const CacheShape& shape, int n_kv_head, std::int64_t tokens, KvDtype dtype);
+std::string cache_product(const CacheShape& shape, int n_kv_head, std::int64_t tokens, KvDtype dtype,
+                          FigureLog* figures = nullptr, const nlohmann::json& context = nlohmann::json::object());
 // The product, then " = 4.29 GB".
-std::string cache_formula(const CacheShape& shape, int n_kv_head, std::int64_t tokens, KvDtype dtype);
+std::string cache_formula(const CacheShape& shape, int n_kv_head, std::int64_t tokens, KvDtype dtype,
+                          FigureLog* figures = nullptr, const nlohmann::json& context = nlohmann::json::object());
 
 }  // namespace kvscope

@@ -15,6 +15,13 @@ std::string fed_text(const StepTrace& t) {
   return s;
 }
 
+// "1.35e-03": a measured difference, `digits` after the point.
+std::string scientific(double value, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*e", digits, value);
+  return buf;
+}
+
 std::string plural(std::int64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
@@ -32,7 +39,7 @@ std::string position_runs(const std::vector<int>& p) {
   return s;
 }
 
-std::string uncached_sentence(const StepTrace& t) {
+std::string uncached_sentence(const StepTrace& t, FigureLog& f) {
   const ModeTrace& m = t.uncached;
   if (!m.ran) return "Without a cache: not run.";
   std::int64_t redundant = 0;
@@ -43,56 +50,61 @@ std::string uncached_sentence(const StepTrace& t) {
   const bool latent = !m.forward.layers.empty() && !m.forward.layers[0].rebuilt_rows.empty();  // MLA
   std::string s = std::string("Without a cache: ") + (latent ? "latent rows, K and V " : "K and V ") +
                   std::string(first ? "computed" : "recomputed") +
-                  (rows.size() == 1 ? " for position " : " for positions ") + position_list(rows) + " in every layer (" +
-                  (redundant ? plural(redundant, "row", "rows") + " redundant" : std::string("none redundant yet")) + ").";
+                  (rows.size() == 1 ? " for position " : " for positions ") + f.note("position", rows.empty() ? 0 : rows.front(), position_list(rows)) +
+                  " in every layer (" +
+                  (redundant ? f.note("rows_recomputed", double(redundant), plural(redundant, "row", "rows"), {{"mode", "uncached"}, {"scope", "step"}}) + " redundant"
+                             : std::string("none redundant yet")) + ").";
   return s;
 }
 
-std::string cached_sentence(const StepTrace& t) {
+std::string cached_sentence(const StepTrace& t, FigureLog& f) {
   const ModeTrace& m = t.cached;
   if (!m.ran) return "With a cache: not run.";
   if (m.forward.layers.empty()) return "With a cache: no layers recorded.";
   const LayerRecord& l = m.forward.layers[0];
   const bool latent = !l.rebuilt_rows.empty();  // MLA: the cache holds latent rows, K and V are rebuilt
-  std::string s = "With a cache: " + plural(std::int64_t(l.computed_rows.size()), latent ? "new latent row" : "new row",
-                                            latent ? "new latent rows" : "new rows") + " per layer";
+  std::string s = "With a cache: " + f.note("rows_computed", double(l.computed_rows.size()),
+                                            plural(std::int64_t(l.computed_rows.size()), latent ? "new latent row" : "new row",
+                                                   latent ? "new latent rows" : "new rows"),
+                                            {{"layer", 0}, {"mode", "cached"}}) + " per layer";
   if (t.prefill && t.position_begin == 0) s += " (prefill writes the prompt's rows at once)";
-  s += l.reused_rows.empty() ? "; nothing to read back yet" : (l.reused_rows.size() == 1 ? "; row " : "; rows ") + position_runs(l.reused_rows) + " read back";
-  if (latent) s += "; K and V rebuilt from the latent rows of " + position_runs(l.rebuilt_rows) + " (temporaries)";
+  s += l.reused_rows.empty() ? "; nothing to read back yet" : (l.reused_rows.size() == 1 ? "; row " : "; rows ") + f.note("position", l.reused_rows.front(), position_runs(l.reused_rows)) + " read back";
+  if (latent) s += "; K and V rebuilt from the latent rows of " + f.note("position", l.rebuilt_rows.front(), position_runs(l.rebuilt_rows)) + " (temporaries)";
   if (!l.evicted_rows.empty())
-    s += (l.evicted_rows.size() == 1 ? "; row " : "; rows ") + position_runs(l.evicted_rows) + " evicted by the " +
+    s += (l.evicted_rows.size() == 1 ? "; row " : "; rows ") + f.note("position", l.evicted_rows.front(), position_runs(l.evicted_rows)) + " evicted by the " +
          (m.policy.active ? "policy" : "window");
   return s + ".";
 }
 
 // Layer 0, KV head 0 stands for the rest: they agree unless the rule chose by head (then said so).
-std::string policy_sentence(const StepTrace& t) {
+std::string policy_sentence(const StepTrace& t, FigureLog& f) {
   const PolicyTrace& p = t.cached.policy;
   if (!p.active) return "";
   const std::vector<int>& kept = p.kept_at(0, 0);
-  std::string s = "Policy " + p.spec + ": " + plural(std::int64_t(kept.size()), "row", "rows") + " held per layer" +
+  std::string s = "Policy " + f.note("policy_spec", 0, p.spec) + ": " +
+                  f.note("rows_held", double(kept.size()), plural(std::int64_t(kept.size()), "row", "rows"),
+                         {{"layer", 0}, {"kv_head", 0}, {"mode", "cached"}}) + " held per layer" +
                   (t.cached.forward.kv_head_of_query.empty() ? "" : " and KV head");
   std::string parts;
   for (const auto& [why, positions] : p.kept_by_reason(0, 0))
-    parts += (parts.empty() ? "" : ", ") + why + " " + position_runs(positions);
-  if (p.per_head) parts += " (layer 0, KV head 0; they differ by layer or head)";
+    parts += (parts.empty() ? "" : ", ") + why + " " + f.note("position", positions.empty() ? 0 : positions.front(), position_runs(positions));
+  if (p.per_head) parts += " (" + f.note("layer", 0, "layer 0") + ", " + f.note("kv_head", 0, "KV head 0") + "; they differ by layer or head)";
   if (p.evicts && !parts.empty()) s += " (" + parts + ")";
-  if (!p.evicted_at(0, 0).empty()) s += "; evicted now: " + position_runs(p.evicted_at(0, 0));
+  if (!p.evicted_at(0, 0).empty()) s += "; evicted now: " + f.note("position", p.evicted_at(0, 0).front(), position_runs(p.evicted_at(0, 0)));
   s += ". ";
   if (p.evicts && !kept.empty() && kept.size() < std::size_t(t.position_end))
-    s += "The kept keys carry the rotation of their original positions (" + position_runs(kept) + "); the next query "
-         "sits at its true position " + std::to_string(t.position_end) + " (StreamingLLM would re-number them 0\xE2\x80\x93" +
-         std::to_string(kept.size() - 1) + " and put the query at " + std::to_string(kept.size()) + "). ";
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "KL(full \xE2\x80\x96 policy) %.2e nats, max |\xCE\x94p| %.2e, top token %s",
-                p.kl_from_full, double(p.max_abs_prob_diff), p.top1_agrees ? "agrees \xE2\x9C\x93" : "differs \xE2\x9C\x95");
-  s += buf;
-  s += "; " + format_bytes(p.cache_bytes) + " held vs " + format_bytes(p.full_cache_bytes) + " for the full cache";
-  if (p.max_abs_k_error > 0.0f || p.max_abs_v_error > 0.0f) {
-    std::snprintf(buf, sizeof buf, "; rows read off by up to |\xCE\x94K| %.1e, |\xCE\x94V| %.1e", double(p.max_abs_k_error),
-                  double(p.max_abs_v_error));
-    s += buf;
-  }
+    s += "The kept keys carry the rotation of their original positions (" + f.note("position", kept.front(), position_runs(kept)) +
+         "); the next query sits at its true position " + f.note("position", t.position_end, std::to_string(t.position_end)) +
+         " (StreamingLLM would re-number them " + f.note("position", 0, position_range(0, int(kept.size()) - 1)) +
+         " and put the query at " + f.note("position", double(kept.size()), std::to_string(kept.size())) + "). ";
+  s += "KL(full \xE2\x80\x96 policy) " + f.note("kl", p.kl_from_full, scientific(p.kl_from_full, 2), {{"policy", p.spec}}) +
+       " nats, max |\xCE\x94p| " + f.note("max_abs_prob_diff", p.max_abs_prob_diff, scientific(p.max_abs_prob_diff, 2), {{"policy", p.spec}}) +
+       ", top token " + (p.top1_agrees ? "agrees \xE2\x9C\x93" : "differs \xE2\x9C\x95");
+  s += "; " + f.note("cache_bytes", double(p.cache_bytes), format_bytes(p.cache_bytes), {{"mode", "cached"}}) + " held vs " +
+       f.note("full_cache_bytes", double(p.full_cache_bytes), format_bytes(p.full_cache_bytes), {{"mode", "cached"}}) + " for the full cache";
+  if (p.max_abs_k_error > 0.0f || p.max_abs_v_error > 0.0f)
+    s += "; rows read off by up to |\xCE\x94K| " + f.note("max_abs_k_error", p.max_abs_k_error, scientific(p.max_abs_k_error, 1)) +
+         ", |\xCE\x94V| " + f.note("max_abs_v_error", p.max_abs_v_error, scientific(p.max_abs_v_error, 1));
   return s + ".";
 }
 
@@ -100,19 +112,19 @@ std::string policy_sentence(const StepTrace& t) {
 
 Caption make_caption(const StepTrace& t, float tolerance) {
   Caption c;
+  FigureLog f;
   const std::string phase = t.prefill ? "Prefill" : "Decode";
+  const std::string step = f.note("step", t.step, "Step " + std::to_string(t.step));
   if (t.position_end - t.position_begin > 1)
-    c.title = "Step " + std::to_string(t.step) + " \xE2\x80\x94 " + (t.position_begin == 0 ? "prompt " : "") +
-              quoted(fed_text(t)) + " at positions " + std::to_string(t.position_begin) + "\xE2\x80\x93" +
-              std::to_string(t.position_end - 1) + " \xC2\xB7 " + phase;
+    c.title = step + " \xE2\x80\x94 " + (t.position_begin == 0 ? "prompt " : "") + quoted(fed_text(t)) + " at positions " +
+              f.note("position", t.position_begin, position_range(t.position_begin, t.position_end - 1)) + " \xC2\xB7 " + phase;
   else
-    c.title = "Step " + std::to_string(t.step) + " \xE2\x80\x94 " + quoted(fed_text(t)) + " at position " +
-              std::to_string(t.newest_position()) + " \xC2\xB7 " + phase;
-  c.uncached = uncached_sentence(t);
-  c.cached = cached_sentence(t);
-  c.policy = policy_sentence(t);
-  char diff[32];
-  std::snprintf(diff, sizeof diff, "%.1e", double(t.max_abs_logit_diff));
+    c.title = step + " \xE2\x80\x94 " + quoted(fed_text(t)) + " at position " +
+              f.note("position", t.newest_position(), std::to_string(t.newest_position())) + " \xC2\xB7 " + phase;
+  c.uncached = uncached_sentence(t, f);
+  c.cached = cached_sentence(t, f);
+  c.policy = policy_sentence(t, f);
+  const std::string diff = f.note("max_abs_logit_diff", t.max_abs_logit_diff, scientific(t.max_abs_logit_diff, 1));
   if (t.both_ran()) {
     c.modes_agree = t.max_abs_logit_diff <= tolerance;
     c.lossy = t.cached.policy.active && t.cached.policy.spec != "full";
@@ -120,10 +132,9 @@ Caption make_caption(const StepTrace& t, float tolerance) {
       // Which figure answers "did the output change" (the top token, KL of the next-token
       // distributions) and which is only the raw logit difference.
       const PolicyTrace& p = t.cached.policy;
-      char kl[32];
-      std::snprintf(kl, sizeof kl, "%.1e", p.kl_from_full);
       c.badge = std::string("lossy cache: output ") + (p.top1_agrees ? "top-1 same \xE2\x9C\x93" : "top-1 differs \xE2\x9C\x95") +
-                ", KL " + kl + " \xC2\xB7 raw max |\xCE\x94logit| " + diff;
+                ", KL " + f.note("kl", p.kl_from_full, scientific(p.kl_from_full, 1), {{"policy", p.spec}}) +
+                " \xC2\xB7 raw max |\xCE\x94logit| " + diff;
     }
     else
       c.badge = std::string(c.modes_agree ? "cached = uncached \xE2\x9C\x93" : "cached \xE2\x89\xA0 uncached \xE2\x9C\x95") +
@@ -131,6 +142,7 @@ Caption make_caption(const StepTrace& t, float tolerance) {
   } else {
     c.badge = "one mode only: no comparison";
   }
+  c.figures = std::move(f.figures());
   return c;
 }
 

@@ -8,6 +8,7 @@
 
 #include "core/engine/model/config.h"
 #include "core/engine/session/trace.h"
+#include "core/lessons/figure.h"
 
 namespace kvscope {
 
@@ -19,6 +20,7 @@ struct Caption {
   std::string policy;    // under a cache policy: what it kept, which positions the kept keys carry, the cost
   bool modes_agree = true;
   bool lossy = false;     // a lossy cache policy: the modes are meant to differ, by the divergence measured
+  std::vector<Figure> figures;  // every number in the strings above, declared as it was written
 };
 
 // tolerance: the largest max |Δlogit| between the modes still called equal (float32 rounding).

@@ -10,6 +10,7 @@
 
 #include "core/lessons/batch_script.h"
 #include "core/lessons/cache_calculator.h"
+#include "core/lessons/figure.h"
 #include "core/lessons/lesson.h"
 #include "core/lessons/lesson_checks.h"
 #include "core/formats/model_source.h"
@@ -44,6 +45,7 @@ struct LessonReport {
   ContextCheck context;
   EngineBytes engine;
   CalculatorReport calculator;
+  FigureLog figures;  // every number in lines and details, declared as it was written
 };
 
 // What a report reads besides the traces.

@@ -181,6 +181,10 @@ nlohmann::json lesson_run_to_json(const LessonRun& run) {
   if (!l.policy.empty()) j["lesson"]["policy"] = l.policy;
   if (!l.compare.empty()) j["lesson"]["compare"] = l.compare;
   j["model"] = run.model().name;
+  const ModelConfig& config = run.model().model->config();
+  j["config"] = {{"n_layer", config.n_layer},       {"n_head", config.n_head},
+                 {"n_kv_head", config.kv_heads()},   {"d_head", config.d_head()},
+                 {"context_length", config.context_length}, {"layer_windows", config.layer_windows}};
   j["steps"] = nlohmann::json::array();
   for (int s = 0; s < run.steps_done(); ++s) j["steps"].push_back(lesson_step_to_json(run, s));
   return j;

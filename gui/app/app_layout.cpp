@@ -34,6 +34,7 @@ float pane_height(const PanelContext& c, float available, float share, int min_r
 
 void App::draw_menu_bar(PanelContext& c) {
   if (!ImGui::BeginMenuBar()) return;
+  const drawn::PanelScope scope(c.record, "menu");
   const bool open = ImGui::BeginMenu("Lessons", !c.busy && !c.loading_model);
   c.record->rect("menu_lessons", last_item_rect());
   if (open) {
@@ -44,7 +45,7 @@ void App::draw_menu_bar(PanelContext& c) {
       c.record->add_rect("menu_items", last_item_rect());
     }
     ImGui::Separator();
-    ImGui::TextDisabled("Other files: the Lesson field in the sidebar");
+    drawn::TextDisabled("Other files: the Lesson field in the sidebar");
     ImGui::EndMenu();
   }
   const bool models_open = ImGui::BeginMenu("Models", !c.busy && !c.loading_model);
@@ -60,10 +61,10 @@ void App::draw_menu_bar(PanelContext& c) {
     for (const auto& m : models) {
       if (ImGui::MenuItem(m[0], nullptr, c.model_name == m[0])) push_action(c, ActionType::LoadPreset, 0, m[0]);
       c.record->add_rect("menu_items", last_item_rect());
-      ImGui::TextDisabled("  %s", m[1]);
+      drawn::TextDisabled("  %s", drawn::figure("model_description", 0, m[1]).c_str());  // authored
     }
     ImGui::Separator();
-    ImGui::TextDisabled("A Hugging Face folder: the Model field in the sidebar");
+    drawn::TextDisabled("A Hugging Face folder: the Model field in the sidebar");
     ImGui::EndMenu();
   }
   if (ImGui::BeginMenu("View")) {
@@ -82,15 +83,17 @@ void App::draw_menu_bar(PanelContext& c) {
   // The lesson and where it stands, on the right of the bar.
   char where[160];
   if (c.trace)
-    std::snprintf(where, sizeof where, "%s \xC2\xB7 step %d (lesson: 0\xE2\x80\x93%d)", c.lesson->title.c_str(), c.trace->step,
-                  c.lesson_steps - 1);
+    std::snprintf(where, sizeof where, "%s \xC2\xB7 %s (lesson: %s)", drawn::figure("lesson_text", 0, c.lesson->title).c_str(),
+                  drawn::figure("step", c.trace->step, "step " + std::to_string(c.trace->step)).c_str(),
+                  drawn::figure("lesson_steps", c.lesson_steps, position_range(0, c.lesson_steps - 1)).c_str());
   else
-    std::snprintf(where, sizeof where, "%s \xC2\xB7 %d steps", c.lesson->title.c_str(), c.lesson_steps);
+    std::snprintf(where, sizeof where, "%s \xC2\xB7 %s", drawn::figure("lesson_text", 0, c.lesson->title).c_str(),
+                  drawn::figure("lesson_steps", c.lesson_steps, std::to_string(c.lesson_steps) + " steps").c_str());
   const float w = ImGui::CalcTextSize(where).x;
   const float x = ImGui::GetWindowContentRegionMax().x - w;
   if (x > ImGui::GetCursorPosX()) {
     ImGui::SameLine(x);
-    ImGui::TextUnformatted(where);
+    drawn::TextUnformatted(where);
   }
   ImGui::EndMenuBar();
 }

@@ -43,7 +43,7 @@ ImVec2 draw_row_marker(ImDrawList* dl, ImVec2 pos, RowKind kind, const Palette& 
   dl->AddRect(pos, end, pal.border, 0.0f, 0, 2.0f);
   const char* glyph = row_kind_glyph(kind);
   const ImVec2 text = ImGui::CalcTextSize(glyph);
-  dl->AddText(ImVec2(pos.x + (end.x - pos.x - text.x) * 0.5f, pos.y + (size - text.y) * 0.5f), pal.row_glyph[int(kind)],
+  drawn::AddText(dl, ImVec2(pos.x + (end.x - pos.x - text.x) * 0.5f, pos.y + (size - text.y) * 0.5f), pal.row_glyph[int(kind)],
               glyph);
   return ImVec2(end.x - pos.x, size);
 }
@@ -86,7 +86,14 @@ void hover_position_if_item_hovered(PanelContext& c, int position) {
 
 std::string token_label(const StepTrace& t, int position) {
   if (position < 0 || position >= int(t.context_texts.size())) return "?";
-  return quoted(t.context_texts[position]);
+  return drawn::figure("token", position, quoted(t.context_texts[position]));  // a token's text may hold digits
+}
+
+nlohmann::json pane_context(const PanelContext& c, PaneKind pane) {
+  const PaneSource& source = c.sources[pane];
+  nlohmann::json j = {{"mode", source.cached ? "cached" : "uncached"}};
+  if (!source.policy.empty()) j["policy"] = source.policy;
+  return j;
 }
 
 }  // namespace kvscope::gui

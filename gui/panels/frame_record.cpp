@@ -25,6 +25,7 @@ void FrameRecord::begin_frame() {
   json_["kv_rows_visible"] = {0, 0};
   json_["caption_overflow"] = 0.0;
   json_["figures"] = none;
+  json_["texts"] = none;
 }
 
 void FrameRecord::figure(const char* panel, const char* quantity, double value, const std::string& text,
@@ -36,6 +37,10 @@ void FrameRecord::figure(const char* panel, const char* quantity, double value, 
   f["value"] = value;
   f["text"] = text;
   json_["figures"].push_back(std::move(f));
+}
+
+void FrameRecord::text(const char* panel, const std::string& text) {
+  if (enabled_) json_["texts"].push_back({{"panel", panel}, {"text", text}});
 }
 
 void FrameRecord::rect(const char* key, const ScreenRect& r) {

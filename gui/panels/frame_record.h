@@ -34,6 +34,8 @@ class FrameRecord {
   // and what identifies it ({"layer": 0, "mode": "cached"}, {"model": "loaded"}...).
   void figure(const char* panel, const char* quantity, double value, const std::string& text,
               const nlohmann::json& context = nlohmann::json::object());
+  // "texts": a text item drawn this frame, in draw order (gui/panels/drawn_text.h records every one).
+  void text(const char* panel, const std::string& text);
   const nlohmann::json& json() const { return json_; }
 
  private:

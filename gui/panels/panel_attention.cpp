@@ -77,19 +77,23 @@ void draw_hover(PanelContext& c, PaneKind pane, const Matrix* w, int query_begin
   const int q = g.view.row0 + std::clamp(int((m.y - g.origin.y) / g.cell), 0, g.view.rows - 1);
   push_action(c, ActionType::Hover, k);
   const std::string qt = token_label(*c.trace, q), kt = token_label(*c.trace, k);
+  drawn::figure("position", q, std::to_string(q));  // the tooltips below print both as %d
+  drawn::figure("position", k, std::to_string(k));
   const int row = q - query_begin;
   const ForwardRecord* f = pane_forward(c, pane);
   const bool computed_here = f && row >= 0 && w && row < w->rows();
   if (k > q)
-    ImGui::SetTooltip("query %d %s \xE2\x86\x92 key %d %s\nmasked: a query never looks at later positions", q, qt.c_str(), k,
+    drawn::SetTooltip("query %d %s \xE2\x86\x92 key %d %s\nmasked: a query never looks at later positions", q, qt.c_str(), k,
                       kt.c_str());
   else if (computed_here ? !f->key_read(c.ui->layer, q, k) : !c.trace->key_visible(c.ui->layer, q, k))
-    ImGui::SetTooltip("query %d %s \xE2\x86\x92 key %d %s\nmasked: outside the window, or evicted from the cache", q,
+    drawn::SetTooltip("query %d %s \xE2\x86\x92 key %d %s\nmasked: outside the window, or evicted from the cache", q,
                       qt.c_str(), k, kt.c_str());
   else if (!w || row < 0 || row >= w->rows())
-    ImGui::SetTooltip("query %d %s\nnot computed in this pane this step (no Q is kept)", q, qt.c_str());
+    drawn::SetTooltip("query %d %s\nnot computed in this pane this step (no Q is kept)", q, qt.c_str());
   else
-    ImGui::SetTooltip("query %d %s \xE2\x86\x92 key %d %s\nweight %.4f", q, qt.c_str(), k, kt.c_str(), (*w)(row, k));
+    drawn::SetTooltip("query %d %s \xE2\x86\x92 key %d %s\nweight %s", q, qt.c_str(), k, kt.c_str(),
+                      drawn::figure("attention_weight", (*w)(row, k), drawn::format("%.4f", double((*w)(row, k))),
+                                    {{"layer", c.ui->layer}, {"head", c.ui->head}, {"query", q}, {"key", k}}).c_str());
   // Scrolling moves the focus window: rows, or keys with Shift.
   const float wheel = ImGui::GetIO().MouseWheel;
   if (wheel != 0.0f && g.overview > 0.0f) {
@@ -114,25 +118,26 @@ void draw_labels(PanelContext& c, ImDrawList* dl, const Grid& g) {
   bool tokens_fit = true;
   for (int i = first; i < g.view.cols; i += every) {
     const int k = g.view.col0 + i;
-    labelled.push_back(std::to_string(k) + " " + c.trace->context_texts[k]);
+    labelled.push_back(std::to_string(k) + " " + drawn::figure("token", k, c.trace->context_texts[k]));
     tokens_fit = tokens_fit && ImGui::CalcTextSize(labelled.back().c_str()).x < cell * every - 4;
   }
   for (int i = first, n = 0; i < g.view.cols; i += every, ++n) {
     const int k = g.view.col0 + i;
+    drawn::figure("position", k, std::to_string(k));  // an axis label: the key's position
     const std::string s = tokens_fit ? labelled[std::size_t(n)] : std::to_string(k);
     const float w = ImGui::CalcTextSize(s.c_str()).x;
     const ImU32 col = k == c.view->hover_position ? c.pal->newest : c.pal->text;
     const float x = std::min(g.origin.x + cell * (i + 0.5f) - w * 0.5f, g.origin.x + cell * g.view.cols - w);  // not past the grid
-    dl->AddText(ImVec2(x, g.origin.y - th - 2), col, s.c_str());
+    drawn::AddText(dl, ImVec2(x, g.origin.y - th - 2), col, s.c_str());
   }
   const int every_row = std::max(1, int(std::ceil(th / cell)));
   for (int i = g.view.rows - 1; i >= 0; i -= every_row) {  // the newest row always labelled
     const int q = g.view.row0 + i;
-    std::string s = std::to_string(q) + " " + c.trace->context_texts[q];
+    std::string s = drawn::figure("position", q, std::to_string(q)) + " " + drawn::figure("token", q, c.trace->context_texts[q]);
     while (s.size() > 3 && ImGui::CalcTextSize(s.c_str()).x > g.label_w - 6) s.pop_back();
     const float w = ImGui::CalcTextSize(s.c_str()).x;
     const ImU32 col = q == c.view->hover_position ? c.pal->newest : c.pal->text;
-    dl->AddText(ImVec2(g.origin.x - w - 6, g.origin.y + cell * (i + 0.5f) - th * 0.5f), col, s.c_str());
+    drawn::AddText(dl, ImVec2(g.origin.x - w - 6, g.origin.y + cell * (i + 0.5f) - th * 0.5f), col, s.c_str());
   }
 }
 
@@ -153,7 +158,8 @@ void draw_overview(PanelContext& c, PaneKind pane, const HeatmapRequest& request
     const float fx = (m.x - g.overview_origin.x) / side * n, fy = (m.y - g.overview_origin.y) / side * n;
     push_focus(c, std::clamp(int(fy + g.view.rows * 0.5f), g.view.rows, n), std::clamp(int(fx + g.view.cols * 0.5f), g.view.cols, n));
   } else if (ImGui::IsItemHovered()) {
-    ImGui::SetTooltip("all %d \xC3\x97 %d: drag to move the focus (scroll over the focus: rows; Shift: keys)", n, n);
+    drawn::SetTooltip("all %s \xC3\x97 %s: drag to move the focus (scroll over the focus: rows; Shift: keys)",
+                      drawn::figure("positions", n, std::to_string(n)).c_str(), drawn::figure("positions", n, std::to_string(n)).c_str());
   }
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const float s = side / float(n);
@@ -162,8 +168,8 @@ void draw_overview(PanelContext& c, PaneKind pane, const HeatmapRequest& request
   dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), c.pal->panel, 0, 0, 4.0f);
   dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), c.pal->text, 0, 0, 2.0f);
   char title[32];
-  std::snprintf(title, sizeof title, "all %d", n);
-  dl->AddText(ImVec2(g.overview_origin.x, g.overview_origin.y - th - 2), c.pal->text, title);
+  std::snprintf(title, sizeof title, "all %s", drawn::figure("positions", n, std::to_string(n)).c_str());
+  drawn::AddText(dl, ImVec2(g.overview_origin.x, g.overview_origin.y - th - 2), c.pal->text, title);
   c.record->pane_rect("heatmap_overview", pane, {g.overview_origin.x, g.overview_origin.y,
                                                  g.overview_origin.x + side, g.overview_origin.y + side});
 }
@@ -175,8 +181,8 @@ void draw_color_bar(PanelContext& c, ImDrawList* dl, ImVec2 at, float height) {
   for (int i = 0; i < 32; ++i)
     dl->AddRectFilled(ImVec2(at.x, at.y + bar_h * (31 - i) / 32), ImVec2(at.x + th * 0.6f, at.y + bar_h * (32 - i) / 32 + 1),
                       viridis(i / 31.0f));
-  dl->AddText(ImVec2(at.x + th * 0.75f, at.y - th * 0.2f), c.pal->text, "1");
-  dl->AddText(ImVec2(at.x + th * 0.75f, at.y + bar_h - th * 0.8f), c.pal->text, "0");
+  drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y - th * 0.2f), c.pal->text, drawn::figure("axis_tick", 1, "1"));
+  drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y + bar_h - th * 0.8f), c.pal->text, drawn::figure("axis_tick", 0, "0"));
 }
 
 const char* pane_story(const PanelContext& c, PaneKind pane) {
@@ -189,11 +195,13 @@ const char* pane_story(const PanelContext& c, PaneKind pane) {
 }  // namespace
 
 void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& renderer, float) {
+  const drawn::PanelScope scope(c.record, "attention");
   ImGui::PushFont(c.fonts->title);
-  ImGui::Text("Attention, layer %d head %d", c.ui->layer, c.ui->head);
+  drawn::Text("Attention, %s %s", drawn::figure("layer", c.ui->layer, "layer " + std::to_string(c.ui->layer)).c_str(),
+              drawn::figure("head", c.ui->head, "head " + std::to_string(c.ui->head)).c_str());
   ImGui::PopFont();
   if (!c.trace) {
-    ImGui::TextWrapped("query \xC3\x97 key by position; appears after step 0.");
+    drawn::TextWrapped("query \xC3\x97 key by position; appears after step 0.");
     return;
   }
   int query_begin = 0;
@@ -201,14 +209,18 @@ void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& rende
   const int n = c.trace->position_end;
   const int n_rows = w ? int(w->rows()) : 0;
   char story[128];
-  std::snprintf(story, sizeof story, "%s: %d \xC3\x97 %d", pane_story(c, pane), n_rows, n);
+  nlohmann::json rows_context = pane_context(c, pane);
+  rows_context["layer"] = c.ui->layer;
+  std::snprintf(story, sizeof story, "%s: %s \xC3\x97 %s", pane_story(c, pane),
+                drawn::figure("query_rows", n_rows, std::to_string(n_rows), rows_context).c_str(),
+                drawn::figure("positions", n, std::to_string(n)).c_str());
   const char* key = " \xC2\xB7 hatched: masked \xC2\xB7 outlined: computed now";
   if (ImGui::CalcTextSize(story).x + ImGui::CalcTextSize(key).x < ImGui::GetContentRegionAvail().x)
     std::snprintf(story + std::strlen(story), sizeof story - std::strlen(story), "%s", key);
-  ImGui::TextUnformatted(story);
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("hatched: masked (a later key) \xC2\xB7 outlined: rows computed now");
+  drawn::TextUnformatted(story);
+  if (ImGui::IsItemHovered()) drawn::SetTooltip("hatched: masked (a later key) \xC2\xB7 outlined: rows computed now");
   if (!w) {
-    ImGui::TextUnformatted("attention was not recorded for this step");
+    drawn::TextUnformatted("attention was not recorded for this step");
     return;
   }
   const float th = ImGui::GetTextLineHeight();
@@ -243,7 +255,7 @@ void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& rende
   if (above >= th * 1.5f) {  // the rows a cached step never computes
     const char* note = "no Q kept for earlier rows";
     const ImVec2 size = ImGui::CalcTextSize(note);
-    if (size.x < img_w - 8) dl->AddText(ImVec2(o.x + (img_w - size.x) * 0.5f, o.y + (above - size.y) * 0.5f), c.pal->text, note);
+    if (size.x < img_w - 8) drawn::AddText(dl, ImVec2(o.x + (img_w - size.x) * 0.5f, o.y + (above - size.y) * 0.5f), c.pal->text, note);
   }
   const int hk = c.view->hover_position - g.view.col0;
   if (hk >= 0 && hk < g.view.cols) {

@@ -84,25 +84,32 @@ void draw_pool(PanelContext& c, const BatchRound& round, const PoolPicture& pic,
     const float line = mark != BlockMark::None || shared ? th * 0.18f : 1.0f;
     dl->AddRect(a, z, mark == BlockMark::Freed ? c.pal->text_muted : c.pal->text, 2.0f, 0, line);
     char top[32];
-    std::snprintf(top, sizeof top, "#%d", b);
-    dl->AddText(ImVec2(a.x + th * 0.25f, a.y + th * 0.1f), ink, top);
+    std::snprintf(top, sizeof top, "%s", drawn::figure("block", b, "#" + std::to_string(b)).c_str());
+    drawn::AddText(dl, ImVec2(a.x + th * 0.25f, a.y + th * 0.1f), ink, top);
     const char* tag = mark == BlockMark::New ? "new" : mark == BlockMark::Copy ? "copy" : mark == BlockMark::Freed ? "freed" : "";
     if (shared) {
       char count[16];
-      std::snprintf(count, sizeof count, "\xC3\x97%d", round.ref_counts[std::size_t(b)]);
-      dl->AddText(ImVec2(z.x - ImGui::CalcTextSize(count).x - th * 0.25f, a.y + th * 0.1f), ink, count);
+      std::snprintf(count, sizeof count, "\xC3\x97%s",
+                    drawn::figure("reference_count", round.ref_counts[std::size_t(b)], std::to_string(round.ref_counts[std::size_t(b)]),
+                                  {{"block", b}}).c_str());
+      drawn::AddText(dl, ImVec2(z.x - ImGui::CalcTextSize(count).x - th * 0.25f, a.y + th * 0.1f), ink, count);
     } else if (*tag) {
-      dl->AddText(ImVec2(z.x - ImGui::CalcTextSize(tag).x - th * 0.25f, a.y + th * 0.1f), ink, tag);
+      drawn::AddText(dl, ImVec2(z.x - ImGui::CalcTextSize(tag).x - th * 0.25f, a.y + th * 0.1f), ink, tag);
     }
-    dl->AddText(ImVec2(a.x + th * 0.25f, a.y + th * 1.0f), ink, label.c_str());
+    drawn::AddText(dl, ImVec2(a.x + th * 0.25f, a.y + th * 1.0f), ink, label.c_str());
     c.record->add_rect("pool_blocks", {a.x, a.y, z.x, z.y});
     ImGui::SetCursorScreenPos(a);
     ImGui::InvisibleButton(("block" + std::to_string(b)).c_str(), ImVec2(cell_w, cell_h));
     if (ImGui::IsItemHovered()) {
-      std::string tip = "Block " + std::to_string(b) + ": ";
-      tip += holders.empty() ? std::string("free") : "held by " + label + ", reference count " + std::to_string(round.ref_counts[std::size_t(b)]);
-      if (pic.copied_from.count(b)) tip += "\ncopied this round from block " + std::to_string(pic.copied_from.at(b)) + " (copy on write)";
-      ImGui::SetTooltip("%s", tip.c_str());
+      std::string tip = "Block " + drawn::figure("block", b, std::to_string(b)) + ": ";
+      tip += holders.empty() ? std::string("free")
+                             : "held by " + label + ", reference count " +
+                                   drawn::figure("reference_count", round.ref_counts[std::size_t(b)],
+                                                 std::to_string(round.ref_counts[std::size_t(b)]), {{"block", b}});
+      if (pic.copied_from.count(b))
+        tip += "\ncopied this round from block " + drawn::figure("block", pic.copied_from.at(b), std::to_string(pic.copied_from.at(b))) +
+               " (copy on write)";
+      drawn::SetTooltip("%s", tip.c_str());
     }
   }
   const int rows = (n + per_row - 1) / per_row;
@@ -116,16 +123,19 @@ void draw_table(PanelContext& c, const BatchRound& round, const SequenceRound& s
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const float th = ImGui::GetTextLineHeight(), pad = th * 0.25f, gap = th * 0.3f;
   const ImU32 fill = sequence_fill(s.sequence);
-  std::string head = sequence_label(s.sequence) + " \xC2\xB7 " + sequence_state_name(s.state) + " \xC2\xB7 " + origin;
-  if (s.ran && s.rows_recomputed > 0) head += " \xC2\xB7 " + std::to_string(s.rows_recomputed) + " rows recomputed";
+  std::string head = sequence_label(s.sequence) + " \xC2\xB7 " + sequence_state_name(s.state) + " \xC2\xB7 " +
+                     drawn::figure("sequence_origin", s.sequence, origin);  // the script's words: "joined in round 2"
+  if (s.ran && s.rows_recomputed > 0)
+    head += " \xC2\xB7 " + drawn::figure("rows_recomputed", s.rows_recomputed, std::to_string(s.rows_recomputed), {{"sequence", s.sequence}}) +
+            " rows recomputed";
   const ImVec2 p = ImGui::GetCursorScreenPos();
   const float swatch = th * 0.8f;
   dl->AddRectFilled(ImVec2(p.x, p.y + th * 0.1f), ImVec2(p.x + swatch, p.y + th * 0.1f + swatch), fill);
   dl->AddRect(ImVec2(p.x, p.y + th * 0.1f), ImVec2(p.x + swatch, p.y + th * 0.1f + swatch), c.pal->text);
   ImGui::SetCursorScreenPos(ImVec2(p.x + swatch + pad * 2, p.y));
-  ImGui::TextUnformatted(head.c_str());
+  drawn::TextUnformatted(head.c_str());
   if (s.block_table.empty()) {
-    ImGui::TextDisabled("  holds no blocks");
+    drawn::TextDisabled("  holds no blocks");
     return;
   }
   float x = 0.0f;
@@ -133,10 +143,10 @@ void draw_table(PanelContext& c, const BatchRound& round, const SequenceRound& s
   const float chip_h = th + pad * 2;
   for (std::size_t i = 0; i < s.block_table.size(); ++i) {
     const int b = s.block_table[i];
-    std::string text = "#" + std::to_string(b) + " ";
+    std::string text = drawn::figure("block", b, "#" + std::to_string(b)) + " ";
     const int first = int(i) * block_size, last = std::min(s.cached, first + block_size);
     for (int pos = first; pos < last && pos < int(s.tokens.size()); ++pos) {
-      std::string t = tokenizer.token_text(s.tokens[std::size_t(pos)]);
+      std::string t = drawn::figure("token", s.tokens[std::size_t(pos)], tokenizer.token_text(s.tokens[std::size_t(pos)]));
       text += (pos > first && !t.empty() && t[0] != ' ' ? " " : "") + t;
     }
     const float w = ImGui::CalcTextSize(text.c_str()).x + pad * 2;
@@ -148,7 +158,7 @@ void draw_table(PanelContext& c, const BatchRound& round, const SequenceRound& s
     const bool shared = round.ref_counts[std::size_t(b)] > 1;
     dl->AddRectFilled(a, z, fill, 3.0f);
     dl->AddRect(a, z, c.pal->text, 3.0f, 0, shared ? th * 0.18f : 1.0f);
-    dl->AddText(ImVec2(a.x + pad, a.y + pad), text_on(fill), text.c_str());
+    drawn::AddText(dl, ImVec2(a.x + pad, a.y + pad), text_on(fill), text.c_str());
     x += w + gap;
   }
   ImGui::SetCursorScreenPos(row);
@@ -162,13 +172,19 @@ bool block_pool_view_available(const PanelContext& c) {
 }
 
 void draw_block_pool_panel(PanelContext& c, float) {
+  const drawn::PanelScope scope(c.record, "block_pool");
   const int step = int(c.history->size()) - 1;
   const BatchRound& round = c.batch->round(step);
   const PoolLedger& l = round.ledger;
   const int block_size = c.batch->session->options().block_size;
   ImGui::PushFont(c.fonts->title);
-  ImGui::Text("Block pool, round %d: %d of %d blocks in use, %d shared, %d free \xC2\xB7 %d positions per block", round.round,
-              l.blocks_in_use, l.blocks_total, l.blocks_shared, l.blocks_free, block_size);
+  drawn::Text("Block pool, round %s: %s of %s blocks in use, %s shared, %s free \xC2\xB7 %s positions per block",
+              drawn::figure("round", round.round, std::to_string(round.round)).c_str(),
+              drawn::figure("blocks_in_use", l.blocks_in_use, std::to_string(l.blocks_in_use)).c_str(),
+              drawn::figure("blocks_total", l.blocks_total, std::to_string(l.blocks_total)).c_str(),
+              drawn::figure("blocks_shared", l.blocks_shared, std::to_string(l.blocks_shared)).c_str(),
+              drawn::figure("blocks_free", l.blocks_free, std::to_string(l.blocks_free)).c_str(),
+              drawn::figure("block_size", block_size, std::to_string(block_size)).c_str());
   ImGui::PopFont();
   const float gap = ImGui::GetStyle().ItemSpacing.x * 3.0f;
   const float total = ImGui::GetContentRegionAvail().x;
@@ -177,15 +193,17 @@ void draw_block_pool_panel(PanelContext& c, float) {
   ImGui::BeginGroup();
   draw_pool(c, round, pic, pool_w);
   ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + pool_w);
-  if (c.report)
-    for (const std::string& line : c.report->details) ImGui::TextWrapped("%s", line.c_str());
+  if (c.report) {
+    drawn::figures(c.report->figures.figures());
+    for (const std::string& line : c.report->details) drawn::TextWrapped("%s", line.c_str());
+  }
   ImGui::PopTextWrapPos();
   ImGui::EndGroup();
   ImGui::SameLine(0, gap);
   // The tables scroll when there are more sequences than fit.
   ImGui::BeginChild("block_tables", ImVec2(0, ImGui::GetContentRegionAvail().y), false);
   const float tables_w = ImGui::GetContentRegionAvail().x;
-  ImGui::TextUnformatted("Block tables (thick outline: shared; \xC3\x97 reference count)");
+  drawn::TextUnformatted("Block tables (thick outline: shared; \xC3\x97 reference count)");
   for (const SequenceRound& s : round.sequences)
     draw_table(c, round, s, *c.tokenizer, block_size, c.batch->origins[std::size_t(s.sequence)], tables_w);
   ImGui::EndChild();

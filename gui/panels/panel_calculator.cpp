@@ -30,7 +30,7 @@ CacheShape chosen_shape(const PanelContext& c) {
 
 void draw_controls(PanelContext& c, const CacheShape& shape) {
   ImGui::AlignTextToFramePadding();
-  ImGui::TextUnformatted("Model");
+  drawn::TextUnformatted("Model");
   ImGui::SameLine();
   // As wide as the longest choice, so the one shown is never cut (within half the panel: the dtypes
   // and the token slider share the line).
@@ -52,12 +52,13 @@ void draw_controls(PanelContext& c, const CacheShape& shape) {
       push_action(c, ActionType::SetCalculatorDtype, i);
   }
   ImGui::SameLine();
-  ImGui::TextUnformatted("Tokens");
+  drawn::TextUnformatted("Tokens");
   ImGui::SameLine();
   ImGui::SetNextItemWidth(-1);
   int tokens = c.ui->calc_tokens > 0 ? c.ui->calc_tokens : std::max(1, held_positions(c));
   if (ImGui::SliderInt("##tokens", &tokens, 1, 131072, "%d", ImGuiSliderFlags_Logarithmic))
     push_action(c, ActionType::SetCalculatorTokens, tokens);
+  drawn::Label(drawn::figure("positions", tokens, std::to_string(tokens), {{"scope", "calculator"}}));
 }
 
 // Rows MHA / GQA / MQA, columns fp32 / bf16 / fp8; the chosen cell outlined.
@@ -71,11 +72,17 @@ void draw_table(PanelContext& c, const CacheShape& shape, std::int64_t tokens, f
   for (const AttentionVariant& v : variants) {
     ImGui::TableNextRow();
     ImGui::TableNextColumn();
-    ImGui::Text("%s %d%s", v.name.c_str(), v.n_kv_head, v.hypothetical ? "" : " \xE2\x9C\x93");
+    const nlohmann::json row = {{"model", v.name}, {"shape", shape.name}, {"positions", tokens}};
+    drawn::Text("%s %s%s", v.name.c_str(), drawn::figure("kv_heads", v.n_kv_head, std::to_string(v.n_kv_head), row).c_str(),
+                v.hypothetical ? "" : " \xE2\x9C\x93");
     for (int i = 0; i < int(kv_dtypes().size()); ++i) {
       ImGui::TableNextColumn();
-      const std::string bytes = format_decimal_bytes(double(kv_cache_bytes(shape, v, tokens, kv_dtypes()[std::size_t(i)].id)));
-      ImGui::TextUnformatted(bytes.c_str());
+      const KvDtypeInfo& d = kv_dtypes()[std::size_t(i)];
+      nlohmann::json cell = row;
+      cell["dtype"] = d.name;
+      const std::int64_t value = kv_cache_bytes(shape, v, tokens, d.id);
+      const std::string bytes = drawn::figure("cache_bytes", double(value), format_decimal_bytes(double(value)), cell);
+      drawn::TextUnformatted(bytes.c_str());
       if (i == c.ui->calc_dtype && !v.hypothetical) {
         const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
         ImGui::GetWindowDrawList()->AddRect(ImVec2(a.x - 3, a.y - 2), ImVec2(b.x + 3, b.y + 2), c.pal->outline, 2, 0, 2.5f);
@@ -84,7 +91,7 @@ void draw_table(PanelContext& c, const CacheShape& shape, std::int64_t tokens, f
   }
   ImGui::EndTable();
   ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);  // within the table's width: the plot is beside it
-  ImGui::TextWrapped("\xE2\x9C\x93 the model's own layout; the other rows are what the same shape would need.");
+  drawn::TextWrapped("\xE2\x9C\x93 the model's own layout; the other rows are what the same shape would need.");
   ImGui::PopTextWrapPos();
 }
 
@@ -130,12 +137,14 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
   float label_w = 0.0f;
   for (std::size_t i = 0; i < n; ++i) {
     ends[i] = double(kv_cache_bytes(shape, variants[i], x_max, dtype));
-    labels[i] = variants[i].name + " " + format_decimal_bytes(ends[i]);
+    labels[i] = variants[i].name + " " +
+                drawn::figure("cache_bytes", ends[i], format_decimal_bytes(ends[i]),
+                              {{"model", variants[i].name}, {"shape", shape.name}, {"positions", x_max}, {"dtype", kv_dtype_info(dtype).name}});
     largest = std::max(largest, ends[i]);
     label_w = std::max(label_w, ImGui::CalcTextSize(labels[i].c_str()).x);
   }
   const bool weights_on_scale = weights <= 4.0 * largest;
-  const std::string wl = "weights " + format_decimal_bytes(weights);
+  const std::string wl = "weights " + drawn::figure("weight_bytes", weights, format_decimal_bytes(weights), {{"shape", shape.name}});
   const ImVec2 p = ImGui::GetCursorScreenPos();
   const double y_max = nice_ceiling((weights_on_scale ? std::max(largest, weights) : largest) * 1.05);
   const std::string top = format_decimal_bytes(y_max);
@@ -145,15 +154,17 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
   auto at = [&](double x, double y) { return ImVec2(a.x + float(x / double(x_max)) * (b.x - a.x), b.y - float(y / y_max) * (b.y - a.y)); };
   dl->AddLine(ImVec2(a.x, b.y), b, c.pal->border);
   dl->AddLine(a, ImVec2(a.x, b.y), c.pal->border);
-  dl->AddText(ImVec2(p.x, a.y - th * 0.5f), c.pal->text_muted, top.c_str());
-  dl->AddText(ImVec2(a.x - ImGui::CalcTextSize("0").x - th * 0.3f, b.y - th * 0.5f), c.pal->text_muted, "0");
-  const std::string right = format_count(x_max) + (x_max == 1 ? " token" : " tokens");
-  dl->AddText(ImVec2(b.x - ImGui::CalcTextSize(right.c_str()).x, b.y + 2), c.pal->text_muted, right.c_str());
+  drawn::AddText(dl, ImVec2(p.x, a.y - th * 0.5f), c.pal->text_muted, drawn::figure("axis_tick", y_max, top));
+  drawn::AddText(dl, ImVec2(a.x - ImGui::CalcTextSize("0").x - th * 0.3f, b.y - th * 0.5f), c.pal->text_muted,
+                 drawn::figure("axis_tick", 0, "0"));
+  const std::string right = drawn::figure("axis_tick", double(x_max), format_count(x_max) + (x_max == 1 ? " token" : " tokens"));
+  drawn::AddText(dl, ImVec2(b.x - ImGui::CalcTextSize(right.c_str()).x, b.y + 2), c.pal->text_muted, right.c_str());
   if (!weights_on_scale) {  // on this scale they would flatten every cache line: named under the axis
     char note[96];
-    std::snprintf(note, sizeof note, "%s (%.0f\xC3\x97 the largest cache: off the scale)", wl.c_str(), weights / largest);
+    std::snprintf(note, sizeof note, "%s (%s\xC3\x97 the largest cache: off the scale)", wl.c_str(),
+                  drawn::figure("weights_over_cache", weights / largest, drawn::format("%.0f", weights / largest)).c_str());
     if (ImGui::CalcTextSize(note).x + ImGui::CalcTextSize(right.c_str()).x + th < b.x - a.x)
-      dl->AddText(ImVec2(a.x, b.y + 2), c.pal->text_muted, note);
+      drawn::AddText(dl, ImVec2(a.x, b.y + 2), c.pal->text_muted, note);
   }
   // Weights on the scale: dashed, labelled after the lines are drawn so they never cross the label.
   const float wy = at(0, weights).y;
@@ -164,7 +175,7 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
   auto weights_label = [&] {
     if (!weights_on_scale) return;
     dl->AddRectFilled(ImVec2(wp.x - 2, wp.y), ImVec2(wp.x + ws.x + 2, wp.y + ws.y), c.pal->panel);
-    dl->AddText(wp, c.pal->text_muted, wl.c_str());
+    drawn::AddText(dl, wp, c.pal->text_muted, wl.c_str());
   };
   const ImU32 colors[3] = {c.pal->series_uncached, c.pal->series_cached, c.pal->series_memory};
   // Labels beside the lines' ends, a line apart, stacked in the order the lines end (each stays beside
@@ -183,7 +194,7 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
   for (std::size_t i : order) {  // declared top to bottom
     const ImVec2 lp(b.x + th * 0.3f, label_y[i]);
     draw_mark(dl, ImVec2(lp.x + th * 0.3f, lp.y + th * 0.5f), int(i), std::max(4.0f, th * 0.28f), colors[i]);
-    dl->AddText(ImVec2(lp.x + th * 0.8f, lp.y), colors[i], labels[i].c_str());
+    drawn::AddText(dl, ImVec2(lp.x + th * 0.8f, lp.y), colors[i], labels[i].c_str());
     c.record->add_rect("calculator_labels", {lp.x, lp.y, lp.x + th * 0.8f + ImGui::CalcTextSize(labels[i].c_str()).x, lp.y + th});
   }
   weights_label();
@@ -193,6 +204,7 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
 }  // namespace
 
 void draw_calculator_panel(PanelContext& c, float height) {
+  const drawn::PanelScope scope(c.record, "calculator");
   const CacheShape shape = chosen_shape(c);
   const KvDtype dtype = kv_dtypes()[std::size_t(std::clamp(c.ui->calc_dtype, 0, int(kv_dtypes().size()) - 1))].id;
   const int held = held_positions(c);
@@ -200,24 +212,32 @@ void draw_calculator_panel(PanelContext& c, float height) {
   // The shape's own layout (MHA/GQA/MQA, local windows or MLA), in words and evaluated.
   const AttentionVariant own = own_attention_variant(shape);
   ImGui::PushFont(c.fonts->title);
-  ImGui::TextWrapped("How big does the cache get?  %s", cache_formula_in_words(own).c_str());
+  drawn::figure("k_and_v", 2, "2 \xC3\x97");  // K and V: the factor the formula in words starts with
+  drawn::TextWrapped("How big does the cache get?  %s", cache_formula_in_words(own).c_str());
   ImGui::PopFont();
   draw_controls(c, shape);
   const std::string model = shape.name == "loaded" ? "loaded" : shape.label;
-  const bool named = shape.label.find("(" + own.name + ")") != std::string::npos;  // "Llama-3-8B-like (GQA)"
-  const std::string formula = shape.label + (named ? "" : " (" + own.name + ")") + ": " + cache_formula(shape, own, tokens, dtype);
-  ImGui::TextWrapped("%s", formula.c_str());
-  c.record->figure("calculator", "cache_bytes", double(kv_cache_bytes(shape, own, tokens, dtype)), formula,
-                   {{"model", model}, {"positions", tokens}, {"dtype", kv_dtype_info(dtype).name}});
+  // "Llama-3-8B-like (GQA)", "DeepSeek-V2-Lite (MLA: latent 512 ...)": the label names the layout already.
+  const bool named = shape.label.find("(" + own.name) != std::string::npos;
+  FigureLog formula_figures;
+  const std::string formula = drawn::figure("model_label", 0, shape.label) + (named ? "" : " (" + own.name + ")") + ": " +
+                              cache_formula(shape, own, tokens, dtype, &formula_figures,
+                                            {{"model", model}, {"shape", shape.name}, {"positions", tokens}, {"dtype", kv_dtype_info(dtype).name}});
+  drawn::figures(formula_figures.figures());
+  drawn::TextWrapped("%s", formula.c_str());
   if (c.report && c.report->engine.set) {
     const EngineBytes& e = c.report->engine;
     char check[192];
-    std::snprintf(check, sizeof check, "Engine check (%s, fp32, t=%d): calculator %s B, engine %s B %s", c.model_name.c_str(),
-                  e.positions, format_count(e.calculator).c_str(), format_count(e.engine).c_str(),
+    const nlohmann::json loaded = {{"model", "loaded"}, {"positions", e.positions}, {"dtype", "fp32"}};
+    nlohmann::json engine = loaded;
+    engine["source"] = "engine";
+    std::snprintf(check, sizeof check, "Engine check (%s, fp32, %s): calculator %s B, engine %s B %s",
+                  drawn::figure("model_name", 0, c.model_name).c_str(),
+                  drawn::figure("positions", e.positions, "t=" + std::to_string(e.positions), loaded).c_str(),
+                  drawn::figure("cache_bytes", double(e.calculator), format_count(e.calculator), loaded).c_str(),
+                  drawn::figure("cache_bytes", double(e.engine), format_count(e.engine), engine).c_str(),
                   e.calculator == e.engine ? "\xE2\x9C\x93 equal" : "\xE2\x9C\x95 differ");
-    ImGui::TextUnformatted(check);
-    c.record->figure("calculator", "cache_bytes", double(e.engine), check,
-                     {{"model", "loaded"}, {"positions", e.positions}, {"dtype", "fp32"}, {"source", "engine"}});
+    drawn::TextUnformatted(check);
   }
   const float w = ImGui::GetContentRegionAvail().x;
   const float table_w = std::min(w * 0.45f, ImGui::CalcTextSize("attention (KV heads)  000.00 MB  000.00 MB  000.00 MB").x * 1.15f);

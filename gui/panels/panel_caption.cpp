@@ -25,7 +25,7 @@ void draw_badge(PanelContext& c, const Caption& cap) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   dl->AddRect(ImVec2(p.x - pad, p.y - 1), ImVec2(p.x + size.x + pad, p.y + size.y + 1), color, 4.0f, 0, 2.0f);
   ImGui::PushStyleColor(ImGuiCol_Text, color);
-  ImGui::TextUnformatted(cap.badge.c_str());
+  drawn::TextUnformatted(cap.badge.c_str());
   ImGui::PopStyleColor();
 }
 
@@ -41,7 +41,7 @@ void draw_busy(PanelContext& c) {
   ImGui::Dummy(ImVec2(th * 1.2f, th));
   ImGui::SameLine();
   ImGui::PushFont(c.fonts->title);
-  ImGui::Text("Computing step %d\xE2\x80\xA6 %.1f s (both modes, off the UI thread)", c.busy_step, c.busy_seconds);
+  drawn::Text("Computing step %d\xE2\x80\xA6 %.1f s (both modes, off the UI thread)", c.busy_step, c.busy_seconds);
   ImGui::PopFont();
 }
 
@@ -92,28 +92,30 @@ float caption_content_height(PanelContext& c, float width) {
 }
 
 void draw_caption_panel(PanelContext& c) {
+  const drawn::PanelScope scope(c.record, "caption");
   const ImVec2 wp = ImGui::GetWindowPos(), ws = ImGui::GetWindowSize();
   c.record->rect("caption_box", {wp.x, wp.y, wp.x + ws.x, wp.y + ws.y});
   if (c.busy) draw_busy(c);
   if (!c.trace) {
     ImGui::PushFont(c.fonts->title);
-    ImGui::TextWrapped("%s", ready_title(c).c_str());
+    drawn::TextWrapped("%s", ready_title(c).c_str());
     ImGui::PopFont();
-    ImGui::TextWrapped("%s", kReadyText);
-    if (!c.lesson->summary.empty()) ImGui::TextWrapped("%s", c.lesson->summary.c_str());
+    drawn::TextWrapped("%s", kReadyText);
+    if (!c.lesson->summary.empty()) drawn::TextWrapped("%s", c.lesson->summary.c_str());
   } else {
     const Caption& cap = c.caption->caption;
+    drawn::figures(c.caption->figures);
     ImGui::PushFont(c.fonts->title);
-    ImGui::TextUnformatted(cap.title.c_str());
+    drawn::TextUnformatted(cap.title.c_str());
     ImGui::PopFont();
     draw_badge(c, cap);
     if (!c.busy) {  // the banner above takes the sentences' room while the next step runs
       for (const Paragraph& p : c.caption->paragraphs) {
         if (p.kind == ParagraphKind::LessonLine) {
-          ImGui::TextUnformatted(kBullet);
+          drawn::TextUnformatted(kBullet);
           ImGui::SameLine();
         }
-        ImGui::TextWrapped("%s", p.text.c_str());
+        drawn::TextWrapped("%s", p.text.c_str());
       }
     }
   }

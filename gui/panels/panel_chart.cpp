@@ -27,7 +27,8 @@ struct Series {
 void draw_chart(PanelContext& c, const char* title, const std::vector<Series>& series, ImVec2 size,
                 std::string (*format)(double)) {
   size.y = std::max(size.y, line_height() * 3.0f);
-  ImGui::TextUnformatted(title);
+  drawn::figure("unit", 1000, "1 kB = 1,000 B");  // the memory chart's title names the convention
+  drawn::TextUnformatted(title);
   const float th = ImGui::GetTextLineHeight();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -42,15 +43,16 @@ void draw_chart(PanelContext& c, const char* title, const std::vector<Series>& s
   const float axis_x = p.x + ImGui::CalcTextSize(top.c_str()).x + 6;
   const ImVec2 a(axis_x, p.y + th * 0.5f), b(p.x + size.x - 4, p.y + size.y - th * 1.2f);
   c.record->add_rect("chart_plots", {a.x, a.y, b.x, b.y});
-  dl->AddText(ImVec2(p.x, a.y - th * 0.5f), c.pal->text_muted, top.c_str());
-  dl->AddText(ImVec2(axis_x - ImGui::CalcTextSize("0").x - 6, b.y - th * 0.5f), c.pal->text_muted, "0");
+  drawn::AddText(dl, ImVec2(p.x, a.y - th * 0.5f), c.pal->text_muted, drawn::figure("axis_tick", y_max, top));
+  drawn::AddText(dl, ImVec2(axis_x - ImGui::CalcTextSize("0").x - 6, b.y - th * 0.5f), c.pal->text_muted,
+                 drawn::figure("axis_tick", 0, "0"));
   dl->AddLine(ImVec2(a.x, b.y), b, c.pal->border);
   dl->AddLine(a, ImVec2(a.x, b.y), c.pal->border);
   const std::size_t x_max = std::max<std::size_t>(n, 2) - 1;
   char steps[32];
-  std::snprintf(steps, sizeof steps, "step %zu", x_max);
-  if (n > 1) dl->AddText(ImVec2(b.x - ImGui::CalcTextSize(steps).x, b.y + 2), c.pal->text_muted, steps);
-  dl->AddText(ImVec2(a.x, b.y + 2), c.pal->text_muted, "step 0");
+  std::snprintf(steps, sizeof steps, "%s", drawn::figure("axis_tick", double(x_max), "step " + std::to_string(x_max)).c_str());
+  if (n > 1) drawn::AddText(dl, ImVec2(b.x - ImGui::CalcTextSize(steps).x, b.y + 2), c.pal->text_muted, steps);
+  drawn::AddText(dl, ImVec2(a.x, b.y + 2), c.pal->text_muted, drawn::figure("axis_tick", 0, "step 0"));
   auto point = [&](std::size_t i, double v) {
     return ImVec2(a.x + (b.x - a.x) * float(i) / float(x_max), b.y - (b.y - a.y) * float(v / y_max));
   };
@@ -95,7 +97,7 @@ void legend_item(const Series& s, const PanelContext& c) {
     dl->AddCircleFilled(m, 4.5f, s.color);
   ImGui::Dummy(ImVec2(th, th));
   ImGui::SameLine();
-  ImGui::TextUnformatted(s.name.c_str());
+  drawn::TextUnformatted(s.name.c_str());
   (void)c;
 }
 
@@ -110,9 +112,10 @@ std::string kl_label(double nats) {
 }  // namespace
 
 void draw_chart_panel(PanelContext& c, float height) {
+  const drawn::PanelScope scope(c.record, "chart");
   ImGui::Separator();
   if (c.history->empty()) {
-    ImGui::TextWrapped("Charts of rows computed and cache memory appear as you step.");
+    drawn::TextWrapped("Charts of rows computed and cache memory appear as you step.");
     return;
   }
   Series uncached{"without cache", c.pal->series_uncached, {}, false};

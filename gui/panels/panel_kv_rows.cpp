@@ -83,19 +83,19 @@ void draw_head_groups(PanelContext& c, PaneKind pane) {
     if (g) ImGui::SameLine(0, th * 0.6f);
     ImGui::BeginGroup();
     const ImVec2 p = ImGui::GetCursorScreenPos();
-    const std::string kv = "KV " + std::to_string(g) + ":";
+    const std::string kv = drawn::figure("kv_head", g, "KV " + std::to_string(g)) + ":";
     const float kv_w = ImGui::CalcTextSize(kv.c_str()).x + pad * 2;
     float x = p.x + kv_w + pad;
     std::vector<std::pair<int, float>> chips;  // query head, x
     for (int h : c.trace->query_heads_of(g)) {
       chips.push_back({h, x});
-      x += ImGui::CalcTextSize(("q" + std::to_string(h)).c_str()).x + pad * 3;
+      x += ImGui::CalcTextSize(("q" + std::to_string(h)).c_str()).x + pad * 3;  // "q3": a name, as "L2"
     }
     const ImVec2 end(x, p.y + th + pad * 2);
     // The group's box: filled when the chosen query head reads this KV head.
     if (read) dl->AddRectFilled(p, end, c.pal->hover, pad);
     dl->AddRect(p, end, read ? c.pal->text : c.pal->border, pad, 0, read ? 2.5f : 1.0f);
-    dl->AddText(ImVec2(p.x + pad, p.y + pad), c.pal->text, kv.c_str());
+    drawn::AddText(dl, ImVec2(p.x + pad, p.y + pad), c.pal->text, kv.c_str());
     for (const auto& [h, cx] : chips) {
       const std::string label = "q" + std::to_string(h);
       const ImVec2 a(cx, p.y + pad * 0.5f), b(cx + ImGui::CalcTextSize(label.c_str()).x + pad * 2, p.y + th + pad * 1.5f);
@@ -104,12 +104,13 @@ void draw_head_groups(PanelContext& c, PaneKind pane) {
       if (ImGui::InvisibleButton("q", ImVec2(b.x - a.x, b.y - a.y))) push_action(c, ActionType::SetHead, h);
       if (pane == PaneKind::Cached) c.record->rect_at("head_chips", h, last_item_rect());
       if (ImGui::IsItemHovered())
-        ImGui::SetTooltip("query head %d reads KV head %d: its K and V rows are the ones shown below", h, g);
+        drawn::SetTooltip("query head %s reads KV head %s: its K and V rows are the ones shown below",
+                          drawn::figure("head", h, std::to_string(h)).c_str(), drawn::figure("kv_head", g, std::to_string(g)).c_str());
       ImGui::PopID();
       const bool chosen = h == c.ui->head;
       if (chosen) dl->AddRectFilled(a, b, c.pal->text, pad);
       else dl->AddRect(a, b, c.pal->text_muted, pad);
-      dl->AddText(ImVec2(a.x + pad, p.y + pad), chosen ? c.pal->panel : c.pal->text, label.c_str());
+      drawn::AddText(dl, ImVec2(a.x + pad, p.y + pad), chosen ? c.pal->panel : c.pal->text, label.c_str());
     }
     ImGui::SetCursorScreenPos(p);
     ImGui::Dummy(ImVec2(end.x - p.x, end.y - p.y));
@@ -118,30 +119,37 @@ void draw_head_groups(PanelContext& c, PaneKind pane) {
   std::string sharing;
   const std::vector<int> heads = c.trace->query_heads_of(shown);
   for (std::size_t i = 0; i < heads.size(); ++i)
-    sharing += (i == 0 ? "" : i + 1 == heads.size() ? " and " : ", ") + std::to_string(heads[i]);
+    sharing += (i == 0 ? "" : i + 1 == heads.size() ? " and " : ", ") + drawn::figure("head", heads[i], std::to_string(heads[i]));
+  const std::string kv_head = drawn::figure("kv_head", shown, "KV head " + std::to_string(shown));
   char line[96];
-  std::snprintf(line, sizeof line, "KV head %d is read by query heads %s", shown, sharing.c_str());
+  std::snprintf(line, sizeof line, "%s is read by query heads %s", kv_head.c_str(), sharing.c_str());
   ImGui::SameLine(0, th * 0.6f);
   if (ImGui::GetContentRegionAvail().x < ImGui::CalcTextSize(line).x) ImGui::NewLine();  // too narrow: own line
   else ImGui::SetCursorPosY(ImGui::GetCursorPosY() + pad);
-  ImGui::TextUnformatted(line);
+  drawn::TextUnformatted(line);
 }
 
 // Under a cache policy: what it holds against the full cache beside it, and what that cost.
 void draw_policy_line(PanelContext& c, PaneKind pane) {
   const PolicyTrace& p = c.sources[pane].trace->cached.policy;
   const int held = int(p.kept_at(c.ui->layer, kv_head_shown(c)).size());
-  char line[256];
-  std::snprintf(line, sizeof line, "%s holds %d of %d \xC2\xB7 %s of %s \xC2\xB7 KL %.2g \xC2\xB7 top-1 %s", p.spec.c_str(), held,
-                c.trace->position_end, format_bytes(p.cache_bytes).c_str(), format_bytes(p.full_cache_bytes).c_str(),
-                p.kl_from_full, p.top1_agrees ? "\xE2\x9C\x93" : "\xE2\x9C\x95");
-  ImGui::TextWrapped("%s", line);
+  const nlohmann::json policy = {{"policy", p.spec}};
+  const nlohmann::json at = {{"policy", p.spec}, {"layer", c.ui->layer}, {"kv_head", kv_head_shown(c)}, {"mode", "cached"}};
+  drawn::TextWrapped("%s holds %s of %s \xC2\xB7 %s of %s \xC2\xB7 KL %s \xC2\xB7 %s %s", drawn::figure("policy_spec", 0, p.spec).c_str(),
+                     drawn::figure("rows_held", held, std::to_string(held), at).c_str(),
+                     drawn::figure("positions", c.trace->position_end, std::to_string(c.trace->position_end)).c_str(),
+                     drawn::figure("cache_bytes", double(p.cache_bytes), format_bytes(p.cache_bytes), policy).c_str(),
+                     drawn::figure("full_cache_bytes", double(p.full_cache_bytes), format_bytes(p.full_cache_bytes), policy).c_str(),
+                     drawn::figure("kl", p.kl_from_full, drawn::format("%.2g", p.kl_from_full), policy).c_str(),
+                     drawn::figure("top_k", 1, "top-1").c_str(), p.top1_agrees ? "\xE2\x9C\x93" : "\xE2\x9C\x95");
   if (ImGui::IsItemHovered())
-    ImGui::SetTooltip("against a full float32 cache run beside it on the same tokens:\nmax |\xCE\x94p| %.4f%s",
-                      double(p.max_abs_prob_diff),
-                      p.max_abs_k_error > 0 ? (", max |\xCE\x94K| " + std::to_string(p.max_abs_k_error) + ", max |\xCE\x94V| " +
-                                               std::to_string(p.max_abs_v_error)).c_str()
-                                            : "");
+    drawn::SetTooltip("against a full float32 cache run beside it on the same tokens:\nmax |\xCE\x94p| %s%s",
+                      drawn::figure("max_abs_prob_diff", p.max_abs_prob_diff, drawn::format("%.4f", double(p.max_abs_prob_diff))).c_str(),
+                      p.max_abs_k_error > 0
+                          ? (", max |\xCE\x94K| " + drawn::figure("max_abs_k_error", p.max_abs_k_error, drawn::format("%.1e", double(p.max_abs_k_error))) +
+                             ", max |\xCE\x94V| " + drawn::figure("max_abs_v_error", p.max_abs_v_error, drawn::format("%.1e", double(p.max_abs_v_error))))
+                                .c_str()
+                          : "");
 }
 
 // Local and global layers (Gemma 3): rows each kind holds now, from the trace: a local layer stops at
@@ -157,32 +165,42 @@ void draw_local_global_label(PanelContext& c, const StepTrace& t) {
       ++global_layers, global_rows += held;
     }
   }
-  ImGui::Text("Cache K,V rows: %d local layers (window %d) hold %d \xC2\xB7 %d global hold %d", local_layers, window,
-              local_rows, global_layers, global_rows);
+  drawn::Text("Cache K,V rows: %s local layers (window %s) hold %s \xC2\xB7 %s global hold %s",
+              drawn::figure("local_layers", local_layers, std::to_string(local_layers)).c_str(),
+              drawn::figure("window", window, std::to_string(window)).c_str(),
+              drawn::figure("rows_held", local_rows, std::to_string(local_rows), {{"layers", "local"}, {"mode", "cached"}}).c_str(),
+              drawn::figure("global_layers", global_layers, std::to_string(global_layers)).c_str(),
+              drawn::figure("rows_held", global_rows, std::to_string(global_rows), {{"layers", "global"}, {"mode", "cached"}}).c_str());
 }
 
 void draw_header(PanelContext& c, PaneKind pane) {
   const PaneSource& source = c.sources[pane];
   const bool cached = source.cached;
   ImGui::PushFont(c.fonts->title);
-  ImGui::TextUnformatted(!source.policy.empty() ? ("With " + source.policy).c_str() : cached ? "With KV cache" : "Without KV cache");
+  drawn::TextUnformatted(!source.policy.empty() ? ("With " + source.policy).c_str() : cached ? "With KV cache" : "Without KV cache");
   ImGui::PopFont();
   if (c.trace) {
     ImGui::SameLine();
     const int fed = c.trace->position_end - c.trace->position_begin;
     char phase[96];
+    const nlohmann::json mode = {{"mode", cached ? "cached" : "uncached"}, {"layer", 0}};
     if (c.trace->prefill && c.trace->position_begin > 0 && !cached)  // a later chunk (a question after a prefix)
-      std::snprintf(phase, sizeof phase, "Prefill of %d: all %d rows again", fed, c.trace->position_end);
+      std::snprintf(phase, sizeof phase, "Prefill of %s: all %s rows again", drawn::figure("positions_fed", fed, std::to_string(fed)).c_str(),
+                    drawn::figure("rows_computed", c.trace->position_end, std::to_string(c.trace->position_end), mode).c_str());
     else if (c.trace->prefill)
-      std::snprintf(phase, sizeof phase, "Prefill: %d row%s at once", fed, fed == 1 ? "" : "s");
+      std::snprintf(phase, sizeof phase, "Prefill: %s row%s at once", drawn::figure("positions_fed", fed, std::to_string(fed)).c_str(),
+                    fed == 1 ? "" : "s");
     else
-      std::snprintf(phase, sizeof phase, "Decode: %s", cached ? "1 new row" : "all rows again");
-    ImGui::TextDisabled("\xC2\xB7 %s", phase);
+      std::snprintf(phase, sizeof phase, "Decode: %s", cached ? drawn::figure("positions_fed", 1, "1 new row").c_str() : "all rows again");
+    drawn::TextDisabled("\xC2\xB7 %s", phase);
   }
   const int t = c.trace ? c.trace->position_end : 0;
   if (cached && c.config->mla())
-    ImGui::Text("Cache: latent rows [%d layers, t=%d, %d + %d rotated] \xE2\x80\x94 K, V rebuilt each step", c.config->n_layer,
-                t, c.config->kv_lora_rank, c.config->qk_rope_dim);
+    drawn::Text("Cache: latent rows [%s, %s, %s + %s rotated] \xE2\x80\x94 K, V rebuilt each step",
+                drawn::figure("layers", c.config->n_layer, std::to_string(c.config->n_layer) + " layers").c_str(),
+                drawn::figure("rows_held", t, "t=" + std::to_string(t), {{"layer", c.ui->layer}, {"mode", "cached"}}).c_str(),
+                drawn::figure("latent_dim", c.config->kv_lora_rank, std::to_string(c.config->kv_lora_rank)).c_str(),
+                drawn::figure("rotated_key_dim", c.config->qk_rope_dim, std::to_string(c.config->qk_rope_dim)).c_str());
   else if (cached && c.config->n_local_layers() > 0 && source.trace)
     draw_local_global_label(c, *source.trace);
   else if (cached) {
@@ -196,41 +214,40 @@ void draw_header(PanelContext& c, PaneKind pane) {
     const int held = !has_layer ? t
                      : policy   ? int(policy->kept_at(layer, kv_head).size())
                                 : int(shown->cached.forward.layers[std::size_t(layer)].held_rows.size());
-    char label[192];
-    if (held < t && policy && policy->per_head)
-      std::snprintf(label, sizeof label, "Cache K,V: [%d layers, %d KV heads, t=%d, %d] \xE2\x80\x94 %d of %d held (L%d, KV %d)",
-                    c.config->n_layer, c.config->kv_heads(), held, c.config->d_head(), held, t, layer, kv_head);
-    else if (held < t)
-      std::snprintf(label, sizeof label, "Cache K,V: [%d layers, %d KV heads, t=%d, %d] \xE2\x80\x94 %d of %d held (L%d)",
-                    c.config->n_layer, c.config->kv_heads(), held, c.config->d_head(), held, t, layer);
+    const nlohmann::json at = {{"layer", layer}, {"kv_head", kv_head}, {"mode", "cached"}};
+    const std::string shape = "Cache K,V: [" + drawn::figure("layers", c.config->n_layer, std::to_string(c.config->n_layer) + " layers") +
+                              ", " + drawn::figure("kv_heads", c.config->kv_heads(), std::to_string(c.config->kv_heads()) + " KV heads") +
+                              ", " + drawn::figure("rows_held", held, "t=" + std::to_string(held), at) + ", " +
+                              drawn::figure("head_dim", c.config->d_head(), std::to_string(c.config->d_head())) + "] \xE2\x80\x94 ";
+    if (held < t)
+      drawn::Text("%s%s of %s held (L%d%s)", shape.c_str(), drawn::figure("rows_held", held, std::to_string(held), at).c_str(),
+                  drawn::figure("positions", t, std::to_string(t)).c_str(), layer,
+                  policy && policy->per_head ? (", KV " + drawn::figure("kv_head", kv_head, std::to_string(kv_head))).c_str() : "");
     else
-      std::snprintf(label, sizeof label, "Cache K,V: [%d layers, %d KV heads, t=%d, %d] \xE2\x80\x94 only t grows",
-                    c.config->n_layer, c.config->kv_heads(), held, c.config->d_head());
-    ImGui::TextUnformatted(label);
-    if (has_layer)
-      c.record->figure("kv_rows", "rows_held", held, label, {{"layer", layer}, {"kv_head", kv_head}, {"mode", "cached"}});
+      drawn::Text("%sonly t grows", shape.c_str());
   }
   else
-    ImGui::TextUnformatted("No cache: each step starts again from position 0");
+    drawn::Text("No cache: each step starts again from position %s", drawn::figure("position", 0, "0").c_str());
   if (cached && source.trace && source.trace->cached.policy.active) draw_policy_line(c, pane);
   if (c.trace && c.config->kv_heads() < c.config->n_head) draw_head_groups(c, pane);
 }
 
 void draw_column_titles(PanelContext& c, PaneKind pane, const Columns& col) {
   const float x = ImGui::GetCursorPosX();
-  ImGui::TextDisabled("pos");
+  drawn::TextDisabled("pos");
   ImGui::SameLine(x + col.token);
-  ImGui::TextDisabled("token");
+  drawn::TextDisabled("token");
   ImGui::SameLine(x + col.k);
   if (c.sources[pane].cached && c.panes[pane] && c.panes[pane]->latent_width > 0) {
-    ImGui::TextDisabled("latent + k (L%d)", c.ui->layer);  // the header line says "32 + 8 rotated"
+    drawn::TextDisabled("latent + k (L%d)", c.ui->layer);  // the header line says "32 + 8 rotated"
     ImGui::SameLine(x + col.v);
-    ImGui::TextDisabled("K rebuilt, head %d", c.ui->head);
+    drawn::TextDisabled("K rebuilt, head %s", drawn::figure("head", c.ui->head, std::to_string(c.ui->head)).c_str());
     return;
   }
-  ImGui::TextDisabled("K (L%d, KV head %d)", c.ui->layer, kv_head_shown(c));
+  const std::string kv_head = drawn::figure("kv_head", kv_head_shown(c), "KV head " + std::to_string(kv_head_shown(c)));
+  drawn::TextDisabled("K (L%d, %s)", c.ui->layer, kv_head.c_str());
   ImGui::SameLine(x + col.v);
-  ImGui::TextDisabled("V (L%d, KV head %d)", c.ui->layer, kv_head_shown(c));
+  drawn::TextDisabled("V (L%d, %s)", c.ui->layer, kv_head.c_str());
 }
 
 // Under a cache policy, why a row the cached pane reads is still there, as the rule said ("sink",
@@ -255,25 +272,27 @@ void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& c
   hover_position_if_item_hovered(c, r.position);
   const std::string role = policy_role(c, pane, r);
   if (ImGui::IsItemHovered())
-    ImGui::SetTooltip("position %d %s: %s%s%s", r.position, token_label(*c.trace, r.position).c_str(),
-                      kind_long_name(r.kind),
+    drawn::SetTooltip("position %s %s: %s%s%s", drawn::figure("position", r.position, std::to_string(r.position)).c_str(),
+                      token_label(*c.trace, r.position).c_str(), kind_long_name(r.kind),
                       role.empty() ? "" : (", kept by the policy as '" + role + "'").c_str(),
-                      r.computed_at_step >= 0 ? (" (values from step " + std::to_string(r.computed_at_step) + ")").c_str() : "");
+                      r.computed_at_step >= 0
+                          ? (" (values from " + drawn::figure("step", r.computed_at_step, "step " + std::to_string(r.computed_at_step)) + ")").c_str()
+                          : "");
   const float y = p.y + (lh - th) * 0.5f;
   draw_row_marker(dl, ImVec2(p.x + col.marker, y), r.kind, *c.pal, th);
-  dl->AddText(ImVec2(p.x + col.pos, y), c.pal->text, std::to_string(r.position).c_str());
+  drawn::AddText(dl, ImVec2(p.x + col.pos, y), c.pal->text, drawn::figure("position", r.position, std::to_string(r.position)));
   const std::string token = token_label(*c.trace, r.position);
   // Cut on the CPU, glyph by glyph: a clip rectangle a row would be one more rasteriser state a row.
   const ImVec4 token_clip(p.x + col.token, p.y, p.x + col.status - ImGui::GetFontSize() * 0.5f, p.y + lh);
-  dl->AddText(nullptr, 0.0f, ImVec2(p.x + col.token, y), c.pal->text, token.c_str(), nullptr, 0.0f, &token_clip);
+  drawn::AddText(dl, nullptr, 0.0f, ImVec2(p.x + col.token, y), c.pal->text, token.c_str(), 0.0f, &token_clip);
   // A sink or heavy hitter says so in words, boxed (shape, not colour alone), instead of "from cache".
   if (!role.empty()) {
     const ImVec2 size = ImGui::CalcTextSize(role.c_str());
     dl->AddRect(ImVec2(p.x + col.status - 3, y - 1), ImVec2(p.x + col.status + size.x + 3, y + size.y + 1), c.pal->text, 3.0f,
                 0, 1.5f);
-    dl->AddText(ImVec2(p.x + col.status, y), c.pal->text, role.c_str());
+    drawn::AddText(dl, ImVec2(p.x + col.status, y), c.pal->text, role.c_str());
   } else {
-    dl->AddText(ImVec2(p.x + col.status, y), c.pal->text, row_kind_name(r.kind));
+    drawn::AddText(dl, ImVec2(p.x + col.status, y), c.pal->text, row_kind_name(r.kind));
   }
   const int d_head = c.config->d_head(), off = kv_head_shown(c) * d_head;
   const ImVec2 strip(col.strip_w, th * 0.8f);
@@ -304,20 +323,21 @@ void draw_query_row(PanelContext& c, PaneKind pane, const Columns& col, float sc
   const float th = ImGui::GetTextLineHeight();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   ImDrawList* dl = ImGui::GetWindowDrawList();
-  dl->AddText(ImVec2(p.x + col.marker, p.y), c.pal->text, "Q");
-  dl->AddText(ImVec2(p.x + col.pos, p.y), c.pal->text, std::to_string(t.newest_position()).c_str());
+  drawn::AddText(dl, ImVec2(p.x + col.marker, p.y), c.pal->text, "Q");
+  drawn::AddText(dl, ImVec2(p.x + col.pos, p.y), c.pal->text, drawn::figure("position", t.newest_position(), std::to_string(t.newest_position())));
   dl->PushClipRect(ImVec2(p.x, p.y), ImVec2(p.x + col.k - 4, p.y + line_height()), true);
-  dl->AddText(ImVec2(p.x + col.token, p.y), c.pal->text, "query \xC2\xB7 not cached");
+  drawn::AddText(dl, ImVec2(p.x + col.token, p.y), c.pal->text, "query \xC2\xB7 not cached");
   dl->PopClipRect();
   const int d_head = c.config->d_head();
   const float* values = q.size() >= (c.ui->head + 1) * d_head ? q.data() + c.ui->head * d_head : nullptr;
   draw_value_strip(c, dl, ImVec2(p.x + col.k, p.y + th * 0.1f), ImVec2(col.strip_w, th * 0.8f), values, d_head, scale,
                    true);
-  dl->AddText(ImVec2(p.x + col.v, p.y), c.pal->text_muted, "\xE2\x86\x91 scored against K");
+  drawn::AddText(dl, ImVec2(p.x + col.v, p.y), c.pal->text_muted, "\xE2\x86\x91 scored against K");
   ImGui::Dummy(ImVec2(1, line_height()));
   if (ImGui::IsItemHovered() || ImGui::IsMouseHoveringRect(p, ImVec2(p.x + col.v + col.strip_w, p.y + line_height())))
-    ImGui::SetTooltip("query of position %d (head %d): scored against every K row above, used once this step, then "
-                      "dropped: the cache keeps no Q", t.newest_position(), c.ui->head);
+    drawn::SetTooltip("query of position %s (head %s): scored against every K row above, used once this step, then "
+                      "dropped: the cache keeps no Q", drawn::figure("position", t.newest_position(), std::to_string(t.newest_position())).c_str(),
+                      drawn::figure("head", c.ui->head, std::to_string(c.ui->head)).c_str());
 }
 
 void draw_layer_map(PanelContext& c, const PaneView& pane) {
@@ -325,10 +345,11 @@ void draw_layer_map(PanelContext& c, const PaneView& pane) {
   if (n_layer == 0) return;
   ImGui::AlignTextToFramePadding();
   const std::string kinds = global_layers_text(*c.config);  // which map rows are global layers
+  const std::string all = drawn::figure("layers", n_layer, std::to_string(n_layer) + " layers");
   if (kinds.empty())
-    ImGui::Text("All %d layers:", n_layer);
+    drawn::Text("All %s:", all.c_str());
   else
-    ImGui::Text("All %d layers (%s):", n_layer, kinds.c_str());
+    drawn::Text("All %s (%s):", all.c_str(), kinds.c_str());
   ImGui::SameLine();
   const int n = int(pane.layers[0].size());
   const ImVec2 p = ImGui::GetCursorScreenPos();
@@ -369,23 +390,36 @@ std::string short_count(std::int64_t n) {
 void draw_costs(PanelContext& c, const PaneView& v, PaneKind pane) {
   const bool cached = c.sources[pane].cached;
   // GQA / MQA / MLA: what the same model would hold with a K/V head per query head, beside what it holds.
-  const std::string cache = cached ? "cache " + format_bytes(v.cache_bytes) : std::string("no cache");
+  const nlohmann::json mode = pane_context(c, pane);
+  const std::string cache = cached ? "cache " + drawn::figure("cache_bytes", double(v.cache_bytes), format_bytes(v.cache_bytes), mode)
+                                   : std::string("no cache");
   std::string as_mha;
   if (cached && (c.config->kv_heads() < c.config->n_head || c.config->mla()))
-    as_mha = " \xC2\xB7 as " + as_mha_label(*c.config) + " " + format_bytes(cache_bytes_as_mha(*c.config, *c.trace));
+    as_mha = " \xC2\xB7 as " + as_mha_label(*c.config) + " " +
+             drawn::figure("cache_bytes", double(cache_bytes_as_mha(*c.config, *c.trace)),
+                           format_bytes(cache_bytes_as_mha(*c.config, *c.trace)), {{"model", as_mha_label(*c.config)}});
   const ImVec2 start = ImGui::GetCursorScreenPos();
-  ImGui::Text("K/V rows: %s computed (%s/layer) \xC2\xB7 %s read \xC2\xB7 %s", format_count(v.rows_computed_step).c_str(),
-              format_count(v.rows_computed_per_layer).c_str(), format_count(v.rows_read_newest).c_str(), cache.c_str());
-  ImGui::Text("MACs %s \xC2\xB7 total %s \xC2\xB7 %s%s", short_count(v.macs_step).c_str(), short_count(v.macs_total).c_str(),
-              format_seconds(v.seconds).c_str(), as_mha.c_str());
+  nlohmann::json step = mode, total = mode, layer0 = mode;
+  step["scope"] = "step";
+  total["scope"] = "total";
+  layer0["layer"] = 0;
+  drawn::Text("K/V rows: %s computed (%s/layer) \xC2\xB7 %s read \xC2\xB7 %s",
+              drawn::figure("rows_computed", double(v.rows_computed_step), format_count(v.rows_computed_step), step).c_str(),
+              drawn::figure("rows_computed", double(v.rows_computed_per_layer), format_count(v.rows_computed_per_layer), layer0).c_str(),
+              drawn::figure("keys_read", double(v.rows_read_newest), format_count(v.rows_read_newest), layer0).c_str(), cache.c_str());
+  drawn::Text("MACs %s \xC2\xB7 total %s \xC2\xB7 %s%s", drawn::figure("macs", double(v.macs_step), short_count(v.macs_step), step).c_str(),
+              drawn::figure("macs", double(v.macs_total), short_count(v.macs_total), total).c_str(),
+              drawn::figure("seconds", v.seconds, format_seconds(v.seconds)).c_str(), as_mha.c_str());
   const ImVec2 end(start.x + ImGui::GetContentRegionAvail().x, ImGui::GetCursorScreenPos().y);
   if (!ImGui::IsMouseHoveringRect(start, end)) return;
-  ImGui::SetTooltip("K/V rows computed: %s (%s per layer), total %s\nK/V rows read: %s by the new query, %s by all "
+  drawn::SetTooltip("K/V rows computed: %s (%s per layer), total %s\nK/V rows read: %s by the new query, %s by all "
                     "queries\nMultiply-adds: %s, total %s\nTime %s \xC2\xB7 %s",
                     format_count(v.rows_computed_step).c_str(), format_count(v.rows_computed_per_layer).c_str(),
-                    format_count(v.rows_computed_total).c_str(), format_count(v.rows_read_newest).c_str(),
-                    format_count(v.rows_read_all_queries).c_str(), format_count(v.macs_step).c_str(),
-                    format_count(v.macs_total).c_str(), format_seconds(v.seconds).c_str(),
+                    drawn::figure("rows_computed", double(v.rows_computed_total), format_count(v.rows_computed_total), total).c_str(),
+                    format_count(v.rows_read_newest).c_str(),
+                    drawn::figure("keys_read_all_queries", double(v.rows_read_all_queries), format_count(v.rows_read_all_queries)).c_str(),
+                    drawn::figure("macs", double(v.macs_step), format_count(v.macs_step), step).c_str(),
+                    drawn::figure("macs", double(v.macs_total), format_count(v.macs_total), total).c_str(), format_seconds(v.seconds).c_str(),
                     cached ? cache.c_str() : "no cache kept");
 }
 
@@ -422,6 +456,7 @@ float kv_pane_height(const PanelContext& c, int n_rows) {
 }
 
 void draw_legend(PanelContext& c) {
+  const drawn::PanelScope scope(c.record, "legend");
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const float th = ImGui::GetTextLineHeight();
   for (RowKind kind : {RowKind::NewlyComputed, RowKind::Recomputed, RowKind::ReadFromCache, RowKind::Evicted}) {
@@ -429,10 +464,10 @@ void draw_legend(PanelContext& c) {
     const ImVec2 size = draw_row_marker(dl, p, kind, *c.pal, th);
     ImGui::Dummy(size);
     ImGui::SameLine();
-    ImGui::TextUnformatted(kind_long_name(kind));
+    drawn::TextUnformatted(kind_long_name(kind));
     ImGui::SameLine(0, th);
   }
-  ImGui::TextUnformatted("values:");
+  drawn::TextUnformatted("values:");
   ImGui::SameLine();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   const float w = th * 4.0f;
@@ -440,7 +475,7 @@ void draw_legend(PanelContext& c) {
     dl->AddRectFilled(ImVec2(p.x + w * i / 32, p.y), ImVec2(p.x + w * (i + 1) / 32 + 1, p.y + th), viridis(i / 31.0f));
   ImGui::Dummy(ImVec2(w, th));
   ImGui::SameLine();
-  ImGui::TextUnformatted("\xE2\x88\x92 to +");
+  drawn::TextUnformatted("\xE2\x88\x92 to +");
   // The heatmaps' masked cells: the same grey and hatching as the shader draws.
   const char* masked = "masked";
   if (ImGui::GetContentRegionAvail().x < th * 2.5f + ImGui::CalcTextSize(masked).x) return;
@@ -455,21 +490,22 @@ void draw_legend(PanelContext& c) {
   dl->PopClipRect();
   ImGui::Dummy(ImVec2(th * 1.2f, th));
   ImGui::SameLine();
-  ImGui::TextUnformatted(masked);
+  drawn::TextUnformatted(masked);
 }
 
 void draw_kv_rows_panel(PanelContext& c, PaneKind pane, float) {
+  const drawn::PanelScope scope(c.record, "kv_rows");
   const ImVec2 wp = ImGui::GetWindowPos(), ws = ImGui::GetWindowSize();
   c.record->pane_rect("pane", pane, {wp.x, wp.y, wp.x + ws.x, wp.y + ws.y});
   draw_header(c, pane);
   const PaneView* v = c.panes[pane];
   if (!c.trace || !v) {
-    ImGui::TextWrapped(pane == PaneKind::Cached ? "The cache is empty: step 0 (prefill) will write the prompt's rows."
+    drawn::TextWrapped(pane == PaneKind::Cached ? "The cache is empty: step 0 (prefill) will write the prompt's rows."
                             : "Nothing computed yet: press Space to run step 0 (prefill).");
     return;
   }
   if (!v->ran) {
-    ImGui::TextUnformatted("This mode did not run.");
+    drawn::TextUnformatted("This mode did not run.");
     return;
   }
   const float width = ImGui::GetContentRegionAvail().x;

@@ -57,13 +57,14 @@ void draw_dial(PanelContext& c, ImVec2 centre, float radius, float scale, const 
 bool rotation_view_available(const PanelContext& c) { return c.trace && c.config->rotary(); }
 
 void draw_rotation_panel(PanelContext& c, float height) {
+  const drawn::PanelScope scope(c.record, "rotation");
   const RotaryRow row = shown_row(c);
   ImGui::PushFont(c.fonts->title);
-  ImGui::Text("Rotary positions: K of position %d %s, layer %d, KV head %d \xE2\x80\x94 before and after rotation",
+  drawn::Text("Rotary positions: K of position %d %s, layer %d, KV head %d \xE2\x80\x94 before and after rotation",
               row.position, token_label(*c.trace, row.position).c_str(), row.layer, row.kv_head);
   ImGui::PopFont();
   if (!row.found) {
-    ImGui::TextWrapped("This step's trace does not hold that row (hover a position the uncached pane computed).");
+    drawn::TextWrapped("This step's trace does not hold that row (hover a position the uncached pane computed).");
     return;
   }
   const float th = ImGui::GetTextLineHeight(), lh = line_height();
@@ -83,7 +84,7 @@ void draw_rotation_panel(PanelContext& c, float height) {
     const float cx = top.x + cell * (float(k) + 0.5f);
     char label[32];
     std::snprintf(label, sizeof label, "pair %d", j);
-    dl->AddText(ImVec2(cx - ImGui::CalcTextSize(label).x * 0.5f, top.y), c.pal->text, label);
+    drawn::AddText(dl, ImVec2(cx - ImGui::CalcTextSize(label).x * 0.5f, top.y), c.pal->text, label);
     // Each dial on its own length scale: a rotation keeps the length, the direction is the point.
     const float length = std::max({1e-12f, std::hypot(p.before_x, p.before_y), std::hypot(p.after_x, p.after_y)});
     draw_dial(c, ImVec2(cx, top.y + lh + radius), radius, length, p);
@@ -92,11 +93,11 @@ void draw_rotation_panel(PanelContext& c, float height) {
     const double turns = std::round((double(row.position) * p.radians_per_position - p.turned) / (2.0 * double(kPi)));
     const double degrees = (p.turned + turns * 2.0 * double(kPi)) * 180.0 / double(kPi);
     std::snprintf(angle, sizeof angle, std::abs(degrees) < 9.95 ? "%.1f\xC2\xB0" : "%.0f\xC2\xB0", degrees);
-    dl->AddText(ImVec2(cx - ImGui::CalcTextSize(angle).x * 0.5f, top.y + lh + radius * 2.0f + th * 0.15f), c.pal->text,
+    drawn::AddText(dl, ImVec2(cx - ImGui::CalcTextSize(angle).x * 0.5f, top.y + lh + radius * 2.0f + th * 0.15f), c.pal->text,
                 angle);
     const ImVec2 a(cx - cell * 0.5f, top.y), b(cx + cell * 0.5f, top.y + lh * 2.0f + radius * 2.0f);
     if (ImGui::IsMouseHoveringRect(a, b))
-      ImGui::SetTooltip("pair %d (dimensions %d and %d): turned %+.4f rad = %d \xC3\x97 %.5f rad (mod 2\xCF\x80)\n"
+      drawn::SetTooltip("pair %d (dimensions %d and %d): turned %+.4f rad = %d \xC3\x97 %.5f rad (mod 2\xCF\x80)\n"
                         "before (%.3f, %.3f) \xE2\x86\x92 cached (%.3f, %.3f)",
                         j, j, j + n_pairs, p.turned, row.position, p.radians_per_position, double(p.before_x),
                         double(p.before_y), double(p.after_x), double(p.after_y));
@@ -109,14 +110,14 @@ void draw_rotation_panel(PanelContext& c, float height) {
   arrow(dl, ImVec2(k1.x, k1.y + th * 0.5f), ImVec2(k1.x + th * 1.5f, k1.y + th * 0.5f), c.pal->text_muted, 2.0f, false);
   ImGui::Dummy(ImVec2(th * 1.6f, th));
   ImGui::SameLine();
-  ImGui::TextUnformatted("before rotation");
+  drawn::TextUnformatted("before rotation");
   const ImVec2 k2 = ImGui::GetCursorScreenPos();
   arrow(dl, ImVec2(k2.x, k2.y + th * 0.5f), ImVec2(k2.x + th * 1.5f, k2.y + th * 0.5f), c.pal->text, 3.0f, true);
   ImGui::Dummy(ImVec2(th * 1.6f, th));
   ImGui::SameLine();
-  ImGui::Text("as cached: turned by %d \xC3\x97 \xCE\xB8 (\xCE\xB8 %.2g \xE2\x80\xA6 %.2g rad)", row.position,
+  drawn::Text("as cached: turned by %d \xC3\x97 \xCE\xB8 (\xCE\xB8 %.2g \xE2\x80\xA6 %.2g rad)", row.position,
               row.pairs.front().radians_per_position, row.pairs.back().radians_per_position);
-  ImGui::TextWrapped("The cache stores K after rotation: a cached key already carries its position. A query at m is "
+  drawn::TextWrapped("The cache stores K after rotation: a cached key already carries its position. A query at m is "
                      "turned by m \xC3\x97 \xCE\xB8 too, so its score with the key at n depends only on m \xE2\x88\x92 n. "
                      "Hover a row above to show its key.");
   ImGui::PopTextWrapPos();

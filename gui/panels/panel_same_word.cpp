@@ -27,18 +27,20 @@ void draw_pair(PanelContext& c, const char* what, int first, int second, const R
   const float strip_w = std::max(th * 3.0f, width - label_w - stats_w - th);
   const float scale = scale_of(a, b);
   char stats[2][48];
-  std::snprintf(stats[0], sizeof stats[0], "cosine %.3f", double(cosine));
-  std::snprintf(stats[1], sizeof stats[1], "max |\xCE\x94| %.3f", double(max_diff));
+  const char* quantity[2] = {what[0] == 'K' ? "key_cosine" : "value_cosine", what[0] == 'K' ? "key_max_diff" : "value_max_diff"};
+  std::snprintf(stats[0], sizeof stats[0], "cosine %s", drawn::figure(quantity[0], cosine, drawn::format("%.3f", double(cosine))).c_str());
+  std::snprintf(stats[1], sizeof stats[1], "max |\xCE\x94| %s",
+                drawn::figure(quantity[1], max_diff, drawn::format("%.3f", double(max_diff))).c_str());
   const RowVector* rows[2] = {&a, &b};
   const int positions[2] = {first, second};
   for (int i = 0; i < 2; ++i) {
     const ImVec2 p = ImGui::GetCursorScreenPos();
     char label[32];
-    std::snprintf(label, sizeof label, "%s  %d", i ? " " : what, positions[i]);
-    dl->AddText(ImVec2(p.x, p.y), c.pal->text, label);
+    std::snprintf(label, sizeof label, "%s  %s", i ? " " : what, drawn::figure("position", positions[i], std::to_string(positions[i])).c_str());
+    drawn::AddText(dl, ImVec2(p.x, p.y), c.pal->text, label);
     draw_value_strip(c, dl, ImVec2(p.x + label_w, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f), rows[i]->data(),
                      int(rows[i]->size()), scale, false);
-    dl->AddText(ImVec2(p.x + label_w + strip_w + th * 0.5f, p.y), c.pal->text, stats[i]);
+    drawn::AddText(dl, ImVec2(p.x + label_w + strip_w + th * 0.5f, p.y), c.pal->text, stats[i]);
     ImGui::Dummy(ImVec2(width, lh - ImGui::GetStyle().ItemSpacing.y));
   }
 }
@@ -52,11 +54,14 @@ bool same_word_view_available(const Lesson& lesson, const LessonReport* report) 
 bool same_word_view_available(const PanelContext& c) { return same_word_view_available(*c.lesson, c.report); }
 
 void draw_same_word_panel(PanelContext& c, float) {
+  const drawn::PanelScope scope(c.record, "same_word");
   const SameWordCheck& s = c.report->same_word;
   ImGui::PushFont(c.fonts->title);
   const int kv_heads = c.config->kv_heads();
-  ImGui::Text("Two cache rows for '%s': positions %d and %d (all %d KV head%s, \xE2\x88\x92 to + per pair)", s.word.c_str(),
-              s.first, s.second, kv_heads, kv_heads == 1 ? "" : "s");
+  drawn::Text("Two cache rows for '%s': positions %s and %s (all %s KV head%s, \xE2\x88\x92 to + per pair)",
+              drawn::figure("token", s.token_id, s.word).c_str(), drawn::figure("position", s.first, std::to_string(s.first)).c_str(),
+              drawn::figure("position", s.second, std::to_string(s.second)).c_str(),
+              drawn::figure("kv_heads", kv_heads, std::to_string(kv_heads)).c_str(), kv_heads == 1 ? "" : "s");
   ImGui::PopFont();
   const int n = int(s.layers.size());
   const float gap = ImGui::GetStyle().ItemSpacing.x * 3.0f;
@@ -67,7 +72,7 @@ void draw_same_word_panel(PanelContext& c, float) {
     const RowPairCheck& l = s.layers[std::size_t(i)];
     ImGui::SetCursorPos(ImVec2(ImGui::GetStyle().WindowPadding.x + float(i) * (col_w + gap), top));
     ImGui::BeginGroup();
-    ImGui::Text("Layer %d", l.layer);
+    drawn::Text("%s", drawn::figure("layer", l.layer, "Layer " + std::to_string(l.layer)).c_str());
     draw_pair(c, "K", s.first, s.second, l.key_first, l.key_second, l.key_cosine, l.key_max_diff, col_w);
     draw_pair(c, "V", s.first, s.second, l.value_first, l.value_second, l.value_cosine, l.value_max_diff, col_w);
     ImGui::EndGroup();
@@ -75,8 +80,11 @@ void draw_same_word_panel(PanelContext& c, float) {
   }
   ImGui::SetCursorPosY(bottom);
   ImGui::Separator();
+  drawn::figure("layer", 0, "Layer 0");  // layer 0's inputs, below
+  drawn::figure("position", s.first, std::to_string(s.first));
+  drawn::figure("position", s.second, std::to_string(s.second));
   if (s.rotary) {  // no position vector to show: the caption gives the rotation's numbers
-    ImGui::TextWrapped("Layer 0 inputs x%d and x%d are the same row: a rotary model adds no position vector. "
+    drawn::TextWrapped("Layer 0 inputs x%d and x%d are the same row: a rotary model adds no position vector. "
                        "Position enters inside attention, by turning each K (and Q) by its position.",
                        s.first, s.second);
     return;
@@ -92,10 +100,10 @@ void draw_same_word_panel(PanelContext& c, float) {
   const float scale = scale_of(s.input_diff, s.position_diff);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 p = ImGui::GetCursorScreenPos();
-  dl->AddText(p, c.pal->text, left);
+  drawn::AddText(dl, p, c.pal->text, left);
   draw_value_strip(c, dl, ImVec2(p.x + lw, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f), s.input_diff.data(),
                    int(s.input_diff.size()), scale, false);
-  dl->AddText(ImVec2(p.x + lw + strip_w + th * 0.5f, p.y), c.pal->text, right);
+  drawn::AddText(dl, ImVec2(p.x + lw + strip_w + th * 0.5f, p.y), c.pal->text, right);
   draw_value_strip(c, dl, ImVec2(p.x + lw + strip_w + th * 0.5f + rw, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f),
                    s.position_diff.data(), int(s.position_diff.size()), scale, false);
   ImGui::Dummy(ImVec2(w, th));

@@ -40,8 +40,10 @@ bool token_box(PanelContext& c, int position, const std::string& text, int id, b
   const ImVec2 q(p.x + size.x, p.y + size.y);
   if (c.view->hover_position == position) dl->AddRectFilled(p, q, c.pal->hover, 4.0f);
   dl->AddRect(p, q, newest ? c.pal->newest : c.pal->border, 4.0f, 0, newest ? 3.0f : 1.0f);
-  dl->AddText(ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y), c.pal->text, text.c_str());
-  dl->AddText(ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y + lh), c.pal->text_muted, meta.c_str());
+  drawn::figure("position", position, std::to_string(position));  // meta: "position · #id"
+  if (id >= 0) drawn::figure("token_id", id, "#" + std::to_string(id));
+  drawn::AddText(dl, ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y), c.pal->text, drawn::figure("token", position, text));
+  drawn::AddText(dl, ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y + lh), c.pal->text_muted, meta.c_str());
   ImGui::SameLine();
   return true;
 }
@@ -49,6 +51,7 @@ bool token_box(PanelContext& c, int position, const std::string& text, int id, b
 }  // namespace
 
 void draw_tokens_panel(PanelContext& c) {
+  const drawn::PanelScope scope(c.record, "tokens");
   const float max_x = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
   if (!c.trace) {
     for (int p = 0; p < int(c.prompt_texts->size()); ++p)
@@ -58,13 +61,12 @@ void draw_tokens_panel(PanelContext& c) {
   }
   const StepTrace& t = *c.trace;
   const int n = int(t.context_texts.size());
-  const std::string next = "next \xE2\x86\x92 " + quoted(t.next_text) + (t.forced ? " (teacher-forced)" : " (model's choice)");
-  std::string top = "model's top 5:";
-  char item[96];
-  for (const TokenProbability& tp : t.top) {
-    std::snprintf(item, sizeof item, "  %s %s", quoted(tp.text).c_str(), format_percent(tp.probability).c_str());
-    top += item;
-  }
+  const std::string next = "next \xE2\x86\x92 " + drawn::figure("token", t.next_id, quoted(t.next_text)) +
+                           (t.forced ? " (teacher-forced)" : " (model's choice)");
+  std::string top = "model's " + drawn::figure("top_k", double(t.top.size()), "top " + std::to_string(t.top.size())) + ":";
+  for (const TokenProbability& tp : t.top)
+    top += "  " + drawn::figure("token", tp.id, quoted(tp.text)) + " " +
+           drawn::figure("probability", tp.probability, format_percent(tp.probability), {{"token_id", tp.id}});
   // Long sequences: the newest positions that fit beside the next/top group (the strip is for
   // orientation, not a list); the group itself is never cut.
   const float group_w = std::max(ImGui::CalcTextSize(next.c_str()).x, ImGui::CalcTextSize(top.c_str()).x);
@@ -81,14 +83,14 @@ void draw_tokens_panel(PanelContext& c) {
   }
   if (first > 0) {
     ImGui::AlignTextToFramePadding();
-    ImGui::Text("\xE2\x80\xA6 %d earlier", first);
+    drawn::Text("\xE2\x80\xA6 %s earlier", drawn::figure("positions", first, std::to_string(first), {{"scope", "not shown"}}).c_str());
     ImGui::SameLine();
   }
   for (int p = first; p < n; ++p)
     if (!token_box(c, p, t.context_texts[p], t.context_ids[p], p == t.newest_position(), max_x)) break;
   ImGui::BeginGroup();
-  ImGui::TextUnformatted(next.c_str());
-  ImGui::TextUnformatted(top.c_str());
+  drawn::TextUnformatted(next.c_str());
+  drawn::TextUnformatted(top.c_str());
   ImGui::EndGroup();
   ImGui::NewLine();
 }

@@ -15,6 +15,7 @@
 #include "core/engine/session/trace.h"
 #include "gui/views/caption.h"
 #include "gui/draw/heatmap_renderer.h"
+#include "gui/panels/drawn_text.h"
 #include "gui/panels/frame_record.h"
 #include "gui/draw/strip_atlas.h"
 #include "gui/draw/theme.h"
@@ -113,5 +114,8 @@ void draw_value_strip(PanelContext& c, ImDrawList* dl, ImVec2 pos, ImVec2 size, 
 // Marks `position` as hovered for the linked views when the last item is hovered.
 void hover_position_if_item_hovered(PanelContext& c, int position);
 std::string token_label(const StepTrace& t, int position);  // "'fast'" or "#123"
+// What identifies a pane's figures in the ledger: {"mode": "cached" or "uncached"}, and {"policy": spec}
+// when the pane shows a compared policy's run instead of the lesson's own.
+nlohmann::json pane_context(const PanelContext& c, PaneKind pane);
 
 }  // namespace kvscope::gui

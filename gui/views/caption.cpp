@@ -9,7 +9,10 @@ CaptionView make_caption_view(const StepTrace& trace, const LessonReport* report
   std::vector<Paragraph>& out = view.paragraphs;
   out.push_back({view.caption.uncached, ParagraphKind::Plain});
   out.push_back({view.caption.cached, ParagraphKind::Plain});
+  view.figures = view.caption.figures;
   if (report) {
+    const std::vector<Figure>& more = report->figures.figures();
+    view.figures.insert(view.figures.end(), more.begin(), more.end());
     for (const std::string& line : report->lines) out.push_back({line, ParagraphKind::LessonLine});
     if (!details_below)
       for (const std::string& line : report->details) out.push_back({line, ParagraphKind::LessonLine});

@@ -24,6 +24,7 @@ struct Paragraph {
 struct CaptionView {
   Caption caption;                    // title, badge and the two modes' sentences
   std::vector<Paragraph> paragraphs;  // under the title, in order
+  std::vector<Figure> figures;        // every number in the title, badge and paragraphs (the ledger)
 };
 
 // details_below: a lesson view under the panes draws the report's details, so the caption leaves them
