@@ -6,10 +6,14 @@
 
 namespace test {
 
-inline kvscope::LessonRun run_lesson_to_end(const std::string& name, const kvscope::LoadedModel& model) {
-  kvscope::LessonRun run(kvscope::builtin_lesson(name), model);
+inline kvscope::LessonRun run_lesson_to_end(const kvscope::Lesson& lesson, const kvscope::LoadedModel& model) {
+  kvscope::LessonRun run(lesson, model);
   for (int s = 0; s < run.lesson_steps(); ++s) run.step();
   return run;
+}
+
+inline kvscope::LessonRun run_lesson_to_end(const std::string& name, const kvscope::LoadedModel& model) {
+  return run_lesson_to_end(kvscope::builtin_lesson(name), model);
 }
 
 }  // namespace test

@@ -77,6 +77,23 @@ TEST_CASE("rotary same-word lesson: equal keys before rotation, turned by their 
   CHECK(check.unrotated_max_diff < 1e-5f);
   CHECK(check.rotation_residual < 1e-5f);
   CHECK(check.rotated_max_diff > 0.1f);  // what the cache holds differs
+  // Relative positions: query head 0 against its KV head, from the recorded rotated rows. The same input at
+  // 3 and at 6: q3·k3 = q6·k6 (distance 0 both), while q6·k3 (distance 3) differs.
+  REQUIRE(check.relative_checked);
+  const int d = c.d_head(), k_off = c.kv_head_of(0) * d;
+  auto dot = [&](const float* q, const float* k) {
+    double sum = 0.0;
+    for (int i = 0; i < d; ++i) sum += double(q[i]) * double(k[k_off + i]);
+    return sum / std::sqrt(double(d));
+  };
+  const double s33 = dot(prefill.queries.row(3).data(), prefill.keys.row(3).data());
+  const double s66 = dot(second.queries.row(0).data(), second.keys.row(0).data());
+  const double s63 = dot(second.queries.row(0).data(), prefill.keys.row(3).data());
+  CHECK(check.score_first == Approx(s33).margin(1e-6));
+  CHECK(check.score_second == Approx(s66).margin(1e-6));
+  CHECK(check.score_across == Approx(s63).margin(1e-6));
+  CHECK(std::abs(s33 - s66) < 1e-4);
+  CHECK(std::abs(s63 - s33) > 0.1);
 }
 
 TEST_CASE("past-the-context lesson: the rotary model decodes past 64 positions with a window, as the reference does", "[lesson_checks][llama]") {

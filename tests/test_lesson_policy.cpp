@@ -157,3 +157,29 @@ TEST_CASE("a lossy policy's badge says which figures answer 'did the output chan
   }
   CHECK(lossy > 0);
 }
+
+TEST_CASE("a policy lesson's key step is where its compared policies' KL from full attention differs most", "[lesson_checks][policy][llama]") {
+  for (const char* name : {"attention_sinks", "who_gets_evicted", "smaller_numbers"}) {
+    INFO(name);
+    const LessonRun run = run_to_end(name);
+    const std::vector<const std::vector<StepTrace>*> compared = run.compared_histories();
+    REQUIRE_FALSE(compared.empty());
+    // The gap at each step, from the two runs' recorded KLs (each checked against an independent
+    // reference in test_cache_policy.cpp).
+    std::vector<double> gap;
+    for (int s = 0; s < run.steps_done(); ++s) {
+      double widest = 0.0;
+      for (const std::vector<StepTrace>* other : compared)
+        widest = std::max(widest, std::abs(run.history()[std::size_t(s)].cached.policy.kl_from_full -
+                                           (*other)[std::size_t(s)].cached.policy.kl_from_full));
+      gap.push_back(widest);
+    }
+    const int key = run.key_step();
+    REQUIRE(key >= 0);
+    REQUIRE(key < run.steps_done());
+    for (int s = 0; s < run.steps_done(); ++s) CHECK(gap[std::size_t(key)] >= gap[std::size_t(s)]);
+    CHECK(gap[std::size_t(key)] > 0.0);
+    // The lesson file's own key step, where attention_sinks opened before, shows far less.
+    if (std::string(name) == "attention_sinks") CHECK(gap[std::size_t(key)] > 100.0 * gap[std::size_t(run.lesson().key_step)]);
+  }
+}

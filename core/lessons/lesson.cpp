@@ -13,6 +13,38 @@
 
 namespace kvscope {
 
+const std::vector<LessonView>& lesson_views() {
+  static const std::vector<LessonView> all = {LessonView::Heatmaps, LessonView::Calculator, LessonView::Rotation,
+                                              LessonView::Heads, LessonView::Quantized};
+  return all;
+}
+
+const char* lesson_view_name(LessonView view) {
+  switch (view) {
+    case LessonView::Heatmaps: return "heatmaps";
+    case LessonView::Calculator: return "calculator";
+    case LessonView::Rotation: return "rotation";
+    case LessonView::Heads: return "heads";
+    case LessonView::Quantized: return "quantized";
+  }
+  return "";
+}
+
+bool parse_lesson_view(const std::string& name, LessonView* out) {
+  for (LessonView v : lesson_views())
+    if (name == lesson_view_name(v)) {
+      *out = v;
+      return true;
+    }
+  return false;
+}
+
+std::string lesson_view_names() {
+  std::string s;
+  for (LessonView v : lesson_views()) s += (s.empty() ? "" : ", ") + std::string(lesson_view_name(v));
+  return s;
+}
+
 namespace {
 
 using nlohmann::json;
@@ -80,9 +112,15 @@ std::vector<LessonStep> parse_steps(const json& j, const std::string& source) {
     const std::string where = source + ": steps[" + std::to_string(i) + "]";
     if (!s.is_object()) throw DataError(where + " must be an object");
     const Reader r{s, where};
-    r.only({"caption", "note", "calculator"});
+    r.only({"caption", "note", "calculator", "view"});
     LessonStep step{r.text("caption"), r.text("note"), {}};
     if (s.contains("calculator")) step.calculator = parse_calculator(s["calculator"], where);
+    const std::string view = r.text("view");
+    if (!view.empty() && !parse_lesson_view(view, &step.view))
+      r.fail("\"view\" \"" + view + "\" is not a view (" + lesson_view_names() + ")");
+    if (!view.empty() && step.calculator.set) r.fail("a step sets \"calculator\" or \"view\", not both");
+    step.sets_view = !view.empty() || step.calculator.set;
+    if (step.calculator.set) step.view = LessonView::Calculator;
     steps.push_back(step);
   }
   return steps;

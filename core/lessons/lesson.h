@@ -60,10 +60,20 @@ struct CalculatorSetting {
   std::int64_t tokens = 0;       // 0: the positions the loaded model holds at this step
 };
 
+// What the window shows under the panes (one at a time): the heatmaps, or a lesson view. A lesson step
+// may choose one by name ("view"), and so may the window's --view and View menu.
+enum class LessonView { Heatmaps, Calculator, Rotation, Heads, Quantized };
+const char* lesson_view_name(LessonView view);                 // "heatmaps", "calculator", ...
+bool parse_lesson_view(const std::string& name, LessonView* out);
+const std::vector<LessonView>& lesson_views();                  // all, in order
+std::string lesson_view_names();                                // "heatmaps, calculator, rotation, heads, quantized"
+
 struct LessonStep {
   std::string caption;  // the teacher's framing, shown after the caption written from the trace
   std::string note;     // the teacher's note for this step
   CalculatorSetting calculator;
+  bool sets_view = false;  // the step chooses the view under the panes (a calculator setting chooses the calculator)
+  LessonView view = LessonView::Heatmaps;
 };
 
 struct Lesson {

@@ -20,7 +20,7 @@ float max_abs_diff(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Mat
   return (a - b).cwiseAbs().maxCoeff();
 }
 
-enum class RowKind { Key, Value, KeyBeforeRotation };
+enum class RowKind { Key, Value, KeyBeforeRotation, Query };
 
 // The row of `position` in a layer as the cached mode computed it (the newest step <= step that
 // projected it), or null if it was not recorded.
@@ -32,7 +32,8 @@ const float* cached_row(const std::vector<StepTrace>& history, int step, int lay
     const auto it = std::find(l.computed_rows.begin(), l.computed_rows.end(), position);
     if (it == l.computed_rows.end()) continue;
     const int i = int(it - l.computed_rows.begin());
-    const Matrix& rows = kind == RowKind::Value ? l.values : kind == RowKind::Key ? l.keys : l.keys_unrotated;
+    const Matrix& rows = kind == RowKind::Value ? l.values : kind == RowKind::Key ? l.keys
+                         : kind == RowKind::Query ? l.queries : l.keys_unrotated;
     return i < rows.rows() ? rows.row(i).data() : nullptr;
   }
   return nullptr;
@@ -162,10 +163,26 @@ void check_rotated_keys(const ModelConfig& config, const std::vector<StepTrace>&
   if (!u1 || !u2 || !k1 || !k2) return;
   c.rotary = true;
   c.unrotated_max_diff = max_abs_diff(u1, u2, d);
+  c.key_unrotated_first = Eigen::Map<const RowVector>(u1, d);
+  c.key_unrotated_second = Eigen::Map<const RowVector>(u2, d);
   RowVector turned = Eigen::Map<const RowVector>(k1, d);
-  apply_rope(turned.data(), config.kv_heads(), config.d_head(), c.second - c.first, rope_inverse_frequencies(config));
+  apply_rope(turned.data(), config.kv_heads(), config.d_head(), c.second - c.first,
+             rope_inverse_frequencies(config, config.layer_local(0)));  // a local layer 0 turns at its own base
   c.rotation_residual = max_abs_diff(turned.data(), k2, d);
   c.rotated_max_diff = max_abs_diff(k1, k2, d);
+  const float* q1 = cached_row(history, step, 0, RowKind::Query, c.first);
+  const float* q2 = cached_row(history, step, 0, RowKind::Query, c.second);
+  if (!q1 || !q2) return;
+  const int dh = config.d_head(), q_off = 0, k_off = config.kv_head_of(0) * dh;  // query head 0
+  auto score = [&](const float* q, const float* k) {
+    double s = 0.0;
+    for (int i = 0; i < dh; ++i) s += double(q[q_off + i]) * double(k[k_off + i]);
+    return s / std::sqrt(double(dh));
+  };
+  c.score_first = score(q1, k1);
+  c.score_second = score(q2, k2);
+  c.score_across = score(q2, k1);
+  c.relative_checked = true;
 }
 }  // namespace
 

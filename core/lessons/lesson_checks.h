@@ -66,6 +66,13 @@ struct SameWordCheck {
   float unrotated_max_diff = -1.0f;  // max |k_first - k_second| before rotation: 0 up to rounding
   float rotated_max_diff = 0.0f;     // the same after rotation: what the cache holds differs
   float rotation_residual = -1.0f;   // max |rotate(k_first, second - first) - k_second|: float rounding
+  RowVector key_unrotated_first, key_unrotated_second;  // [kv_dim] layer 0's two K rows before rotation
+  // Relative positions, measured on the recorded rows of layer 0, query head 0 and its KV head: the
+  // same input at `first` and at `second`, so q@first·k@first and q@second·k@second (both distance 0,
+  // shifted by second - first) are equal up to rounding; q@second·k@first, at distance second - first, is not.
+  // Scores are q·k/√d_head, the attention logits.
+  bool relative_checked = false;
+  double score_first = 0.0, score_second = 0.0, score_across = 0.0;
 };
 
 // word: the token text to look for ("" = the first token that appears twice). Rows come from the

@@ -177,6 +177,20 @@ void report_same_word(const LessonInputs& in, const std::vector<StepTrace>& hist
     r.numbers["same_word"] = {{"word", c.word}, {"token_id", c.token_id}, {"positions", {c.first, c.second}},
                               {"layers", layers}, {"unrotated_max_diff", c.unrotated_max_diff},
                               {"rotated_max_diff", c.rotated_max_diff}, {"rotation_residual", c.rotation_residual}};
+    if (c.relative_checked) {
+      const std::string q = "q@", k = "\xC2\xB7k@";  // q@3·k@3
+      // A detail: the window's same-word view draws these scores as bars beside the keys.
+      r.details.push_back("Distance, not position: " + f.note("head", 0, "query head 0") + " scores " + q + p1 + k + p1 + " = " +
+                        measured(f, "score", c.score_first, "%.4f", {{"query", c.first}, {"key", c.first}}) + " and " + q + p2 + k +
+                        p2 + " = " + measured(f, "score", c.score_second, "%.4f", {{"query", c.second}, {"key", c.second}}) +
+                        " (the same inputs, both at distance " + count(f, "distance", 0) + ": |\xCE\x94| " +
+                        f.note("score_difference", std::abs(c.score_first - c.score_second),
+                               format_difference(std::abs(c.score_first - c.score_second))) +
+                        "), but " + q + p2 + k + p1 + " = " +
+                        measured(f, "score", c.score_across, "%.4f", {{"query", c.second}, {"key", c.first}}) + " at distance " +
+                        count(f, "distance", c.second - c.first) + ".");
+      r.numbers["same_word"]["scores"] = {{"first", c.score_first}, {"second", c.score_second}, {"across", c.score_across}};
+    }
     return;
   }
   r.lines.push_back(f.note("layer", 0, "Layer 0") + ": x" + p1 + " \xE2\x88\x92 x" + p2 + " = wpe[" + p1 + "] \xE2\x88\x92 wpe[" + p2 +

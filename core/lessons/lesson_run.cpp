@@ -1,6 +1,7 @@
 #include "core/lessons/lesson_run.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 
 #include "core/engine/cache/kv_policy.h"
@@ -104,6 +105,19 @@ std::vector<const std::vector<StepTrace>*> LessonRun::compared_histories() const
 }
 
 int LessonRun::key_step() const {
+  if (lesson_.kind == LessonKind::CachePolicy && !compared_.empty() && steps_done() > 0) {
+    const std::vector<StepTrace>& own = history();
+    int best = 0;
+    double widest = -1.0;
+    for (int s = 0; s < steps_done(); ++s)
+      for (const std::unique_ptr<DecodeSession>& other : compared_) {
+        if (s >= int(other->history().size())) continue;
+        const double gap = std::abs(own[std::size_t(s)].cached.policy.kl_from_full -
+                                    other->history()[std::size_t(s)].cached.policy.kl_from_full);
+        if (gap > widest) widest = gap, best = s;
+      }
+    return best;
+  }
   return lesson_.key_step >= 0 && lesson_.key_step < lesson_steps_ ? lesson_.key_step : lesson_steps_ - 1;
 }
 

@@ -36,7 +36,10 @@ class LessonRun {
   const std::vector<int>& prompt_ids() const { return prompt_ids_; }
   // Steps the lesson is written for (the window may step on past them, the CLI and exports stop).
   int lesson_steps() const { return lesson_steps_; }
-  int key_step() const;  // lesson.key_step, or the last step
+  // The step worth a slide. A cache_policy lesson with compared policies: measured, the step (of those
+  // run) where their KL from full attention differs most, so it opens where its point shows. Else the
+  // lesson's key_step, or the last step.
+  int key_step() const;
 
   bool can_step(std::string* why_not = nullptr) const;
   void step();   // one more trace and its report

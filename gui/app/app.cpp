@@ -95,11 +95,27 @@ void App::start_lesson(const Lesson& lesson) {
   ui_.head = options_.head >= 0 ? options_.head : lesson.head;
   ui_.window = options_.window >= 0 ? options_.window : lesson.window;
   copy_to(ui_.policy, sizeof ui_.policy, options_.has_kv_policy ? options_.kv_policy : lesson.policy);
-  ui_.show_calculator = options_.view.empty() ? lesson.kind == LessonKind::CacheSize : options_.view == "calculator";
-  ui_.show_rotation = options_.view == "rotation";
-  view_chosen_ = !options_.view.empty();
+  ui_.below = lesson.kind == LessonKind::CacheSize ? LessonView::Calculator : LessonView::Heatmaps;
+  view_chosen_ = parse_lesson_view(options_.view, &ui_.below);  // options checked the name
   ui_.show_compared = options_.show_compared;
   apply_prompt();
+  opening_ = !driver_ && lesson_.kind == LessonKind::CachePolicy && !lesson_.compare.empty() && !options_.has_prompt
+                 ? Opening::RunToEnd
+                 : Opening::None;
+}
+
+void App::opening_tick() {
+  if (opening_ == Opening::None || !run_ || runner_.busy() || model_loader_.busy()) return;
+  if (!ui_.error.empty()) {
+    opening_ = Opening::None;
+    return;
+  }
+  if (opening_ == Opening::RunToEnd) {
+    if (steps_shown() < run_->lesson_steps() && run_->can_step()) return request_step();
+    opening_ = Opening::BackToKey;
+  }
+  if (steps_shown() > run_->key_step() + 1) return back();
+  opening_ = Opening::None;
 }
 
 void App::load_lesson(const std::string& path_or_name, bool builtin) {
@@ -276,12 +292,10 @@ void App::after_history_change() {
   ui_.focus_row_end = ui_.focus_col_end = -1;  // the heatmaps' focus follows the newest step again
   const int step = int(shown_.size()) - 1;
   if (!run_ || step < 0 || step >= int(run_->lesson().steps.size())) return;
-  const CalculatorSetting& s = run_->lesson().steps[std::size_t(step)].calculator;
+  const LessonStep& lesson_step = run_->lesson().steps[std::size_t(step)];
+  if (!view_chosen_ && lesson_step.sets_view) ui_.below = lesson_step.view;  // unless --view or the View menu chose
+  const CalculatorSetting& s = lesson_step.calculator;
   if (!s.set) return;
-  if (!view_chosen_) {  // the lesson's view, unless --view or the View menu chose another
-    ui_.show_calculator = true;
-    ui_.show_rotation = false;
-  }
   ui_.calc_shape = s.shape;
   ui_.calc_tokens = int(std::min<std::int64_t>(s.tokens, 1 << 30));
   KvDtype dtype = KvDtype::FP32;
@@ -292,6 +306,12 @@ void App::after_history_change() {
 
 void App::apply(const Action& a) {
   const ModelConfig& config = model_.model->config();
+  switch (a.type) {  // the teacher took over the stepping (a lesson load below starts its own opening)
+    case ActionType::Step: case ActionType::Back: case ActionType::Reset: case ActionType::TogglePlay:
+    case ActionType::SetPrompt: case ActionType::LoadLesson: case ActionType::LoadBuiltinLesson:
+    case ActionType::LoadModel: case ActionType::LoadPreset: opening_ = Opening::None; break;
+    default: break;
+  }
   switch (a.type) {
     case ActionType::Step: request_step(); break;
     case ActionType::Back: back(); break;
@@ -318,19 +338,13 @@ void App::apply(const Action& a) {
     case ActionType::Screenshot: screenshot_request_ = "kvscope-step" + std::to_string(shown_.size()) + ".png"; break;
     case ActionType::LoadLesson: load_lesson(a.text, false); break;
     case ActionType::LoadBuiltinLesson: load_lesson(a.text, true); break;
-    case ActionType::ToggleCalculator:  // one view under the panes at a time
-      ui_.show_calculator = !ui_.show_calculator;
-      ui_.show_rotation = false;
+    case ActionType::ToggleView:  // one view under the panes at a time: its key again shows the heatmaps
+      ui_.below = ui_.below == LessonView(a.value) ? LessonView::Heatmaps : LessonView(a.value);
       view_chosen_ = true;
       break;
     case ActionType::ToggleComparedPane:
       ui_.show_compared = !ui_.show_compared;
       ++trace_version_;  // the left pane's rows and heatmap change source
-      break;
-    case ActionType::ToggleRotation:
-      ui_.show_rotation = !ui_.show_rotation && config.rotary();
-      ui_.show_calculator = false;
-      view_chosen_ = true;
       break;
     case ActionType::SetCalculatorShape: ui_.calc_shape = a.text; break;
     case ActionType::SetCalculatorDtype: ui_.calc_dtype = std::clamp(a.value, 0, int(kv_dtypes().size()) - 1); break;
@@ -372,8 +386,10 @@ void App::handle_keys() {
       case GLFW_KEY_BACKSPACE: push(ActionType::Back); break;
       case GLFW_KEY_R: push(ActionType::Reset); break;
       case GLFW_KEY_P: push(ActionType::TogglePlay); break;
-      case GLFW_KEY_C: push(ActionType::ToggleCalculator); break;
-      case GLFW_KEY_O: push(ActionType::ToggleRotation); break;
+      case GLFW_KEY_C: push(ActionType::ToggleView, int(LessonView::Calculator)); break;
+      case GLFW_KEY_O: push(ActionType::ToggleView, int(LessonView::Rotation)); break;
+      case GLFW_KEY_G: push(ActionType::ToggleView, int(LessonView::Heads)); break;
+      case GLFW_KEY_Q: push(ActionType::ToggleView, int(LessonView::Quantized)); break;
       case GLFW_KEY_L: push(ActionType::ToggleComparedPane); break;
       case GLFW_KEY_F11: push(ActionType::ToggleFullscreen); break;
       case GLFW_KEY_F12: push(ActionType::Screenshot); break;
@@ -413,7 +429,7 @@ bool App::update_fonts(float window_height, float framebuffer_scale, float conte
 void App::rebuild_views() {
   const LessonReport* report = shown_reports_.empty() ? nullptr : &shown_reports_.back();
   // A lesson view under the panes (calculator, same-word rows, block pool) draws the report's details itself.
-  const bool details_below = ui_.show_calculator || same_word_view_available(lesson_shown(), report) ||
+  const bool details_below = ui_.below == LessonView::Calculator || same_word_view_available(lesson_shown(), report) ||
                              (run_ && run_->batch());
   if (views_version_ == trace_version_ && views_layer_ == ui_.layer && views_details_below_ == details_below) return;
   views_version_ = trace_version_;
@@ -457,6 +473,7 @@ void App::frame() {
   actions.swap(actions_);
   for (const Action& a : actions) apply(a);
   play_tick();
+  opening_tick();
   if (driver_) driver_->tick(*this);
   rebuild_views();
   for (PaneKind pane : kPaneKinds)

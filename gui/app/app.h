@@ -33,7 +33,7 @@ struct AppOptions {
   int layer = -1, head = -1, window = -1;  // -1: from the lesson
   std::string kv_policy;        // replaces the lesson's cache policy when has_kv_policy
   bool has_kv_policy = false;
-  std::string view;             // under the panes first: "" (the lesson's), "heatmaps", "calculator", "rotation"
+  std::string view;             // under the panes first: "" (the lesson's), a lesson_view_name()
   bool show_compared = false;   // --left-pane compared: the left pane shows the lesson's compared policy
   int steps = -1;               // headless: run steps 0..steps, then screenshot and quit
   std::string screenshot;       // where the headless path writes its PNG
@@ -89,7 +89,7 @@ class App {
   // actions, a screenshot to take. Otherwise an idle window need not redraw.
   bool needs_frames() const {
     return busy() || ui_.playing || screenshot_pending() || !pressed_keys_.empty() || actions_change_something() ||
-           queued_steps_ > 0 || queued_backs_ > 0;
+           queued_steps_ > 0 || queued_backs_ > 0 || opening_ != Opening::None;
   }
   // The headless paths ignore the pointer, so screenshots show no hover wherever the pointer is.
   bool ignores_mouse() const { return driver_ != nullptr; }
@@ -155,6 +155,12 @@ class App {
   bool view_chosen_ = false;  // --view or the View menu chose the view under the panes: lesson steps keep it
   int queued_steps_ = 0;  // Step pressed while a step was running: run after it
   int queued_backs_ = 0;  // Back pressed while going back: go back again after it
+  // A cache_policy lesson with compared policies opens where its point shows: the window runs it to its
+  // end, then goes back to the key step measured on that run (LessonRun::key_step). Any step, back,
+  // reset or load by the teacher stops it. Not under a driver (--steps, --export-steps step on their own).
+  enum class Opening { None, RunToEnd, BackToKey };
+  Opening opening_ = Opening::None;
+  void opening_tick();
   PerPane<std::unique_ptr<HeatmapRenderer>> heatmaps_;
   StripAtlas strips_;
   // Built from the traces when the step shown, the layer or the lesson view changes (rebuild_views).

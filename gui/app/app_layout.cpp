@@ -68,10 +68,9 @@ void App::draw_menu_bar(PanelContext& c) {
     ImGui::EndMenu();
   }
   if (ImGui::BeginMenu("View")) {
-    if (ImGui::MenuItem("Cache size calculator", "C", c.ui->show_calculator))
-      push_action(c, ActionType::ToggleCalculator);
-    if (ImGui::MenuItem("Rotary positions: K before and after", "O", c.ui->show_rotation, c.config->rotary()))
-      push_action(c, ActionType::ToggleRotation);
+    for (const LessonViewInfo& v : lesson_view_table())
+      if (ImGui::MenuItem(v.menu, v.key, c.ui->below == v.view, lesson_view_available(c, v.view)))
+        push_action(c, ActionType::ToggleView, int(v.view));
     const std::vector<std::string>& compare = c.lesson->compare;
     const std::string left = compare.empty() ? std::string("Left pane: a compared policy") : "Left pane: " + compare[0] + " instead of no cache";
     if (ImGui::MenuItem(left.c_str(), "L", c.ui->show_compared, !compare.empty()))
@@ -103,15 +102,16 @@ void App::draw_bottom(PanelContext& c, bool lesson_view, float half_w) {
   const float bottom_h = ImGui::GetContentRegionAvail().y;
   if (lesson_view) {
     // The calculator may be taller than its share on a short screen: it scrolls; the other views fit.
-    ImGui::BeginChild("lesson_view", ImVec2(0, bottom_h), true, ui_.show_calculator ? 0 : ImGuiWindowFlags_NoScrollbar);
+    const bool calculator = ui_.below == LessonView::Calculator;
+    ImGui::BeginChild("lesson_view", ImVec2(0, bottom_h), true, calculator ? 0 : ImGuiWindowFlags_NoScrollbar);
     const ImVec2 p = ImGui::GetWindowPos(), s = ImGui::GetWindowSize();
     c.record->rect("lesson_view", {p.x, p.y, p.x + s.x, p.y + s.y});
-    if (ui_.show_calculator)
+    if (calculator)
       draw_calculator_panel(c, bottom_h);
     else if (block_pool_view_available(c))
       draw_block_pool_panel(c, bottom_h);
-    else if (ui_.show_rotation && rotation_view_available(c))
-      draw_rotation_panel(c, bottom_h);
+    else if (ui_.below != LessonView::Heatmaps && lesson_view_available(c, ui_.below))
+      draw_lesson_view(c, ui_.below, bottom_h);
     else
       draw_same_word_panel(c, bottom_h);
     ImGui::EndChild();
@@ -141,6 +141,7 @@ PanelContext App::panel_context() {
   c.lesson = &lesson_shown();
   c.report = step >= 0 ? &shown_reports_.back() : nullptr;
   c.lesson_steps = run_ ? run_->lesson_steps() : 0;
+  c.compared_history = &compared_shown_;
   if (step >= 0) {
     const bool compared = compared_pane_shown();
     c.sources[PaneKind::Uncached] = {compared ? &compared_shown_.back() : &shown_.back(), compared,
@@ -207,10 +208,10 @@ void App::layout() {
   draw_legend(c);
   const float rest = ImGui::GetContentRegionAvail().y;
   // The panes take up to 55% beside the heatmaps; beside a lesson view, what the view leaves.
-  const bool rotation = ui_.show_rotation && rotation_view_available(c);
   const bool pool = block_pool_view_available(c);
-  const bool lesson_view = ui_.show_calculator || rotation || pool || same_word_view_available(c);
-  const float view_h = lh * (pool ? 14.0f : ui_.show_calculator ? 13.0f : rotation ? 11.0f : 8.0f) + pad;
+  const LessonViewInfo* chosen = lesson_view_available(c, ui_.below) ? lesson_view_info(ui_.below) : nullptr;
+  const bool lesson_view = chosen || pool || same_word_view_available(c);
+  const float view_h = lh * (pool ? 14.0f : chosen ? chosen->lines : 8.0f) + pad;
   // Beside the block pool, the panes (sequence 0's own run) may shrink to a few rows.
   const float pane_h = lesson_view ? pane_height(c, rest - view_h, 1.0f, pool ? 3 : 8)
                                    : pane_height(c, rest, 0.55f);
@@ -246,8 +247,9 @@ nlohmann::json App::shown_state() const {
   const Lesson& lesson = lesson_shown();
   j["lesson"] = {{"name", lesson.name}, {"title", lesson.title}, {"kind", lesson_kind_name(lesson.kind)},
                  {"steps", run_ ? run_->lesson_steps() : 0}};
-  j["calculator"] = ui_.show_calculator;
-  j["rotation"] = ui_.show_rotation;
+  j["below_panes"] = lesson_view_name(ui_.below);
+  j["calculator"] = ui_.below == LessonView::Calculator;
+  j["rotation"] = ui_.below == LessonView::Rotation;
   j["left_pane"] = compared_pane_shown() ? compared_shown_.back().cached.policy.spec : "uncached";
   if (!shown_.empty()) {
     const StepTrace& t = shown_.back();

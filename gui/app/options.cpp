@@ -40,8 +40,10 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
   auto* policy = cli.add_option("--kv-policy", a.kv_policy,
                                 "cache policy of the cached pane, measured against full attention: " + kv_policy_items() +
                                     " joined by commas (e.g. sinks:2,window:6)");
-  cli.add_option("--view", a.view, "under the panes first: heatmaps, calculator or rotation (rotary models: K before and after rotation); default: the lesson's")
-      ->check(CLI::IsMember({"heatmaps", "calculator", "rotation"}));
+  std::vector<std::string> views;
+  for (LessonView v : lesson_views()) views.push_back(lesson_view_name(v));
+  cli.add_option("--view", a.view, "under the panes first: " + lesson_view_names() + " (the View menu's); default: the lesson's")
+      ->check(CLI::IsMember(views));
   std::string left_pane = "uncached";
   cli.add_option("--left-pane", left_pane, "uncached (default) or compared: in a cache_policy lesson with \"compare\", "
                                            "the left pane shows that policy beside the lesson's (two policies side by side)")

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/lessons/lesson.h"
 #include "gui/draw/theme.h"
 #include "gui/views/trace_view.h"
 
@@ -15,7 +16,7 @@ namespace kvscope::gui {
 enum class ActionType {
   Step, Back, Reset, TogglePlay, SetPlaySpeed, SetPrompt, SetLayer, SetHead, SetWindow, SetTheme,
   FontBigger, FontSmaller, TogglePresentation, ToggleFullscreen, Screenshot, LoadLesson, LoadBuiltinLesson,
-  ToggleCalculator, ToggleRotation, ToggleComparedPane, SetCalculatorShape, SetCalculatorDtype, SetCalculatorTokens, LoadModel,
+  ToggleView, ToggleComparedPane, SetCalculatorShape, SetCalculatorDtype, SetCalculatorTokens, LoadModel,
   LoadPreset,
   // The view: the position under the pointer (for the next frame's linked highlight), the heatmaps'
   // focus window (value: one past its last row, value2: past its last key), a pane's row list scrolled
@@ -25,7 +26,7 @@ enum class ActionType {
 
 struct Action {
   ActionType type;
-  int value = 0;       // layer, head, window, theme, calculator dtype index or tokens, position, pane
+  int value = 0;       // layer, head, window, theme, calculator dtype index or tokens, position, pane, LessonView
   std::string text;    // lesson path, a built-in lesson's name, a model folder ("": built-in model), a cache shape
   float amount = 0.0f;  // play speed in steps per second
   int value2 = 0;       // SetFocus: the focus window's key end; RowsScrolled: the trace version
@@ -41,12 +42,13 @@ struct UiChoices {
   bool playing = false;
   float steps_per_second = 1.0f;
   double last_play_step = 0.0;     // time of the last step Play made
-  // The cache-size calculator (View menu, C; the cache_size lesson's steps set it).
-  bool show_calculator = false;
+  // Under the panes: the heatmaps or one lesson view (View menu; a lesson's kind or step chooses unless
+  // --view or the menu did).
+  LessonView below = LessonView::Heatmaps;
+  // The cache-size calculator's settings (the cache_size lesson's steps set them).
   std::string calc_shape = "loaded";  // "loaded" or a name from known_cache_shapes()
   int calc_dtype = 0;                 // index into kv_dtypes()
   int calc_tokens = 0;                // 0: the positions the loaded model holds now
-  bool show_rotation = false;      // rotary models: K before/after rotation under the panes (View menu, O)
   bool show_compared = false;      // cache_policy lessons with "compare": the left pane shows that policy (View menu, L)
   std::string input_error;         // under the prompt field: why the prompt, continuation or window was refused
   std::string error;               // shown in the window (broken lesson or model folder); never a crash

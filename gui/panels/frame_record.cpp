@@ -22,6 +22,7 @@ void FrameRecord::begin_frame() {
   json_["newest_k_strip"] = {empty_rect, empty_rect};
   json_["heatmap_cells"] = {{0, 0}, {0, 0}};  // [rows, cols] drawn, uncached then cached
   json_["heatmap_cell_px"] = {0.0, 0.0};
+  json_["heatmap_key_px"] = {0.0, 0.0};
   json_["kv_rows_visible"] = {0, 0};
   json_["caption_overflow"] = 0.0;
   json_["figures"] = none;

@@ -34,7 +34,8 @@ const ForwardRecord* pane_forward(const PanelContext& c, PaneKind pane) {
 // Where the grid goes and which part of it is drawn.
 struct Grid {
   HeatmapView view;
-  float cell = 0;
+  float cell = 0;    // a row's height (and a key's width when the matrix is square on screen)
+  float cell_w = 0;  // a key column's width: narrower than a row when every key fits only so
   ImVec2 origin;          // top-left of the focus (or whole) picture
   float overview = 0;     // side of the overview picture (0: the whole matrix fits)
   ImVec2 overview_origin;
@@ -54,26 +55,32 @@ Grid place_grid(const PanelContext& c, int n, ImVec2 start, ImVec2 avail) {
   g.origin = ImVec2(start.x + g.label_w, start.y + th + 4);
   const float fit = std::min(grid_w, grid_h) / float(n);
   if (fit >= min_cell_px(c)) {  // the whole matrix, as large as the panel allows
-    g.cell = fit;
+    g.cell = g.cell_w = fit;
     g.view = {0, 0, n, n};
     return g;
   }
   g.overview = std::min(grid_h, std::max(th * 3.0f, grid_w * 0.22f));
   const float focus_w = grid_w - g.overview - th * 0.8f;
   const int rows = std::clamp(int(grid_h / min_cell_px(c)), 1, n);
-  const int cols = std::clamp(int(focus_w / min_cell_px(c)), 1, n);
-  g.cell = std::min(grid_h / float(rows), focus_w / float(cols));
+  int cols = std::clamp(int(focus_w / min_cell_px(c)), 1, n);
+  g.cell = g.cell_w = std::min(grid_h / float(rows), focus_w / float(cols));
+  // Every key column, narrower than a row is tall, when that keeps a column at least half a cell: the
+  // rows zoom, the keys do not, so a cache policy's sinks at 0-3 stay in view beside the newest keys.
+  if (cols < n && focus_w / float(n) >= min_cell_px(c) * 0.5f) {
+    cols = n;
+    g.cell_w = std::min(g.cell, focus_w / float(n));
+  }
   const int row_end = c.view->focus_row_end < 0 ? n : std::clamp(c.view->focus_row_end, rows, n);
   const int col_end = c.view->focus_col_end < 0 ? n : std::clamp(c.view->focus_col_end, cols, n);
   g.view = {row_end - rows, col_end - cols, rows, cols};
-  g.overview_origin = ImVec2(g.origin.x + cols * g.cell + th * 0.8f, g.origin.y);
+  g.overview_origin = ImVec2(g.origin.x + cols * g.cell_w + th * 0.8f, g.origin.y);
   return g;
 }
 
 void draw_hover(PanelContext& c, PaneKind pane, const Matrix* w, int query_begin, const Grid& g) {
   if (!ImGui::IsItemHovered()) return;
   const ImVec2 m = ImGui::GetMousePos();
-  const int k = g.view.col0 + std::clamp(int((m.x - g.origin.x) / g.cell), 0, g.view.cols - 1);
+  const int k = g.view.col0 + std::clamp(int((m.x - g.origin.x) / g.cell_w), 0, g.view.cols - 1);
   const int q = g.view.row0 + std::clamp(int((m.y - g.origin.y) / g.cell), 0, g.view.rows - 1);
   push_action(c, ActionType::Hover, k);
   const std::string qt = token_label(*c.trace, q), kt = token_label(*c.trace, k);
@@ -107,7 +114,7 @@ void draw_hover(PanelContext& c, PaneKind pane, const Matrix* w, int query_begin
 
 // Labels: key positions above the grid, query positions (with tokens) on its left.
 void draw_labels(PanelContext& c, ImDrawList* dl, const Grid& g) {
-  const float th = ImGui::GetTextLineHeight(), cell = g.cell;
+  const float th = ImGui::GetTextLineHeight(), cell = g.cell_w, row_h = g.cell;
   // Key numbers never touch: the widest one plus a gap per label.
   const float number_w = ImGui::CalcTextSize(std::to_string(g.view.col0 + g.view.cols - 1).c_str()).x + th * 0.6f;
   const int every = std::max(1, int(std::ceil(std::max(th * 1.6f, number_w) / cell)));
@@ -130,14 +137,14 @@ void draw_labels(PanelContext& c, ImDrawList* dl, const Grid& g) {
     const float x = std::min(g.origin.x + cell * (i + 0.5f) - w * 0.5f, g.origin.x + cell * g.view.cols - w);  // not past the grid
     drawn::AddText(dl, ImVec2(x, g.origin.y - th - 2), col, s.c_str());
   }
-  const int every_row = std::max(1, int(std::ceil(th / cell)));
+  const int every_row = std::max(1, int(std::ceil(th / row_h)));
   for (int i = g.view.rows - 1; i >= 0; i -= every_row) {  // the newest row always labelled
     const int q = g.view.row0 + i;
     std::string s = drawn::figure("position", q, std::to_string(q)) + " " + drawn::figure("token", q, c.trace->context_texts[q]);
     while (s.size() > 3 && ImGui::CalcTextSize(s.c_str()).x > g.label_w - 6) s.pop_back();
     const float w = ImGui::CalcTextSize(s.c_str()).x;
     const ImU32 col = q == c.view->hover_position ? c.pal->newest : c.pal->text;
-    drawn::AddText(dl, ImVec2(g.origin.x - w - 6, g.origin.y + cell * (i + 0.5f) - th * 0.5f), col, s.c_str());
+    drawn::AddText(dl, ImVec2(g.origin.x - w - 6, g.origin.y + row_h * (i + 0.5f) - th * 0.5f), col, s.c_str());
   }
 }
 
@@ -232,7 +239,7 @@ void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& rende
   request.query_begin = query_begin;
   request.forward = pane_forward(c, pane);
   request.layer = c.ui->layer;
-  const float img_w = g.cell * g.view.cols, img_h = g.cell * g.view.rows;
+  const float img_w = g.cell_w * g.view.cols, img_h = g.cell * g.view.rows;
   const float scale = ImGui::GetIO().DisplayFramebufferScale.x;
   const GLuint texture = renderer.render(request, g.view, std::max(1, int(std::lround(img_w * scale))),
                                          std::max(1, int(std::lround(img_h * scale))), c.pal->heat);
@@ -242,7 +249,8 @@ void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& rende
   const ImVec2 o = g.origin;
   c.record->pane_rect("heatmap", pane, {o.x, o.y, o.x + img_w, o.y + img_h});
   c.record->pane_value("heatmap_cells", pane, {g.view.rows, g.view.cols});
-  c.record->pane_value("heatmap_cell_px", pane, g.cell);
+  c.record->pane_value("heatmap_cell_px", pane, g.cell);    // a row's height
+  c.record->pane_value("heatmap_key_px", pane, g.cell_w);   // a key column's width
   draw_hover(c, pane, w, query_begin, g);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   draw_labels(c, dl, g);
@@ -259,8 +267,8 @@ void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& rende
   }
   const int hk = c.view->hover_position - g.view.col0;
   if (hk >= 0 && hk < g.view.cols) {
-    const float x = o.x + g.cell * hk;
-    dl->AddRect(ImVec2(x, o.y), ImVec2(x + g.cell, o.y + img_h), c.pal->text, 0, 0, 2.0f);
+    const float x = o.x + g.cell_w * hk;
+    dl->AddRect(ImVec2(x, o.y), ImVec2(x + g.cell_w, o.y + img_h), c.pal->text, 0, 0, 2.0f);
   }
   float right = o.x + img_w;
   if (g.overview > 0.0f) {

@@ -97,7 +97,7 @@ void legend_item(const Series& s, const PanelContext& c) {
     dl->AddCircleFilled(m, 4.5f, s.color);
   ImGui::Dummy(ImVec2(th, th));
   ImGui::SameLine();
-  drawn::TextUnformatted(s.name.c_str());
+  drawn::TextUnformatted(drawn::figure("series_name", 0, s.name));  // a policy's name may hold digits
   (void)c;
 }
 
@@ -127,7 +127,10 @@ void draw_chart_panel(PanelContext& c, float height) {
   // Under a cache policy: its bytes beside the full cache's, and its divergence from full attention.
   const bool policy = c.history->back().cached.policy.active;
   Series full_cache{"full cache", c.pal->text_muted, {}, false};
-  Series kl{"KL(full \xE2\x80\x96 policy)", c.pal->series_cached, {}, true};
+  Series kl{c.history->back().cached.policy.spec, c.pal->series_cached, {}, true};
+  // The compared policy's divergence on the same steps: the lesson's point is the gap between the two.
+  const bool compared = policy && c.compared_history && c.compared_history->size() == c.history->size();
+  Series kl_compared{compared ? c.compared_history->back().cached.policy.spec : "", c.pal->series_uncached, {}, false};
   if (policy) {
     memory.name = "policy cache";
     for (const StepTrace& t : *c.history) {
@@ -135,6 +138,8 @@ void draw_chart_panel(PanelContext& c, float height) {
       full_cache.y.push_back(double(t.cached.policy.full_cache_bytes));
       kl.y.push_back(t.cached.policy.kl_from_full);
     }
+    if (compared)
+      for (const StepTrace& t : *c.compared_history) kl_compared.y.push_back(t.cached.policy.kl_from_full);
   }
   for (const StepTrace& t : *c.history) {
     uncached.y.push_back(double(t.uncached.total_rows_computed));
@@ -144,20 +149,39 @@ void draw_chart_panel(PanelContext& c, float height) {
   }
   const float lh = line_height();
   const float w = ImGui::GetContentRegionAvail().x;
-  if (policy) {  // two charts: bytes, and the price paid for them
-    const float h = (height - lh * 5.5f) * 0.5f;
-    draw_chart(c, kMemoryTitle, {full_cache, memory}, ImVec2(w, h), bytes_label);
-    legend_item(memory, c);
-    ImGui::SameLine(0, lh);
-    legend_item(full_cache, c);
-    draw_chart(c, "Divergence from full attention (nats)", {kl}, ImVec2(w, h), kl_label);
+  // Two charts when both fit with a readable plot (3 lines each, titles and legends); else only the one
+  // the lesson is about, so none is cut at the bottom: a policy's divergence, a cache-size lesson's
+  // bytes, else the rows computed (quadratic without a cache, linear with one).
+  const bool both = height >= lh * 10.5f;
+  if (policy) {  // bytes, and the price paid for them
+    const float h = both ? (height - lh * 6.5f) * 0.5f : height - lh * 3.5f;
+    if (both) {
+      draw_chart(c, kMemoryTitle, {full_cache, memory}, ImVec2(w, h), bytes_label);
+      legend_item(memory, c);
+      ImGui::SameLine(0, lh);
+      legend_item(full_cache, c);
+    }
+    std::vector<Series> divergence = {kl};
+    if (compared) divergence.push_back(kl_compared);
+    draw_chart(c, "Divergence from full attention (nats)", divergence, ImVec2(w, h), kl_label);
+    legend_item(kl, c);
+    if (compared) {  // beside it when both names fit the sidebar's width, else under it
+      const float need = ImGui::CalcTextSize(kl_compared.name.c_str()).x + lh * 2.0f;
+      if (ImGui::GetContentRegionAvail().x - ImGui::GetItemRectMax().x + ImGui::GetWindowPos().x > need) ImGui::SameLine(0, lh);
+      legend_item(kl_compared, c);
+    }
     return;
   }
-  const float chart_h = (height - lh * 4.5f) * 0.5f;
+  const float chart_h = both ? (height - lh * 4.5f) * 0.5f : height - lh * 2.5f;
+  if (!both && c.lesson->kind == LessonKind::CacheSize) {
+    draw_chart(c, kMemoryTitle, {memory}, ImVec2(w, chart_h), bytes_label);
+    return;
+  }
   draw_chart(c, "K/V rows computed, cumulative", {uncached, cached}, ImVec2(w, chart_h), count_label);
   legend_item(uncached, c);
   ImGui::SameLine(0, lh);
   legend_item(cached, c);
+  if (!both) return;
   if (!shared_heads) {
     draw_chart(c, kMemoryTitle, {memory}, ImVec2(w, chart_h), bytes_label);
     return;

@@ -45,6 +45,58 @@ void draw_pair(PanelContext& c, const char* what, int first, int second, const R
   }
 }
 
+// Rotary: no position vector to show. Instead, in a column of its own (width w): layer 0's two K rows
+// before rotation, equal, beside the cached ones the layer column shows turned apart; then the scores
+// that make the point: the same inputs at the same distance score the same wherever they sit, another
+// distance scores differently.
+void draw_rotary_evidence(PanelContext& c, const SameWordCheck& s, float w) {
+  const float th = ImGui::GetTextLineHeight(), lh = line_height();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const std::string p1 = drawn::figure("position", s.first, std::to_string(s.first));
+  const std::string p2 = drawn::figure("position", s.second, std::to_string(s.second));
+  drawn::Text("K before rotation, %s, and the scores q\xC2\xB7k/sqrt(d) of query %s",
+              drawn::figure("layer", 0, "layer 0").c_str(), drawn::figure("head", 0, "head 0").c_str());
+  const float pos_w = ImGui::CalcTextSize("00 ").x;
+  const std::string stats = "max |\xCE\x94| " +
+                            drawn::figure("unrotated_max_diff", s.unrotated_max_diff, drawn::format("%.3f", double(s.unrotated_max_diff))) +
+                            (s.unrotated_max_diff < 1e-4f ? " (equal)" : "");
+  const float strip_w = std::max(th * 2.0f, (w - 2 * pos_w - ImGui::CalcTextSize(stats.c_str()).x - th * 1.5f) * 0.5f);
+  const float scale = scale_of(s.key_unrotated_first, s.key_unrotated_second);
+  ImVec2 p = ImGui::GetCursorScreenPos();
+  float x = p.x;
+  for (int i = 0; i < 2; ++i) {
+    drawn::AddText(dl, ImVec2(x, p.y), c.pal->text, i ? p2 : p1);
+    const RowVector& row = i ? s.key_unrotated_second : s.key_unrotated_first;
+    draw_value_strip(c, dl, ImVec2(x + pos_w, p.y + th * 0.1f), ImVec2(strip_w, th * 0.8f), row.data(), int(row.size()), scale, false);
+    x += pos_w + strip_w + th * 0.5f;
+  }
+  drawn::AddText(dl, ImVec2(x, p.y), c.pal->text, stats);
+  ImGui::Dummy(ImVec2(w, lh - ImGui::GetStyle().ItemSpacing.y));
+  if (!s.relative_checked) return;
+  // Scores as bars from a zero line, one scale for the three.
+  const double scores[3] = {s.score_first, s.score_second, s.score_across};
+  const int queries[3] = {s.first, s.second, s.second}, keys[3] = {s.first, s.second, s.first};
+  double largest = 1e-9;
+  for (double v : scores) largest = std::max(largest, std::abs(v));
+  const float text_w = ImGui::CalcTextSize("q@00\xC2\xB7k@00 = -0.0000 (distance 00) ").x;
+  const float bar_half = std::max(th, (w - text_w) * 0.5f - th * 0.5f);
+  for (int i = 0; i < 3; ++i) {
+    p = ImGui::GetCursorScreenPos();
+    const int distance = queries[i] - keys[i];
+    drawn::AddText(dl, p, c.pal->text,
+                   "q@" + drawn::figure("position", queries[i], std::to_string(queries[i])) + "\xC2\xB7k@" +
+                       drawn::figure("position", keys[i], std::to_string(keys[i])) + " = " +
+                       drawn::figure("score", scores[i], drawn::format("%.4f", scores[i]), {{"query", queries[i]}, {"key", keys[i]}}) +
+                       " (distance " + drawn::figure("distance", distance, std::to_string(distance)) + ")");
+    const float zero = p.x + text_w + bar_half;
+    const float end = zero + float(scores[i] / largest) * bar_half;
+    dl->AddLine(ImVec2(zero, p.y), ImVec2(zero, p.y + th), c.pal->text, 1.5f);
+    dl->AddRectFilled(ImVec2(std::min(zero, end), p.y + th * 0.2f), ImVec2(std::max(zero, end), p.y + th * 0.8f),
+                      distance == 0 ? c.pal->series_cached : c.pal->series_uncached);
+    ImGui::Dummy(ImVec2(w, lh - ImGui::GetStyle().ItemSpacing.y));
+  }
+}
+
 }  // namespace
 
 bool same_word_view_available(const Lesson& lesson, const LessonReport* report) {
@@ -63,11 +115,21 @@ void draw_same_word_panel(PanelContext& c, float) {
               drawn::figure("position", s.second, std::to_string(s.second)).c_str(),
               drawn::figure("kv_heads", kv_heads, std::to_string(kv_heads)).c_str(), kv_heads == 1 ? "" : "s");
   ImGui::PopFont();
-  const int n = int(s.layers.size());
+  // Rotary: layer 0's column, then the evidence that position entered by rotation (deeper layers'
+  // numbers are in kvscope-cli's lines); learned positions: a column per layer.
+  const int n = s.rotary ? 1 : int(s.layers.size());
+  const int columns = s.rotary ? 2 : n;
   const float gap = ImGui::GetStyle().ItemSpacing.x * 3.0f;
-  const float col_w = (ImGui::GetContentRegionAvail().x - gap * float(n - 1)) / float(std::max(1, n));
+  const float col_w = (ImGui::GetContentRegionAvail().x - gap * float(columns - 1)) / float(std::max(1, columns));
   const float top = ImGui::GetCursorPosY();
   float bottom = top;
+  if (s.rotary) {
+    ImGui::SetCursorPos(ImVec2(ImGui::GetStyle().WindowPadding.x + col_w + gap, top));
+    ImGui::BeginGroup();
+    draw_rotary_evidence(c, s, col_w);
+    ImGui::EndGroup();
+    bottom = std::max(bottom, ImGui::GetCursorPosY());
+  }
   for (int i = 0; i < n; ++i) {
     const RowPairCheck& l = s.layers[std::size_t(i)];
     ImGui::SetCursorPos(ImVec2(ImGui::GetStyle().WindowPadding.x + float(i) * (col_w + gap), top));
@@ -79,16 +141,11 @@ void draw_same_word_panel(PanelContext& c, float) {
     bottom = std::max(bottom, ImGui::GetCursorPosY());
   }
   ImGui::SetCursorPosY(bottom);
+  if (s.rotary) return;
   ImGui::Separator();
   drawn::figure("layer", 0, "Layer 0");  // layer 0's inputs, below
   drawn::figure("position", s.first, std::to_string(s.first));
   drawn::figure("position", s.second, std::to_string(s.second));
-  if (s.rotary) {  // no position vector to show: the caption gives the rotation's numbers
-    drawn::TextWrapped("Layer 0 inputs x%d and x%d are the same row: a rotary model adds no position vector. "
-                       "Position enters inside attention, by turning each K (and Q) by its position.",
-                       s.first, s.second);
-    return;
-  }
   // Layer 0's inputs: their difference beside the position-embedding difference (one scale for both).
   const float th = ImGui::GetTextLineHeight();
   char left[64], right[64];

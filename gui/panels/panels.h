@@ -30,6 +30,8 @@ namespace kvscope::gui {
 struct PanelContext {
   // The traces shown and the views built from them.
   const std::vector<StepTrace>* history = nullptr;  // step 0..newest
+  // cache_policy lessons: the first compared policy's run, step 0..newest (empty without one).
+  const std::vector<StepTrace>* compared_history = nullptr;
   const StepTrace* trace = nullptr;                 // newest, or null before step 0
   PerPane<const PaneView*> panes;                   // null before step 0
   PerPane<PaneSource> sources;                      // what each pane shows (trace null before step 0)
@@ -87,6 +89,26 @@ void draw_calculator_panel(PanelContext& c, float height);
 // Rotary models: one K row before and after rotation, a dial per pair of dimensions (View menu, O).
 bool rotation_view_available(const PanelContext& c);
 void draw_rotation_panel(PanelContext& c, float height);
+
+// GQA / MQA: the query heads that share the shown KV head, each with its weights over the same rows (G).
+bool query_group_view_available(const PanelContext& c);
+void draw_query_group_panel(PanelContext& c, float height);
+
+// Quantized caches: the oldest and newest held rows as stored, codes and pairs (Q).
+bool quantized_view_available(const PanelContext& c);
+void draw_quantized_panel(PanelContext& c, float height);
+
+// The lesson views chosen by name (lesson_views.cpp): the View menu's entries, their keys and heights.
+struct LessonViewInfo {
+  LessonView view;
+  const char* menu;   // "Cache size calculator"
+  const char* key;    // "C"
+  float lines;        // the height it asks for under the panes, in lines
+};
+const std::vector<LessonViewInfo>& lesson_view_table();  // every view but the heatmaps
+const LessonViewInfo* lesson_view_info(LessonView view);  // null for the heatmaps
+bool lesson_view_available(const PanelContext& c, LessonView view);
+void draw_lesson_view(PanelContext& c, LessonView view, float height);
 
 // Batch lessons: the paged cache's block pool and each sequence's block table for the round shown.
 bool block_pool_view_available(const PanelContext& c);

@@ -113,6 +113,7 @@ TEST_CASE("export is all or nothing; bad export arguments change nothing", "[gui
 TEST_CASE("each lesson's key step: presenter text, nothing clipped, at 1600x900 and 1920x1080", "[gui][lessons]") {
   for (const kvscope::Lesson& lesson : kvscope::builtin_lessons()) {
     kvscope::LessonRun run_info(lesson, model_of(lesson));
+    for (int s = 0; s < run_info.lesson_steps(); ++s) run_info.step();  // a policy lesson's key step is measured
     for (const auto& [w, h] : {std::pair<int, int>{1600, 900}, {1920, 1080}}) {
       INFO(lesson.name << " at " << w << "x" << h);
       const std::string dir = temp_dir();
@@ -129,11 +130,16 @@ TEST_CASE("each lesson's key step: presenter text, nothing clipped, at 1600x900 
       CHECK(s["font_px"].get<double>() >= h / 50.0);  // 22 px at 1080 lines
       CHECK(s["caption_overflow"].get<double>() == 0.0);  // the caption box shows all its text
       for (const char* key : {"pane_uncached", "pane_cached", "caption_box"}) CHECK(inside(s[key], w, h));
-      // Every sidebar chart keeps a line of text between its top label and its "0".
-      CHECK(s["chart_plots"].size() >= 2);
-      for (const json& plot : s["chart_plots"]) CHECK(plot[3].get<double>() - plot[1].get<double>() >= s["font_px"].get<double>());
-      const bool view = lesson.kind == kvscope::LessonKind::SameWord || lesson.kind == kvscope::LessonKind::CacheSize ||
-                        lesson.kind == kvscope::LessonKind::Batch;  // the block-pool view
+      // Every sidebar chart keeps a line of text between its top label and its "0", and none is cut at the
+      // bottom (its step labels below the plot stay on screen): one chart when two would not fit.
+      CHECK(s["chart_plots"].size() >= 1);
+      for (const json& plot : s["chart_plots"]) {
+        CHECK(plot[3].get<double>() - plot[1].get<double>() >= s["font_px"].get<double>());
+        CHECK(plot[3].get<double>() + s["font_px"].get<double>() * 1.2 <= h);
+      }
+      // A lesson view under the panes (the kind's, or one its step chose), else the heatmaps.
+      const bool view = lesson.kind == kvscope::LessonKind::SameWord || lesson.kind == kvscope::LessonKind::Batch ||
+                        s["below_panes"] != "heatmaps";
       if (view) {
         CHECK(inside(s["lesson_view"], w, h));
         CHECK(s["lesson_view"][3].get<double>() - s["lesson_view"][1].get<double>() > h * 0.2);
@@ -222,4 +228,27 @@ TEST_CASE("--view rotation holds in a lesson whose steps set the calculator", "[
                           dir + "/y.png", "--state-file", dir + "/plain.jsonl"});
   REQUIRE(plain.status == 0);
   CHECK(last_state(dir + "/plain.jsonl")["calculator"] == true);
+}
+
+TEST_CASE("a policy lesson opens at its measured key step; Back and Step still work from there", "[gui][lessons]") {
+  const kvscope::Lesson lesson = kvscope::builtin_lesson("attention_sinks");
+  kvscope::LessonRun expected(lesson, model_of(lesson));
+  for (int s = 0; s < expected.lesson_steps(); ++s) expected.step();
+  const int key = expected.key_step();
+  REQUIRE(key < expected.lesson_steps() - 1);  // else going back would show nothing
+  const std::string dir = temp_dir();
+  kvscope::test::WindowProcess window({KVSCOPE_GUI_BINARY, "--lesson", lesson.name, "--size", "1600x900", "--state-file", dir + "/s.jsonl"},
+                                      dir + "/s.jsonl", dir);
+  // On the way there every frame is busy (the next step or back starts as the last ends): the first idle
+  // frame is where the opening stopped.
+  const json opened = window.wait_for([](const json& j) { return !j["busy"].get<bool>() && j["steps_shown"].get<int>() > 0; }, 60.0);
+  REQUIRE(opened.is_object());
+  CHECK(opened["step"] == key);
+  CHECK(opened["steps_shown"] == key + 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  CHECK(window.latest()["steps_shown"] == key + 1);  // it stays there
+  window.key("Left");
+  CHECK(window.wait_for(kvscope::test::steps_shown(key)).is_object());
+  window.key("Right");
+  CHECK(window.wait_for(kvscope::test::steps_shown(key + 1)).is_object());
 }

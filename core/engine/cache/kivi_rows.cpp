@@ -80,6 +80,34 @@ class KiviRows final : public QuantizedRows {
     return bits + 32 * std::int64_t(std::count(row_held.begin(), row_held.end(), 1));
   }
 
+  bool describe(int p, int g, StoredRow* out) const override {
+    const std::size_t row = std::size_t(p) * std::size_t(shape_.row_dim);
+    const int first = g * shape_.d_head, last = first + shape_.d_head;
+    StoredRow& s = *out;
+    s.key_coded = sealed(p);
+    s.key_group_first = p / kKeyGroup * kKeyGroup;
+    s.key_group_last = s.key_group_first + kKeyGroup - 1;
+    const QuantScale vs = value_scales_[std::size_t(p)];
+    s.value_zero = vs.zero_f();
+    s.value_scale = vs.scale_f();
+    for (int c = first; c < last; ++c) {
+      const int v = value_codes_.get(row + std::size_t(c));
+      s.value_codes.push_back(v);
+      s.value_read.push_back(dequantize(v, vs));
+      if (s.key_coded) {
+        const int k = key_codes_.get(row + std::size_t(c));
+        const QuantScale ks = key_scale(p, c);
+        s.key_codes.push_back(k);
+        s.key_zeros.push_back(ks.zero_f());
+        s.key_scales.push_back(ks.scale_f());
+        s.key_read.push_back(dequantize(k, ks));
+      } else {
+        s.key_read.push_back(half_to_float(residual_[std::size_t(p % kKeyGroup) * std::size_t(shape_.row_dim) + std::size_t(c)]));
+      }
+    }
+    return true;
+  }
+
   std::int64_t bytes_allocated() const override {
     return std::int64_t(key_codes_.bytes() + value_codes_.bytes()) + std::int64_t(sizeof(std::uint16_t) * residual_.size()) +
            std::int64_t(sizeof(QuantScale) * (key_scales_.size() + value_scales_.size()));

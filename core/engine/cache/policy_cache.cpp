@@ -55,6 +55,20 @@ void PolicyKvCache::write(int layer, int position, const float* key, const float
   std::memcpy(&l.exact_values[row], value, sizeof(float) * std::size_t(shape_.row_dim));
 }
 
+bool PolicyKvCache::describe(int layer, int position, int kv_head, StoredRow* out) const {
+  if (layer < 0 || layer >= n_layer() || kv_head < 0 || kv_head >= shape_.n_kv_head || position < 0 ||
+      position >= next_position_ || !policy_.quantizer->lossy())
+    return false;
+  const Layer& l = layers_[std::size_t(layer)];
+  *out = StoredRow{};
+  if (!l.rows->describe(position, kv_head, out)) return false;
+  const std::size_t first = std::size_t(position) * std::size_t(shape_.row_dim) + std::size_t(kv_head * shape_.d_head);
+  out->key_written.assign(l.exact_keys.begin() + std::ptrdiff_t(first), l.exact_keys.begin() + std::ptrdiff_t(first + std::size_t(shape_.d_head)));
+  out->value_written.assign(l.exact_values.begin() + std::ptrdiff_t(first),
+                            l.exact_values.begin() + std::ptrdiff_t(first + std::size_t(shape_.d_head)));
+  return true;
+}
+
 // Largest |read - written| over the held rows below next_position, per KV head's channels.
 void PolicyKvCache::measure_error(Layer& l) const {
   l.key_error = l.value_error = 0.0f;

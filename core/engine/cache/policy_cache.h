@@ -56,6 +56,9 @@ class PolicyKvCache final : public KvRows {
   // (0 for float32 rows).
   float read_key_error(int layer) const { return layers_[std::size_t(layer)].key_error; }
   float read_value_error(int layer) const { return layers_[std::size_t(layer)].value_error; }
+  // How a position's rows of one KV head are stored (codes, pairs, read and written rows); false for
+  // float rows or a position not written.
+  bool describe(int layer, int position, int kv_head, StoredRow* out) const;
 
  private:
   struct Layer {

@@ -21,6 +21,19 @@ struct RowShape {
   int n_kv_head = 0;
 };
 
+// How one position's K and V rows of one KV head are stored, for the window's quantized-rows view: the
+// codes, their (zero, scale) pairs and what a read returns. Keys share a pair per channel over a group
+// of positions, values one pair per position; a key still waiting for its group is stored as fp16.
+struct StoredRow {
+  bool key_coded = false;                 // false: the key waits in fp16 (KIVI's residual)
+  int key_group_first = -1, key_group_last = -1;  // the positions sharing the key channels' pairs
+  std::vector<int> key_codes, value_codes;        // d_head each (key_codes empty while in fp16)
+  std::vector<float> key_zeros, key_scales;       // per channel of this KV head (empty while in fp16)
+  float value_zero = 0.0f, value_scale = 0.0f;    // the position's one pair (over the whole row)
+  std::vector<float> key_read, value_read;        // d_head each: what a read returns
+  std::vector<float> key_written, value_written;  // d_head each: the rows as written (float32)
+};
+
 // One layer's stored rows.
 class QuantizedRows {
  public:
@@ -34,6 +47,9 @@ class QuantizedRows {
   // Bits the held rows below next_position take, scales included.
   virtual std::int64_t bits_held(const HeldByHead& held, int next_position) const = 0;
   virtual std::int64_t bytes_allocated() const = 0;
+  // Codes and pairs of a held position for one KV head (the written rows are the cache's to add);
+  // false for rows stored as floats.
+  virtual bool describe(int /*position*/, int /*kv_head*/, StoredRow* /*out*/) const { return false; }
 };
 
 class RowQuantizer {

@@ -101,6 +101,18 @@ void finish_policy_step(const Model& model, const std::vector<int>& tokens, int 
     r.evicted_rows.insert(r.evicted_rows.end(), gone.begin(), gone.end());
     std::sort(r.evicted_rows.begin(), r.evicted_rows.end());
   }
+  t.stored.clear();
+  if (policy.quantizer->lossy())
+    for (int l = 0; l < n_layer; ++l)
+      for (int g = 0; g < n_kv; ++g) {
+        const std::vector<int>& held = cache.held(l, g);
+        if (held.empty()) continue;
+        for (int p : {held.front(), held.back()}) {
+          if (!t.stored.empty() && t.stored.back().layer == l && t.stored.back().kv_head == g && t.stored.back().position == p) continue;
+          PolicyTrace::StoredSample sample{l, g, p, {}};
+          if (cache.describe(l, p, g, &sample.row)) t.stored.push_back(std::move(sample));
+        }
+      }
   t.cache_bytes = cache.bytes_held();
   t.full_cache_bytes = full.bytes_held();
   cached.cache_bytes = t.cache_bytes;

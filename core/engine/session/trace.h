@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/engine/cache/row_quantizer.h"
 #include "core/engine/forward/forward_record.h"
 #include "core/engine/kernels/tensor.h"
 
@@ -42,6 +43,13 @@ struct PolicyTrace {
   int full_top1 = -1, policy_top1 = -1;
   float max_abs_k_error = 0.0f;       // largest |K read - K written| of the rows read (quantized caches)
   float max_abs_v_error = 0.0f;
+  // Quantized caches: how the oldest and the newest held position are stored, per layer and KV head
+  // (codes, pairs, rows as written and as read back), for the window's quantized-rows view.
+  struct StoredSample {
+    int layer = 0, kv_head = 0, position = 0;
+    StoredRow row;
+  };
+  std::vector<StoredSample> stored;
 
   const std::vector<int>& kept_at(int layer, int kv_head) const { return per_head ? kept[layer][kv_head] : kept[0][0]; }
   const std::vector<int>& evicted_at(int layer, int kv_head) const {
