@@ -101,9 +101,10 @@ void App::draw_menu_bar(PanelContext& c) {
 void App::draw_bottom(PanelContext& c, bool lesson_view, float half_w) {
   const float bottom_h = ImGui::GetContentRegionAvail().y;
   if (lesson_view) {
-    // The calculator may be taller than its share on a short screen: it scrolls; the other views fit.
+    // The calculator and the block pool may be taller than their share on a short screen: they scroll.
     const bool calculator = ui_.below == LessonView::Calculator;
-    ImGui::BeginChild("lesson_view", ImVec2(0, bottom_h), true, calculator ? 0 : ImGuiWindowFlags_NoScrollbar);
+    const bool scrolls = calculator || block_pool_view_available(c);
+    ImGui::BeginChild("lesson_view", ImVec2(0, bottom_h), true, scrolls ? 0 : ImGuiWindowFlags_NoScrollbar);
     const ImVec2 p = ImGui::GetWindowPos(), s = ImGui::GetWindowSize();
     c.record->rect("lesson_view", {p.x, p.y, p.x + s.x, p.y + s.y});
     if (calculator)

@@ -27,17 +27,9 @@ void record(const std::string& text) {
   if (current_record && !text.empty()) current_record->text(current_panel_name, text);
 }
 
-void wrapped(const std::string& s) {
-  ImGui::PushTextWrapPos(0.0f);  // ImGui::TextWrapped's own default: wrap at the window's edge
-  ImGui::TextUnformatted(s.c_str(), s.c_str() + s.size());
-  ImGui::PopTextWrapPos();
-}
-
-void colored(const ImVec4& color, const std::string& s) {
-  ImGui::PushStyleColor(ImGuiCol_Text, color);
-  ImGui::TextUnformatted(s.c_str(), s.c_str() + s.size());
-  ImGui::PopStyleColor();
-}
+// ImGui's own calls with the text already formatted: wrapping keeps a wrap position the caller pushed.
+void wrapped(const std::string& s) { ImGui::TextWrapped("%s", s.c_str()); }
+void colored(const ImVec4& color, const std::string& s) { ImGui::TextColored(color, "%s", s.c_str()); }
 
 }  // namespace
 
@@ -95,7 +87,7 @@ void TextDisabled(const char* fmt, ...) {
   va_start(args, fmt);
   const std::string s = format_v(fmt, args);
   va_end(args);
-  colored(ImGui::GetStyle().Colors[ImGuiCol_TextDisabled], s);
+  ImGui::TextDisabled("%s", s.c_str());
   record(s);
 }
 

@@ -58,7 +58,10 @@ void draw_pool(PanelContext& c, const BatchRound& round, const PoolPicture& pic,
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const float th = ImGui::GetTextLineHeight();
   const int n = int(round.ref_counts.size());
-  const float cell_w = std::max(ImGui::CalcTextSize("S0 S1 \xC3\x97" "3").x + th * 0.6f, th * 4.2f), cell_h = th * 2.1f;
+  // Wide enough for its two lines: the block id with its tag ("#10 freed"), and its holders ("S0 S1").
+  const float cell_w = std::max({ImGui::CalcTextSize("S0 S1 \xC3\x97" "3").x + th * 0.6f,
+                                 ImGui::CalcTextSize("#00 freed").x + th * 0.9f, th * 4.2f}),
+              cell_h = th * 2.1f;
   const float gap = th * 0.3f;
   const int per_row = std::max(1, int((width + gap) / (cell_w + gap)));
   const ImVec2 origin = ImGui::GetCursorScreenPos();
