@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "core/lessons/rotary_pairs.h"
@@ -60,8 +61,10 @@ void draw_rotation_panel(PanelContext& c, float height) {
   const drawn::PanelScope scope(c.record, "rotation");
   const RotaryRow row = shown_row(c);
   ImGui::PushFont(c.fonts->title);
-  drawn::Text("Rotary positions: K of position %d %s, layer %d, KV head %d \xE2\x80\x94 before and after rotation",
-              row.position, token_label(*c.trace, row.position).c_str(), row.layer, row.kv_head);
+  drawn::Text("Rotary positions: K of position %s %s, %s, %s \xE2\x80\x94 before and after rotation",
+              drawn::figure("position", row.position, std::to_string(row.position)).c_str(), token_label(*c.trace, row.position).c_str(),
+              drawn::figure("layer", row.layer, "layer " + std::to_string(row.layer)).c_str(),
+              drawn::figure("kv_head", row.kv_head, "KV head " + std::to_string(row.kv_head)).c_str());
   ImGui::PopFont();
   if (!row.found) {
     drawn::TextWrapped("This step's trace does not hold that row (hover a position the uncached pane computed).");
@@ -83,7 +86,7 @@ void draw_rotation_panel(PanelContext& c, float height) {
     const RotaryPair& p = row.pairs[std::size_t(j)];
     const float cx = top.x + cell * (float(k) + 0.5f);
     char label[32];
-    std::snprintf(label, sizeof label, "pair %d", j);
+    std::snprintf(label, sizeof label, "%s", drawn::figure("pair", j, "pair " + std::to_string(j)).c_str());
     drawn::AddText(dl, ImVec2(cx - ImGui::CalcTextSize(label).x * 0.5f, top.y), c.pal->text, label);
     // Each dial on its own length scale: a rotation keeps the length, the direction is the point.
     const float length = std::max({1e-12f, std::hypot(p.before_x, p.before_y), std::hypot(p.after_x, p.after_y)});
@@ -92,15 +95,29 @@ void draw_rotation_panel(PanelContext& c, float height) {
     // The measured turn, counted in whole turns as position × θ_j says (458°, not 98°: it grows with the position).
     const double turns = std::round((double(row.position) * p.radians_per_position - p.turned) / (2.0 * double(kPi)));
     const double degrees = (p.turned + turns * 2.0 * double(kPi)) * 180.0 / double(kPi);
-    std::snprintf(angle, sizeof angle, std::abs(degrees) < 9.95 ? "%.1f\xC2\xB0" : "%.0f\xC2\xB0", degrees);
+    std::snprintf(angle, sizeof angle, "%s",
+                  drawn::figure("turned_degrees", degrees, drawn::format(std::abs(degrees) < 9.95 ? "%.1f" : "%.0f", degrees),
+                                {{"layer", row.layer}, {"kv_head", row.kv_head}, {"position", row.position}, {"pair", j}})
+                      .c_str());
+    std::strcat(angle, "\xC2\xB0");
     drawn::AddText(dl, ImVec2(cx - ImGui::CalcTextSize(angle).x * 0.5f, top.y + lh + radius * 2.0f + th * 0.15f), c.pal->text,
                 angle);
     const ImVec2 a(cx - cell * 0.5f, top.y), b(cx + cell * 0.5f, top.y + lh * 2.0f + radius * 2.0f);
-    if (ImGui::IsMouseHoveringRect(a, b))
-      drawn::SetTooltip("pair %d (dimensions %d and %d): turned %+.4f rad = %d \xC3\x97 %.5f rad (mod 2\xCF\x80)\n"
-                        "before (%.3f, %.3f) \xE2\x86\x92 cached (%.3f, %.3f)",
-                        j, j, j + n_pairs, p.turned, row.position, p.radians_per_position, double(p.before_x),
-                        double(p.before_y), double(p.after_x), double(p.after_y));
+    if (ImGui::IsMouseHoveringRect(a, b)) {
+      drawn::figure("full_turn", 2.0 * double(kPi), "2\xCF\x80");  // "mod 2π": a constant, in radians
+      drawn::SetTooltip("%s (dimensions %s and %s): turned %s rad = %s \xC3\x97 %s rad (mod 2\xCF\x80)\n"
+                        "before (%s, %s) \xE2\x86\x92 cached (%s, %s)",
+                        drawn::figure("pair", j, "pair " + std::to_string(j)).c_str(),
+                        drawn::figure("dimension", j, std::to_string(j)).c_str(),
+                        drawn::figure("dimension", j + n_pairs, std::to_string(j + n_pairs)).c_str(),
+                        drawn::figure("turned_radians", p.turned, drawn::format("%+.4f", p.turned)).c_str(),
+                        drawn::figure("position", row.position, std::to_string(row.position)).c_str(),
+                        drawn::figure("radians_per_position", p.radians_per_position, drawn::format("%.5f", p.radians_per_position)).c_str(),
+                        drawn::figure("key_value", p.before_x, drawn::format("%.3f", double(p.before_x))).c_str(),
+                        drawn::figure("key_value", p.before_y, drawn::format("%.3f", double(p.before_y))).c_str(),
+                        drawn::figure("key_value", p.after_x, drawn::format("%.3f", double(p.after_x))).c_str(),
+                        drawn::figure("key_value", p.after_y, drawn::format("%.3f", double(p.after_y))).c_str());
+    }
   }
   const float text_x = top.x + dials_w + th;
   ImGui::SetCursorScreenPos(ImVec2(text_x, top.y));
@@ -115,8 +132,12 @@ void draw_rotation_panel(PanelContext& c, float height) {
   arrow(dl, ImVec2(k2.x, k2.y + th * 0.5f), ImVec2(k2.x + th * 1.5f, k2.y + th * 0.5f), c.pal->text, 3.0f, true);
   ImGui::Dummy(ImVec2(th * 1.6f, th));
   ImGui::SameLine();
-  drawn::Text("as cached: turned by %d \xC3\x97 \xCE\xB8 (\xCE\xB8 %.2g \xE2\x80\xA6 %.2g rad)", row.position,
-              row.pairs.front().radians_per_position, row.pairs.back().radians_per_position);
+  drawn::Text("as cached: turned by %s \xC3\x97 \xCE\xB8 (\xCE\xB8 %s \xE2\x80\xA6 %s rad)",
+              drawn::figure("position", row.position, std::to_string(row.position)).c_str(),
+              drawn::figure("radians_per_position", row.pairs.front().radians_per_position,
+                            drawn::format("%.2g", row.pairs.front().radians_per_position)).c_str(),
+              drawn::figure("radians_per_position", row.pairs.back().radians_per_position,
+                            drawn::format("%.2g", row.pairs.back().radians_per_position)).c_str());
   drawn::TextWrapped("The cache stores K after rotation: a cached key already carries its position. A query at m is "
                      "turned by m \xC3\x97 \xCE\xB8 too, so its score with the key at n depends only on m \xE2\x88\x92 n. "
                      "Hover a row above to show its key.");

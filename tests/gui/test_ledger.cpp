@@ -120,6 +120,67 @@ TEST_CASE("every lesson step declares every number it draws, and each agrees wit
   }
 }
 
+TEST_CASE("views chosen by hand declare their numbers too: rotation, heads, quantized, calculator", "[gui][ledger]") {
+  const std::pair<const char*, const char*> runs[] = {{"same_word_rope", "rotation"}, {"local_and_global_layers", "rotation"},
+                                                      {"attention_sinks", "heads"}, {"who_gets_evicted", "quantized"},
+                                                      {"time_flies_fast", "calculator"}};
+  for (const auto& [lesson, view] : runs) {
+    INFO(lesson << " --view " << view);
+    const json trace = cli_lesson(lesson);
+    const int steps = int(trace["steps"].size());
+    const std::string dir = temp_dir();
+    const auto r = run({KVSCOPE_GUI_BINARY, "--lesson", lesson, "--view", view, "--export-steps", dir + "/x", "--size", "1600x900",
+                        "--state-file", dir + "/s.jsonl"});
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const std::vector<json> frames = settled_frames(dir + "/s.jsonl", steps);
+    std::vector<std::string> problems;
+    for (int s = 0; s < steps; ++s) {
+      for (const std::string& p : kvscope::test::uncovered_numbers(frames[std::size_t(s)])) problems.push_back("step " + std::to_string(s) + ": " + p);
+      for (const std::string& p : kvscope::test::figures_against_trace(frames[std::size_t(s)], trace, s)) problems.push_back(p);
+    }
+    std::ostringstream list;
+    for (std::size_t i = 0; i < problems.size() && i < 30; ++i) list << problems[i] << "\n";
+    INFO(problems.size() << " problems:\n" << list.str());
+    CHECK(problems.empty());
+  }
+}
+
+TEST_CASE("the views that show what captions claim are drawn at their lesson steps", "[gui][ledger]") {
+  auto frame = [](const std::string& lesson, int step) {
+    const std::string dir = temp_dir();
+    const auto r = run({KVSCOPE_GUI_BINARY, "--lesson", lesson, "--steps", std::to_string(step), "--size", "1920x1080",
+                        "--screenshot", dir + "/x.png", "--state-file", dir + "/s.json"});
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    return kvscope::test::last_state(dir + "/s.json");
+  };
+  auto count = [](const json& state, const std::string& panel, const std::string& quantity) {
+    int n = 0;
+    for (const json& f : state["figures"]) n += f["panel"] == panel && f["quantity"] == quantity;
+    return n;
+  };
+  // GQA: both query heads of KV head 1 weight the same two rows (fewer_kv_heads, step 1).
+  const json heads = frame("fewer_kv_heads", 1);
+  CHECK(heads["below_panes"] == "heads");
+  CHECK(count(heads, "query_group", "attention_weight") == 4);
+  // Quantized: the oldest and newest rows' pairs (smaller_numbers, step 2).
+  const json quantized = frame("smaller_numbers", 2);
+  CHECK(quantized["below_panes"] == "quantized");
+  CHECK(count(quantized, "quantized", "value_scale") == 2);
+  CHECK(count(quantized, "quantized", "key_scale") == 1);  // position 0's group is coded; the newest waits in fp16
+  // Rotary: three scores, two at distance 0 (same_word_rope, step 1).
+  const json rotary = frame("same_word_rope", 1);
+  CHECK(count(rotary, "same_word", "score") == 3);
+  // Policies: both divergences charted, every key column drawn (attention_sinks at its key step).
+  const json sinks = frame("attention_sinks", 6);
+  CHECK(count(sinks, "chart", "series_name") >= 2);
+  CHECK(sinks["heatmap_cells"][1][1] == sinks["position"].get<int>() + 1);
+  // One byte convention on every screen: decimal units, never KiB.
+  for (const json* state : {&heads, &quantized, &rotary, &sinks})
+    for (const json& t : (*state)["texts"]) CHECK(t["text"].get<std::string>().find("iB") == std::string::npos);
+}
+
 TEST_CASE("the frames the issue names declare the engine's numbers", "[gui][ledger]") {
   const std::string dir = temp_dir();
   SECTION("a compressed cache, step 1: the loaded model's cache bytes are 640 wherever they are shown") {
