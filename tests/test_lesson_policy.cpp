@@ -6,6 +6,7 @@
 
 #include "cli_exec.h"
 #include "core/engine/kernels/error.h"
+#include "core/lessons/cache_calculator.h"
 #include "core/lessons/caption.h"
 #include "core/lessons/lesson_run.h"
 #include "lesson_helpers.h"
@@ -102,6 +103,9 @@ TEST_CASE("who_gets_evicted lesson: heavy hitters differ by KV head, and the lin
     const std::vector<std::string>& lines = run.reports()[std::size_t(s)].lines;
     REQUIRE(lines.size() == 3);
     CHECK_THAT(lines[2], Catch::StartsWith("Kept in layer 0, by KV head (KV head 0: "));
+    // As MHA, each of the 4 query heads would hold its KV head's 16 rows: 2 layers x 4 x 16 x 16 dims x K,V x 4 B.
+    const ModelConfig& c = demo_llama().model->config();
+    CHECK(cache_bytes_as_mha(c, run.history()[std::size_t(s)]) == 2LL * c.n_layer * c.n_head * 16 * c.d_head() * 4);
   }
   CHECK(differ);
 }

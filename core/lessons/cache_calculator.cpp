@@ -43,10 +43,19 @@ std::string as_mha_label(const ModelConfig& config) { return config.n_local_laye
 
 std::int64_t cache_bytes_as_mha(const ModelConfig& config, const StepTrace& step) {
   std::int64_t bytes = 0;
-  for (const LayerRecord& layer : step.cached.forward.layers)
-    if (!layer.held_rows.empty())
-      bytes += kv_cache_bytes(1, config.n_head, config.d_head(), std::int64_t(layer.held_rows.size()),
-                              kv_dtype_info(KvDtype::FP32).bytes);
+  const PolicyTrace& policy = step.cached.policy;
+  for (int l = 0; l < int(step.cached.forward.layers.size()); ++l) {
+    const LayerRecord& layer = step.cached.forward.layers[std::size_t(l)];
+    if (layer.held_rows.empty()) continue;
+    if (policy.active && policy.per_head) {  // each query head holding what its KV head kept
+      for (int h = 0; h < config.n_head; ++h)
+        if (const std::size_t kept = policy.kept_at(l, config.kv_head_of(h)).size(); kept > 0)
+          bytes += kv_cache_bytes(1, 1, config.d_head(), std::int64_t(kept), kv_dtype_info(KvDtype::FP32).bytes);
+      continue;
+    }
+    bytes += kv_cache_bytes(1, config.n_head, config.d_head(), std::int64_t(layer.held_rows.size()),
+                            kv_dtype_info(KvDtype::FP32).bytes);
+  }
   return bytes;
 }
 

@@ -52,7 +52,8 @@ std::int64_t kv_cache_bytes(int n_layer, int n_kv_head, int d_head, std::int64_t
 std::int64_t kv_cache_bytes(const CacheShape& shape, int n_kv_head, std::int64_t tokens, KvDtype dtype);
 
 // The fp32 bytes the step's cache would hold (its held rows, layer by layer) if every query head had
-// its own K/V head (MHA): what the window shows beside a GQA / MQA model's own cache bytes.
+// its own K/V head (MHA): what the window shows beside a GQA / MQA model's own cache bytes. Under a
+// policy that keeps different rows per KV head, each query head holds what its KV head kept.
 std::int64_t cache_bytes_as_mha(const ModelConfig& config, const StepTrace& step);
 // Its name beside those bytes, as the calculator names the variants: "MHA", or "MHA+SWA" when the
 // model's local layers keep their windows (the calculator's plain "MHA" row makes every layer global).
