@@ -100,6 +100,11 @@ TEST_CASE("broken lesson files: one line naming the file and the problem", "[les
       {"{\"prompt\": \"Time\", \"questions\": [\"a\"]}", "belong to prefix_reuse and batch lessons"},
       {"{\"prompt\": \"Time\", \"kind\": \"context_limit\"}", "needs a sliding \"window\""},
       {"{\"prompt\": \"Time\", \"key_step\": 3, \"steps\": [{}]}", "\"key_step\" 3 is past the last of 1 steps"},
+      {"{\"prompt\": \"Time\", \"steps\": [{\"view\": \"hologram\"}]}",
+       "steps[0]: \"view\" \"hologram\" is not a view (heatmaps, calculator, rotation, heads, quantized)"},
+      {"{\"prompt\": \"Time\", \"steps\": [{\"view\": 3}]}", "steps[0]: \"view\" must be a string"},
+      {"{\"prompt\": \"Time\", \"kind\": \"cache_size\", \"steps\": [{\"view\": \"heads\", \"calculator\": {}}]}",
+       "sets \"calculator\" or \"view\", not both"},
   };
   for (const auto& [text, problem] : cases) {
     INFO(text);
