@@ -4,12 +4,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
 #include "core/engine/kernels/error.h"
 #include "core/lessons/lesson.h"
 #include "core/lessons/lesson_run.h"
+#include "lesson_helpers.h"
 
 using namespace kvscope;
 
@@ -143,4 +145,29 @@ TEST_CASE("lessons the model cannot run name the file and the field", "[lesson]"
   CHECK_THAT(run_error("{\"prompt\": \"Time\", \"kind\": \"prefix_reuse\", \"questions\": [\"what is the sun ?\"], "
                        "\"steps\": [{}, {}, {}, {}, {}]}"),
              Catch::Contains("\"steps\" has 5 entries but the lesson runs 4 steps"));
+}
+
+TEST_CASE("a teacher's note that names the position or the prompt's length names the step's own", "[lesson]") {
+  // Notes are written for the lesson's own prompt, and a note that says "Position 58." beside a frame
+  // at position 57 contradicts the trace on screen; so do "a 53-token prompt" and a prompt of 52.
+  const std::regex position("^Position (\\d+)"), prompt("(\\d+)-token prompt");
+  int checked = 0;
+  for (const Lesson& lesson : builtin_lessons()) {
+    const LessonRun run = test::run_lesson_to_end(lesson, load_preset(lesson.preset.empty() ? "demo" : lesson.preset));
+    for (int s = 0; s < run.steps_done() && s < int(lesson.steps.size()); ++s) {
+      const std::string& note = lesson.steps[std::size_t(s)].note;
+      const StepTrace& t = run.history()[std::size_t(s)];
+      INFO(lesson.name << " step " << s << ": " << note);
+      std::smatch m;
+      if (std::regex_search(note, m, position)) {
+        CHECK(std::stoi(m[1]) == t.newest_position());
+        ++checked;
+      }
+      if (std::regex_search(note, m, prompt) && lesson.kind != LessonKind::Batch) {
+        CHECK(std::stoi(m[1]) == int(run.prompt_ids().size()));
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked >= 20);
 }
