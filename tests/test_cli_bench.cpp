@@ -84,3 +84,44 @@ TEST_CASE("bench --against: two folders timed round by round in one process", "[
   CHECK(not_a_model.status == 1);
   CHECK_THAT(not_a_model.err, Catch::Contains(empty.path));
 }
+
+TEST_CASE("bench --contexts: one object per length, its bytes the closed form of the shapes", "[bench][cli]") {
+  const test::ExecResult r = test::exec_cli({"bench", "--preset", "demo-llama", "--mode", "cached", "--contexts", "8,32,60",
+                                             "--new-tokens", "4", "--probe-mb", "8", "--json"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  // demo-llama: 2 layers x 2 KV heads x 16 dims x K and V x 4 B = 512 B a position (independent of the engine's count).
+  const double per_position = 2.0 * 2 * 16 * 2 * 4;
+  const nlohmann::json& rows = doc["contexts"];
+  REQUIRE(rows.size() == 3);
+  const int lengths[3] = {8, 32, 60};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const nlohmann::json& row = rows[i];
+    INFO(row.dump());
+    CHECK(row["context"] == lengths[i]);
+    for (const char* key : {"prefill_seconds", "prefill_gflops", "cached_tokens_per_s", "bytes_per_token", "roofline_fraction",
+                            "cache_bytes", "peak_rss_bytes"})
+      CHECK(row[key].get<double>() > 0);
+    CHECK(row["cache_bytes"].get<double>() == per_position * (lengths[i] + 3));  // prompt + 3 decoded positions
+    // Bytes a decode step reads: the same weights at every length, plus the cache rows at the mean position.
+    CHECK(row["bytes_per_token"].get<double>() - rows[0]["bytes_per_token"].get<double>() ==
+          Approx(per_position * (lengths[i] - lengths[0])));
+    // The prefill's multiply-adds grow with the length (projections linearly, scores quadratically).
+    if (i > 0) CHECK(row["prefill_multiply_adds"].get<double>() > rows[i - 1]["prefill_multiply_adds"].get<double>());
+  }
+}
+
+TEST_CASE("bench --contexts: bad sweeps are refused in one line", "[bench][cli]") {
+  const test::ExecResult both = test::exec_cli({"bench", "--preset", "demo-llama", "--contexts", "8"});
+  CHECK(both.status == 2);
+  CHECK_THAT(both.err, Catch::Contains("--contexts times cached decode only"));
+  const test::ExecResult zero = test::exec_cli({"bench", "--preset", "demo-llama", "--mode", "cached", "--contexts", "8,0"});
+  CHECK(zero.status == 2);
+  const test::ExecResult too_long = test::exec_cli({"bench", "--preset", "demo-llama", "--mode", "cached", "--contexts", "64",
+                                                    "--new-tokens", "4", "--probe-mb", "8"});
+  CHECK(too_long.status == 1);
+  // After the probes' progress lines, the error is one line naming the option.
+  const std::string last = too_long.err.substr(too_long.err.rfind('\n', too_long.err.size() - 2) + 1);
+  CHECK_THAT(last, Catch::Contains("--contexts: the context length is 64 tokens"));
+}

@@ -32,11 +32,16 @@ LoadedModel load_embedded(const std::vector<EmbeddedFile>& files, const std::str
 
 const std::vector<PresetInfo>& builtin_presets() {
   static const std::vector<PresetInfo> presets = {
-      {"demo", "GPT-2 style, learned positions, the default"},
-      {"demo-llama", "RoPE, grouped-query attention, any text"},
-      {"demo-mla", "multi-head latent attention, any text"},
-      {"gemma3-layout", "Gemma 3's local and global layers, random weights"},
-      {"gpt2-small", "GPT-2 124M's shape, random weights, token ids"},
+      {"demo", "GPT-2 style, learned positions, the default",
+       "GPT-2 style: learned positions, 4 heads each with its own K/V; word vocabulary"},
+      {"demo-llama", "RoPE, grouped-query attention, any text",
+       "Llama style: rotary positions, 4 query heads sharing 2 KV heads; any text (byte-level BPE)"},
+      {"demo-mla", "multi-head latent attention, any text",
+       "Latent attention (MLA): caches one small latent row per position, rebuilds K and V from it"},
+      {"gemma3-layout", "Gemma 3's local and global layers, random weights",
+       "Gemma 3's layout, random weights: local layers (window 4) and global layers"},
+      {"gpt2-small", "GPT-2 124M's shape, random weights, token ids",
+       "GPT-2 124M's shape, random weights: real sizes and timings; prompts as token ids"},
   };
   return presets;
 }

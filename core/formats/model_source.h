@@ -32,6 +32,7 @@ LoadedModel load_preset(const std::string& name, WeightDtype random_dtype = Weig
 struct PresetInfo {
   std::string name;
   std::string summary;  // "GPT-2 style, the default", "random weights"...
+  std::string description;  // one line for the window's Models menu: what it is and what it shows
 };
 const std::vector<PresetInfo>& builtin_presets();
 // "demo (GPT-2 style, the default), demo-llama (...), ...".

@@ -37,11 +37,13 @@ struct BenchOptions {
   std::string weights_dtype;  // empty: as the model holds them
   std::string against;        // a second model folder, timed in the same process (cached decode)
   int rounds = 3;
+  std::vector<int> contexts;  // --contexts: a sweep of prompt lengths, cached decode at each
   bool json = false;
 };
 
 struct ModeTiming {
   double total_seconds = 0, first_step_ms = 0, last_step_ms = 0, prefill_ms = 0;
+  double prefill_multiply_adds = 0;  // the prefill's closed-form count (cached runs)
   double multiply_adds = 0;  // of the decode steps timed in total_seconds (uncached only)
   int tokens = 0;
   double tokens_per_second() const { return tokens / total_seconds; }
@@ -62,9 +64,12 @@ ModeTiming run_cached(const Model& model, std::vector<int>& tokens, int new_toke
   ForwardScratch scratch;
   RowVector logits;
   ModeTiming timing;
+  ForwardRecord record;  // counters only: its closed-form multiply-adds (no attention maps, no rows)
+  record.with_attention = record.with_rows = false;
   auto start = std::chrono::steady_clock::now();
-  model.forward_cached(tokens, cache, 0, logits, nullptr, &scratch);
+  model.forward_cached(tokens, cache, 0, logits, &record, &scratch);
   timing.prefill_ms = elapsed(start) * 1e3;
+  timing.prefill_multiply_adds = double(record.total_macs());
   tokens.push_back(argmax(logits));
   const auto decode_start = std::chrono::steady_clock::now();
   for (int s = 1; s < new_tokens; ++s) {
@@ -191,12 +196,47 @@ double median(std::vector<double> v) {
   return n == 0 ? 0.0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// --contexts: cached decode at each prompt length, in one process against the same probes. Per length:
+// prefill time and its multiply-adds per second, decode tokens/s over the new tokens, the bytes a decode
+// step reads (weights + the cache rows attention reads, closed form) and the roofline fraction they
+// make, the cache's bytes at the end, and the peak RSS so far.
+nlohmann::json context_sweep(const Model& model, const std::vector<int>& contexts, int new_tokens, double bandwidth,
+                             double flop_peak) {
+  const ModelConfig& c = model.config();
+  nlohmann::json out = nlohmann::json::array();
+  SplitMix64 rng(11);
+  for (int length : contexts) {
+    std::fprintf(stderr, "\nbench: context %d\n", length);
+    std::vector<int> tokens(static_cast<std::size_t>(length));
+    for (int& id : tokens) id = int(rng.next() % std::uint64_t(c.vocab_size));
+    const ModeTiming t = run_cached(model, tokens, new_tokens);
+    const double mean_positions = length + (new_tokens - 1) / 2.0;
+    const double bytes_per_token = decode_bytes(model, mean_positions);
+    const double achieved = bytes_per_token / (t.total_seconds / t.tokens);
+    const double prefill_seconds = t.prefill_ms / 1e3;
+    const double prefill_flops = 2.0 * t.prefill_multiply_adds / prefill_seconds;
+    out.push_back({{"context", length},
+                   {"prefill_seconds", prefill_seconds},
+                   {"prefill_multiply_adds", t.prefill_multiply_adds},
+                   {"prefill_gflops", prefill_flops / 1e9},
+                   {"prefill_flop_peak_fraction", prefill_flops / flop_peak},
+                   {"cached_tokens_per_s", t.tokens_per_second()},
+                   {"bytes_per_token", bytes_per_token},
+                   {"roofline_fraction", achieved / bandwidth},
+                   {"cache_bytes", double(c.kv_bytes_per_position()) * double(length + new_tokens - 1)},
+                   {"peak_rss_bytes", double(peak_rss_bytes())}});
+  }
+  return out;
+}
+
 int run_bench(const BenchOptions& o) {
   if (o.mode != "both" && o.mode != "cached" && o.mode != "uncached")
     throw UsageError("--mode must be both, cached or uncached, got '" + o.mode + "'");
   if (o.new_tokens < 2) throw UsageError("--new-tokens must be at least 2 (a prefill and one decode step)");
   if (!o.against.empty() && o.mode != "cached")
     throw UsageError("--against times cached decode only: add --mode cached");
+  if (!o.contexts.empty() && (o.mode != "cached" || !o.against.empty()))
+    throw UsageError("--contexts times cached decode only: add --mode cached, without --against");
   const int threads = o.threads > 0 ? o.threads : linear_threads();
   set_linear_threads(threads);
 
@@ -212,7 +252,34 @@ int run_bench(const BenchOptions& o) {
   const LoadedModel loaded = o.model.model_dir.empty() ? load_preset(o.model.preset, random_dtype) : o.model.load();
   const Model& model = *loaded.model;
   const ModelConfig& c = model.config();
-  require_positions(c, o.prompt_len, o.new_tokens, "");
+  if (o.contexts.empty()) require_positions(c, o.prompt_len, o.new_tokens, "");
+  if (!o.contexts.empty()) {
+    for (int length : o.contexts) require_positions(c, length, o.new_tokens, "--contexts: ");
+    nlohmann::json doc;
+    doc["model"] = loaded.name;
+    doc["isa"] = isa;
+    doc["threads"] = threads;
+    doc["new_tokens"] = o.new_tokens;
+    doc["bandwidth_gb_s"] = bandwidth / 1e9;
+    doc["flop_peak_gflop_s"] = flop_peak / 1e9;
+    doc["weight_bytes"] = double(weight_bytes(model.weights(), c));
+    doc["contexts"] = context_sweep(model, o.contexts, o.new_tokens, bandwidth, flop_peak);
+    std::fprintf(stderr, "\n");
+    if (o.json) {
+      std::cout << doc.dump(2) << "\n";
+      return 0;
+    }
+    std::printf("model %s, %d threads, %s kernels, %d new tokens; bandwidth %.2f GB/s, multiply-add peak %.1f GFLOP/s\n",
+                loaded.name.c_str(), threads, isa, o.new_tokens, bandwidth / 1e9, flop_peak / 1e9);
+    std::printf("%8s %10s %10s %10s %12s %10s %12s %12s\n", "context", "prefill s", "GFLOP/s", "tokens/s", "MB/token",
+                "roofline", "cache MB", "peak RSS MB");
+    for (const nlohmann::json& r : doc["contexts"])
+      std::printf("%8d %10.3f %10.2f %10.2f %12.2f %9.0f%% %12.2f %12.1f\n", r["context"].get<int>(),
+                  r["prefill_seconds"].get<double>(), r["prefill_gflops"].get<double>(), r["cached_tokens_per_s"].get<double>(),
+                  r["bytes_per_token"].get<double>() / 1e6, 100.0 * r["roofline_fraction"].get<double>(),
+                  r["cache_bytes"].get<double>() / 1e6, r["peak_rss_bytes"].get<double>() / 1e6);
+    return 0;
+  }
 
   std::vector<int> tokens(o.prompt_len);
   SplitMix64 rng(7);
@@ -314,6 +381,10 @@ void add_bench_command(CLI::App& app, Runner& run) {
                   "a second model folder (e.g. the BF16 copy of --model): cached decode of both, alternating, "
                   "in this one process")->check(CLI::ExistingDirectory);
   cmd->add_option("--rounds", o->rounds, "--against: rounds of both models (default 3)")->check(positive_integer());
+  cmd->add_option("--contexts", o->contexts,
+                  "a sweep of prompt lengths (e.g. 256,1024,4096): cached decode of --new-tokens at each, with --mode cached")
+      ->delimiter(',')
+      ->check(positive_integer());
   cmd->add_flag("--json", o->json, "one JSON document");
   cmd->callback([o, &run] { run = [o] { return run_bench(*o); }; });
 }

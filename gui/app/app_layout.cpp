@@ -51,17 +51,11 @@ void App::draw_menu_bar(PanelContext& c) {
   const bool models_open = ImGui::BeginMenu("Models", !c.busy && !c.loading_model);
   c.record->rect("menu_models", last_item_rect());
   if (models_open) {
-    // The built-in models, each with one line saying what it is.
-    const char* const models[][2] = {
-        {"demo", "GPT-2 style: learned positions, 4 heads each with its own K/V; word vocabulary"},
-        {"demo-llama", "Llama style: rotary positions, 4 query heads sharing 2 KV heads; any text (byte-level BPE)"},
-        {"demo-mla", "Latent attention (MLA): caches one small latent row per position, rebuilds K and V from it"},
-        {"gemma3-layout", "Gemma 3's layout, random weights: local layers (window 4) and global layers"},
-        {"gpt2-small", "GPT-2 124M's shape, random weights: real sizes and timings; prompts as token ids"}};
-    for (const auto& m : models) {
-      if (ImGui::MenuItem(m[0], nullptr, c.model_name == m[0])) push_action(c, ActionType::LoadPreset, 0, m[0]);
+    // The built-in models (the preset registry), each with one line saying what it is.
+    for (const PresetInfo& m : builtin_presets()) {
+      if (ImGui::MenuItem(m.name.c_str(), nullptr, c.model_name == m.name)) push_action(c, ActionType::LoadPreset, 0, m.name);
       c.record->add_rect("menu_items", last_item_rect());
-      drawn::TextDisabled("  %s", drawn::figure("model_description", 0, m[1]).c_str());  // authored
+      drawn::TextDisabled("  %s", drawn::figure("model_description", 0, m.description).c_str());  // authored
     }
     ImGui::Separator();
     drawn::TextDisabled("A Hugging Face folder: the Model field in the sidebar");
