@@ -86,38 +86,50 @@ TEST_CASE("the ledger check fails on a planted wrong figure and on an undeclared
   CHECK(problems[0].find("t=7") != std::string::npos);
 }
 
+// Every step of a lesson exported by the window (with `extra` options) held against the CLI's trace:
+// one line per problem, all of them written to $KVSCOPE_LEDGER_REPORT when it is set.
+std::vector<std::string> lesson_problems(const std::string& lesson, const std::string& size,
+                                         const std::vector<std::string>& extra = {}) {
+  const json trace = cli_lesson(lesson);
+  const int steps = int(trace["steps"].size());
+  const std::string dir = temp_dir();
+  std::vector<std::string> args = {KVSCOPE_GUI_BINARY, "--lesson", lesson, "--export-steps", dir + "/x", "--size", size,
+                                   "--state-file", dir + "/s.jsonl"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const auto r = run(args);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const std::vector<json> frames = settled_frames(dir + "/s.jsonl", steps);
+  std::vector<std::string> problems;
+  for (int s = 0; s < steps; ++s) {
+    const json& frame = frames[std::size_t(s)];
+    if (frame.is_null()) {
+      problems.push_back("step " + std::to_string(s) + ": no settled frame recorded");
+      continue;
+    }
+    for (const std::string& p : kvscope::test::uncovered_numbers(frame)) problems.push_back("step " + std::to_string(s) + ": " + p);
+    for (const std::string& p : kvscope::test::figures_against_trace(frame, trace, s)) problems.push_back(p);
+  }
+  if (const char* report = std::getenv("KVSCOPE_LEDGER_REPORT")) {  // every problem, for whoever fixes them
+    std::ofstream out(report, std::ios::app);
+    for (const std::string& p : problems) out << lesson << " " << size << " " << p << "\n";
+  }
+  return problems;
+}
+
+void check_no_problems(const std::vector<std::string>& problems) {
+  std::ostringstream list;
+  for (std::size_t i = 0; i < problems.size() && i < 30; ++i) list << problems[i] << "\n";
+  INFO(problems.size() << " problems:\n" << list.str());
+  CHECK(problems.empty());
+}
+
 TEST_CASE("every lesson step declares every number it draws, and each agrees with the CLI's trace", "[gui][ledger]") {
-  for (const char* size : {"1600x900", "1920x1080"}) {
+  for (const char* size : {"1600x900", "1920x1080"})
     for (const kvscope::Lesson& lesson : kvscope::builtin_lessons()) {
       INFO(lesson.name << " at " << size);
-      const json trace = cli_lesson(lesson.name);
-      const int steps = int(trace["steps"].size());
-      const std::string dir = temp_dir();
-      const auto r = run({KVSCOPE_GUI_BINARY, "--lesson", lesson.name, "--export-steps", dir + "/x", "--size", size,
-                          "--state-file", dir + "/s.jsonl"});
-      INFO(r.output);
-      REQUIRE(r.status == 0);
-      const std::vector<json> frames = settled_frames(dir + "/s.jsonl", steps);
-      std::vector<std::string> problems;
-      for (int s = 0; s < steps; ++s) {
-        const json& frame = frames[std::size_t(s)];
-        if (frame.is_null()) {
-          problems.push_back("step " + std::to_string(s) + ": no settled frame recorded");
-          continue;
-        }
-        for (const std::string& p : kvscope::test::uncovered_numbers(frame)) problems.push_back("step " + std::to_string(s) + ": " + p);
-        for (const std::string& p : kvscope::test::figures_against_trace(frame, trace, s)) problems.push_back(p);
-      }
-      if (const char* report = std::getenv("KVSCOPE_LEDGER_REPORT")) {  // every problem, for whoever fixes them
-        std::ofstream out(report, std::ios::app);
-        for (const std::string& p : problems) out << lesson.name << " " << size << " " << p << "\n";
-      }
-      std::ostringstream list;
-      for (std::size_t i = 0; i < problems.size() && i < 30; ++i) list << problems[i] << "\n";
-      INFO(problems.size() << " problems:\n" << list.str());
-      CHECK(problems.empty());
+      check_no_problems(lesson_problems(lesson.name, size));
     }
-  }
 }
 
 TEST_CASE("views chosen by hand declare their numbers too: rotation, heads, quantized, calculator", "[gui][ledger]") {
@@ -126,23 +138,7 @@ TEST_CASE("views chosen by hand declare their numbers too: rotation, heads, quan
                                                       {"time_flies_fast", "calculator"}};
   for (const auto& [lesson, view] : runs) {
     INFO(lesson << " --view " << view);
-    const json trace = cli_lesson(lesson);
-    const int steps = int(trace["steps"].size());
-    const std::string dir = temp_dir();
-    const auto r = run({KVSCOPE_GUI_BINARY, "--lesson", lesson, "--view", view, "--export-steps", dir + "/x", "--size", "1600x900",
-                        "--state-file", dir + "/s.jsonl"});
-    INFO(r.output);
-    REQUIRE(r.status == 0);
-    const std::vector<json> frames = settled_frames(dir + "/s.jsonl", steps);
-    std::vector<std::string> problems;
-    for (int s = 0; s < steps; ++s) {
-      for (const std::string& p : kvscope::test::uncovered_numbers(frames[std::size_t(s)])) problems.push_back("step " + std::to_string(s) + ": " + p);
-      for (const std::string& p : kvscope::test::figures_against_trace(frames[std::size_t(s)], trace, s)) problems.push_back(p);
-    }
-    std::ostringstream list;
-    for (std::size_t i = 0; i < problems.size() && i < 30; ++i) list << problems[i] << "\n";
-    INFO(problems.size() << " problems:\n" << list.str());
-    CHECK(problems.empty());
+    check_no_problems(lesson_problems(lesson, "1600x900", {"--view", view}));
   }
 }
 
