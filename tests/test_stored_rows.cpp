@@ -42,6 +42,7 @@ TEST_CASE("a quantized cache's stored rows: codes, pairs and reads as the format
       for (const PolicyTrace::StoredSample& s : p.stored) {
         INFO("step " << step << " layer " << s.layer << " KV head " << s.kv_head << " position " << s.position);
         const StoredRow& r = s.row;
+        CHECK(r.bits == bits);
         const float* k = written_row(run.history(), s.layer, s.position, false);
         const float* v = written_row(run.history(), s.layer, s.position, true);
         REQUIRE(k);

@@ -87,8 +87,7 @@ void draw_quantized_panel(PanelContext& c, float) {
     drawn::TextWrapped("This step recorded no stored rows for this layer and KV head.");
     return;
   }
-  const int bits = p.spec.rfind("bits:", 0) == 0 ? std::atoi(p.spec.c_str() + 5) : 8;
-  const int levels = 1 << bits;
+  const int levels = 1 << oldest->row.bits;  // the quantizer's own, not read back from the spec string
   const float th = ImGui::GetTextLineHeight();
   const float label_w = ImGui::CalcTextSize("K @000 ").x;
   // The numbers after the strips take what their longest line needs; the strips share the rest.

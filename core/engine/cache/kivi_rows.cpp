@@ -84,6 +84,7 @@ class KiviRows final : public QuantizedRows {
     const std::size_t row = std::size_t(p) * std::size_t(shape_.row_dim);
     const int first = g * shape_.d_head, last = first + shape_.d_head;
     StoredRow& s = *out;
+    s.bits = bits_;
     s.key_coded = sealed(p);
     s.key_group_first = p / kKeyGroup * kKeyGroup;
     s.key_group_last = s.key_group_first + kKeyGroup - 1;

@@ -25,6 +25,7 @@ struct RowShape {
 // codes, their (zero, scale) pairs and what a read returns. Keys share a pair per channel over a group
 // of positions, values one pair per position; a key still waiting for its group is stored as fp16.
 struct StoredRow {
+  int bits = 0;                           // per code: 2^bits levels
   bool key_coded = false;                 // false: the key waits in fp16 (KIVI's residual)
   int key_group_first = -1, key_group_last = -1;  // the positions sharing the key channels' pairs
   std::vector<int> key_codes, value_codes;        // d_head each (key_codes empty while in fp16)
