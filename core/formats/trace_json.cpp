@@ -112,7 +112,10 @@ nlohmann::json step_to_json(const StepTrace& t, const TraceJsonOptions& options)
   j["top"] = top;
   if (t.cached.ran) j["cached"] = mode_to_json(t.cached, options);
   if (t.uncached.ran) j["uncached"] = mode_to_json(t.uncached, options);
-  if (t.both_ran()) j["max_abs_logit_diff"] = t.max_abs_logit_diff;
+  if (t.both_ran()) {
+    j["max_abs_logit_diff"] = t.max_abs_logit_diff;
+    j["top1_agrees"] = t.top1_agrees;
+  }
   if (options.logits) {
     const RowVector& logits = t.cached.ran ? t.cached.logits : t.uncached.logits;
     j["logits"] = std::vector<float>(logits.data(), logits.data() + logits.size());

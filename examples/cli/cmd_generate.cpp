@@ -108,6 +108,16 @@ int run_generate(const GenerateOptions& o) {
   if (o.json) {
     nlohmann::json doc;
     doc["model"] = loaded.name;
+    doc["compute_dtype"] = compute_dtype_name(loaded.model->numerics().compute);
+    doc["same_order"] = loaded.model->numerics().same_order;
+    // The first step whose two modes disagree on the most likely token (null: none did).
+    nlohmann::json parting = nullptr;
+    for (const StepTrace& t : session.history())
+      if (t.both_ran() && !t.top1_agrees) {
+        parting = t.step;
+        break;
+      }
+    doc["first_parting_step"] = parting;
     doc["text"] = tokenizer.decode(tokens);
     doc["tokens"] = tokens;
     doc["steps"] = steps;

@@ -13,9 +13,23 @@ void ModelOptions::add_to(CLI::App& command) {
       command.add_option("--preset", preset, "built-in model: " + presets_help());
   command.add_option("--model", model_dir, "Hugging Face GPT-2 folder: config.json, model.safetensors, vocab.json, merges.txt")
       ->excludes(preset_option);
+  command.add_option("--compute-dtype", compute_dtype,
+                     "round every operation's output to " + compute_dtype_names() +
+                         " (float32 sums inside each product), both modes alike; default f32");
+  command.add_flag("--same-order", same_order,
+                   "every matrix product row by row through the decode kernel, so the uncached pass sums in the "
+                   "cached pass's order");
 }
 
-LoadedModel ModelOptions::load() const { return model_dir.empty() ? load_preset(preset) : load_model_folder(model_dir); }
+LoadedModel ModelOptions::load() const {
+  Numerics numerics;
+  if (!parse_compute_dtype(compute_dtype, &numerics.compute))
+    throw UsageError("--compute-dtype must be one of " + compute_dtype_names() + ", got '" + compute_dtype + "'");
+  numerics.same_order = same_order;
+  LoadedModel loaded = model_dir.empty() ? load_preset(preset) : load_model_folder(model_dir);
+  loaded.model = with_numerics(loaded.model, numerics);
+  return loaded;
+}
 
 CLI::Validator positive_integer() {
   return CLI::Validator(

@@ -12,8 +12,10 @@ namespace kvscope::cli {
 struct ModelOptions {
   std::string preset = "demo";
   std::string model_dir;
+  std::string compute_dtype = "f32";  // --compute-dtype: every operation's output rounded to it
+  bool same_order = false;            // --same-order: matrix products row by row, as decode runs them
   void add_to(CLI::App& command);
-  LoadedModel load() const;
+  LoadedModel load() const;  // in the numerics the options name
 };
 
 // Accepts integers >= 1 with a short message ("--window: must be a positive integer, got 0").

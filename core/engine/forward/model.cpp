@@ -43,7 +43,7 @@ void Model::project_qkv_fused(int layer, ForwardScratch& s) const {
   const LayerWeights& w = weights_.layers[layer];
   const int d = config_.d_model;
   pre_norm(s.x, w.ln_1_gamma, w.ln_1_beta, s.normed);
-  linear(s.normed, w.attn_qkv, config_.qkv_bias ? &w.attn_qkv_bias : nullptr, s.qkv);
+  project(s.normed, w.attn_qkv, config_.qkv_bias ? &w.attn_qkv_bias : nullptr, s.qkv);
   s.q = s.qkv.leftCols(d);
   s.k = s.qkv.middleCols(d, d);
   s.v = s.qkv.rightCols(d);
@@ -57,12 +57,14 @@ void Model::project_qkv_separate(int layer, ForwardScratch& s, int first_positio
   const int d_head = config_.d_head();
   const float offset = gain_offset();
   pre_norm(s.x, w.ln_1_gamma, w.ln_1_beta, s.normed);
-  linear(s.normed, w.attn_q, bias_or_null(w.attn_q_bias), s.q);
-  linear(s.normed, w.attn_k, bias_or_null(w.attn_k_bias), s.k);
-  linear(s.normed, w.attn_v, bias_or_null(w.attn_v_bias), s.v);
+  project(s.normed, w.attn_q, bias_or_null(w.attn_q_bias), s.q);
+  project(s.normed, w.attn_k, bias_or_null(w.attn_k_bias), s.k);
+  project(s.normed, w.attn_v, bias_or_null(w.attn_v_bias), s.v);
   if (w.q_norm.size()) {
     rms_norm_in_place(s.q, w.q_norm, config_.layer_norm_eps, d_head, offset);
     rms_norm_in_place(s.k, w.k_norm, config_.layer_norm_eps, d_head, offset);
+    round(s.q);
+    round(s.k);
   }
   s.k_unrotated = s.k;
   if (!config_.rotary()) return;
@@ -71,6 +73,8 @@ void Model::project_qkv_separate(int layer, ForwardScratch& s, int first_positio
     apply_rope(s.q.row(i).data(), config_.n_head, d_head, first_position + int(i), freq);
     apply_rope(s.k.row(i).data(), config_.kv_heads(), d_head, first_position + int(i), freq);
   }
+  round(s.q);
+  round(s.k);
 }
 
 // Per query row and head: softmax(q K^T x scale) over the keys the row reads (scale 1/sqrt(d_head), or
@@ -151,10 +155,13 @@ void Model::attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i,
       if (cap > 0.0f) weights[j] = cap * std::tanh(weights[j] / cap);
       max_score = std::max(max_score, weights[j]);
     }
+    round_values(numerics_, weights, count);  // the scores as a half-precision kernel writes them
     float sum = 0.0f;
     for (int j = 0; j < count; ++j) sum += (weights[j] = std::exp(weights[j] - max_score));
     for (int j = 0; j < count; ++j) weights[j] /= sum;
+    round_values(numerics_, weights, count);
     kernels.weighted_sum(weights, lane.value_rows.data(), count, d_head, s.mixed.row(i).data() + q_off);
+    round_values(numerics_, s.mixed.row(i).data() + q_off, d_head);
     if (attention)
       for (int j = 0; j < count; ++j) (*attention)[std::size_t(h)](i, keys[std::size_t(j)]) = weights[j];
     if (received)
@@ -169,20 +176,31 @@ void Model::mlp(int layer, ForwardScratch& s) const {
   const FamilyTraits& f = config_.traits();
   pre_norm(s.x, w.ln_2_gamma, w.ln_2_beta, s.normed);
   if (f.mlp == MlpKind::Gelu) {
-    linear(s.normed, w.mlp_fc, bias_or_null(w.mlp_fc_bias), s.hidden);
+    project(s.normed, w.mlp_fc, bias_or_null(w.mlp_fc_bias), s.hidden);
     gelu_in_place(s.hidden);
-    linear(s.hidden, w.mlp_proj, bias_or_null(w.mlp_proj_bias), s.projected);
+    round(s.hidden);
+    project(s.hidden, w.mlp_proj, bias_or_null(w.mlp_proj_bias), s.projected);
   } else {
-    linear(s.normed, w.mlp_gate, nullptr, s.hidden);
-    linear(s.normed, w.mlp_up, nullptr, s.up);
+    project(s.normed, w.mlp_gate, nullptr, s.hidden);
+    project(s.normed, w.mlp_up, nullptr, s.up);
     if (f.mlp == MlpKind::GeluGated)
       gelu_gate_in_place(s.hidden, s.up);
     else
       swiglu_in_place(s.hidden, s.up);
-    linear(s.hidden, w.mlp_proj, nullptr, s.projected);
+    round(s.hidden);
+    project(s.hidden, w.mlp_proj, nullptr, s.projected);
   }
-  if (f.sandwich_norms) rms_norm_in_place(s.projected, w.post_mlp_norm, config_.layer_norm_eps, config_.d_model, gain_offset());
+  if (f.sandwich_norms) {
+    rms_norm_in_place(s.projected, w.post_mlp_norm, config_.layer_norm_eps, config_.d_model, gain_offset());
+    round(s.projected);
+  }
   s.x += s.projected;
+  round(s.x);
+}
+
+void Model::project(const Matrix& x, const WeightMatrix& w, const Vector* bias, Matrix& y) const {
+  linear(x, w, bias, y, numerics_.same_order);
+  round(y);
 }
 
 // The family's norm of rows x into out: LayerNorm (gain and bias) or RMSNorm (gain, maybe 1 + w).
@@ -193,6 +211,7 @@ void Model::pre_norm(const Matrix& x, const Vector& gain, const Vector& bias, Ma
     out = x;
     rms_norm_in_place(out, gain, config_.layer_norm_eps, config_.d_model, gain_offset());
   }
+  round(out);
 }
 
 void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
@@ -212,9 +231,13 @@ void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvRows& 
     cache.write(layer, first_position + int(i), mla ? s.latent.row(i).data() : s.k.row(i).data(), mla ? nullptr : s.v.row(i).data());
   // x += attention output W_o^T (+ b) (Gemma 3: normed first), then the MLP.
   const LayerWeights& w = weights_.layers[layer];
-  linear(s.mixed, w.attn_proj, bias_or_null(w.attn_proj_bias), s.projected);
-  if (config_.traits().sandwich_norms) rms_norm_in_place(s.projected, w.post_attn_norm, config_.layer_norm_eps, config_.d_model, gain_offset());
+  project(s.mixed, w.attn_proj, bias_or_null(w.attn_proj_bias), s.projected);
+  if (config_.traits().sandwich_norms) {
+    rms_norm_in_place(s.projected, w.post_attn_norm, config_.layer_norm_eps, config_.d_model, gain_offset());
+    round(s.projected);
+  }
   s.x += s.projected;
+  round(s.x);
   mlp(layer, s);
 }
 
@@ -255,11 +278,9 @@ void Model::record_layer(LayerRecord& r, bool with_rows, const ForwardScratch& s
   }
 }
 
-void Model::forward_cached(const std::vector<int>& tokens, KvRows& cache, int window, RowVector& logits,
-                           ForwardRecord* record, ForwardScratch* scratch) const {
+void Model::run_stack(const std::vector<int>& tokens, KvRows& cache, int window, ForwardRecord* record,
+                      ForwardScratch& s) const {
   assert(!tokens.empty() && "a forward call feeds at least one token");
-  ForwardScratch local;
-  ForwardScratch& s = scratch ? *scratch : local;
   const int first = cache.next_position(), n = int(tokens.size()), d = config_.d_model;
   s.x.resize(n, d);
   for (int i = 0; i < n; ++i) {
@@ -275,6 +296,7 @@ void Model::forward_cached(const std::vector<int>& tokens, KvRows& cache, int wi
     weights_.position_embedding.widen_row(first + i, s.position_row.data());
     s.x.row(i) += s.position_row;
   }
+  round(s.x);
 
   // Positions each layer held before the call (any KV head), to tell what the call evicted.
   std::vector<std::vector<int>> held_before;
@@ -304,14 +326,36 @@ void Model::forward_cached(const std::vector<int>& tokens, KvRows& cache, int wi
     }
     record->output_head_macs = std::int64_t(d) * config_.vocab_size;
   }
+}
 
-  // logits = FinalNorm(newest row) W_head^T.
-  s.last = s.x.row(n - 1);
-  pre_norm(s.last, weights_.ln_f_gamma, weights_.ln_f_beta, s.normed);
-  linear(s.normed, weights_.output_head(), nullptr, s.out);
+void Model::head_logits(const Matrix& rows, ForwardScratch& s) const {
+  pre_norm(rows, weights_.ln_f_gamma, weights_.ln_f_beta, s.normed);
+  project(s.normed, weights_.output_head(), nullptr, s.out);
   const float cap = config_.final_softcap;
-  if (cap > 0.0f) s.out = (cap * (s.out.array() / cap).tanh()).matrix();
+  if (cap > 0.0f) {
+    s.out = (cap * (s.out.array() / cap).tanh()).matrix();
+    round(s.out);
+  }
+}
+
+void Model::forward_cached(const std::vector<int>& tokens, KvRows& cache, int window, RowVector& logits,
+                           ForwardRecord* record, ForwardScratch* scratch) const {
+  ForwardScratch local;
+  ForwardScratch& s = scratch ? *scratch : local;
+  run_stack(tokens, cache, window, record, s);
+  // logits = FinalNorm(newest row) W_head^T.
+  s.last = s.x.bottomRows(1);
+  head_logits(s.last, s);
   logits = s.out.row(0);
+}
+
+void Model::forward_cached_all(const std::vector<int>& tokens, KvRows& cache, int window, Matrix& logits,
+                               ForwardScratch* scratch) const {
+  ForwardScratch local;
+  ForwardScratch& s = scratch ? *scratch : local;
+  run_stack(tokens, cache, window, nullptr, s);
+  head_logits(s.x, s);
+  logits = s.out;
 }
 
 void Model::forward_uncached(const std::vector<int>& tokens, int window, RowVector& logits,
@@ -328,6 +372,13 @@ void Model::forward_uncached(const std::vector<int>& tokens, int window, RowVect
       l.evicted_rows.clear();
       l.held_rows.clear();
     }
+}
+
+std::shared_ptr<const Model> with_numerics(std::shared_ptr<const Model> model, Numerics numerics) {
+  if (model->numerics() == numerics) return model;
+  auto copy = std::make_shared<Model>(*model);
+  copy->set_numerics(numerics);
+  return copy;
 }
 
 }  // namespace kvscope

@@ -12,10 +12,12 @@
 // positions (per KV head) or hold them quantized; a query then reads only the held positions.
 // Multi-head latent attention (config.mla()) caches a latent row per layer and position and rebuilds
 // K and V from the rows attention reads, in both ways alike (core/engine/forward/model_mla.cpp).
+#include <memory>
 #include <vector>
 
 #include "core/engine/model/config.h"
 #include "core/engine/forward/forward_record.h"
+#include "core/engine/forward/numerics.h"
 #include "core/engine/cache/kv_cache.h"
 #include "core/engine/cache/kv_rows.h"
 #include "core/engine/model/weights.h"
@@ -55,6 +57,14 @@ class Model {
 
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
+  // How it computes (numerics.h): float32 in each kernel's own order unless set otherwise.
+  const Numerics& numerics() const { return numerics_; }
+  void set_numerics(Numerics numerics) { numerics_ = numerics; }
+
+  // Like forward_cached, but the logits of every new position, [tokens, vocab]: what a verifier of
+  // several drafted tokens reads (speculative decoding).
+  void forward_cached_all(const std::vector<int>& tokens, KvRows& cache, int window, Matrix& logits,
+                          ForwardScratch* scratch = nullptr) const;
 
   // Appends tokens at positions cache.next_position()... and returns the logits [vocab] of the
   // newest position. record may be null. The caller keeps learned positions below the context length.
@@ -77,10 +87,19 @@ class Model {
   void attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i, int kv_head, int first_position,
                   const KvLayerView& view, int window, ForwardRecord* record) const;
   void mlp(int layer, ForwardScratch& s) const;
+  // y = x W^T (+ b) in this model's numerics: row by row under same_order, the output rounded.
+  void project(const Matrix& x, const WeightMatrix& w, const Vector* bias, Matrix& y) const;
+  void round(Matrix& x) const { round_values(numerics_, x); }
+  // Embeds tokens, runs every layer on the cache and advances it; s.x is then the new rows' stream.
+  void run_stack(const std::vector<int>& tokens, KvRows& cache, int window, ForwardRecord* record,
+                 ForwardScratch& s) const;
+  // FinalNorm(x rows) W_head^T (softcapped) into s.out.
+  void head_logits(const Matrix& rows, ForwardScratch& s) const;
   void record_layer(LayerRecord& record, bool with_rows, const ForwardScratch& s, int first_position) const;
 
   ModelConfig config_;
   ModelWeights weights_;
+  Numerics numerics_;
   const std::vector<double>& inv_freq(int layer) const { return config_.layer_local(layer) ? inv_freq_local_ : inv_freq_; }
   float gain_offset() const { return config_.traits().norm_gain_offset ? 1.0f : 0.0f; }
   void pre_norm(const Matrix& x, const Vector& gain, const Vector& bias, Matrix& out) const;
@@ -88,5 +107,8 @@ class Model {
   std::vector<double> inv_freq_;        // rotary inverse frequencies (empty for learned positions)
   std::vector<double> inv_freq_local_;  // of local layers: their own RoPE base (Gemma 3)
 };
+
+// `model` computing in `numerics`: itself when it already does, else a copy (weights included).
+std::shared_ptr<const Model> with_numerics(std::shared_ptr<const Model> model, Numerics numerics);
 
 }  // namespace kvscope

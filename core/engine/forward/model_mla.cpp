@@ -27,9 +27,9 @@ void Model::project_mla(int layer, ForwardScratch& s, int first_position) const 
   const int d_head = config_.d_head(), nope = config_.qk_nope_dim(), rope = config_.qk_rope_dim;
   const int r = config_.kv_lora_rank;
   pre_norm(s.x, w.ln_1_gamma, w.ln_1_beta, s.normed);
-  linear(s.normed, w.attn_q, nullptr, s.q);
-  linear(s.normed, w.attn_kv_down, nullptr, s.k_nope);  // [n, r] the latent, staged in k_nope
-  linear(s.normed, w.attn_k_rope, nullptr, s.v_up);     // [n, rope] the shared key before rotation
+  project(s.normed, w.attn_q, nullptr, s.q);
+  project(s.normed, w.attn_kv_down, nullptr, s.k_nope);  // [n, r] the latent, staged in k_nope
+  project(s.normed, w.attn_k_rope, nullptr, s.v_up);     // [n, rope] the shared key before rotation
   const Eigen::Index n = s.q.rows();
   s.latent.resize(n, r + rope);
   s.latent.leftCols(r) = s.k_nope;
@@ -39,6 +39,8 @@ void Model::project_mla(int layer, ForwardScratch& s, int first_position) const 
     for (int h = 0; h < config_.n_head; ++h) apply_rope(s.q.row(i).data() + h * d_head + nope, 1, rope, pos, inv_freq_);
     apply_rope(s.latent.row(i).data() + r, 1, rope, pos, inv_freq_);
   }
+  round(s.q);
+  round(s.latent);
 }
 
 // K and V of the positions the new rows will read (the held ones inside the first row's window, then
@@ -64,8 +66,8 @@ KvLayerView Model::rebuild_kv(int layer, ForwardScratch& s, int first_position, 
   s.latent_read.resize(m, r);
   for (Eigen::Index i = 0; i < m; ++i) s.latent_read.row(i) = Eigen::Map<const RowVector>(row_of(s.rebuilt[std::size_t(i)]), r);
   // [m, heads x nope] and [m, heads x head_dim]: the up-projections, one matrix product each.
-  linear(s.latent_read, w.attn_k_up, nullptr, s.k_nope);
-  linear(s.latent_read, w.attn_v_up, nullptr, s.v_up);
+  project(s.latent_read, w.attn_k_up, nullptr, s.k_nope);
+  project(s.latent_read, w.attn_v_up, nullptr, s.v_up);
   s.k_rebuilt.resize(key_end, q_dim);
   s.v_rebuilt.resize(key_end, q_dim);
   for (Eigen::Index i = 0; i < m; ++i) {

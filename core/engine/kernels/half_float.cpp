@@ -66,4 +66,11 @@ std::uint16_t float_to_bfloat16(float value) {
   return std::uint16_t((x + 0x7fffu + ((x >> 16) & 1)) >> 16);
 }
 
+void round_through_half(float* values, std::size_t n, bool bf16) {
+  if (bf16)
+    for (std::size_t i = 0; i < n; ++i) values[i] = bfloat16_to_float(float_to_bfloat16(values[i]));
+  else
+    for (std::size_t i = 0; i < n; ++i) values[i] = half_to_float(float_to_half(values[i]));
+}
+
 }  // namespace kvscope

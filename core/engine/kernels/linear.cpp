@@ -16,7 +16,7 @@ MatmulFn matmul_of(const KernelSet& k, WeightDtype dtype) {
   return dtype == WeightDtype::F16 ? k.matmul_f16 : dtype == WeightDtype::BF16 ? k.matmul_bf16 : k.matmul_f32;
 }
 
-void linear_view(const Matrix& x, const WeightView& w, const Vector* bias, Matrix& y) {
+void linear_view(const Matrix& x, const WeightView& w, const Vector* bias, Matrix& y, bool row_by_row) {
   assert(x.cols() == w.cols && "x W^T needs as many input values as W has columns");
   y.resize(x.rows(), w.rows);
   const Eigen::Index n = x.rows(), n_out = w.rows;
@@ -29,6 +29,8 @@ void linear_view(const Matrix& x, const WeightView& w, const Vector* bias, Matri
   auto rows = [&](Eigen::Index begin, Eigen::Index end) {
     if (n == 1)
       matvec(w.data, w.cols, x.data(), b, y.data(), begin, end);
+    else if (row_by_row)
+      for (Eigen::Index i = 0; i < n; ++i) matvec(w.data, w.cols, x.row(i).data(), b, y.row(i).data(), begin, end);
     else
       matmul(w.data, w.cols, x.data(), n, b, y.data(), n_out, begin, end);
   };
@@ -50,12 +52,12 @@ void linear_view(const Matrix& x, const WeightView& w, const Vector* bias, Matri
 void set_linear_threads(int n_threads) { resize_shared_pool(n_threads); }
 int linear_threads() { return shared_pool().size(); }
 
-void linear(const Matrix& x, const WeightMatrix& weight, const Vector* bias, Matrix& y) {
-  linear_view(x, weight.view(), bias, y);
+void linear(const Matrix& x, const WeightMatrix& weight, const Vector* bias, Matrix& y, bool row_by_row) {
+  linear_view(x, weight.view(), bias, y, row_by_row);
 }
 
 void linear(const Matrix& x, const Matrix& weight, const Vector* bias, Matrix& y) {
-  linear_view(x, {WeightDtype::F32, weight.data(), weight.rows(), weight.cols()}, bias, y);
+  linear_view(x, {WeightDtype::F32, weight.data(), weight.rows(), weight.cols()}, bias, y, false);
 }
 
 }  // namespace kvscope

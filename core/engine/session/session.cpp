@@ -173,7 +173,13 @@ void DecodeSession::run_forwards(StepTrace& t, KvCache& cache, PolicyKvCache& po
     t.uncached.seconds = seconds_since(start);
     add_totals(t.uncached, previous ? &previous->uncached : nullptr);
   }
-  if (t.both_ran()) t.max_abs_logit_diff = (t.cached.logits - t.uncached.logits).cwiseAbs().maxCoeff();
+  if (t.both_ran()) {
+    t.max_abs_logit_diff = (t.cached.logits - t.uncached.logits).cwiseAbs().maxCoeff();
+    Eigen::Index top_cached = 0, top_uncached = 0;
+    t.cached.logits.maxCoeff(&top_cached);
+    t.uncached.logits.maxCoeff(&top_uncached);
+    t.top1_agrees = top_cached == top_uncached;
+  }
 }
 
 const StepTrace& DecodeSession::step() {

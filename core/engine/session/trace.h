@@ -98,6 +98,9 @@ struct StepTrace {
   ModeTrace cached;
   ModeTrace uncached;
   float max_abs_logit_diff = 0.0f;         // between the two modes; meaningful only when both ran
+  // Whether the two modes' most likely next tokens are the same (when both ran): greedy decoding
+  // parts at the first step where they are not.
+  bool top1_agrees = true;
   // True when the large tensors were dropped to bound memory (DecodeSession keeps them for its newest
   // steps only): the uncached mode's attention, K/V/Q rows, latent rows and logits, and the cached
   // mode's attention, queries and logits; MLA's rebuilt K/V rows in both. Everything else, the cached K/V rows included, stays. recompute_step() brings
