@@ -63,3 +63,20 @@ TEST_CASE("demo-llama: scripts/train-demo-llama.sh retrains the built-in model b
   CHECK(file_bytes(out + "/tokenizer.json") == file_bytes(folder + "/tokenizer.json"));
   CHECK(file_bytes(out + "/model.safetensors") == file_bytes(folder + "/model.safetensors"));
 }
+
+TEST_CASE("demo-llama-draft: scripts/train-demo-llama-draft.sh retrains the built-in draft byte for byte", "[demo_llama][cli][slow]") {
+  if (test::kSanitizedBuild) {
+    WARN("not run in sanitizer builds: training takes minutes there");
+    return;
+  }
+  test::TempDir dir("demo_llama_draft_retrain");
+  const std::string out = dir / "demo-llama-draft";
+  const std::string command = "bash " KVSCOPE_SOURCE_DIR "/scripts/train-demo-llama-draft.sh " KVSCOPE_CLI " " + out +
+                              " >" + dir / "log" + " 2>&1";
+  REQUIRE(std::system(command.c_str()) == 0);
+  const std::string folder = KVSCOPE_SOURCE_DIR "/examples/models/demo-llama-draft";
+  CHECK(file_bytes(out + "/model.safetensors") == file_bytes(folder + "/model.safetensors"));
+  CHECK(file_bytes(out + "/config.json") == file_bytes(folder + "/config.json"));
+  // The draft shares demo-llama's tokenizer: its ids mean the same tokens.
+  CHECK(file_bytes(folder + "/tokenizer.json") == file_bytes(KVSCOPE_SOURCE_DIR "/examples/models/demo-llama/tokenizer.json"));
+}

@@ -12,6 +12,7 @@ const std::vector<EmbeddedFile>& embedded_demo_model();
 const std::vector<EmbeddedFile>& embedded_demo_llama_model();
 // examples/models/demo-mla: config.json, model.safetensors, tokenizer.json (demo-llama's tokenizer)
 const std::vector<EmbeddedFile>& embedded_demo_mla_model();
+const std::vector<EmbeddedFile>& embedded_demo_llama_draft_model();  // config.json, model.safetensors
 // examples/models/gemma3-layout: config.json only (random weights; demo-llama's tokenizer)
 const std::vector<EmbeddedFile>& embedded_gemma3_layout_model();
 

@@ -14,17 +14,21 @@ namespace kvscope {
 
 namespace {
 // A built-in model from its compiled-in Hugging Face files: config.json, model.safetensors and the
-// tokenizer file `tokenizer_file`, read by `make_tokenizer(text, name)`.
+// tokenizer file `tokenizer_file`, read by `make_tokenizer(text, name)`, from `tokenizer_of` (another
+// built-in model whose tokenizer this one shares) or else from its own files.
 template <class MakeTokenizer>
 LoadedModel load_embedded(const std::vector<EmbeddedFile>& files, const std::string& name,
-                          const std::string& tokenizer_file, MakeTokenizer make_tokenizer) {
+                          const std::string& tokenizer_file, MakeTokenizer make_tokenizer,
+                          const std::vector<EmbeddedFile>* tokenizer_of = nullptr, const std::string& owner = "") {
   const std::string prefix = "built-in " + name + " ";
   const ModelConfig config = parse_hf_config(find_embedded(files, "config.json")->text(), prefix + "config.json");
   const EmbeddedFile& weights = *find_embedded(files, "model.safetensors");
   const SafetensorsFile file(prefix + "model.safetensors", weights.data, weights.size);
   LoadedModel loaded;
   loaded.name = name;
-  loaded.tokenizer = make_tokenizer(find_embedded(files, tokenizer_file.c_str())->text(), prefix + tokenizer_file);
+  loaded.tokenizer = tokenizer_of ? make_tokenizer(find_embedded(*tokenizer_of, tokenizer_file.c_str())->text(),
+                                                   "built-in " + owner + " " + tokenizer_file)
+                                  : make_tokenizer(find_embedded(files, tokenizer_file.c_str())->text(), prefix + tokenizer_file);
   loaded.model = std::make_shared<Model>(config, read_hf_weights(file, config));
   return loaded;
 }
@@ -36,6 +40,8 @@ const std::vector<PresetInfo>& builtin_presets() {
        "GPT-2 style: learned positions, 4 heads each with its own K/V; word vocabulary"},
       {"demo-llama", "RoPE, grouped-query attention, any text",
        "Llama style: rotary positions, 4 query heads sharing 2 KV heads; any text (byte-level BPE)"},
+      {"demo-llama-draft", "demo-llama's draft: 1 layer, a quarter wide",
+       "demo-llama's draft for speculative decoding: the same tokenizer and corpus, 1 layer, a quarter of the width"},
       {"demo-mla", "multi-head latent attention, any text",
        "Latent attention (MLA): caches one small latent row per position, rebuilds K and V from it"},
       {"gemma3-layout", "Gemma 3's local and global layers, random weights",
@@ -61,6 +67,9 @@ LoadedModel load_preset(const std::string& name, WeightDtype random_dtype) {
     return std::make_shared<HfTokenizer>(HfTokenizer::from_text(text, where));
   };
   if (name == "demo-llama") return load_embedded(embedded_demo_llama_model(), name, "tokenizer.json", hf_tokenizer);
+  if (name == "demo-llama-draft")  // a draft and its target share one tokenizer
+    return load_embedded(embedded_demo_llama_draft_model(), name, "tokenizer.json", hf_tokenizer,
+                         &embedded_demo_llama_model(), "demo-llama");
   if (name == "demo-mla") return load_embedded(embedded_demo_mla_model(), name, "tokenizer.json", hf_tokenizer);
   if (name == "gemma3-layout") {  // Gemma 3's layout with seeded random weights: local and global layers to watch
     LoadedModel loaded;
