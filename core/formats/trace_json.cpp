@@ -93,6 +93,7 @@ nlohmann::json mode_to_json(const ModeTrace& mode, const TraceJsonOptions& optio
   j["cache_bytes"] = mode.cache_bytes;
   j["cache_bytes_allocated"] = mode.cache_bytes_allocated;
   if (mode.policy.active) j["policy"] = policy_to_json(mode.policy, int(mode.forward.layers.size()));
+  if (!mode.rolled_back.empty()) j["rolled_back"] = mode.rolled_back;
   return j;
 }
 

@@ -73,6 +73,9 @@ std::string cached_sentence(const StepTrace& t, FigureLog& f) {
   if (!l.evicted_rows.empty())
     s += (l.evicted_rows.size() == 1 ? "; row " : "; rows ") + f.note("position", l.evicted_rows.front(), position_runs(l.evicted_rows)) + " evicted by the " +
          (m.policy.active ? "policy" : "window");
+  if (!m.rolled_back.empty())
+    s += (m.rolled_back.size() == 1 ? "; row " : "; rows ") + f.note("position", m.rolled_back.front(), position_runs(m.rolled_back)) +
+         " then rolled back (rejected guesses)";
   return s + ".";
 }
 
@@ -136,7 +139,11 @@ Caption make_caption(const StepTrace& t, float tolerance) {
                 ", KL " + f.note("kl", p.kl_from_full, scientific(p.kl_from_full, 1), {{"policy", p.spec}}) +
                 " \xC2\xB7 raw max |\xCE\x94logit| " + diff;
     }
-    else
+    else if (t.rounded && !c.modes_agree) {  // not a failure either: 16-bit rounding after another summation order
+      c.lossy = true;
+      c.badge = f.note("numerics", 0, t.numerics) + " rounding: cached \xE2\x89\xA0 uncached, max |\xCE\x94logit| " + diff +
+                ", top-1 " + (t.top1_agrees ? "same \xE2\x9C\x93" : "differs \xE2\x9C\x95");
+    } else
       c.badge = std::string(c.modes_agree ? "cached = uncached \xE2\x9C\x93" : "cached \xE2\x89\xA0 uncached \xE2\x9C\x95") +
                 "  max |\xCE\x94logit| " + diff;
   } else {

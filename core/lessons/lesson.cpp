@@ -1,5 +1,7 @@
 #include "core/lessons/lesson.h"
 
+#include "core/engine/forward/numerics.h"
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -148,14 +150,25 @@ std::string policy_spec(const Reader& r, const std::string& spec, const std::str
   }
 }
 
-std::vector<std::string> parse_compare(const Reader& r) {
+std::string numerics_spec(const Reader& r, const std::string& spec, const std::string& what) {
+  Numerics n;
+  if (!parse_numerics(spec, &n))
+    r.fail(what + " \"" + spec + "\" is not a numerics spec (" + compute_dtype_names() + ", optionally \",same-order\")");
+  return spec;
+}
+
+// cache_policy: policy specs; precision: numerics specs.
+std::vector<std::string> parse_compare(const Reader& r, bool numerics) {
   std::vector<std::string> out;
   if (!r.j.contains("compare")) return out;
   const json& c = r.j["compare"];
-  if (!c.is_array()) r.fail("\"compare\" must be an array of policy specs");
+  const char* what = numerics ? "numerics spec" : "policy spec";
+  if (!c.is_array()) r.fail(std::string("\"compare\" must be an array of ") + what + "s");
   for (std::size_t i = 0; i < c.size(); ++i) {
-    if (!c[i].is_string()) r.fail("each of \"compare\" must be a policy spec string");
-    out.push_back(policy_spec(r, c[i].get<std::string>(), "\"compare\"[" + std::to_string(i) + "]"));
+    if (!c[i].is_string()) r.fail(std::string("each of \"compare\" must be a ") + what + " string");
+    const std::string where = "\"compare\"[" + std::to_string(i) + "]";
+    out.push_back(numerics ? numerics_spec(r, c[i].get<std::string>(), where)
+                           : policy_spec(r, c[i].get<std::string>(), where));
   }
   return out;
 }
@@ -236,6 +249,8 @@ const char* lesson_kind_name(LessonKind kind) {
     case LessonKind::CacheSize: return "cache_size";
     case LessonKind::CachePolicy: return "cache_policy";
     case LessonKind::Batch: return "batch";
+    case LessonKind::Speculative: return "speculative";
+    case LessonKind::Precision: return "precision";
   }
   return "?";
 }
@@ -260,7 +275,8 @@ Lesson parse_lesson(const std::string& text, const std::string& source) {
   if (!j.is_object()) throw DataError(source + ": a lesson must be a JSON object");
   const Reader r{j, source};
   r.only({"title", "summary", "kind", "preset", "prompt", "continuation", "layer", "head", "window", "key_step", "word",
-          "questions", "answer_tokens", "steps", "policy", "compare", "block_size", "actions"});
+          "questions", "answer_tokens", "steps", "policy", "compare", "block_size", "actions", "draft", "draft_tokens",
+          "numerics"});
   Lesson lesson;
   lesson.source = source;
   lesson.name = stem_of(source);
@@ -282,10 +298,19 @@ Lesson parse_lesson(const std::string& text, const std::string& source) {
   lesson.actions = parse_actions(r);
   lesson.steps = parse_steps(j, source);
   if (j.contains("policy")) lesson.policy = policy_spec(r, r.text("policy"), "\"policy\"");
-  lesson.compare = parse_compare(r);
+  lesson.compare = parse_compare(r, lesson.kind == LessonKind::Precision);
+  if (j.contains("draft")) lesson.draft = r.text("draft", true);
+  lesson.draft_tokens = int(r.integer("draft_tokens", 4, 0, 16));
+  if (j.contains("numerics")) lesson.numerics = numerics_spec(r, r.text("numerics", true), "\"numerics\"");
   if (lesson.kind == LessonKind::CachePolicy && lesson.policy.empty())
     r.fail("a cache_policy lesson needs a \"policy\"");
-  if (lesson.kind != LessonKind::CachePolicy && j.contains("compare")) r.fail("\"compare\" belongs to cache_policy lessons");
+  if (lesson.kind != LessonKind::CachePolicy && lesson.kind != LessonKind::Precision && j.contains("compare"))
+    r.fail("\"compare\" belongs to cache_policy and precision lessons");
+  if (lesson.kind != LessonKind::Speculative && (j.contains("draft") || j.contains("draft_tokens")))
+    r.fail("\"draft\" and \"draft_tokens\" belong to speculative lessons");
+  if (lesson.kind != LessonKind::Precision && j.contains("numerics")) r.fail("\"numerics\" belongs to precision lessons");
+  if (lesson.kind == LessonKind::Speculative && (j.contains("policy") || j.contains("continuation") || lesson.window != 0))
+    r.fail("a speculative lesson decodes greedily on plain caches (no \"policy\", \"continuation\" or \"window\")");
   if (lesson.kind == LessonKind::PrefixReuse && j.contains("policy")) r.fail("a prefix_reuse lesson runs the plain cache");
   if (lesson.title.empty()) lesson.title = lesson.prompt;
   if (lesson.kind == LessonKind::PrefixReuse && lesson.questions.empty())
@@ -293,8 +318,9 @@ Lesson parse_lesson(const std::string& text, const std::string& source) {
   if (lesson.kind == LessonKind::PrefixReuse && lesson.window != 0)
     r.fail("a prefix_reuse lesson runs without a window (\"window\": 0)");
   const bool has_questions = lesson.kind == LessonKind::PrefixReuse || lesson.kind == LessonKind::Batch;
-  if (!has_questions && (j.contains("questions") || j.contains("answer_tokens")))
-    r.fail("\"questions\" and \"answer_tokens\" belong to prefix_reuse and batch lessons");
+  if (!has_questions && j.contains("questions")) r.fail("\"questions\" belongs to prefix_reuse and batch lessons");
+  if (!has_questions && lesson.kind != LessonKind::Speculative && j.contains("answer_tokens"))
+    r.fail("\"answer_tokens\" belongs to prefix_reuse, batch and speculative lessons");
   if (lesson.kind != LessonKind::Batch && (j.contains("block_size") || j.contains("actions")))
     r.fail("\"block_size\" and \"actions\" belong to batch lessons");
   if (lesson.kind == LessonKind::Batch && (j.contains("policy") || j.contains("continuation") || lesson.window != 0))

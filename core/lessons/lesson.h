@@ -22,6 +22,12 @@
 //                  {"round": 3, "do": "truncate", "sequence": 1, "tokens": 9}   (rollback)
 //                  {"round": 3, "do": "edit", "sequence": 1, "position": 4, "text": " cache"}
 //                  {"round": 1, "do": "join", "text": "..."}; the panes follow sequence 0's own run
+//   speculative    a "draft" model (a built-in name, sharing the lesson model's tokenizer) guesses
+//                  "draft_tokens" ahead, the lesson's model checks them in one pass; "answer_tokens" new
+//                  tokens, greedy. Step 0 is the prefill, then one step per round
+//   precision      the lesson's model computing in "numerics" ("bf16", "f16", "f32", each optionally
+//                  ",same-order"), and "compare": other numerics run beside it on the same tokens; every
+//                  step measures cached against uncached in each
 // Any kind may set "policy": a cache policy spec for the cached mode ("sinks:4,window:12", "bits:8").
 // All built-in lessons are compiled into the binary (core/CMakeLists.txt).
 #include <cstdint>
@@ -32,10 +38,11 @@
 
 namespace kvscope {
 
-enum class LessonKind { Decode, Query, SameWord, ContextLimit, PrefixReuse, CacheSize, CachePolicy, Batch };
+enum class LessonKind { Decode, Query, SameWord, ContextLimit, PrefixReuse, CacheSize, CachePolicy, Batch, Speculative, Precision };
 constexpr LessonKind kLessonKinds[] = {LessonKind::Decode,       LessonKind::Query,       LessonKind::SameWord,
                                        LessonKind::ContextLimit, LessonKind::PrefixReuse, LessonKind::CacheSize,
-                                       LessonKind::CachePolicy,  LessonKind::Batch};
+                                       LessonKind::CachePolicy,  LessonKind::Batch,       LessonKind::Speculative,
+                                       LessonKind::Precision};
 const char* lesson_kind_name(LessonKind kind);  // "decode", "query", ...
 
 // batch lessons: a change to the sequences before a round runs.
@@ -92,7 +99,10 @@ struct Lesson {
   int block_size = 4;                  // batch
   std::vector<BatchAction> actions;    // batch, in round order
   std::string policy;                  // cache policy spec for the cached mode ("" = the plain cache)
-  std::vector<std::string> compare;    // cache_policy: more policy specs, run beside it
+  std::vector<std::string> compare;    // cache_policy: more policy specs; precision: more numerics specs
+  std::string draft = "demo-llama-draft";  // speculative
+  int draft_tokens = 4;                     // speculative: k
+  std::string numerics = "f32";             // precision: the lesson's own run
   std::vector<LessonStep> steps;
   std::string source;        // file path, or "built-in lesson NAME"
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/engine/forward/numerics.h"
 #include "core/lessons/caption.h"
 
 namespace kvscope {
@@ -489,6 +490,114 @@ void report_policy(const LessonInputs& in, const std::vector<StepTrace>& history
 
 }  // namespace
 
+// ---- speculative decoding: guess ahead, take back -------------------------------------------------------
+
+namespace {
+
+// A token as written, declared (its text may hold digits).
+std::string token(FigureLog& f, const Tokenizer& tokenizer, int id) {
+  return f.note("token", id, quoted(tokenizer.token_text(id)));
+}
+
+std::string quoted_texts(FigureLog& f, const Tokenizer& tokenizer, const std::vector<int>& ids) {
+  std::string s;
+  for (int id : ids) s += (s.empty() ? "" : ", ") + token(f, tokenizer, id);
+  return s;
+}
+
+void report_speculative(const LessonInputs& in, int step, LessonReport& r) {
+  const SpeculativeScript& script = *in.speculative;
+  const Tokenizer& tok = *in.model.tokenizer;
+  FigureLog& f = r.figures;
+  const json draft = {{"model", "draft"}}, target = {{"model", "target"}};
+  if (step == 0) {
+    r.lines.push_back("Prefill: the target and the draft (" + f.note("model_name", 0, script.draft_name) +
+                      ") each read the " + counted(f, "positions", script.prompt_length, "-token", "-token") +
+                      " prompt into their own cache; the target's first token " +
+                      token(f, tok, script.tokens[std::size_t(script.prompt_length)]) + " is pending.");
+  } else {
+    const SpeculativeRound& round = script.rounds[std::size_t(step - 1)];
+    const int k = int(round.drafted.size()), kept = round.accepted;
+    const int first = round.first_position, last = first + k;
+    std::string line = "Round " + count(f, "round", step - 1) + ": the draft guessed " + quoted_texts(f, tok, round.drafted) +
+                       " in " + counted(f, "draft_passes", round.draft_passes, "one-token pass", "one-token passes", draft) +
+                       "; the target checked them in one pass over positions " +
+                       f.note("position", first, position_range(first, last)) + " and kept " +
+                       count(f, "accepted", kept) + " of " + count(f, "drafted", k) + ".";
+    if (round.corrected)
+      line += " " + token(f, tok, round.drafted[std::size_t(kept)]) + " was not its choice: it takes " +
+              token(f, tok, round.next_id) + " instead, and " +
+              counted(f, "rows_rolled_back", round.target_rows_rolled_back, "row", "rows", target) +
+              " (positions " + f.note("position", first + kept + 1, position_range(first + kept + 1, last)) +
+              ") are rolled back from each cache.";
+    else
+      line += " Its own next token " + token(f, tok, round.next_id) + " comes free: nothing to roll back.";
+    r.lines.push_back(line);
+    // The rows behind it, per guess: how sure each model was.
+    std::string guesses;
+    for (int i = 0; i < k; ++i)
+      guesses += (i ? "; " : "") + token(f, tok, round.drafted[std::size_t(i)]) + " draft " +
+                 f.note("draft_probability", round.draft_probability[std::size_t(i)],
+                        fmt("%.2f", round.draft_probability[std::size_t(i)]), draft) +
+                 ", target " + f.note("target_probability", round.target_probability[std::size_t(i)],
+                                      fmt("%.2f", round.target_probability[std::size_t(i)]), target) +
+                 (i < kept ? " kept" : i == kept ? " rejected" : " not checked");
+    if (k > 0) r.details.push_back("Each guess's probability under each model: " + guesses + ".");
+  }
+  const SpeculativeScript::Totals& t = script.totals[std::size_t(step)];
+  const double rate = t.drafted > 0 ? double(t.accepted) / t.drafted : 0.0;
+  r.lines.push_back("So far " + counted(f, "new_tokens", t.new_tokens, "new token", "new tokens") + " from " +
+                    counted(f, "target_passes", t.target_passes, "target pass", "target passes") +
+                    ", where plain cached decoding needs " + counted(f, "plain_passes", t.plain_passes, "pass", "passes") +
+                    (t.drafted > 0 ? "; " + count(f, "accepted", t.accepted, {{"scope", "total"}}) + " of " +
+                                         count(f, "drafted", t.drafted, {{"scope", "total"}}) + " guesses kept (" +
+                                         f.note("acceptance_rate", rate, fmt("%.0f%%", 100.0 * rate)) + ")"
+                                   : std::string()) +
+                    "; the draft made " + counted(f, "draft_passes", t.draft_passes, "pass", "passes", {{"scope", "total"}}) + ".");
+  r.numbers["speculative"] = {{"target_passes", t.target_passes}, {"plain_passes", t.plain_passes},
+                              {"draft_passes", t.draft_passes},   {"drafted", t.drafted},
+                              {"accepted", t.accepted},           {"new_tokens", t.new_tokens}};
+}
+
+// ---- why cached != uncached: the same sums in another order -------------------------------------------
+
+std::string drift_line(const std::string& numerics, const std::vector<StepTrace>& history, int step, FigureLog& f) {
+  const StepTrace& t = history[std::size_t(step)];
+  float worst = 0.0f;
+  int parted = -1;
+  for (int s = 0; s <= step; ++s) {
+    worst = std::max(worst, history[std::size_t(s)].max_abs_logit_diff);
+    if (parted < 0 && !history[std::size_t(s)].top1_agrees) parted = s;
+  }
+  const json context = {{"numerics", numerics}};
+  return f.note("numerics", 0, numerics, context) + ": max |\xCE\x94logit| between cached and uncached " +
+         difference(f, "max_abs_logit_diff", t.max_abs_logit_diff, context) + " (at worst so far " +
+         difference(f, "max_abs_logit_diff_so_far", worst, context) + "); top token " +
+         (t.top1_agrees ? "the same" : "different") +
+         (parted >= 0 ? ", greedy decoding parts at step " + count(f, "step", parted, context) : "") + ".";
+}
+
+void report_precision(const LessonInputs& in, const std::vector<StepTrace>& history, int step, LessonReport& r) {
+  json numbers = json::array();
+  auto add = [&](const std::string& spec, const std::vector<StepTrace>& h) {
+    if (step >= int(h.size()) || !h[std::size_t(step)].both_ran()) return;
+    Numerics n;
+    parse_numerics(spec, &n);
+    r.lines.push_back(drift_line(describe(n), h, step, r.figures));
+    numbers.push_back({{"numerics", describe(n)}, {"max_abs_logit_diff", h[std::size_t(step)].max_abs_logit_diff},
+                       {"top1_agrees", h[std::size_t(step)].top1_agrees}});
+  };
+  add(in.lesson.numerics, history);
+  for (std::size_t i = 0; i < in.compared.size() && i < in.lesson.compare.size(); ++i)
+    if (in.compared[i]) add(in.lesson.compare[i], *in.compared[i]);
+  r.numbers["precision"] = numbers;
+  r.lines.push_back(r.figures.note("lesson_text", 0, "Why: a cached step multiplies one row, the uncached pass all rows at once, and the two kernels add "
+                    "the same products in another order; rounding to 16 bits turns float32's last-bit differences into "
+                    "whole bf16 steps. Same order, same sums: no difference."));
+}
+
+}  // namespace
+
 // ---- many sequences, one paged cache -------------------------------------------------------------------
 
 namespace {
@@ -605,6 +714,10 @@ LessonReport make_report(const LessonInputs& in, const std::vector<StepTrace>& h
     case LessonKind::Batch:
       if (in.batch) report_batch(in, history, step, r);
       break;
+    case LessonKind::Speculative:
+      if (in.speculative) report_speculative(in, step, r);
+      break;
+    case LessonKind::Precision: report_precision(in, history, step, r); break;
   }
   return r;
 }

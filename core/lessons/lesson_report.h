@@ -15,6 +15,7 @@
 #include "core/lessons/lesson_checks.h"
 #include "core/formats/model_source.h"
 #include "core/lessons/prefix_reuse.h"
+#include "core/lessons/speculative_script.h"
 #include "core/engine/session/trace.h"
 
 namespace kvscope {
@@ -57,6 +58,7 @@ struct LessonInputs {
   const PrefixScript* prefix = nullptr;  // prefix_reuse lessons
   std::vector<const std::vector<StepTrace>*> compared = {};  // cache_policy lessons: the "compare" runs
   const BatchScript* batch = nullptr;                         // batch lessons
+  const SpeculativeScript* speculative = nullptr;             // speculative lessons
 };
 
 LessonReport make_report(const LessonInputs& in, const std::vector<StepTrace>& history, int step);

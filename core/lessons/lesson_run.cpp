@@ -40,6 +40,14 @@ std::vector<int> encode_text(const Tokenizer& tokenizer, const std::string& text
   return ids;
 }
 
+namespace {
+Numerics lesson_numerics(const std::string& spec) {
+  Numerics n;
+  if (!parse_numerics(spec, &n)) throw DataError("\"" + spec + "\" is not a numerics spec");
+  return n;
+}
+}  // namespace
+
 LessonRun::LessonRun(Lesson lesson, LoadedModel model, bool check_fits)
     : lesson_(std::move(lesson)), model_(std::move(model)) {
   const std::string where = lesson_.source.empty() ? "" : lesson_.source + ": ";
@@ -55,6 +63,16 @@ LessonRun::LessonRun(Lesson lesson, LoadedModel model, bool check_fits)
       script_ = std::make_unique<PrefixScript>(
           run_prefix_script(model_, prompt_ids_, questions, lesson_.questions, lesson_.answer_tokens));
       lesson_steps_ = int(script_->traces.size());
+    } else if (lesson_.kind == LessonKind::Speculative) {
+      LoadedModel draft = load_preset(lesson_.draft);
+      draft.model = with_numerics(draft.model, model_.model->numerics());
+      if (check_fits && int(prompt_ids_.size()) + lesson_.answer_tokens > model_.model->config().context_length)
+        throw DataError("the prompt (" + std::to_string(prompt_ids_.size()) + " tokens) and " +
+                        std::to_string(lesson_.answer_tokens) + " new tokens do not fit the context of " +
+                        std::to_string(model_.model->config().context_length));
+      speculative_ = std::make_unique<SpeculativeScript>(
+          run_speculative_script(model_, draft, prompt_ids_, lesson_.draft_tokens, lesson_.answer_tokens));
+      lesson_steps_ = int(speculative_->traces.size());
     } else if (lesson_.kind == LessonKind::Batch) {
       if (!lesson_.policy.empty() || lesson_.window != 0)  // set from the command line or the window's fields
         throw DataError("a batch lesson runs the plain paged cache (no cache policy, no window)");
@@ -68,7 +86,8 @@ LessonRun::LessonRun(Lesson lesson, LoadedModel model, bool check_fits)
       SessionOptions options;
       options.window = lesson_.window;
       if (!lesson_.policy.empty()) options.kv_policy = parse_kv_policy(lesson_.policy);
-      session_ = std::make_unique<DecodeSession>(model_.model, model_.tokenizer, options);
+      session_ = std::make_unique<DecodeSession>(with_numerics(model_.model, lesson_numerics(lesson_.numerics)),
+                                                 model_.tokenizer, options);
       session_->start(prompt_ids_, forced_ids_);
       lesson_steps_ = lesson_.steps.empty() ? int(forced_ids_.size()) + 1 : int(lesson_.steps.size());
       if (check_fits) session_->check_steps(lesson_steps_);
@@ -90,10 +109,18 @@ void LessonRun::start_compared(SessionOptions options) {
   if (lesson_steps_ > int(forced_ids_.size()) + 1)
     throw DataError(where + "\"compare\" needs a \"continuation\" of at least " + std::to_string(lesson_steps_ - 1) +
                     " tokens (every policy is fed the same tokens); it has " + std::to_string(forced_ids_.size()));
-  options.run_uncached = false;  // rows and attention stay recorded: the window may show a compared run in its left pane
+  const bool precision = lesson_.kind == LessonKind::Precision;
+  // cache_policy: cached mode only (rows and attention stay recorded: the window may show a compared run in
+  // its left pane); precision: both modes, their difference being the point, and no rows.
+  options.run_uncached = precision;
+  if (precision) options.record_attention = options.record_rows = false;
   for (const std::string& spec : lesson_.compare) {
-    options.kv_policy = parse_kv_policy(spec);
-    compared_.push_back(std::make_unique<DecodeSession>(model_.model, model_.tokenizer, options));
+    std::shared_ptr<const Model> model = model_.model;
+    if (precision)
+      model = with_numerics(model, lesson_numerics(spec));
+    else
+      options.kv_policy = parse_kv_policy(spec);
+    compared_.push_back(std::make_unique<DecodeSession>(model, model_.tokenizer, options));
     compared_.back()->start(prompt_ids_, forced_ids_);
   }
 }
@@ -118,11 +145,18 @@ int LessonRun::key_step() const {
       }
     return best;
   }
+  if (speculative_ && lesson_.key_step < 0) {
+    // The first round that both kept and took back guesses: both kinds of row on screen.
+    const std::vector<SpeculativeRound>& rounds = speculative_->rounds;
+    for (std::size_t r = 0; r < rounds.size(); ++r)
+      if (rounds[r].accepted > 0 && rounds[r].accepted < int(rounds[r].drafted.size())) return int(r) + 1;
+  }
   return lesson_.key_step >= 0 && lesson_.key_step < lesson_steps_ ? lesson_.key_step : lesson_steps_ - 1;
 }
 
 LessonInputs LessonRun::inputs() const {
-  return LessonInputs{lesson_, model_, prompt_ids_, forced_ids_, script_.get(), compared_histories(), batch_.get()};
+  return LessonInputs{lesson_, model_, prompt_ids_, forced_ids_, script_.get(), compared_histories(), batch_.get(),
+                      speculative_.get()};
 }
 
 bool LessonRun::can_step(std::string* why_not) const {
@@ -131,8 +165,8 @@ bool LessonRun::can_step(std::string* why_not) const {
     return false;
   }
   if (session_) return session_->can_step(why_not);
-  if (steps_done() < int(script_->traces.size())) return true;
-  if (why_not) *why_not = "the lesson's script ends after step " + std::to_string(script_->traces.size() - 1);
+  if (steps_done() < int(script_traces().size())) return true;
+  if (why_not) *why_not = "the lesson's script ends after step " + std::to_string(script_traces().size() - 1);
   return false;
 }
 
@@ -142,7 +176,7 @@ void LessonRun::step() {
     for (std::unique_ptr<DecodeSession>& s : compared_) s->step();
   } else {
     if (!can_step()) throw UsageError("the lesson's script has no more steps");
-    script_shown_.push_back(script_->traces[std::size_t(steps_done())]);
+    script_shown_.push_back(script_traces()[std::size_t(steps_done())]);
   }
   reports_.push_back(make_report(inputs(), history(), steps_done()));
 }
@@ -172,6 +206,21 @@ nlohmann::json lesson_step_to_json(const LessonRun& run, int step) {
   const StepTrace& t = run.history()[std::size_t(step)];
   nlohmann::json j = step_to_json(t, TraceJsonOptions{});
   if (run.batch()) j["batch_round"] = batch_round_to_json(run.batch()->round(step));
+  if (run.speculative() && step > 0) {
+    const SpeculativeRound& r = run.speculative()->rounds[std::size_t(step - 1)];
+    j["speculative_round"] = {{"position", r.first_position},
+                              {"drafted", r.drafted},
+                              {"draft_probability", r.draft_probability},
+                              {"target_probability", r.target_probability},
+                              {"accepted", r.accepted},
+                              {"next_id", r.next_id},
+                              {"corrected", r.corrected},
+                              {"target_rows_written", r.target_rows_written},
+                              {"target_rows_rolled_back", r.target_rows_rolled_back},
+                              {"draft_rows_written", r.draft_rows_written},
+                              {"draft_rows_rolled_back", r.draft_rows_rolled_back},
+                              {"draft_passes", r.draft_passes}};
+  }
   const Caption c = make_caption(t);
   j["caption"] = {{"title", c.title}, {"uncached", c.uncached}, {"cached", c.cached}, {"badge", c.badge}};
   if (!c.policy.empty()) j["caption"]["policy"] = c.policy;
@@ -194,6 +243,8 @@ nlohmann::json lesson_run_to_json(const LessonRun& run) {
                  {"steps", run.lesson_steps()}, {"key_step", run.key_step()}};
   if (!l.policy.empty()) j["lesson"]["policy"] = l.policy;
   if (!l.compare.empty()) j["lesson"]["compare"] = l.compare;
+  if (l.kind == LessonKind::Speculative) j["lesson"]["draft"] = l.draft, j["lesson"]["draft_tokens"] = l.draft_tokens;
+  if (l.kind == LessonKind::Precision) j["lesson"]["numerics"] = l.numerics;
   j["model"] = run.model().name;
   const ModelConfig& config = run.model().model->config();
   j["config"] = {{"n_layer", config.n_layer},       {"n_head", config.n_head},

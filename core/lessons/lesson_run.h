@@ -1,6 +1,8 @@
 #pragma once
-// LessonRun: a lesson on a loaded model, step by step. Every kind but prefix_reuse steps a
-// DecodeSession (both modes, in lockstep); prefix_reuse steps through its PrefixScript. A batch lesson
+// LessonRun: a lesson on a loaded model, step by step. Every kind but prefix_reuse and speculative
+// steps a DecodeSession (both modes, in lockstep); prefix_reuse steps through its PrefixScript,
+// speculative through its SpeculativeScript (run at the start, with the lesson's draft model). A
+// precision lesson's session computes in the lesson's numerics, and each "compare" numerics runs its own. A batch lesson
 // also runs its BatchScript (every round, at the start): step i shows round i, and the DecodeSession
 // is sequence 0's own run, for the panes. Each step also gets its LessonReport. The window runs step() on a worker thread; kvscope-cli runs it in a loop.
 #include <memory>
@@ -14,6 +16,7 @@
 #include "core/lessons/lesson_report.h"
 #include "core/formats/model_source.h"
 #include "core/lessons/prefix_reuse.h"
+#include "core/lessons/speculative_script.h"
 #include "core/engine/session/session.h"
 
 namespace kvscope {
@@ -50,8 +53,10 @@ class LessonRun {
   const std::vector<LessonReport>& reports() const { return reports_; }
   // batch lessons: the whole batch run (null for other kinds).
   const BatchScript* batch() const { return batch_.get(); }
-  // cache_policy lessons: the histories of the "compare" policies, stepped with the lesson (same tokens).
+  // cache_policy and precision lessons: the histories of the "compare" runs, stepped with the lesson (same tokens).
   std::vector<const std::vector<StepTrace>*> compared_histories() const;
+  // speculative lessons: the whole run (null for other kinds).
+  const SpeculativeScript* speculative() const { return speculative_.get(); }
 
  private:
   LessonInputs inputs() const;
@@ -64,8 +69,10 @@ class LessonRun {
   std::unique_ptr<DecodeSession> session_;  // every kind but prefix_reuse
   std::vector<std::unique_ptr<DecodeSession>> compared_;  // cache_policy: one cached-only session per "compare"
   std::unique_ptr<PrefixScript> script_;    // prefix_reuse
+  std::unique_ptr<SpeculativeScript> speculative_;  // speculative
   std::unique_ptr<BatchScript> batch_;      // batch
-  std::vector<StepTrace> script_shown_;     // script_->traces[0..steps_done)
+  std::vector<StepTrace> script_shown_;     // the script's traces[0..steps_done)
+  const std::vector<StepTrace>& script_traces() const { return script_ ? script_->traces : speculative_->traces; }
   std::vector<LessonReport> reports_;
 };
 

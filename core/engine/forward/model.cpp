@@ -31,16 +31,17 @@ std::vector<int> held_union(const KvRows& cache, int layer, int n_kv_head) {
 }
 }  // namespace
 
-Model::Model(ModelConfig config, ModelWeights weights) : config_(config), weights_(std::move(weights)) {
+Model::Model(ModelConfig config, ModelWeights weights)
+    : config_(config), weights_(std::make_shared<const ModelWeights>(std::move(weights))) {
   validate(config_);
-  check_shapes(weights_, config_);
+  check_shapes(*weights_, config_);
   if (config_.rotary()) inv_freq_ = rope_inverse_frequencies(config_);
   if (config_.rotary() && config_.n_local_layers() > 0) inv_freq_local_ = rope_inverse_frequencies(config_, true);
 }
 
 // QkvLayout::Fused (GPT-2): qkv = Norm(x) W_qkv^T + b, split into Q | K | V.
 void Model::project_qkv_fused(int layer, ForwardScratch& s) const {
-  const LayerWeights& w = weights_.layers[layer];
+  const LayerWeights& w = weights_->layers[layer];
   const int d = config_.d_model;
   pre_norm(s.x, w.ln_1_gamma, w.ln_1_beta, s.normed);
   project(s.normed, w.attn_qkv, config_.qkv_bias ? &w.attn_qkv_bias : nullptr, s.qkv);
@@ -53,7 +54,7 @@ void Model::project_qkv_fused(int layer, ForwardScratch& s) const {
 // and k; then rotary positions turn q and k to their positions (a local layer by its own base). K is
 // cached after rotation, as Hugging Face and the reference do.
 void Model::project_qkv_separate(int layer, ForwardScratch& s, int first_position) const {
-  const LayerWeights& w = weights_.layers[layer];
+  const LayerWeights& w = weights_->layers[layer];
   const int d_head = config_.d_head();
   const float offset = gain_offset();
   pre_norm(s.x, w.ln_1_gamma, w.ln_1_beta, s.normed);
@@ -172,7 +173,7 @@ void Model::attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i,
 // MlpKind::Gelu (GPT-2): x += W_2 GELU(W_1 LayerNorm(x) + b_1) + b_2. Gated (Llama: silu, Gemma 3:
 // gelu_tanh): x += W_down (act(W_gate n) * W_up n), n = PreNorm(x); sandwich norms add a PostNorm.
 void Model::mlp(int layer, ForwardScratch& s) const {
-  const LayerWeights& w = weights_.layers[layer];
+  const LayerWeights& w = weights_->layers[layer];
   const FamilyTraits& f = config_.traits();
   pre_norm(s.x, w.ln_2_gamma, w.ln_2_beta, s.normed);
   if (f.mlp == MlpKind::Gelu) {
@@ -230,7 +231,7 @@ void Model::run_layer(int layer, ForwardScratch& s, int first_position, KvRows& 
   for (Eigen::Index i = 0; i < s.k.rows(); ++i)
     cache.write(layer, first_position + int(i), mla ? s.latent.row(i).data() : s.k.row(i).data(), mla ? nullptr : s.v.row(i).data());
   // x += attention output W_o^T (+ b) (Gemma 3: normed first), then the MLP.
-  const LayerWeights& w = weights_.layers[layer];
+  const LayerWeights& w = weights_->layers[layer];
   project(s.mixed, w.attn_proj, bias_or_null(w.attn_proj_bias), s.projected);
   if (config_.traits().sandwich_norms) {
     rms_norm_in_place(s.projected, w.post_attn_norm, config_.layer_norm_eps, config_.d_model, gain_offset());
@@ -288,12 +289,12 @@ void Model::run_stack(const std::vector<int>& tokens, KvRows& cache, int window,
     if (id < 0 || id >= config_.vocab_size)
       throw DataError("token id " + std::to_string(id) + " is outside the vocabulary (0.." +
                       std::to_string(config_.vocab_size - 1) + ")");
-    weights_.token_embedding.widen_row(id, s.x.row(i).data());
+    weights_->token_embedding.widen_row(id, s.x.row(i).data());
     if (config_.embed_scale > 0.0f) s.x.row(i) *= config_.embed_scale;
     if (config_.rotary()) continue;  // rotary positions enter at q and k, not here
     assert(first + i < config_.context_length && "learned positions end at the context length; the session refuses first");
     s.position_row.resize(d);
-    weights_.position_embedding.widen_row(first + i, s.position_row.data());
+    weights_->position_embedding.widen_row(first + i, s.position_row.data());
     s.x.row(i) += s.position_row;
   }
   round(s.x);
@@ -329,8 +330,8 @@ void Model::run_stack(const std::vector<int>& tokens, KvRows& cache, int window,
 }
 
 void Model::head_logits(const Matrix& rows, ForwardScratch& s) const {
-  pre_norm(rows, weights_.ln_f_gamma, weights_.ln_f_beta, s.normed);
-  project(s.normed, weights_.output_head(), nullptr, s.out);
+  pre_norm(rows, weights_->ln_f_gamma, weights_->ln_f_beta, s.normed);
+  project(s.normed, weights_->output_head(), nullptr, s.out);
   const float cap = config_.final_softcap;
   if (cap > 0.0f) {
     s.out = (cap * (s.out.array() / cap).tanh()).matrix();
@@ -350,10 +351,11 @@ void Model::forward_cached(const std::vector<int>& tokens, KvRows& cache, int wi
 }
 
 void Model::forward_cached_all(const std::vector<int>& tokens, KvRows& cache, int window, Matrix& logits,
-                               ForwardScratch* scratch) const {
+                               ForwardRecord* record, ForwardScratch* scratch) const {
   ForwardScratch local;
   ForwardScratch& s = scratch ? *scratch : local;
-  run_stack(tokens, cache, window, nullptr, s);
+  run_stack(tokens, cache, window, record, s);
+  if (record) record->output_head_macs = std::int64_t(config_.d_model) * config_.vocab_size * std::int64_t(tokens.size());
   head_logits(s.x, s);
   logits = s.out;
 }

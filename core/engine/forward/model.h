@@ -56,7 +56,7 @@ class Model {
   Model(ModelConfig config, ModelWeights weights);
 
   const ModelConfig& config() const { return config_; }
-  const ModelWeights& weights() const { return weights_; }
+  const ModelWeights& weights() const { return *weights_; }
   // How it computes (numerics.h): float32 in each kernel's own order unless set otherwise.
   const Numerics& numerics() const { return numerics_; }
   void set_numerics(Numerics numerics) { numerics_ = numerics; }
@@ -64,7 +64,7 @@ class Model {
   // Like forward_cached, but the logits of every new position, [tokens, vocab]: what a verifier of
   // several drafted tokens reads (speculative decoding).
   void forward_cached_all(const std::vector<int>& tokens, KvRows& cache, int window, Matrix& logits,
-                          ForwardScratch* scratch = nullptr) const;
+                          ForwardRecord* record = nullptr, ForwardScratch* scratch = nullptr) const;
 
   // Appends tokens at positions cache.next_position()... and returns the logits [vocab] of the
   // newest position. record may be null. The caller keeps learned positions below the context length.
@@ -98,7 +98,7 @@ class Model {
   void record_layer(LayerRecord& record, bool with_rows, const ForwardScratch& s, int first_position) const;
 
   ModelConfig config_;
-  ModelWeights weights_;
+  std::shared_ptr<const ModelWeights> weights_;  // shared by copies that differ in numerics only
   Numerics numerics_;
   const std::vector<double>& inv_freq(int layer) const { return config_.layer_local(layer) ? inv_freq_local_ : inv_freq_; }
   float gain_offset() const { return config_.traits().norm_gain_offset ? 1.0f : 0.0f; }
@@ -108,7 +108,7 @@ class Model {
   std::vector<double> inv_freq_local_;  // of local layers: their own RoPE base (Gemma 3)
 };
 
-// `model` computing in `numerics`: itself when it already does, else a copy (weights included).
+// `model` computing in `numerics`: itself when it already does, else a copy sharing its weights.
 std::shared_ptr<const Model> with_numerics(std::shared_ptr<const Model> model, Numerics numerics);
 
 }  // namespace kvscope

@@ -23,7 +23,7 @@
 namespace kvscope {
 
 void Model::project_mla(int layer, ForwardScratch& s, int first_position) const {
-  const LayerWeights& w = weights_.layers[layer];
+  const LayerWeights& w = weights_->layers[layer];
   const int d_head = config_.d_head(), nope = config_.qk_nope_dim(), rope = config_.qk_rope_dim;
   const int r = config_.kv_lora_rank;
   pre_norm(s.x, w.ln_1_gamma, w.ln_1_beta, s.normed);
@@ -47,7 +47,7 @@ void Model::project_mla(int layer, ForwardScratch& s, int first_position) const 
 // the new ones), rebuilt from their latent rows into s.k_rebuilt / s.v_rebuilt by position; s.k and
 // s.v get the new rows' K and V. Returns a view over the rebuilt rows for attend_row.
 KvLayerView Model::rebuild_kv(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window) const {
-  const LayerWeights& w = weights_.layers[layer];
+  const LayerWeights& w = weights_->layers[layer];
   const int d_head = config_.d_head(), nope = config_.qk_nope_dim(), rope = config_.qk_rope_dim;
   const int r = config_.kv_lora_rank, q_dim = config_.q_dim();
   const int n = int(s.latent.rows()), key_end = first_position + n;

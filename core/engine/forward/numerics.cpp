@@ -26,6 +26,22 @@ std::string describe(const Numerics& numerics) {
   return std::string(compute_dtype_name(numerics.compute)) + (numerics.same_order ? ", same order" : "");
 }
 
+bool parse_numerics(const std::string& spec, Numerics* out) {
+  Numerics n;
+  std::string dtype = spec;
+  const std::size_t comma = spec.find(',');
+  if (comma != std::string::npos) {
+    std::string rest = spec.substr(comma + 1);
+    while (!rest.empty() && rest.front() == ' ') rest.erase(rest.begin());
+    if (rest != "same-order" && rest != "same order") return false;
+    n.same_order = true;
+    dtype = spec.substr(0, comma);
+  }
+  if (!parse_compute_dtype(dtype, &n.compute)) return false;
+  *out = n;
+  return true;
+}
+
 void round_values(const Numerics& numerics, float* values, Eigen::Index n) {
   if (!numerics.rounds()) return;
   round_through_half(values, std::size_t(n), numerics.compute == WeightDtype::BF16);

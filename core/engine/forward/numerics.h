@@ -26,6 +26,8 @@ const char* compute_dtype_name(WeightDtype dtype);  // "f32", "bf16", "f16"
 std::string compute_dtype_names();                  // "f32, bf16, f16"
 // "f32", "bf16", "bf16, same order": how the window and the CLI name a Numerics.
 std::string describe(const Numerics& numerics);
+// A dtype, optionally followed by ",same-order" (or ", same order"): "bf16,same-order". False otherwise.
+bool parse_numerics(const std::string& spec, Numerics* out);
 
 // Every value of x rounded through numerics.compute (nothing for F32).
 void round_values(const Numerics& numerics, float* values, Eigen::Index n);

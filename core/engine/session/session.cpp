@@ -192,6 +192,8 @@ const StepTrace& DecodeSession::step() {
   t.position_begin = cache_.next_position();
   t.position_end = t.position_begin + int(feed.size());
   t.window = options_.window;
+  t.numerics = describe(model_->numerics());
+  t.rounded = model_->numerics().rounds();
   t.input_ids = feed;
   t.context_ids = tokens();
   for (int id : t.context_ids) t.context_texts.push_back(tokenizer_->token_text(id));

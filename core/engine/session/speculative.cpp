@@ -68,7 +68,9 @@ void SpeculativeDecoder::start(const std::vector<int>& prompt, int max_new_token
   const auto start = std::chrono::steady_clock::now();
   RowVector logits;
   target_cache_.reserve(prompt_length_);
-  target_->forward_cached(prompt, target_cache_.rows(), 0, logits, nullptr, &target_scratch_);
+  target_->forward_cached(prompt, target_cache_.rows(), 0, logits, options_.record ? &prefill_record_ : nullptr,
+                          &target_scratch_);
+  prefill_logits_ = logits;
   draft_cache_.reserve(prompt_length_);
   RowVector draft_logits;
   draft_->forward_cached(prompt, draft_cache_.rows(), 0, draft_logits, nullptr, &draft_scratch_);
@@ -110,7 +112,8 @@ const SpeculativeRound& SpeculativeDecoder::round() {
   fed.insert(fed.end(), r.drafted.begin(), r.drafted.end());
   Matrix rows;
   target_cache_.reserve(k + 1);
-  target_->forward_cached_all(fed, target_cache_.rows(), 0, rows, &target_scratch_);
+  target_->forward_cached_all(fed, target_cache_.rows(), 0, rows, options_.record ? &r.target_record : nullptr,
+                              &target_scratch_);
   r.target_rows_written = k + 1;
   const int vocab = int(rows.cols());
   for (int i = 0; i <= k; ++i) r.target_argmax.push_back(argmax(rows.row(i)));
@@ -137,6 +140,7 @@ const SpeculativeRound& SpeculativeDecoder::round() {
       r.next_id = verdict.token;
   }
   r.corrected = r.next_id >= 0;
+  if (options_.record) r.kept_logits = rows.row(r.accepted);
   if (!r.corrected) {  // every guess kept: the target's token after the last one comes free
     std::vector<double> p;
     r.next_id = t <= 0.0f ? r.target_argmax[std::size_t(k)] : choose(rows.row(k), &p);

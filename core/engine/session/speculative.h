@@ -30,6 +30,7 @@ struct SpeculativeOptions {
   float temperature = 0.0f;   // 0: greedy; > 0: speculative sampling at this temperature
   std::uint64_t seed = 0;
   int block_size = 0;         // 0: contiguous caches; > 0: each cache paged in blocks of this many positions
+  bool record = false;        // keep the target's forward records (rows, attention) for a lesson's traces
 };
 
 struct SpeculativeRound {
@@ -46,6 +47,8 @@ struct SpeculativeRound {
   int draft_rows_written = 0, draft_rows_rolled_back = 0;
   int draft_passes = 0;                // forward calls of the draft (the target makes one per round)
   double draft_seconds = 0.0, target_seconds = 0.0;
+  ForwardRecord target_record;         // with options.record: the target's pass over P..P+k
+  RowVector kept_logits;               // with options.record: the target's logits after the last kept guess
   std::vector<int> new_tokens() const;  // the kept guesses, then next_id
 };
 
@@ -74,6 +77,8 @@ class SpeculativeDecoder {
   int plain_passes() const { return new_token_count() > 0 ? new_token_count() : 0; }
   double acceptance_rate() const;  // kept guesses / guesses, over all rounds (0 with none)
   double prefill_seconds() const { return prefill_seconds_; }
+  const ForwardRecord& prefill_record() const { return prefill_record_; }  // with options.record
+  const RowVector& prefill_logits() const { return prefill_logits_; }
   const RollbackCache& target_cache() const { return target_cache_; }
   const RollbackCache& draft_cache() const { return draft_cache_; }
   const Model& target() const { return *target_; }
@@ -94,6 +99,8 @@ class SpeculativeDecoder {
   std::vector<SpeculativeRound> rounds_;
   int target_passes_ = 0, draft_passes_ = 0;
   double prefill_seconds_ = 0.0;
+  ForwardRecord prefill_record_;
+  RowVector prefill_logits_;
 };
 
 }  // namespace kvscope

@@ -40,6 +40,10 @@ struct PolicyTrace {
   double kl_from_full = 0.0;          // KL(p_full || p_policy) of the next-token distributions, nats
   float max_abs_prob_diff = 0.0f;     // max |p_full - p_policy|
   bool top1_agrees = true;
+  // How both modes computed (core/engine/forward/numerics.h): "f32", "bf16", "bf16, same order"...;
+  // rounded: every output was rounded to 16 bits, so the modes may differ by more than float32's last bits.
+  std::string numerics = "f32";
+  bool rounded = false;
   int full_top1 = -1, policy_top1 = -1;
   float max_abs_k_error = 0.0f;       // largest |K read - K written| of the rows read (quantized caches)
   float max_abs_v_error = 0.0f;
@@ -75,6 +79,9 @@ struct ModeTrace {
   std::int64_t total_rows_computed = 0;  // K/V row projections, one per position per layer
   std::int64_t total_macs = 0;
   RowVector logits;                 // [vocab] of the newest position
+  // Positions written this step and taken back before the next (speculative decoding: the rows of
+  // guesses the target rejected), ascending; the cache no longer holds them.
+  std::vector<int> rolled_back;
   PolicyTrace policy;               // the cached side under a cache policy (--kv-policy)
 
   std::int64_t macs() const { return forward.total_macs(); }
@@ -101,6 +108,10 @@ struct StepTrace {
   // Whether the two modes' most likely next tokens are the same (when both ran): greedy decoding
   // parts at the first step where they are not.
   bool top1_agrees = true;
+  // How both modes computed (core/engine/forward/numerics.h): "f32", "bf16", "bf16, same order"...;
+  // rounded: every output was rounded to 16 bits, so the modes may differ by more than float32's last bits.
+  std::string numerics = "f32";
+  bool rounded = false;
   // True when the large tensors were dropped to bound memory (DecodeSession keeps them for its newest
   // steps only): the uncached mode's attention, K/V/Q rows, latent rows and logits, and the cached
   // mode's attention, queries and logits; MLA's rebuilt K/V rows in both. Everything else, the cached K/V rows included, stays. recompute_step() brings
