@@ -17,7 +17,7 @@ namespace kvscope {
 
 const std::vector<LessonView>& lesson_views() {
   static const std::vector<LessonView> all = {LessonView::Heatmaps, LessonView::Calculator, LessonView::Rotation,
-                                              LessonView::Heads, LessonView::Quantized};
+                                              LessonView::Heads, LessonView::Quantized, LessonView::Speculation};
   return all;
 }
 
@@ -28,6 +28,7 @@ const char* lesson_view_name(LessonView view) {
     case LessonView::Rotation: return "rotation";
     case LessonView::Heads: return "heads";
     case LessonView::Quantized: return "quantized";
+    case LessonView::Speculation: return "speculation";
   }
   return "";
 }

@@ -69,11 +69,11 @@ struct CalculatorSetting {
 
 // What the window shows under the panes (one at a time): the heatmaps, or a lesson view. A lesson step
 // may choose one by name ("view"), and so may the window's --view and View menu.
-enum class LessonView { Heatmaps, Calculator, Rotation, Heads, Quantized };
+enum class LessonView { Heatmaps, Calculator, Rotation, Heads, Quantized, Speculation };
 const char* lesson_view_name(LessonView view);                 // "heatmaps", "calculator", ...
 bool parse_lesson_view(const std::string& name, LessonView* out);
 const std::vector<LessonView>& lesson_views();                  // all, in order
-std::string lesson_view_names();                                // "heatmaps, calculator, rotation, heads, quantized"
+std::string lesson_view_names();                                // "heatmaps, calculator, rotation, heads, quantized, speculation"
 
 struct LessonStep {
   std::string caption;  // the teacher's framing, shown after the caption written from the trace

@@ -512,7 +512,7 @@ void report_speculative(const LessonInputs& in, int step, LessonReport& r) {
   const json draft = {{"model", "draft"}}, target = {{"model", "target"}};
   if (step == 0) {
     r.lines.push_back("Prefill: the target and the draft (" + f.note("model_name", 0, script.draft_name) +
-                      ") each read the " + counted(f, "positions", script.prompt_length, "-token", "-token") +
+                      ") each read the " + count(f, "positions", script.prompt_length) + "-token" +
                       " prompt into their own cache; the target's first token " +
                       token(f, tok, script.tokens[std::size_t(script.prompt_length)]) + " is pending.");
   } else {
@@ -570,9 +570,9 @@ std::string drift_line(const std::string& numerics, const std::vector<StepTrace>
     if (parted < 0 && !history[std::size_t(s)].top1_agrees) parted = s;
   }
   const json context = {{"numerics", numerics}};
-  return f.note("numerics", 0, numerics, context) + ": max |\xCE\x94logit| between cached and uncached " +
-         difference(f, "max_abs_logit_diff", t.max_abs_logit_diff, context) + " (at worst so far " +
-         difference(f, "max_abs_logit_diff_so_far", worst, context) + "); top token " +
+  return f.note("numerics", 0, numerics, context) + ": cached vs uncached max |\xCE\x94logit| " +
+         difference(f, "max_abs_logit_diff", t.max_abs_logit_diff, context) + " now, " +
+         difference(f, "max_abs_logit_diff_so_far", worst, context) + " at worst so far; top token " +
          (t.top1_agrees ? "the same" : "different") +
          (parted >= 0 ? ", greedy decoding parts at step " + count(f, "step", parted, context) : "") + ".";
 }

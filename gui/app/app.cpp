@@ -386,10 +386,6 @@ void App::handle_keys() {
       case GLFW_KEY_BACKSPACE: push(ActionType::Back); break;
       case GLFW_KEY_R: push(ActionType::Reset); break;
       case GLFW_KEY_P: push(ActionType::TogglePlay); break;
-      case GLFW_KEY_C: push(ActionType::ToggleView, int(LessonView::Calculator)); break;
-      case GLFW_KEY_O: push(ActionType::ToggleView, int(LessonView::Rotation)); break;
-      case GLFW_KEY_G: push(ActionType::ToggleView, int(LessonView::Heads)); break;
-      case GLFW_KEY_Q: push(ActionType::ToggleView, int(LessonView::Quantized)); break;
       case GLFW_KEY_L: push(ActionType::ToggleComparedPane); break;
       case GLFW_KEY_F11: push(ActionType::ToggleFullscreen); break;
       case GLFW_KEY_F12: push(ActionType::Screenshot); break;
@@ -400,6 +396,8 @@ void App::handle_keys() {
       default:
         if (key >= GLFW_KEY_1 && key <= GLFW_KEY_9 && key - GLFW_KEY_0 <= model_.model->config().n_layer)
           push(ActionType::SetLayer, key - GLFW_KEY_1);
+        for (const LessonViewInfo& v : lesson_view_table())  // the views' own letters (lesson_views.cpp)
+          if (key == GLFW_KEY_A + (v.key[0] - 'A')) push(ActionType::ToggleView, int(v.view));
     }
   }
 }

@@ -146,6 +146,7 @@ PanelContext App::panel_context() {
     c.sources[PaneKind::Cached] = {&shown_.back(), true, compared && own.active ? own.spec : ""};
   }
   c.batch = run_ ? run_->batch() : nullptr;
+  c.speculative = run_ ? run_->speculative() : nullptr;
   c.tokenizer = model_.tokenizer.get();
   c.trace_version = trace_version_;
   c.pal = &palette(ui_.theme);
@@ -207,8 +208,9 @@ void App::layout() {
   const LessonViewInfo* chosen = lesson_view_available(c, ui_.below) ? lesson_view_info(ui_.below) : nullptr;
   const bool lesson_view = chosen || pool || same_word_view_available(c);
   const float view_h = lh * (pool ? 14.0f : chosen ? chosen->lines : 8.0f) + pad;
-  // Beside the block pool, the panes (sequence 0's own run) may shrink to a few rows.
-  const float pane_h = lesson_view ? pane_height(c, rest - view_h, 1.0f, pool ? 3 : 8)
+  // Beside the block pool or the speculation view (the lesson's own story), the panes may shrink to a few rows.
+  const bool few_rows = pool || (chosen && chosen->view == LessonView::Speculation);
+  const float pane_h = lesson_view ? pane_height(c, rest - view_h, 1.0f, few_rows ? 3 : 8)
                                    : pane_height(c, rest, 0.55f);
   const float half_w = (ImGui::GetContentRegionAvail().x - style.ItemSpacing.x) * 0.5f;
   for (PaneKind pane : kPaneKinds) {

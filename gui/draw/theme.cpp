@@ -38,6 +38,8 @@ Palette make_light() {
   p.row_glyph[int(RowKind::Recomputed)] = rgb(0x000000);
   p.row_glyph[int(RowKind::ReadFromCache)] = rgb(0x000000);
   p.row_glyph[int(RowKind::Evicted)] = rgb(0x000000);
+  p.row[int(RowKind::RolledBack)] = rgb(0xD55E00);
+  p.row_glyph[int(RowKind::RolledBack)] = rgb(0x000000);
   p.hover = IM_COL32(0xF0, 0xE4, 0x42, 0xC0);  // yellow wash behind hovered rows
   p.outline = rgb(0xD55E00);
   p.newest = rgb(0x0072B2);

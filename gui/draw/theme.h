@@ -16,8 +16,8 @@ const char* theme_name(ThemeId id);
 
 struct Palette {
   ImU32 text, text_muted, panel, border;  // panels are told apart by their borders, on one colour
-  ImU32 row[4];        // by RowKind: fill of the marker box
-  ImU32 row_glyph[4];  // glyph drawn on the marker box (contrast >= 4.5:1 with the fill)
+  ImU32 row[5];        // by RowKind: fill of the marker box
+  ImU32 row_glyph[5];  // glyph drawn on the marker box (contrast >= 4.5:1 with the fill)
   ImU32 hover;         // linked-hover highlight (position under the pointer, everywhere)
   ImU32 outline;       // rows computed this step, on the heatmap
   ImU32 newest;        // newest token

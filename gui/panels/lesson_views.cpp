@@ -10,6 +10,7 @@ const std::vector<LessonViewInfo>& lesson_view_table() {
       {LessonView::Rotation, "Rotary positions: K before and after", "O", 11.0f},
       {LessonView::Heads, "Query heads sharing a KV head", "G", 11.0f},
       {LessonView::Quantized, "Quantized rows: codes, scales, errors", "Q", 9.0f},
+      {LessonView::Speculation, "Speculation: draft and target caches", "S", 16.5f},
   };
   return table;
 }
@@ -27,6 +28,7 @@ bool lesson_view_available(const PanelContext& c, LessonView view) {
     case LessonView::Rotation: return rotation_view_available(c);
     case LessonView::Heads: return query_group_view_available(c);
     case LessonView::Quantized: return quantized_view_available(c);
+    case LessonView::Speculation: return speculation_view_available(c);
   }
   return false;
 }
@@ -38,6 +40,7 @@ void draw_lesson_view(PanelContext& c, LessonView view, float height) {
     case LessonView::Rotation: return draw_rotation_panel(c, height);
     case LessonView::Heads: return draw_query_group_panel(c, height);
     case LessonView::Quantized: return draw_quantized_panel(c, height);
+    case LessonView::Speculation: return draw_speculation_panel(c, height);
   }
 }
 

@@ -22,6 +22,7 @@ const char* kind_long_name(RowKind kind) {
     case RowKind::Recomputed: return "recomputed (redundant)";
     case RowKind::ReadFromCache: return "read from cache";
     case RowKind::Evicted: return "evicted from the cache";
+    case RowKind::RolledBack: return "rolled back (rejected guess)";
   }
   return "";
 }
@@ -190,6 +191,8 @@ void draw_header(PanelContext& c, PaneKind pane) {
     else if (c.trace->prefill)
       std::snprintf(phase, sizeof phase, "Prefill: %s row%s at once", drawn::figure("positions_fed", fed, std::to_string(fed)).c_str(),
                     fed == 1 ? "" : "s");
+    else if (cached && fed > 1)  // a speculative round: the pending token and the guesses, one pass
+      std::snprintf(phase, sizeof phase, "Decode: %s new rows in one pass", drawn::figure("positions_fed", fed, std::to_string(fed)).c_str());
     else
       std::snprintf(phase, sizeof phase, "Decode: %s", cached ? drawn::figure("positions_fed", 1, "1 new row").c_str() : "all rows again");
     drawn::TextDisabled("\xC2\xB7 %s", phase);
@@ -309,7 +312,7 @@ void draw_row(PanelContext& c, PaneKind pane, const RowView& r, const Columns& c
       c.record->pane_value("newest_k_strip", pane, {p.x + col.k, sy, p.x + col.k + strip.x, sy + strip.y});
     draw_value_strip(c, dl, ImVec2(p.x + col.v, sy), strip, r.value ? r.value + off : nullptr, d_head, scale, false, kLayered);
   }
-  if (r.kind == RowKind::Evicted)  // struck through: no longer in the cache
+  if (r.kind == RowKind::Evicted || r.kind == RowKind::RolledBack)  // struck through: no longer in the cache
     dl->AddLine(ImVec2(p.x + col.k, p.y + lh * 0.5f), ImVec2(p.x + col.v + col.strip_w, p.y + lh * 0.5f), c.pal->text, 2.0f);
 }
 
@@ -459,7 +462,9 @@ void draw_legend(PanelContext& c) {
   const drawn::PanelScope scope(c.record, "legend");
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const float th = ImGui::GetTextLineHeight();
-  for (RowKind kind : {RowKind::NewlyComputed, RowKind::Recomputed, RowKind::ReadFromCache, RowKind::Evicted}) {
+  // A speculative lesson rolls rows back where others evict them.
+  const RowKind gone = c.lesson->kind == LessonKind::Speculative ? RowKind::RolledBack : RowKind::Evicted;
+  for (RowKind kind : {RowKind::NewlyComputed, RowKind::Recomputed, RowKind::ReadFromCache, gone}) {
     const ImVec2 p = ImGui::GetCursorScreenPos();
     const ImVec2 size = draw_row_marker(dl, p, kind, *c.pal, th);
     ImGui::Dummy(size);

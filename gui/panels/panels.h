@@ -10,6 +10,7 @@
 #include "core/engine/model/config.h"
 #include "core/engine/session/tokenizer.h"
 #include "core/lessons/batch_script.h"
+#include "core/lessons/speculative_script.h"
 #include "core/lessons/lesson.h"
 #include "core/lessons/lesson_report.h"
 #include "core/engine/session/trace.h"
@@ -44,6 +45,7 @@ struct PanelContext {
   const LessonReport* report = nullptr;  // the newest step's lesson report (null before step 0)
   int lesson_steps = 0;                  // steps the lesson is written for
   const BatchScript* batch = nullptr;    // batch lessons: every round (step i shows round i)
+  const SpeculativeScript* speculative = nullptr;  // speculative lessons: every round (step r + 1 shows round r)
   const Tokenizer* tokenizer = nullptr;
   std::uint64_t trace_version = 0;       // changes whenever a step is shown, taken back or reset
   // Look.
@@ -97,6 +99,11 @@ void draw_query_group_panel(PanelContext& c, float height);
 // Quantized caches: the oldest and newest held rows as stored, codes and pairs (Q).
 bool quantized_view_available(const PanelContext& c);
 void draw_quantized_panel(PanelContext& c, float height);
+
+// Speculative lessons: the draft's and the target's caches side by side for the round shown, rows
+// written, kept and rolled back; each guess with both models' probabilities (S).
+bool speculation_view_available(const PanelContext& c);
+void draw_speculation_panel(PanelContext& c, float height);
 
 // The lesson views chosen by name (lesson_views.cpp): the View menu's entries, their keys and heights.
 struct LessonViewInfo {

@@ -12,6 +12,7 @@ const char* row_kind_glyph(RowKind kind) {
     case RowKind::Recomputed: return "\xE2\x86\xBB";     // ↻
     case RowKind::ReadFromCache: return "\xE2\x9C\x93";  // ✓
     case RowKind::Evicted: return "\xE2\x9C\x95";        // ✕
+    case RowKind::RolledBack: return "\xE2\x86\xA9";     // ↩
   }
   return "?";
 }
@@ -22,6 +23,7 @@ const char* row_kind_name(RowKind kind) {
     case RowKind::Recomputed: return "recomputed";
     case RowKind::ReadFromCache: return "from cache";
     case RowKind::Evicted: return "evicted";
+    case RowKind::RolledBack: return "rolled back";
   }
   return "?";
 }
@@ -123,6 +125,11 @@ PaneView cached_pane(const std::vector<StepTrace>& history, int step, int layer)
     add(rec.evicted_rows, RowKind::Evicted);
     add(rec.reused_rows, RowKind::ReadFromCache);
     add(rec.computed_rows, RowKind::NewlyComputed);
+    for (int p : m.rolled_back) {  // written, then taken back: no longer in the cache
+      if (p >= 0 && p < t.position_end) kinds[std::size_t(p)] = RowKind::RolledBack;
+      for (RowView& row : rows)
+        if (row.position == p) row.kind = RowKind::RolledBack;
+    }
     pane.layers.push_back(std::move(kinds));
     if (l != layer) continue;
     for (RowView& row : rows) {

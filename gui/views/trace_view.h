@@ -12,7 +12,8 @@
 
 namespace kvscope::gui {
 
-enum class RowKind { NewlyComputed, Recomputed, ReadFromCache, Evicted };
+// RolledBack: written this step, then taken back (speculative decoding's rejected guesses).
+enum class RowKind { NewlyComputed, Recomputed, ReadFromCache, Evicted, RolledBack };
 
 // The two panes side by side: the same tokens run without a cache and with one.
 enum class PaneKind { Uncached, Cached };
@@ -37,8 +38,8 @@ struct PaneSource {
   const ModeTrace& mode() const { return cached ? trace->cached : trace->uncached; }
 };
 
-const char* row_kind_glyph(RowKind kind);  // ✚ ↻ ✓ ✕ (UTF-8)
-const char* row_kind_name(RowKind kind);   // "new", "recomputed", "from cache", "evicted"
+const char* row_kind_glyph(RowKind kind);  // ✚ ↻ ✓ ✕ ↩ (UTF-8)
+const char* row_kind_name(RowKind kind);   // "new", "recomputed", "from cache", "evicted", "rolled back"
 
 struct RowView {
   int position = 0;
