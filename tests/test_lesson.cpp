@@ -36,19 +36,26 @@ TEST_CASE("every examples/lessons/*.json is built in, byte for byte, in the menu
     CHECK(read_text(dir + "/" + t.name + ".json") == t.text());
   }
   CHECK(files == built_in);
-  REQUIRE(embedded_builtin_lessons().size() == 17);
+  REQUIRE(embedded_builtin_lessons().size() == 19);
   CHECK(std::string(embedded_builtin_lessons()[0].name) == "time_flies_fast");
   const std::vector<LessonKind> kinds = {LessonKind::Decode,       LessonKind::Query,       LessonKind::SameWord,
                                          LessonKind::ContextLimit, LessonKind::PrefixReuse, LessonKind::CacheSize,
                                          LessonKind::SameWord,     LessonKind::ContextLimit, LessonKind::CacheSize,
                                          LessonKind::CachePolicy,  LessonKind::CachePolicy, LessonKind::CachePolicy,
                                          LessonKind::CacheSize,    LessonKind::CacheSize,   LessonKind::Batch,
-                                         LessonKind::Batch,        LessonKind::Batch};
+                                         LessonKind::Batch,        LessonKind::Batch,       LessonKind::Speculative,
+                                         LessonKind::Precision};
   const std::vector<Lesson> lessons = builtin_lessons();
   for (std::size_t i = 0; i < lessons.size(); ++i) {
     INFO(lessons[i].name);
     CHECK(lessons[i].kind == kinds[i]);
-    CHECK(lessons[i].preset == (i < 6 ? "demo" : i < 12 ? "demo-llama" : i < 13 ? "demo-mla" : i < 14 ? "gemma3-layout" : "demo"));  // the six first lessons stay on demo
+    CHECK(lessons[i].preset == (i < 6    ? "demo"  // the six first lessons stay on demo
+                                : i < 12 ? "demo-llama"
+                                : i < 13 ? "demo-mla"
+                                : i < 14 ? "gemma3-layout"
+                                : i < 17 ? "demo"
+                                : i < 18 ? "demo-llama"
+                                         : "gpt2-small"));
     CHECK_FALSE(lessons[i].summary.empty());
     for (const LessonStep& s : lessons[i].steps) CHECK_FALSE(s.note.empty());  // every step has a teacher's note
   }
