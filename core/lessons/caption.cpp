@@ -118,11 +118,13 @@ Caption make_caption(const StepTrace& t, float tolerance) {
   FigureLog f;
   const std::string phase = t.prefill ? "Prefill" : "Decode";
   const std::string step = f.note("step", t.step, "Step " + std::to_string(t.step));
+  // The tokens fed, as text (ids for a model without a vocabulary: "#464").
+  const std::string fed = f.note("token", t.input_ids.empty() ? 0 : t.input_ids.front(), quoted(fed_text(t)));
   if (t.position_end - t.position_begin > 1)
-    c.title = step + " \xE2\x80\x94 " + (t.position_begin == 0 ? "prompt " : "") + quoted(fed_text(t)) + " at positions " +
+    c.title = step + " \xE2\x80\x94 " + (t.position_begin == 0 ? "prompt " : "") + fed + " at positions " +
               f.note("position", t.position_begin, position_range(t.position_begin, t.position_end - 1)) + " \xC2\xB7 " + phase;
   else
-    c.title = step + " \xE2\x80\x94 " + quoted(fed_text(t)) + " at position " +
+    c.title = step + " \xE2\x80\x94 " + fed + " at position " +
               f.note("position", t.newest_position(), std::to_string(t.newest_position())) + " \xC2\xB7 " + phase;
   c.uncached = uncached_sentence(t, f);
   c.cached = cached_sentence(t, f);

@@ -173,7 +173,23 @@ json trace_value(const json& f, const json& lesson, const json& step) {
   }
   if (q == "layers" && (model == "loaded" || model.empty())) return config.value("n_layer", json());
   if (q == "heads" && (model == "loaded" || model.empty())) return config.value("n_head", json());
-  if (q == "step") return step.value("step", json());
+  if (q == "step" && !f.contains("numerics")) return step.value("step", json());
+  // A speculative round (the lesson JSON's speculative_round) and the run's totals (numbers.speculative).
+  const json round = step.value("speculative_round", json());
+  const json totals = numbers.value("speculative", json());
+  const bool total = f.value("scope", "") == "total";
+  if (q == "accepted" || q == "drafted" || q == "draft_passes") {
+    if (total) return totals.is_null() ? json() : totals[q];
+    if (round.is_null()) return nullptr;
+    return q == "drafted" ? json(round["drafted"].size()) : round[q];
+  }
+  if (q == "rows_rolled_back" && !round.is_null()) return round["target_rows_rolled_back"];
+  if (q == "rows_written" && !round.is_null()) return round["target_rows_written"];
+  if ((q == "target_passes" || q == "plain_passes" || q == "new_tokens") && !totals.is_null()) return totals[q];
+  // A precision lesson: each numerics' drift, as its run measured it.
+  if (q == "max_abs_logit_diff" && f.contains("numerics"))
+    for (const json& n : numbers.value("precision", json::array()))
+      if (n.value("numerics", "") == f["numerics"]) return n["max_abs_logit_diff"];
   if (q == "max_abs_logit_diff" && f.contains("mode_pair")) return step.value("max_abs_logit_diff", json());
   return nullptr;
 }
