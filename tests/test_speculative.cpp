@@ -13,6 +13,8 @@
 
 #include "cli_runner.h"
 #include "core/engine/kernels/random.h"
+#include "core/engine/kernels/softmax.h"
+#include "core/engine/model/weights.h"
 #include "core/engine/session/draft_verdict.h"
 #include "core/engine/session/session.h"
 #include "core/engine/session/speculative.h"
@@ -199,5 +201,68 @@ TEST_CASE("speculate: bad drafts and options are refused in one line", "[specula
     CHECK(r.out.empty());
     CHECK(r.err.find(c.says) != std::string::npos);
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+}
+
+TEST_CASE("speculate: sampled tokens follow the target's own distribution, end to end (5-token vocabulary)", "[speculative]") {
+  // Two random Llama-style models over the same 5 ids, different widths; large embeddings make their
+  // next-token distributions peaked and unlike each other, so the rule has work to do.
+  auto make = [](int d_model, std::uint64_t seed) {
+    ModelConfig c;
+    c.family = ModelFamily::Llama;
+    c.vocab_size = 5, c.context_length = 8, c.d_model = d_model, c.n_head = 2, c.n_layer = 1, c.ff_dim = 2 * d_model;
+    c.tied_head = true;
+    ModelWeights w = random_weights(c, seed);
+    w.token_embedding.f32() *= 8.0f;
+    return std::make_shared<const Model>(c, std::move(w));
+  };
+  const auto target = make(16, 11), draft = make(8, 12);
+  const std::vector<int> prompt = {1, 3};
+  // The exact distribution of the second new token: sum over the first of p(t1) p(t2 | t1).
+  RowVector logits;
+  KvCache cache(target->config(), 0);
+  target->forward_cached(prompt, cache, 0, logits, nullptr);
+  const std::vector<double> first = softmax_double(logits);
+  std::vector<double> second(5, 0.0);
+  for (int t1 = 0; t1 < 5; ++t1) {
+    std::vector<int> context = prompt;
+    context.push_back(t1);
+    target->forward_uncached(context, 0, logits, nullptr);
+    const std::vector<double> p = softmax_double(logits);
+    for (int t2 = 0; t2 < 5; ++t2) second[std::size_t(t2)] += first[std::size_t(t1)] * p[std::size_t(t2)];
+  }
+  std::vector<int> counts(5, 0);
+  int rejected = 0;
+  const int runs = 6000;
+  for (int seed = 0; seed < runs; ++seed) {
+    SpeculativeDecoder decoder(target, draft, {3, 1.0f, std::uint64_t(seed), 0});
+    decoder.start(prompt, 5);  // the prefill's token, then a round of 3 guesses: its first verdict is token 2
+    decoder.round();
+    ++counts[std::size_t(decoder.tokens()[3])];
+    rejected += decoder.rounds()[0].accepted == 0;  // the first guess itself replaced
+  }
+  for (double p : second) CHECK(p * runs > 20.0);  // every category expected often enough for chi-square
+  const double p_value = chi_square_p_value_df4(counts, second);
+  INFO("p-value " << p_value << ", rejected rounds " << rejected);
+  CHECK(p_value > 1e-3);
+  CHECK(rejected > runs / 20);  // the first guess is often rejected: token 2 then comes from the residual draw
+}
+
+TEST_CASE("speculate: greedy equality holds for other families as targets (latent attention, local layers)", "[speculative]") {
+  const LoadedModel draft = load_preset("demo-llama-draft");
+  for (const char* name : {"demo-mla", "gemma3-layout"}) {
+    const LoadedModel target = load_preset(name);
+    const std::vector<int> prompt = target.tokenizer->encode_prompt("Anna went to the park and");
+    const std::vector<int> expected = plain_greedy(target, prompt, 12);
+    for (int block_size : {0, 4}) {
+      if (block_size > 0 && target.model->config().mla()) continue;  // the pool holds K/V rows, not latents
+      for (int k : {2, 5}) {
+        INFO(name << " k=" << k << " block size " << block_size);
+        SpeculativeDecoder decoder(target.model, draft.model, {k, 0.0f, 0, block_size});
+        decoder.start(prompt, 12);
+        decoder.run();
+        CHECK(decoder.tokens() == expected);
+      }
+    }
   }
 }

@@ -6,7 +6,11 @@ namespace kvscope {
 
 RollbackCache::RollbackCache(const ModelConfig& config, int block_size) {
   if (block_size <= 0) {
-    contiguous_ = KvCache(config, 0);
+    // Every row kept, local layers included: a ring would overwrite rows a rollback must find again.
+    // Attention still masks by each layer's window (the model's config says it, not the cache).
+    ModelConfig all_rows = config;
+    all_rows.layer_windows.clear();
+    contiguous_ = KvCache(all_rows, 0);
     return;
   }
   if (config.mla()) throw UsageError("the paged pool holds K/V rows; an MLA model caches latent rows (use contiguous caches)");

@@ -17,7 +17,8 @@ namespace kvscope {
 
 class RollbackCache {
  public:
-  // block_size 0: contiguous; > 0: paged, blocks for the whole context in the pool. Throws UsageError
+  // block_size 0: contiguous, every position kept (no ring, even for local layers: a rollback must find
+  // the rows a ring would have overwritten); > 0: paged, blocks for the whole context. Throws UsageError
   // for a paged MLA cache (the pool holds K/V rows, MLA caches latent rows).
   RollbackCache(const ModelConfig& config, int block_size);
 
