@@ -49,6 +49,15 @@ TEST_CASE("demo-llama: info reports rotary positions and shared KV heads", "[dem
   CHECK(file_bytes(folder + "/model.safetensors").size() < 2u * 1024 * 1024);
 }
 
+namespace {
+// Runs scripts/SCRIPT into a temporary folder; true when it exits 0. Its files are then at `out`.
+bool retrain(const char* script, test::TempDir& dir, const std::string& out) {
+  const std::string command = std::string("bash " KVSCOPE_SOURCE_DIR "/scripts/") + script + " " KVSCOPE_CLI " " + out +
+                              " >" + dir / "log" + " 2>&1";
+  return std::system(command.c_str()) == 0;
+}
+}  // namespace
+
 TEST_CASE("demo-llama: scripts/train-demo-llama.sh retrains the built-in model byte for byte", "[demo_llama][cli][slow]") {
   if (test::kSanitizedBuild) {
     WARN("not run in sanitizer builds: training takes minutes there");
@@ -56,9 +65,7 @@ TEST_CASE("demo-llama: scripts/train-demo-llama.sh retrains the built-in model b
   }
   test::TempDir dir("demo_llama_retrain");
   const std::string out = dir / "demo-llama";
-  const std::string command = "bash " KVSCOPE_SOURCE_DIR "/scripts/train-demo-llama.sh " KVSCOPE_CLI " " + out +
-                              " >" + dir / "log" + " 2>&1";
-  REQUIRE(std::system(command.c_str()) == 0);
+  REQUIRE(retrain("train-demo-llama.sh", dir, out));
   const std::string folder = KVSCOPE_SOURCE_DIR "/examples/models/demo-llama";
   CHECK(file_bytes(out + "/tokenizer.json") == file_bytes(folder + "/tokenizer.json"));
   CHECK(file_bytes(out + "/model.safetensors") == file_bytes(folder + "/model.safetensors"));
@@ -71,9 +78,7 @@ TEST_CASE("demo-llama-draft: scripts/train-demo-llama-draft.sh retrains the buil
   }
   test::TempDir dir("demo_llama_draft_retrain");
   const std::string out = dir / "demo-llama-draft";
-  const std::string command = "bash " KVSCOPE_SOURCE_DIR "/scripts/train-demo-llama-draft.sh " KVSCOPE_CLI " " + out +
-                              " >" + dir / "log" + " 2>&1";
-  REQUIRE(std::system(command.c_str()) == 0);
+  REQUIRE(retrain("train-demo-llama-draft.sh", dir, out));
   const std::string folder = KVSCOPE_SOURCE_DIR "/examples/models/demo-llama-draft";
   CHECK(file_bytes(out + "/model.safetensors") == file_bytes(folder + "/model.safetensors"));
   CHECK(file_bytes(out + "/config.json") == file_bytes(folder + "/config.json"));

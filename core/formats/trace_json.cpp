@@ -124,4 +124,26 @@ nlohmann::json step_to_json(const StepTrace& t, const TraceJsonOptions& options)
   return j;
 }
 
+nlohmann::json speculative_round_to_json(const SpeculativeRound& r, const Tokenizer& tokenizer) {
+  nlohmann::json texts = nlohmann::json::array();
+  for (int id : r.drafted) texts.push_back(tokenizer.token_text(id));
+  return {{"position", r.first_position},
+          {"pending", r.pending},
+          {"drafted", r.drafted},
+          {"drafted_text", texts},
+          {"draft_probability", r.draft_probability},
+          {"target_probability", r.target_probability},
+          {"target_argmax", r.target_argmax},
+          {"accepted", r.accepted},
+          {"next_id", r.next_id},
+          {"next_text", tokenizer.token_text(r.next_id)},
+          {"corrected", r.corrected},
+          {"target_rows_written", r.target_rows_written},
+          {"target_rows_rolled_back", r.target_rows_rolled_back},
+          {"draft_rows_written", r.draft_rows_written},
+          {"draft_rows_rolled_back", r.draft_rows_rolled_back},
+          {"draft_passes", r.draft_passes},
+          {"target_passes", 1}};
+}
+
 }  // namespace kvscope

@@ -206,21 +206,8 @@ nlohmann::json lesson_step_to_json(const LessonRun& run, int step) {
   const StepTrace& t = run.history()[std::size_t(step)];
   nlohmann::json j = step_to_json(t, TraceJsonOptions{});
   if (run.batch()) j["batch_round"] = batch_round_to_json(run.batch()->round(step));
-  if (run.speculative() && step > 0) {
-    const SpeculativeRound& r = run.speculative()->rounds[std::size_t(step - 1)];
-    j["speculative_round"] = {{"position", r.first_position},
-                              {"drafted", r.drafted},
-                              {"draft_probability", r.draft_probability},
-                              {"target_probability", r.target_probability},
-                              {"accepted", r.accepted},
-                              {"next_id", r.next_id},
-                              {"corrected", r.corrected},
-                              {"target_rows_written", r.target_rows_written},
-                              {"target_rows_rolled_back", r.target_rows_rolled_back},
-                              {"draft_rows_written", r.draft_rows_written},
-                              {"draft_rows_rolled_back", r.draft_rows_rolled_back},
-                              {"draft_passes", r.draft_passes}};
-  }
+  if (run.speculative() && step > 0)
+    j["speculative_round"] = speculative_round_to_json(run.speculative()->rounds[std::size_t(step - 1)], *run.model().tokenizer);
   const Caption c = make_caption(t);
   j["caption"] = {{"title", c.title}, {"uncached", c.uncached}, {"cached", c.cached}, {"badge", c.badge}};
   if (!c.policy.empty()) j["caption"]["policy"] = c.policy;

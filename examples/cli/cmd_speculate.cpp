@@ -17,6 +17,7 @@
 #include "core/engine/session/sampling.h"
 #include "core/engine/session/speculative.h"
 #include "core/formats/model_folder.h"
+#include "core/formats/trace_json.h"
 #include "examples/cli/commands.h"
 #include "examples/cli/model_options.h"
 
@@ -84,31 +85,9 @@ int run_speculate(const SpeculateOptions& o) {
                          decoder.prefill_seconds();
   const PlainRun plain = plain_decode(*target.model, prompt, o.max_new_tokens, o.temperature, o.seed + 1);
 
-  auto texts = [&tokenizer](const std::vector<int>& ids) {
-    nlohmann::json out = nlohmann::json::array();
-    for (int id : ids) out.push_back(tokenizer.token_text(id));
-    return out;
-  };
   if (o.json) {
     nlohmann::json rounds = nlohmann::json::array();
-    for (const SpeculativeRound& r : decoder.rounds())
-      rounds.push_back({{"position", r.first_position},
-                        {"pending", r.pending},
-                        {"drafted", r.drafted},
-                        {"drafted_text", texts(r.drafted)},
-                        {"draft_probability", r.draft_probability},
-                        {"target_probability", r.target_probability},
-                        {"target_argmax", r.target_argmax},
-                        {"accepted", r.accepted},
-                        {"next_id", r.next_id},
-                        {"next_text", tokenizer.token_text(r.next_id)},
-                        {"corrected", r.corrected},
-                        {"target_rows_written", r.target_rows_written},
-                        {"target_rows_rolled_back", r.target_rows_rolled_back},
-                        {"draft_rows_written", r.draft_rows_written},
-                        {"draft_rows_rolled_back", r.draft_rows_rolled_back},
-                        {"draft_passes", r.draft_passes},
-                        {"target_passes", 1}});
+    for (const SpeculativeRound& r : decoder.rounds()) rounds.push_back(speculative_round_to_json(r, tokenizer));
     nlohmann::json doc;
     doc["model"] = target.name;
     doc["draft"] = draft.name;

@@ -426,9 +426,10 @@ bool App::update_fonts(float window_height, float framebuffer_scale, float conte
 
 void App::rebuild_views() {
   const LessonReport* report = shown_reports_.empty() ? nullptr : &shown_reports_.back();
-  // A lesson view under the panes (calculator, same-word rows, block pool) draws the report's details itself.
+  // A lesson view under the panes (calculator, same-word rows, block pool, speculation) draws the report's
+  // details itself.
   const bool details_below = ui_.below == LessonView::Calculator || same_word_view_available(lesson_shown(), report) ||
-                             (run_ && run_->batch());
+                             (run_ && run_->batch()) || (ui_.below == LessonView::Speculation && run_ && run_->speculative());
   if (views_version_ == trace_version_ && views_layer_ == ui_.layer && views_details_below_ == details_below) return;
   views_version_ = trace_version_;
   views_layer_ = ui_.layer;
