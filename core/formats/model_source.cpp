@@ -81,6 +81,11 @@ LoadedModel load_preset(const std::string& name, WeightDtype random_dtype) {
     loaded.model = std::make_shared<Model>(config, random_weights(config, kPresetSeed, random_dtype));
     return loaded;
   }
+  if (name != "gpt2-small") {  // the registry above is the one list of names
+    std::string known;
+    for (const PresetInfo& p : builtin_presets()) known += (known.empty() ? "" : ", ") + p.name;
+    throw UsageError("unknown preset '" + name + "' (known: " + known + ")");
+  }
   ModelConfig config = preset_config(name);
   LoadedModel loaded;
   loaded.name = name;

@@ -15,7 +15,7 @@ class ModelLoader {
   bool busy() const { return job_.busy(); }
   // Starts loading `folder` ("": the built-in demo model) in the background.
   void start(const std::string& folder);
-  // Starts loading a built-in model by preset name (core preset_names()).
+  // Starts loading a built-in model by preset name (core builtin_presets()).
   void start_preset(const std::string& name);
   // True once, when a started load has finished (then busy() is false): take_model() or error() holds it.
   bool poll() { return job_.poll(); }

@@ -145,7 +145,10 @@ void draw_speculation_panel(PanelContext& c, float) {
                                       {{"model", "target"}}).c_str());
       ImGui::TableNextColumn();
       const int pick = round->target_argmax[i];
-      drawn::TextUnformatted(drawn::figure("token", pick, quoted(c.tokenizer->token_text(pick))).c_str());
+      if (int(i) <= kept)  // past a rejection the target's pick followed a guess it did not keep
+        drawn::TextUnformatted(drawn::figure("token", pick, quoted(c.tokenizer->token_text(pick))).c_str());
+      else
+        drawn::TextDisabled("\xE2\x80\x94");
       ImGui::TableNextColumn();
       const bool accepted = int(i) < kept;
       const bool rejected = int(i) == kept;

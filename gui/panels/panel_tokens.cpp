@@ -26,7 +26,9 @@ float token_box_width(int position, const std::string& text, int id) {
 }
 
 // One token box: text on the first line, "pos · id" on the second. Returns false if it did not fit.
-bool token_box(PanelContext& c, int position, const std::string& text, int id, bool newest, float max_x) {
+// rolled_back: a speculative guess the target rejected this step: struck through, its row taken back.
+bool token_box(PanelContext& c, int position, const std::string& text, int id, bool newest, float max_x,
+               bool rolled_back = false) {
   const std::string meta = token_meta(position, text, id);
   const ImVec2 a = ImGui::CalcTextSize(text.c_str()), b = ImGui::CalcTextSize(meta.c_str());
   const float pad = ImGui::GetStyle().FramePadding.x;
@@ -44,6 +46,10 @@ bool token_box(PanelContext& c, int position, const std::string& text, int id, b
   if (id >= 0) drawn::figure("token_id", id, "#" + std::to_string(id));
   drawn::AddText(dl, ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y), c.pal->text, drawn::figure("token", position, text));
   drawn::AddText(dl, ImVec2(p.x + pad, p.y + ImGui::GetStyle().FramePadding.y + lh), c.pal->text_muted, meta.c_str());
+  if (rolled_back) {
+    const float y = p.y + ImGui::GetStyle().FramePadding.y + lh * 0.55f;
+    dl->AddLine(ImVec2(p.x + pad, y), ImVec2(q.x - pad, y), c.pal->row[int(RowKind::RolledBack)], 2.0f);
+  }
   ImGui::SameLine();
   return true;
 }
@@ -86,8 +92,11 @@ void draw_tokens_panel(PanelContext& c) {
     drawn::Text("\xE2\x80\xA6 %s earlier", drawn::figure("positions", first, std::to_string(first), {{"scope", "not shown"}}).c_str());
     ImGui::SameLine();
   }
+  const std::vector<int>& rolled_back = t.cached.rolled_back;
   for (int p = first; p < n; ++p)
-    if (!token_box(c, p, t.context_texts[p], t.context_ids[p], p == t.newest_position(), max_x)) break;
+    if (!token_box(c, p, t.context_texts[p], t.context_ids[p], p == t.newest_position(), max_x,
+                   std::find(rolled_back.begin(), rolled_back.end(), p) != rolled_back.end()))
+      break;
   ImGui::BeginGroup();
   drawn::TextUnformatted(next.c_str());
   drawn::TextUnformatted(top.c_str());

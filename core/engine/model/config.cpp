@@ -97,11 +97,7 @@ ModelConfig preset_config(const std::string& name) {
     c.n_layer = 12;
     return c;
   }
-  std::string known;
-  for (const std::string& p : preset_names()) known += (known.empty() ? "" : ", ") + p;
-  throw UsageError("unknown preset '" + name + "' (known: " + known + ")");
+  throw UsageError("no built-in shape '" + name + "' (demo, gpt2-small)");
 }
-
-std::vector<std::string> preset_names() { return {"demo", "demo-llama", "demo-mla", "gemma3-layout", "gpt2-small"}; }
 
 }  // namespace kvscope

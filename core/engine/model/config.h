@@ -113,6 +113,5 @@ void validate(const ModelConfig& config);
 // Shapes of the GPT-2 presets: "demo" (tiny, the default) or "gpt2-small" (124M shape). Throws
 // UsageError for other names (demo-llama's and demo-mla's shapes are their config.json: core/formats/model_source.h).
 ModelConfig preset_config(const std::string& name);
-std::vector<std::string> preset_names();
 
 }  // namespace kvscope
