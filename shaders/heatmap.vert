@@ -1,4 +1,3 @@
-#version 330 core
 // One triangle that covers the whole target; no vertex buffer (positions from gl_VertexID).
 void main() {
   vec2 corner = vec2(float((gl_VertexID << 1) & 2), float(gl_VertexID & 2));

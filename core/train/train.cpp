@@ -11,6 +11,7 @@
 #endif
 
 #include "core/engine/kernels/error.h"
+#include "core/engine/kernels/thread_pool.h"
 
 namespace kvscope {
 
@@ -33,7 +34,7 @@ void check_options(const TrainOptions& o) {
 // limit Eigen to one thread for themselves (their own OpenMP setting): the products here are too
 // small to split, and the workers already fill the cores.
 void for_each_shard(int n_threads, const std::function<void(int)>& fn) {
-  if (n_threads <= 0) n_threads = int(std::thread::hardware_concurrency());
+  if (n_threads <= 0) n_threads = hardware_threads();
   n_threads = std::max(1, std::min(kTrainShards, n_threads));
   std::vector<std::thread> workers;
   for (int t = 0; t < n_threads; ++t)

@@ -66,10 +66,13 @@ App::App(AppOptions options, WindowHooks hooks, AppDriver* driver)
   if (!lesson_error.empty()) ui_.error = lesson_error;
   if (!model_error.empty()) ui_.error = model_error;
   if (headless && !ui_.input_error.empty()) throw DataError(ui_.input_error);
-  if (!options_.state_file.empty()) {
-    state_file_ = std::make_unique<StateFile>(options_.state_file);
-    record_.enable();
-  }
+  if (!options_.state_file.empty()) state_file_ = std::make_unique<StateFile>(options_.state_file);
+  if (state_file_ || options_.state_on_demand) record_.enable();
+}
+
+void App::open_model_folder(const std::string& folder) {
+  copy_to(ui_.model_path, sizeof ui_.model_path, folder);
+  actions_.push_back(Action{ActionType::LoadModel, 0, folder});
 }
 
 App::~App() { runner_.wait(); }  // before the members go: the worker reads the run
@@ -102,11 +105,17 @@ void App::start_lesson(const Lesson& lesson) {
   opening_ = !driver_ && lesson_.kind == LessonKind::CachePolicy && !lesson_.compare.empty() && !options_.has_prompt
                  ? Opening::RunToEnd
                  : Opening::None;
+  if (!driver_ && options_.start_step >= 0) opening_ = Opening::ToStep;
 }
 
 void App::opening_tick() {
   if (opening_ == Opening::None || !run_ || runner_.busy() || model_loader_.busy()) return;
   if (!ui_.error.empty()) {
+    opening_ = Opening::None;
+    return;
+  }
+  if (opening_ == Opening::ToStep) {
+    if (steps_shown() <= options_.start_step && run_->can_step()) return request_step();
     opening_ = Opening::None;
     return;
   }
@@ -123,7 +132,7 @@ void App::load_lesson(const std::string& path_or_name, bool builtin) {
   try {
     Lesson lesson = builtin ? builtin_lesson(path_or_name) : kvscope::load_lesson(path_or_name);
     options_.has_prompt = options_.has_continuation = false;
-    options_.layer = options_.head = options_.window = -1;
+    options_.layer = options_.head = options_.window = options_.start_step = -1;
     if (!builtin) copy_to(ui_.lesson_path, sizeof ui_.lesson_path, path_or_name);
     ui_.error.clear();
     start_lesson(lesson);
@@ -484,9 +493,9 @@ void App::frame() {
 
 void App::after_render(const ImDrawData* draw_data) {
   strips_.upload();  // before the draw data that samples it is rendered
-  if (!state_file_) return;  // measured only for the test hook
+  if (!state_file_ && !options_.state_on_demand) return;  // measured only for the test hooks
   min_text_px_ = smallest_text_px(draw_data);
-  state_file_->write(shown_state());
+  if (state_file_) state_file_->write(shown_state());
 }
 
 }  // namespace kvscope::gui

@@ -36,10 +36,12 @@ struct AppOptions {
   std::string view;             // under the panes first: "" (the lesson's), a lesson_view_name()
   bool show_compared = false;   // --left-pane compared: the left pane shows the lesson's compared policy
   int steps = -1;               // headless: run steps 0..steps, then screenshot and quit
+  int start_step = -1;          // interactive: open the first lesson at this step (runs 0..start_step)
   std::string screenshot;       // where the headless path writes its PNG
   int frame_stats = 0;          // headless: draw this many frames at the last step, print their times (JSON)
   std::string export_dir;       // headless: every lesson step as DIR/step_NN.png plus DIR/trace.json
   std::string state_file;       // test hook: JSON line per change of what is shown
+  bool state_on_demand = false; // the page's window.kvscope.state() reads state_json(): measure every frame
   ThemeId theme = ThemeId::Light;
   bool presentation = true;
   float font_scale = 1.0f;
@@ -47,6 +49,7 @@ struct AppOptions {
 
 struct WindowHooks {
   std::function<void()> toggle_fullscreen;
+  std::function<void()> pick_model_folder;  // the page's folder picker (the browser build); empty on the desktop
 };
 
 class App;
@@ -93,6 +96,11 @@ class App {
   }
   // The headless paths ignore the pointer, so screenshots show no hover wherever the pointer is.
   bool ignores_mouse() const { return driver_ != nullptr; }
+
+  // What --state-file records, for the frame last drawn: the page's window.kvscope.state().
+  std::string state_json() const { return shown_state().dump(); }
+  // Loads a model folder as the Load button does (the page's folder picker; errors show in the window).
+  void open_model_folder(const std::string& folder);
 
   // What a driver without a person (AppDriver) reads and asks for.
   bool stepping() const { return runner_.busy(); }
@@ -158,7 +166,8 @@ class App {
   // A cache_policy lesson with compared policies opens where its point shows: the window runs it to its
   // end, then goes back to the key step measured on that run (LessonRun::key_step). Any step, back,
   // reset or load by the teacher stops it. Not under a driver (--steps, --export-steps step on their own).
-  enum class Opening { None, RunToEnd, BackToKey };
+  // --start-step N (the page's ?steps=N) opens the first lesson at step N the same way: ToStep.
+  enum class Opening { None, RunToEnd, BackToKey, ToStep };
   Opening opening_ = Opening::None;
   void opening_tick();
   PerPane<std::unique_ptr<HeatmapRenderer>> heatmaps_;

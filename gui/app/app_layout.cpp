@@ -58,7 +58,13 @@ void App::draw_menu_bar(PanelContext& c) {
       drawn::TextDisabled("  %s", drawn::figure("model_description", 0, m.description).c_str());  // authored
     }
     ImGui::Separator();
-    drawn::TextDisabled("A Hugging Face folder: the Model field in the sidebar");
+    if (hooks_.pick_model_folder) {  // the browser: files come from the page's folder picker (or a drop)
+      if (ImGui::MenuItem("Open a Hugging Face folder...")) hooks_.pick_model_folder();
+      c.record->add_rect("menu_items", last_item_rect());
+      drawn::TextDisabled("  or drop its files on the page");
+    } else {
+      drawn::TextDisabled("A Hugging Face folder: the Model field in the sidebar");
+    }
     ImGui::EndMenu();
   }
   if (ImGui::BeginMenu("View")) {
@@ -253,8 +259,13 @@ nlohmann::json App::shown_state() const {
     j["step"] = t.step;
     j["position"] = t.newest_position();
     j["tokens"] = t.context_texts;
+    j["next"] = t.next_text;  // the token this step chose: tokens + next is the text so far
+    j["step_ms"] = {{"uncached", t.uncached.ran ? t.uncached.seconds * 1e3 : -1.0},
+                    {"cached", t.cached.ran ? t.cached.seconds * 1e3 : -1.0}};
     j["caption"] = caption_.caption.title;
     j["lines"] = shown_reports_.back().lines;
+    j["max_abs_logit_diff"] = t.max_abs_logit_diff;  // cached against uncached, this step
+    j["top1_agrees"] = t.top1_agrees;
   } else {
     j["step"] = -1;
   }

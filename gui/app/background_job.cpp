@@ -4,6 +4,8 @@
 #include <new>
 #include <utility>
 
+#include "core/engine/kernels/thread_pool.h"
+
 namespace kvscope::gui {
 
 void BackgroundJob::start(std::function<void()> work) {
@@ -11,7 +13,7 @@ void BackgroundJob::start(std::function<void()> work) {
   error_.clear();
   done_ = false;
   started_ = std::chrono::steady_clock::now();
-  thread_ = std::thread([this, work = std::move(work)] {
+  auto run = [this, work = std::move(work)] {
     try {
       work();
     } catch (const std::bad_alloc&) {
@@ -20,10 +22,20 @@ void BackgroundJob::start(std::function<void()> work) {
       error_ = e.what();  // read by the UI thread only after done_ is seen
     }
     done_.store(true, std::memory_order_release);
-  });
+  };
+  if (!kCanStartThreads) {
+    run();
+    ran_inline_ = true;
+    return;
+  }
+  thread_ = std::thread(std::move(run));
 }
 
 bool BackgroundJob::poll() {
+  if (ran_inline_) {
+    ran_inline_ = false;
+    return true;
+  }
   if (!thread_.joinable() || !done_.load(std::memory_order_acquire)) return false;
   thread_.join();
   return true;

@@ -51,6 +51,8 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
       ->each([&a](const std::string& v) { a.show_compared = v == "compared"; });
   cli.add_option("--steps", a.steps, "headless: run steps 0..N (prefill + N decode steps), write --screenshot, exit")
       ->check(CLI::NonNegativeNumber);
+  cli.add_option("--start-step", a.start_step, "open the lesson at step N (runs 0..N) and stay interactive")
+      ->check(CLI::NonNegativeNumber);
   cli.add_option("--screenshot", a.screenshot, "PNG written after --steps");
   cli.add_option("--frame-stats", a.frame_stats,
                  "with --steps: draw F frames at the last step, print {\"frames\", \"median_ms\", \"p99_ms\"} on stdout, exit")

@@ -50,7 +50,10 @@ std::string program_log(GLuint program) {
 Shader compile(GLenum stage, const char* program_name, const char* stage_name, const char* source) {
   Shader shader(glCreateShader(stage));
   if (!shader) throw GlError(std::string("glCreateShader failed for ") + program_name + "." + stage_name);
-  glShaderSource(shader.get(), 1, &source, nullptr);
+  // OpenGL ES has no default float precision in fragment shaders; desktop GLSL ignores the line.
+  const char* sources[] = {kGlslVersion, "\nprecision highp float;\nprecision highp int;\nprecision highp sampler2D;\n",
+                           source};
+  glShaderSource(shader.get(), 3, sources, nullptr);
   glCompileShader(shader.get());
   GLint ok = GL_FALSE;
   glGetShaderiv(shader.get(), GL_COMPILE_STATUS, &ok);

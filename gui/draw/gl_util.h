@@ -63,7 +63,16 @@ VertexArray make_vertex_array();
 // pixels, where a blend of neighbours would only blur, and which a software rasteriser samples far faster.
 void set_nearest_sampling(GLuint texture);
 
-// Compiles both stages and links them; throws GlError with the stage name and the driver's info log.
+// The GLSL version line for this target: shaders/ hold one source for both, without it. ImGui's
+// backend takes it too (gui/main.cpp, gui/web/main_web.cpp).
+#ifdef __EMSCRIPTEN__
+inline constexpr const char* kGlslVersion = "#version 300 es";  // WebGL2
+#else
+inline constexpr const char* kGlslVersion = "#version 330 core";
+#endif
+
+// Compiles both stages, each after kGlslVersion (and OpenGL ES's default precisions), and links
+// them; throws GlError with the stage name and the driver's info log.
 Program build_program(const char* name, const char* vertex_source, const char* fragment_source);
 
 // Throws GlError naming `what` if glGetError() reports an error.

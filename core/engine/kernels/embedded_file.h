@@ -21,4 +21,9 @@ inline const EmbeddedFile* find_embedded(const std::vector<EmbeddedFile>& group,
   return nullptr;
 }
 
+// The browser build's embedded files (scripts/web_libraries.cmake): names read from folder (the page
+// preloads them there before main), their bytes kept for the life of the program. A missing file
+// reads as empty.
+std::vector<EmbeddedFile> read_embedded_folder(const std::string& folder, const std::vector<const char*>& names);
+
 }  // namespace kvscope

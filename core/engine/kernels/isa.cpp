@@ -1,6 +1,8 @@
 #include "core/engine/kernels/isa.h"
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#endif
 
 #include <cstdlib>
 #include <string>
@@ -26,14 +28,6 @@ Isa pick_isa(const char* forced) {
 }
 }  // namespace
 
-namespace {
-// F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports does not know "f16c".
-bool has_f16c() {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
-}
-}  // namespace
-
 const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::Avx2: return "avx2";
@@ -42,6 +36,19 @@ const char* isa_name(Isa isa) {
   }
   return "sse2";
 }
+
+#ifdef __EMSCRIPTEN__
+// WebAssembly: SSE2's kernels, which emscripten compiles to SIMD128; no wider set exists there.
+bool isa_supported(Isa isa) { return isa == Isa::Sse2; }
+const KernelSet& kernels_of(Isa) { return kSse2Kernels; }
+#else
+namespace {
+// F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports does not know "f16c".
+bool has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
+}
+}  // namespace
 
 bool isa_supported(Isa isa) {
   __builtin_cpu_init();  // needed before main (static initialisers); cheap afterwards
@@ -62,6 +69,7 @@ const KernelSet& kernels_of(Isa isa) {
   }
   return kSse2Kernels;
 }
+#endif
 
 Isa active_isa() {
   static const Isa isa = pick_isa(std::getenv("KVSCOPE_ISA"));  // a throw leaves it unset: retried next call

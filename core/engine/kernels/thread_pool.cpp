@@ -76,15 +76,18 @@ void ThreadPool::worker_loop(int chunk) {
   }
 }
 
+int hardware_threads() { return kCanStartThreads ? std::max(1, int(std::thread::hardware_concurrency())) : 1; }
+
 namespace {
 std::unique_ptr<ThreadPool>& pool_slot() {
-  static std::unique_ptr<ThreadPool> pool =
-      std::make_unique<ThreadPool>(std::max(1, std::min(8, int(std::thread::hardware_concurrency()))));
+  static std::unique_ptr<ThreadPool> pool = std::make_unique<ThreadPool>(std::min(8, hardware_threads()));
   return pool;
 }
 }  // namespace
 
 ThreadPool& shared_pool() { return *pool_slot(); }
-void resize_shared_pool(int n_threads) { pool_slot() = std::make_unique<ThreadPool>(std::max(1, n_threads)); }
+void resize_shared_pool(int n_threads) {
+  pool_slot() = std::make_unique<ThreadPool>(hardware_threads() == 1 ? 1 : std::max(1, n_threads));
+}
 
 }  // namespace kvscope

@@ -37,6 +37,15 @@ class ThreadPool {
   bool stopping_ = false;
 };
 
+// Whether this build can start a std::thread: not the browser build (no pthreads there:
+// scripts/web_libraries.cmake), where work runs on the one thread instead.
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+inline constexpr bool kCanStartThreads = false;
+#else
+inline constexpr bool kCanStartThreads = true;
+#endif
+int hardware_threads();  // hardware concurrency, or 1 without kCanStartThreads
+
 // The pool shared by the one-row linear products: hardware concurrency threads (at most 8) until resized.
 ThreadPool& shared_pool();
 void resize_shared_pool(int n_threads);  // at least one thread
