@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang, ASan + UBSan) and runs each for SECONDS (default 30)
-# over its seed corpus in tests/fuzz/corpus/<target>. New inputs go to a scratch folder, so the
+# Builds the libFuzzer targets (clang, ASan + UBSan) and runs each for SECONDS (default 30), as
+# many at once as there are cores, over its seed corpus in tests/fuzz/corpus/<target>. New inputs go to a scratch folder, so the
 # repository is not changed; a crash stops the script with the reproducer's path.
 # The targets live in the sanitizer tree (preset asan, which scripts/test.sh has built by then), so
 # the core is compiled once for the sanitizer suite and the fuzzers; PRESET=fuzz builds them alone.
@@ -15,12 +15,26 @@ cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" --parallel "$(nproc)" --target "${targets[@]}"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
-for target in "${targets[@]}"; do
+# One target per core at a time (each libFuzzer run is one process on one core).
+run_target() {
+  local target=$1
   mkdir -p "$scratch/$target"
-  echo "fuzz: $target for ${seconds}s"
-  ./$build_dir/tests/fuzz/$target -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 \
-    -artifact_prefix="$scratch/" -print_final_stats=1 "$scratch/$target" "tests/fuzz/corpus/$target" 2>"$scratch/$target.log" \
-    || { tail -40 "$scratch/$target.log"; cp "$scratch"/crash-* . 2>/dev/null || true; echo "fuzz: $target FAILED"; exit 1; }
+  if ! ./$build_dir/tests/fuzz/$target -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 \
+      -artifact_prefix="$scratch/$target-" -print_final_stats=1 "$scratch/$target" "tests/fuzz/corpus/$target" \
+      2>"$scratch/$target.log"; then
+    tail -40 "$scratch/$target.log"
+    cp "$scratch/$target"-crash-* . 2>/dev/null || true
+    echo "fuzz: $target FAILED"
+    return 1
+  fi
   grep -E "stat::number_of_executed_units" "$scratch/$target.log" | sed "s/^/fuzz: $target /"
+}
+failed=0
+for target in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || failed=1; done
+  echo "fuzz: $target for ${seconds}s"
+  run_target "$target" &
 done
+while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || failed=1; done
+[ "$failed" -eq 0 ] || exit 1
 echo "fuzz: all targets ran ${seconds}s each without a finding"

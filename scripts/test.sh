@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install what is missing, build, and pass the whole test suite three ways (what CI runs):
+# Install what is missing, build, and pass the whole test suite four ways (what CI runs):
 #   1. release build, every test (window tests under Xvfb included)
-#   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer, LeakSanitizer on
-#   3. every libFuzzer target for FUZZ_SECONDS (default 30) over its seed corpus, built in stage 2's
+#   2. the browser build (scripts/web.sh) and its test in Debian's Chromium (scripts/test-web.sh)
+#   3. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer, LeakSanitizer on
+#   4. every libFuzzer target for FUZZ_SECONDS (default 30) over its seed corpus, built in stage 3's
 #      tree (clang, ASan + UBSan), so the sanitized core is compiled once
 # `bash scripts/test.sh release` runs stage 1 only (quick local check). Each stage line gives the
 # seconds since the start, so a CI log shows what each stage took.
@@ -15,6 +16,8 @@ bash scripts/build.sh default
 stage "release suite"
 ctest --preset default
 [ "${1:-all}" = release ] && exit 0
+stage "browser build (WebAssembly) and its test in headless Chromium"
+bash scripts/test-web.sh
 stage "sanitizer build (clang, ASan + UBSan, with the fuzz targets)"
 # The asan test preset sets intercept_tls_get_addr=0: LeakSanitizer's scan of dynamic TLS (Mesa's
 # dlopen'ed driver has it) now and then crashes its own tracer at exit ("Tracer caught signal 11",

@@ -45,7 +45,9 @@ void size_window_to_canvas(GLFWwindow* window) {
   const int h = std::max(240, int(std::lround(css_h * ratio)));
   int now_w = 0, now_h = 0;
   glfwGetWindowSize(window, &now_w, &now_h);
-  if (now_w != w || now_h != h) glfwSetWindowSize(window, w, h);
+  // Not glfwSetWindowSize: emscripten's asks for full screen when the size equals the screen's (a
+  // maximised browser at ratio 1). Browser.setCanvasSize tells GLFW through its resize listener.
+  if (now_w != w || now_h != h) EM_ASM({ Browser.setCanvasSize($0, $1); }, w, h);
 }
 
 // A file the App wrote to the in-memory file system (a screenshot) goes to the browser's downloads.

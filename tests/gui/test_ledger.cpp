@@ -125,7 +125,7 @@ void check_no_problems(const std::vector<std::string>& problems) {
 }
 
 TEST_CASE("every lesson step declares every number it draws, and each agrees with the CLI's trace", "[gui][ledger]") {
-#ifdef KVSCOPE_LEDGER_ONE_SIZE
+#ifdef KVSCOPE_ONE_WINDOW_SIZE
   const std::vector<const char*> sizes = {"1920x1080"};
 #else
   const std::vector<const char*> sizes = {"1600x900", "1920x1080"};
