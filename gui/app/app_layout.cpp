@@ -61,6 +61,7 @@ void App::draw_menu_bar(PanelContext& c) {
     if (hooks_.pick_model_folder) {  // the browser: files come from the page's folder picker (or a drop)
       if (ImGui::MenuItem("Open a Hugging Face folder...")) hooks_.pick_model_folder();
       c.record->add_rect("menu_items", last_item_rect());
+      c.record->rect("menu_open_folder", last_item_rect());
       drawn::TextDisabled("  or drop its files on the page");
     } else {
       drawn::TextDisabled("A Hugging Face folder: the Model field in the sidebar");

@@ -15,7 +15,7 @@ void FrameRecord::begin_frame() {
     json_[std::string(key) + "_uncached"] = empty_rect;
     json_[std::string(key) + "_cached"] = empty_rect;
   }
-  for (const char* key : {"caption_box", "lesson_view", "menu_lessons", "menu_models", "prompt_field",
+  for (const char* key : {"caption_box", "lesson_view", "menu_lessons", "menu_models", "menu_open_folder", "prompt_field",
                           "continuation_field", "model_field", "policy_field"})
     json_[key] = empty_rect;
   for (const char* key : {"chart_plots", "calculator_labels", "menu_items", "head_chips", "pool_blocks"}) json_[key] = none;

@@ -139,8 +139,10 @@ async function main() {
     s = await state(page);
     const models = center(s.menu_models);
     await page.mouse.click(models.x, models.y);
-    s = await waitFor(page, (x) => x.menu_items.length > 0, 'the Models menu opens');
-    const openItem = center(s.menu_items[s.menu_items.length - 1]);
+    s = await waitFor(page, (x) => x.menu_open_folder && x.menu_open_folder[2] > 0, 'the Models menu opens');
+    const openItem = center(s.menu_open_folder);
+    await page.mouse.move(openItem.x, openItem.y);  // hovered first, as a hand would
+    await sleep(200);
     const [chooser] = await Promise.all([page.waitForFileChooser({ timeout: 10000 }), page.mouse.click(openItem.x, openItem.y)]);
     check(chooser.isMultiple(), 'the menu opens the folder picker');
     await chooser.accept([modelDir]);  // a folder picker takes the folder
