@@ -48,6 +48,10 @@ const std::vector<PresetInfo>& builtin_presets() {
        "Gemma 3's layout, random weights: local layers (window 4) and global layers"},
       {"gpt2-small", "GPT-2 124M's shape, random weights, token ids",
        "GPT-2 124M's shape, random weights: real sizes and timings; prompts as token ids"},
+      {"smollm2-135m", "SmolLM2-135M's shape, random weights, token ids, 8,192 positions",
+       "SmolLM2-135M's shape, random weights: 30 layers, 3 KV heads, 8,192 positions; prompts as token ids", true},
+      {"qwen3-0.6b", "Qwen3-0.6B's shape, random weights, token ids, 40,960 positions",
+       "Qwen3-0.6B's shape, random weights (2.4 GB): 28 layers, 8 KV heads, q/k norms; prompts as token ids", true},
   };
   return presets;
 }
@@ -71,16 +75,23 @@ LoadedModel load_preset(const std::string& name, WeightDtype random_dtype) {
     return load_embedded(embedded_demo_llama_draft_model(), name, "tokenizer.json", hf_tokenizer,
                          &embedded_demo_llama_model(), "demo-llama");
   if (name == "demo-mla") return load_embedded(embedded_demo_mla_model(), name, "tokenizer.json", hf_tokenizer);
-  if (name == "gemma3-layout") {  // Gemma 3's layout with seeded random weights: local and global layers to watch
+  // A real model's config.json with seeded random weights: gemma3-layout (demo-llama's tokenizer, so
+  // its local and global layers read any text), smollm2-135m and qwen3-0.6b (prompts as token ids).
+  auto random_preset = [&](const std::vector<EmbeddedFile>& files, bool text_tokenizer) {
     LoadedModel loaded;
     loaded.name = name;
-    const ModelConfig config = parse_hf_config(find_embedded(embedded_gemma3_layout_model(), "config.json")->text(),
-                                               "built-in gemma3-layout config.json");
-    loaded.tokenizer = hf_tokenizer(find_embedded(embedded_demo_llama_model(), "tokenizer.json")->text(),
-                                    "built-in demo-llama tokenizer.json");
+    const ModelConfig config = parse_hf_config(find_embedded(files, "config.json")->text(), "built-in " + name + " config.json");
+    if (text_tokenizer)
+      loaded.tokenizer = hf_tokenizer(find_embedded(embedded_demo_llama_model(), "tokenizer.json")->text(),
+                                      "built-in demo-llama tokenizer.json");
+    else
+      loaded.tokenizer = std::make_shared<IdTokenizer>(config.vocab_size);
     loaded.model = std::make_shared<Model>(config, random_weights(config, kPresetSeed, random_dtype));
     return loaded;
-  }
+  };
+  if (name == "gemma3-layout") return random_preset(embedded_gemma3_layout_model(), true);
+  if (name == "smollm2-135m") return random_preset(embedded_smollm2_135m_model(), false);
+  if (name == "qwen3-0.6b") return random_preset(embedded_qwen3_0_6b_model(), false);
   if (name != "gpt2-small") {  // the registry above is the one list of names
     std::string known;
     for (const PresetInfo& p : builtin_presets()) known += (known.empty() ? "" : ", ") + p.name;

@@ -22,8 +22,10 @@ struct LoadedModel {
 // attention is multi-head latent attention (a latent row and a shared rotated key cached per layer and
 // position, K and V rebuilt from them each step: examples/models/demo-mla). "gemma3-layout": Gemma 3's
 // layout at toy size (local and global layers) with seeded random weights and demo-llama's tokenizer.
-// "gpt2-small": GPT-2 124M's shape with seeded random weights and no vocabulary. The random presets'
-// matrices are made in `random_dtype` (the trained built-in models keep their stored F32).
+// "gpt2-small": GPT-2 124M's shape with seeded random weights and no vocabulary. "smollm2-135m" and
+// "qwen3-0.6b": those models' config.json (examples/models/) with seeded random weights and no
+// vocabulary, for long contexts at real sizes. The random presets' matrices are made in `random_dtype`
+// (the trained built-in models keep their stored F32).
 // Throws UsageError for an unknown name.
 LoadedModel load_preset(const std::string& name, WeightDtype random_dtype = WeightDtype::F32);
 
@@ -33,6 +35,9 @@ struct PresetInfo {
   std::string name;
   std::string summary;  // "GPT-2 style, the default", "random weights"...
   std::string description;  // one line for the window's Models menu: what it is and what it shows
+  // A real model's whole shape (smollm2-135m, qwen3-0.6b): seconds to make its weights, hundreds of MB
+  // to GBs, for long contexts. The Models menu lists these apart.
+  bool large = false;
 };
 const std::vector<PresetInfo>& builtin_presets();
 // "demo (GPT-2 style, the default), demo-llama (...), ...".

@@ -85,6 +85,12 @@ void Model::project_qkv_separate(int layer, ForwardScratch& s, int first_positio
 // new rows up to the row itself, ascending: for a cache that evicts nothing that is the whole span.
 // The (row, KV head) pairs are split across the shared thread pool; each writes only its own row's
 // output columns and attention entries.
+namespace {
+// Decode steps whose span is at least this long split each KV head's keys across the threads: below it,
+// a block's work is too small to be worth waking the pool for.
+constexpr int kSplitMinKeys = 512;
+}  // namespace
+
 void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
                    ForwardRecord* record) const {
   const int n = int(s.q.rows()), n_kv = config_.kv_heads();
@@ -106,6 +112,15 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
   const bool one_thread = (r && record->with_key_attention) || pool.size() == 1 ||
                           pairs * key_end * config_.d_head() * (config_.n_head / n_kv) < (1 << 15);
   const int threads = one_thread ? 1 : pool.size();
+  // A decode step over a long span: each KV head's keys in one block per thread, so every thread shares
+  // every head. Not when a record keeps each weight, nor in numerics that fix one order or round.
+  const bool split = !one_thread && n == 1 && key_end >= kSplitMinKeys && !numerics_.rounds() && !numerics_.same_order &&
+                     !(r && (record->with_attention || record->with_key_attention));
+  if (split) {
+    attend_split(s, first_position, view, layer_window, r, threads);
+    if (r) r->finish_attention(s.held, first_position);
+    return;
+  }
   if (int(s.lanes.size()) < threads) s.lanes.resize(std::size_t(threads));
   // Thread c takes pairs c, c + threads, ...: later rows read more keys, so no thread gets all of them.
   auto run = [&](int chunk) {
@@ -120,6 +135,66 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
   if (r) r->finish_attention(s.held, first_position);
 }
 
+void Model::gather_keys(ForwardScratch& s, AttentionLane& lane, int i, int g, int first_position, const KvLayerView& view,
+                        int window) const {
+  const KeySpan span = visible_span(first_position + i, window);
+  std::vector<int>& keys = lane.keys;
+  keys.clear();
+  for (int p : s.held[std::size_t(g)])
+    if (p >= span.first) keys.push_back(p);
+  for (int p = std::max(first_position, span.first); p <= span.last; ++p) keys.push_back(p);
+  // K or V rows of the keys at this KV head's columns: older positions from the cache (through its view:
+  // contiguous, ring or a block table), new ones from this call.
+  const int kv_off = g * config_.d_head(), count = int(keys.size());
+  lane.key_rows.resize(std::size_t(count));
+  lane.value_rows.resize(std::size_t(count));
+  for (int j = 0; j < count; ++j) {
+    const int pos = keys[std::size_t(j)];
+    const bool cached = pos < first_position;
+    lane.key_rows[std::size_t(j)] = (cached ? view.key_row(pos) : s.k.row(pos - first_position).data()) + kv_off;
+    lane.value_rows[std::size_t(j)] = (cached ? view.value_row(pos) : s.v.row(pos - first_position).data()) + kv_off;
+  }
+}
+
+void Model::attend_split(ForwardScratch& s, int first_position, const KvLayerView& view, int window, LayerRecord* r,
+                         int blocks) const {
+  const int n_kv = config_.kv_heads(), d_head = config_.d_head(), group = config_.n_head / n_kv;
+  const float scale = config_.score_scale(), cap = config_.attn_softcap;
+  if (int(s.lanes.size()) < n_kv) s.lanes.resize(std::size_t(n_kv));
+  std::size_t longest = 0;
+  for (int g = 0; g < n_kv; ++g) {
+    gather_keys(s, s.lanes[std::size_t(g)], 0, g, first_position, view, window);
+    longest = std::max(longest, s.lanes[std::size_t(g)].keys.size());
+  }
+  const std::vector<int>& keys = s.lanes[0].keys;
+  if (r) r->row_read(0, keys.front(), keys.back(), int(keys.size()));
+  // Query head h's block b sits at h * blocks + b.
+  const std::size_t block_len = (longest + std::size_t(blocks) - 1) / std::size_t(blocks);
+  s.split_blocks.assign(std::size_t(config_.n_head * blocks), SoftmaxBlock{});
+  s.split_outputs.assign(std::size_t(config_.n_head * blocks * d_head), 0.0f);
+  s.split_scores.resize(std::size_t(blocks) * block_len);
+  const KernelSet& kernels = active_kernels();
+  const int items = n_kv * blocks;  // (KV head, block) pairs, strided over the threads
+  shared_pool().run_chunks([&](int chunk) {
+    for (int item = chunk; item < items; item += blocks) {
+      const int g = item / blocks, b = item % blocks;
+      const AttentionLane& lane = s.lanes[std::size_t(g)];
+      const std::int64_t count = std::int64_t(lane.keys.size());
+      const std::int64_t begin = count * b / blocks, end = count * (b + 1) / blocks;
+      for (int h = g * group; h < (g + 1) * group; ++h) {
+        const std::size_t slot = std::size_t(h * blocks + b);
+        s.split_blocks[slot] = attend_block(kernels, s.q.row(0).data() + h * d_head, lane.key_rows.data() + begin,
+                                            lane.value_rows.data() + begin, end - begin, d_head, scale, cap,
+                                            s.split_scores.data() + std::size_t(chunk) * block_len,
+                                            s.split_outputs.data() + slot * std::size_t(d_head));
+      }
+    }
+  });
+  for (int h = 0; h < config_.n_head; ++h)
+    combine_blocks(s.split_blocks.data() + std::size_t(h * blocks), s.split_outputs.data() + std::size_t(h * blocks * d_head),
+                   blocks, d_head, s.mixed.row(0).data() + h * d_head);
+}
+
 void Model::attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i, int g, int first_position,
                        const KvLayerView& view, int window, ForwardRecord* record) const {
   const int d_head = config_.d_head(), group = config_.n_head / config_.kv_heads();
@@ -128,25 +203,11 @@ void Model::attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i,
   LayerRecord* r = record ? &record->layers[layer] : nullptr;
   std::vector<Matrix>* attention = r && record->with_attention ? &r->attention : nullptr;
   Eigen::MatrixXd* received = r && record->with_key_attention ? &r->key_attention : nullptr;
-  const KeySpan span = visible_span(first_position + i, window);
-  std::vector<int>& keys = lane.keys;
-  keys.clear();
-  for (int p : s.held[std::size_t(g)])
-    if (p >= span.first) keys.push_back(p);
-  for (int p = std::max(first_position, span.first); p <= span.last; ++p) keys.push_back(p);
-  if (r && g == 0) r->row_read(i, keys.front(), span.last, int(keys.size()));
-  // K or V rows of the keys at this KV head's columns: older positions from the cache (through its view:
-  // contiguous, ring or a block table), new ones from this call.
-  const int kv_off = g * d_head, count = int(keys.size());
-  lane.key_rows.resize(std::size_t(count));
-  lane.value_rows.resize(std::size_t(count));
+  gather_keys(s, lane, i, g, first_position, view, window);
+  const std::vector<int>& keys = lane.keys;
+  const int count = int(keys.size());
+  if (r && g == 0) r->row_read(i, keys.front(), keys.back(), count);
   lane.weights.resize(std::size_t(count));
-  for (int j = 0; j < count; ++j) {
-    const int pos = keys[std::size_t(j)];
-    const bool cached = pos < first_position;
-    lane.key_rows[std::size_t(j)] = (cached ? view.key_row(pos) : s.k.row(pos - first_position).data()) + kv_off;
-    lane.value_rows[std::size_t(j)] = (cached ? view.value_row(pos) : s.v.row(pos - first_position).data()) + kv_off;
-  }
   float* weights = lane.weights.data();
   for (int h = g * group; h < (g + 1) * group; ++h) {
     const int q_off = h * d_head;

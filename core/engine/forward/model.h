@@ -18,6 +18,7 @@
 #include "core/engine/model/config.h"
 #include "core/engine/forward/forward_record.h"
 #include "core/engine/forward/numerics.h"
+#include "core/engine/forward/split_attention.h"
 #include "core/engine/cache/kv_cache.h"
 #include "core/engine/cache/kv_rows.h"
 #include "core/engine/model/weights.h"
@@ -42,7 +43,10 @@ struct ForwardScratch {
   Matrix last, out;            // [1, d] newest row after the final norm, [1, vocab] its logits
   RowVector position_row;      // [d] one learned position embedding, widened from its stored dtype
   std::vector<std::vector<int>> held;  // per KV head: the positions the cache holds for this layer
-  std::vector<AttentionLane> lanes;   // one per thread of Model::attend
+  std::vector<AttentionLane> lanes;   // one per thread of Model::attend (attend_split: one per KV head)
+  // attend_split: per query head and block, the block's softmax and unnormalised output; per thread, scores.
+  std::vector<SoftmaxBlock> split_blocks;
+  std::vector<float> split_outputs, split_scores;
   // MLA (core/engine/forward/model_mla.cpp): r = kv_lora_rank, rope = qk_rope_dim.
   Matrix latent;                   // [n, r + rope] the new rows' latent | rotated shared key (what is cached)
   Matrix latent_read;              // [rebuilt, r] the latent rows K and V are rebuilt from (cached, then new)
@@ -86,6 +90,12 @@ class Model {
               ForwardRecord* record) const;
   void attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i, int kv_head, int first_position,
                   const KvLayerView& view, int window, ForwardRecord* record) const;
+  // A decode step's one row, each KV head's keys split into `blocks` blocks across the pool (split_attention.h).
+  void attend_split(ForwardScratch& s, int first_position, const KvLayerView& view, int window, LayerRecord* r,
+                    int blocks) const;
+  // The keys row i reads at a KV head (attend's comment), with their K and V rows, into lane.
+  void gather_keys(ForwardScratch& s, AttentionLane& lane, int i, int kv_head, int first_position, const KvLayerView& view,
+                   int window) const;
   void mlp(int layer, ForwardScratch& s) const;
   // y = x W^T (+ b) in this model's numerics: row by row under same_order, the output rounded.
   void project(const Matrix& x, const WeightMatrix& w, const Vector* bias, Matrix& y) const;

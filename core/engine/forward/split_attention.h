@@ -1,0 +1,30 @@
+#pragma once
+// Decode attention split over blocks of key positions, as flash-decoding does. Each block computes its
+// own softmax: its largest score m, the sum l of exp(score - m) and the unnormalised output
+// o = sum exp(score - m) V. The blocks combine exactly: with M the largest m,
+//   out = sum_b exp(m_b - M) o_b / sum_b exp(m_b - M) l_b.
+// One query row over a long cache is then shared by every thread, not by only as many threads as
+// there are KV heads (three for SmolLM2, for example). Model::attend uses it for decode steps.
+#include <cmath>
+#include <cstdint>
+
+#include "core/engine/kernels/matvec_kernels.h"
+
+namespace kvscope {
+
+struct SoftmaxBlock {
+  float max_score = -INFINITY;
+  float sum = 0.0f;  // sum over the block of exp(score - max_score)
+};
+
+// One query head against `count` keys: the scores q.k x scale (soft-capped when softcap > 0), then
+// out[0..d_head) += sum_j exp(score_j - max) values[j]. scratch holds count floats.
+SoftmaxBlock attend_block(const KernelSet& kernels, const float* query, const float* const* keys,
+                          const float* const* values, std::int64_t count, int d_head, float scale, float softcap,
+                          float* scratch, float* out);
+
+// The attention output of n_blocks blocks of one query head: outs holds each block's d_head outputs,
+// one after another; out gets d_head values.
+void combine_blocks(const SoftmaxBlock* blocks, const float* outs, int n_blocks, int d_head, float* out);
+
+}  // namespace kvscope
