@@ -3,7 +3,7 @@
 #   1. release build, every test (window tests under Xvfb included)
 #   2. the browser build (scripts/web.sh) and its test in Debian's Chromium (scripts/test-web.sh)
 #   3. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer, LeakSanitizer on
-#   4. every libFuzzer target for FUZZ_SECONDS (default 30) over its seed corpus, built in stage 3's
+#   4. every libFuzzer target for FUZZ_SECONDS (default 20) over its seed corpus, built in stage 3's
 #      tree (clang, ASan + UBSan), so the sanitized core is compiled once
 # `bash scripts/test.sh release` runs stage 1 only (quick local check). Each stage line gives the
 # seconds since the start, so a CI log shows what each stage took.
@@ -25,6 +25,6 @@ stage "sanitizer build (clang, ASan + UBSan, with the fuzz targets)"
 bash scripts/build.sh asan
 stage "sanitizer suite (ASan + UBSan + LSan)"
 ctest --preset asan
-stage "fuzzing, ${FUZZ_SECONDS:-30} s per target"
-bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+stage "fuzzing, ${FUZZ_SECONDS:-20} s per target"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 stage "all passed"
