@@ -36,7 +36,7 @@ struct PresetInfo {
   std::string summary;  // "GPT-2 style, the default", "random weights"...
   std::string description;  // one line for the window's Models menu: what it is and what it shows
   // A real model's whole shape (smollm2-135m, qwen3-0.6b): seconds to make its weights, hundreds of MB
-  // to GBs, for long contexts. The Models menu lists these apart.
+  // to GBs, for long contexts. The window's Models menu leaves these out (they open with --preset).
   bool large = false;
 };
 const std::vector<PresetInfo>& builtin_presets();

@@ -52,17 +52,13 @@ void App::draw_menu_bar(PanelContext& c) {
   c.record->rect("menu_models", last_item_rect());
   if (models_open) {
     // The built-in models (the preset registry), each with one line saying what it is.
-    for (bool large : {false, true}) {
-      if (large) {
-        ImGui::Separator();
-        drawn::TextDisabled("Real shapes for long contexts (random weights, seconds to make):");
-      }
-      for (const PresetInfo& m : builtin_presets()) {
-        if (m.large != large) continue;
-        if (ImGui::MenuItem(m.name.c_str(), nullptr, c.model_name == m.name)) push_action(c, ActionType::LoadPreset, 0, m.name);
-        c.record->add_rect(large ? "menu_large_items" : "menu_items", last_item_rect());
-        drawn::TextDisabled("  %s", drawn::figure("model_description", 0, m.description).c_str());  // authored
-      }
+    // The large presets (real shapes, seconds to minutes to make) open with --preset only: one stray
+    // click in the menu would otherwise start a load of gigabytes.
+    for (const PresetInfo& m : builtin_presets()) {
+      if (m.large) continue;
+      if (ImGui::MenuItem(m.name.c_str(), nullptr, c.model_name == m.name)) push_action(c, ActionType::LoadPreset, 0, m.name);
+      c.record->add_rect("menu_items", last_item_rect());
+      drawn::TextDisabled("  %s", drawn::figure("model_description", 0, m.description).c_str());  // authored
     }
     ImGui::Separator();
     if (hooks_.pick_model_folder) {  // the browser: files come from the page's folder picker (or a drop)

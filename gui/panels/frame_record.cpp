@@ -18,8 +18,7 @@ void FrameRecord::begin_frame() {
   for (const char* key : {"caption_box", "lesson_view", "menu_lessons", "menu_models", "menu_open_folder", "prompt_field",
                           "continuation_field", "model_field", "policy_field"})
     json_[key] = empty_rect;
-  for (const char* key : {"chart_plots", "calculator_labels", "menu_items", "menu_large_items", "head_chips", "pool_blocks"})
-    json_[key] = none;
+  for (const char* key : {"chart_plots", "calculator_labels", "menu_items", "head_chips", "pool_blocks"}) json_[key] = none;
   json_["newest_k_strip"] = {empty_rect, empty_rect};
   json_["heatmap_cells"] = {{0, 0}, {0, 0}};  // [rows, cols] drawn, uncached then cached
   json_["heatmap_cell_px"] = {0.0, 0.0};
