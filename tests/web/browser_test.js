@@ -172,6 +172,7 @@ async function main() {
     s = await waitFor(page, (x) => !x.loading_model && x.status.startsWith('model loaded'), 'the picked folder loads');
     check(s.n_layer === config.num_hidden_layers && s.error === '',
           'the picked folder is the model shown: ' + s.model + ', ' + s.n_layer + ' layers as its config.json says');
+    await page.mouse.move(1200, 880);  // off the sidebar: no tooltip over the panes in the screenshot
     await page.keyboard.press('Space');
     s = await waitForSteps(page, 1, 'a step on the picked model');
     check(s.top1_agrees && s.max_abs_logit_diff < 1e-4, 'the picked model steps, cached == uncached');
