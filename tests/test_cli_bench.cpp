@@ -104,6 +104,7 @@ TEST_CASE("bench --contexts: one object per length, its bytes the closed form of
                             "cache_bytes", "peak_rss_bytes"})
       CHECK(row[key].get<double>() > 0);
     CHECK(row["cache_bytes"].get<double>() == per_position * (lengths[i] + 3));  // prompt + 3 decoded positions
+    CHECK(row["weights_plus_cache_bytes"].get<double>() == doc["weight_bytes"].get<double>() + row["cache_bytes"].get<double>());
     // Bytes a decode step reads: the same weights at every length, plus the cache rows at the mean position.
     CHECK(row["bytes_per_token"].get<double>() - rows[0]["bytes_per_token"].get<double>() ==
           Approx(per_position * (lengths[i] - lengths[0])));

@@ -58,6 +58,10 @@ void progress(const char* mode, int step, int total) {
   std::fflush(stderr);
 }
 
+// A long prompt is fed this many tokens at a time (llama.cpp's default micro-batch): each call's
+// activations ([tokens, d_ff] and the like) stay a few MiB, so peak memory is the weights and the cache.
+constexpr std::size_t kPrefillChunk = 512;
+
 // Prefill, then new_tokens - 1 decode steps; fills `tokens` with the prompt and the greedy tokens.
 ModeTiming run_cached(const Model& model, std::vector<int>& tokens, int new_tokens) {
   KvCache cache(model.config(), 0);
@@ -67,9 +71,14 @@ ModeTiming run_cached(const Model& model, std::vector<int>& tokens, int new_toke
   ForwardRecord record;  // counters only: its closed-form multiply-adds (no attention maps, no rows)
   record.with_attention = record.with_rows = false;
   auto start = std::chrono::steady_clock::now();
-  model.forward_cached(tokens, cache, 0, logits, &record, &scratch);
+  for (std::size_t begin = 0; begin < tokens.size(); begin += kPrefillChunk) {
+    const std::size_t end = std::min(tokens.size(), begin + kPrefillChunk);
+    model.forward_cached(std::vector<int>(tokens.begin() + std::ptrdiff_t(begin), tokens.begin() + std::ptrdiff_t(end)),
+                         cache, 0, logits, &record, &scratch);
+    timing.prefill_multiply_adds += double(record.total_macs());
+  }
+  scratch = ForwardScratch();  // the prompt's buffers, not a decode step's
   timing.prefill_ms = elapsed(start) * 1e3;
-  timing.prefill_multiply_adds = double(record.total_macs());
   tokens.push_back(argmax(logits));
   const auto decode_start = std::chrono::steady_clock::now();
   for (int s = 1; s < new_tokens; ++s) {
@@ -203,6 +212,7 @@ double median(std::vector<double> v) {
 nlohmann::json context_sweep(const Model& model, const std::vector<int>& contexts, int new_tokens, double bandwidth,
                              double flop_peak) {
   const ModelConfig& c = model.config();
+  const double weights = double(weight_bytes(model.weights(), c));
   nlohmann::json out = nlohmann::json::array();
   SplitMix64 rng(11);
   for (int length : contexts) {
@@ -215,6 +225,7 @@ nlohmann::json context_sweep(const Model& model, const std::vector<int>& context
     const double achieved = bytes_per_token / (t.total_seconds / t.tokens);
     const double prefill_seconds = t.prefill_ms / 1e3;
     const double prefill_flops = 2.0 * t.prefill_multiply_adds / prefill_seconds;
+    const double cache_bytes = double(c.kv_bytes_per_position()) * double(length + new_tokens - 1);
     out.push_back({{"context", length},
                    {"prefill_seconds", prefill_seconds},
                    {"prefill_multiply_adds", t.prefill_multiply_adds},
@@ -223,7 +234,8 @@ nlohmann::json context_sweep(const Model& model, const std::vector<int>& context
                    {"cached_tokens_per_s", t.tokens_per_second()},
                    {"bytes_per_token", bytes_per_token},
                    {"roofline_fraction", achieved / bandwidth},
-                   {"cache_bytes", double(c.kv_bytes_per_position()) * double(length + new_tokens - 1)},
+                   {"cache_bytes", cache_bytes},
+                   {"weights_plus_cache_bytes", weights + cache_bytes},
                    {"peak_rss_bytes", double(peak_rss_bytes())}});
   }
   return out;
@@ -263,6 +275,7 @@ int run_bench(const BenchOptions& o) {
     doc["bandwidth_gb_s"] = bandwidth / 1e9;
     doc["flop_peak_gflop_s"] = flop_peak / 1e9;
     doc["weight_bytes"] = double(weight_bytes(model.weights(), c));
+    doc["prefill_chunk"] = kPrefillChunk;
     doc["contexts"] = context_sweep(model, o.contexts, o.new_tokens, bandwidth, flop_peak);
     std::fprintf(stderr, "\n");
     if (o.json) {

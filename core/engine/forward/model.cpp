@@ -89,6 +89,9 @@ namespace {
 // Decode steps whose span is at least this long split each KV head's keys across the threads: below it,
 // a block's work is too small to be worth waking the pool for.
 constexpr int kSplitMinKeys = 512;
+// Calls with at least this many new rows attend in blocks (attend_blocked): below it, packing the keys
+// costs more than the products save.
+constexpr int kBlockedMinRows = 16;
 }  // namespace
 
 void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cache, int window,
@@ -116,8 +119,14 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
   // every head. Not when a record keeps each weight, nor in numerics that fix one order or round.
   const bool split = !one_thread && n == 1 && key_end >= kSplitMinKeys && !numerics_.rounds() && !numerics_.same_order &&
                      !(r && (record->with_attention || record->with_key_attention));
-  if (split) {
-    attend_split(s, first_position, view, layer_window, r, threads);
+  // A prefill (or an uncached pass): blocks of rows through two matrix products per query head, recorded
+  // or not (a record then keeps the same numbers the rows were computed with).
+  const bool blocked = n >= kBlockedMinRows && !numerics_.rounds() && !numerics_.same_order;
+  if (split || blocked) {
+    if (split)
+      attend_split(s, first_position, view, layer_window, r, threads);
+    else
+      attend_blocked(layer, s, first_position, view, layer_window, record);
     if (r) r->finish_attention(s.held, first_position);
     return;
   }
@@ -135,9 +144,8 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
   if (r) r->finish_attention(s.held, first_position);
 }
 
-void Model::gather_keys(ForwardScratch& s, AttentionLane& lane, int i, int g, int first_position, const KvLayerView& view,
-                        int window) const {
-  const KeySpan span = visible_span(first_position + i, window);
+void Model::gather_keys(ForwardScratch& s, AttentionLane& lane, KeySpan span, int g, int first_position,
+                        const KvLayerView& view) const {
   std::vector<int>& keys = lane.keys;
   keys.clear();
   for (int p : s.held[std::size_t(g)])
@@ -163,7 +171,7 @@ void Model::attend_split(ForwardScratch& s, int first_position, const KvLayerVie
   if (int(s.lanes.size()) < n_kv) s.lanes.resize(std::size_t(n_kv));
   std::size_t longest = 0;
   for (int g = 0; g < n_kv; ++g) {
-    gather_keys(s, s.lanes[std::size_t(g)], 0, g, first_position, view, window);
+    gather_keys(s, s.lanes[std::size_t(g)], visible_span(first_position, window), g, first_position, view);
     longest = std::max(longest, s.lanes[std::size_t(g)].keys.size());
   }
   const std::vector<int>& keys = s.lanes[0].keys;
@@ -203,7 +211,7 @@ void Model::attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i,
   LayerRecord* r = record ? &record->layers[layer] : nullptr;
   std::vector<Matrix>* attention = r && record->with_attention ? &r->attention : nullptr;
   Eigen::MatrixXd* received = r && record->with_key_attention ? &r->key_attention : nullptr;
-  gather_keys(s, lane, i, g, first_position, view, window);
+  gather_keys(s, lane, visible_span(first_position + i, window), g, first_position, view);
   const std::vector<int>& keys = lane.keys;
   const int count = int(keys.size());
   if (r && g == 0) r->row_read(i, keys.front(), keys.back(), count);

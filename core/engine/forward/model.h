@@ -47,6 +47,9 @@ struct ForwardScratch {
   // attend_split: per query head and block, the block's softmax and unnormalised output; per thread, scores.
   std::vector<SoftmaxBlock> split_blocks;
   std::vector<float> split_outputs, split_scores;
+  // attend_blocked: per KV head, its keys' K rows [keys, d_head] and V columns [d_head, keys] one after
+  // another (block_stride keys apart); per thread, one block's scores then weights [rows, keys].
+  std::vector<float> block_keys, block_values_t, block_scores;
   // MLA (core/engine/forward/model_mla.cpp): r = kv_lora_rank, rope = qk_rope_dim.
   Matrix latent;                   // [n, r + rope] the new rows' latent | rotated shared key (what is cached)
   Matrix latent_read;              // [rebuilt, r] the latent rows K and V are rebuilt from (cached, then new)
@@ -93,9 +96,14 @@ class Model {
   // A decode step's one row, each KV head's keys split into `blocks` blocks across the pool (split_attention.h).
   void attend_split(ForwardScratch& s, int first_position, const KvLayerView& view, int window, LayerRecord* r,
                     int blocks) const;
-  // The keys row i reads at a KV head (attend's comment), with their K and V rows, into lane.
-  void gather_keys(ForwardScratch& s, AttentionLane& lane, int i, int kv_head, int first_position, const KvLayerView& view,
-                   int window) const;
+  // Many new rows (a prefill, an uncached pass): blocks of query rows against the keys they read, two
+  // matrix products per block and query head (blocked_attention.cpp).
+  void attend_blocked(int layer, ForwardScratch& s, int first_position, const KvLayerView& view, int window,
+                      ForwardRecord* record) const;
+  // The keys a KV head reads inside span (attend's comment: held ones, then this call's new rows), with
+  // their K and V rows, into lane. A row's span is visible_span(its position, window).
+  void gather_keys(ForwardScratch& s, AttentionLane& lane, KeySpan span, int kv_head, int first_position,
+                   const KvLayerView& view) const;
   void mlp(int layer, ForwardScratch& s) const;
   // y = x W^T (+ b) in this model's numerics: row by row under same_order, the output rounded.
   void project(const Matrix& x, const WeightMatrix& w, const Vector* bias, Matrix& y) const;

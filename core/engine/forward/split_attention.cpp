@@ -10,11 +10,9 @@ SoftmaxBlock attend_block(const KernelSet& kernels, const float* query, const fl
   SoftmaxBlock block;
   if (count <= 0) return block;
   kernels.attention_scores(query, keys, count, d_head, scale, scratch);
-  for (std::int64_t j = 0; j < count; ++j) {
-    if (softcap > 0.0f) scratch[j] = softcap * std::tanh(scratch[j] / softcap);
-    block.max_score = std::max(block.max_score, scratch[j]);
-  }
-  for (std::int64_t j = 0; j < count; ++j) block.sum += (scratch[j] = std::exp(scratch[j] - block.max_score));
+  if (softcap > 0.0f)
+    for (std::int64_t j = 0; j < count; ++j) scratch[j] = softcap * std::tanh(scratch[j] / softcap);
+  block.sum = kernels.exp_sum(scratch, count, &block.max_score);
   kernels.weighted_sum(scratch, values, count, d_head, out);
   return block;
 }

@@ -18,6 +18,12 @@ using MatvecFn = void (*)(const void* w, std::int64_t cols, const float* x, cons
 using MatmulFn = void (*)(const void* w, std::int64_t cols, const float* x, std::int64_t n, const float* bias,
                           float* y, std::int64_t y_stride, std::int64_t begin, std::int64_t end);
 
+// y[i * y_stride + r] = W[r * w_stride ...] . x[i * x_stride ...] over `cols` float32 values, for i < n and
+// r in [begin, end): a product of slices (blocked attention: scores Q K^T, then outputs P V).
+using StridedMatmulFn = void (*)(const float* w, std::int64_t w_stride, std::int64_t cols, const float* x,
+                                 std::int64_t x_stride, std::int64_t n, float* y, std::int64_t y_stride,
+                                 std::int64_t begin, std::int64_t end);
+
 // Attention over one query row and one head (Model::attend_row): out[j] = scale * (q . keys[j]) for
 // j < count, each a row of `dim` floats somewhere in the cache; and out += sum_j weights[j] * rows[j].
 using ScoresFn = void (*)(const float* q, const float* const* keys, std::int64_t count, std::int64_t dim, float scale,
@@ -25,12 +31,18 @@ using ScoresFn = void (*)(const float* q, const float* const* keys, std::int64_t
 using WeightedSumFn = void (*)(const float* weights, const float* const* rows, std::int64_t count, std::int64_t dim,
                                float* out);
 
+// A softmax's numerators: x[j] = e^(x[j] - m) for j < count, with m the largest x (written to *top);
+// returns their sum. count >= 1.
+using ExpSumFn = float (*)(float* x, std::int64_t count, float* top);
+
 struct KernelSet {
   const char* isa;  // "portable", "sse2", "avx2", "avx512"
   MatvecFn matvec_f32, matvec_f16, matvec_bf16;
   MatmulFn matmul_f32, matmul_f16, matmul_bf16;
+  StridedMatmulFn matmul_strided;
   ScoresFn attention_scores;
   WeightedSumFn weighted_sum;
+  ExpSumFn exp_sum;
   // Runs `iterations` rounds of independent multiply-adds on registers only; returns how many
   // multiply-adds it did (lanes x accumulators x iterations). The compute ceiling of one core.
   double (*multiply_add_loop)(std::int64_t iterations);

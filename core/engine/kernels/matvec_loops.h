@@ -4,6 +4,7 @@
 // then includes this file. Everything here sits in an anonymous namespace: each of those files
 // compiles its own copy with its own flags, and no copy can stand in for another at link time.
 // Include it from those files only, after their Simd.
+#include <cmath>  // INFINITY
 #include <cstdint>
 
 #include "core/engine/kernels/half_float.h"
@@ -170,9 +171,11 @@ void panel_product(const float* packed, std::int64_t depth, const float* x, std:
   }
 }
 
+// W rows sit w_stride values apart and x rows x_stride apart (a slice of a wider matrix), each `cols` long.
 template <class D>
-void matmul_packed(const typename D::Weight* rows, std::int64_t cols, const float* x, std::int64_t n,
-                   const float* bias, float* y, std::int64_t y_stride, std::int64_t begin, std::int64_t end) {
+void matmul_packed(const typename D::Weight* rows, std::int64_t w_stride, std::int64_t cols, const float* x,
+                   std::int64_t x_stride, std::int64_t n, const float* bias, float* y, std::int64_t y_stride,
+                   std::int64_t begin, std::int64_t end) {
   alignas(64) float packed[kDepth * kPanel];
   for (std::int64_t r = begin; r < end; r += kPanel) {
     const std::int64_t valid = end - r < kPanel ? end - r : kPanel;
@@ -180,18 +183,18 @@ void matmul_packed(const typename D::Weight* rows, std::int64_t cols, const floa
     for (std::int64_t k0 = 0; k0 < cols; k0 += kDepth) {
       const std::int64_t depth = cols - k0 < kDepth ? cols - k0 : kDepth;
       const bool first = k0 == 0;
-      pack_panel<D>(rows + r * cols, cols, k0, depth, valid, packed);
+      pack_panel<D>(rows + r * w_stride, w_stride, k0, depth, valid, packed);
       const float* xs = x + k0;
       float* ys = y + r;
       std::int64_t i = 0;
       for (; i + kInputs <= n; i += kInputs)
-        panel_product<kInputs>(packed, depth, xs + i * cols, cols, ys + i * y_stride, y_stride, valid, first, panel_bias);
+        panel_product<kInputs>(packed, depth, xs + i * x_stride, x_stride, ys + i * y_stride, y_stride, valid, first, panel_bias);
       switch (n - i) {
-        case 5: panel_product<5>(packed, depth, xs + i * cols, cols, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
-        case 4: panel_product<4>(packed, depth, xs + i * cols, cols, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
-        case 3: panel_product<3>(packed, depth, xs + i * cols, cols, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
-        case 2: panel_product<2>(packed, depth, xs + i * cols, cols, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
-        case 1: panel_product<1>(packed, depth, xs + i * cols, cols, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
+        case 5: panel_product<5>(packed, depth, xs + i * x_stride, x_stride, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
+        case 4: panel_product<4>(packed, depth, xs + i * x_stride, x_stride, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
+        case 3: panel_product<3>(packed, depth, xs + i * x_stride, x_stride, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
+        case 2: panel_product<2>(packed, depth, xs + i * x_stride, x_stride, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
+        case 1: panel_product<1>(packed, depth, xs + i * x_stride, x_stride, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
         default: break;
       }
     }
@@ -203,7 +206,7 @@ void matmul(const void* w, std::int64_t cols, const float* x, std::int64_t n, co
             std::int64_t y_stride, std::int64_t begin, std::int64_t end) {
   const typename D::Weight* rows = static_cast<const typename D::Weight*>(w);
   if (n >= kPackedFromRows) {
-    matmul_packed<D>(rows, cols, x, n, bias, y, y_stride, begin, end);
+    matmul_packed<D>(rows, cols, cols, x, cols, n, bias, y, y_stride, begin, end);
     return;
   }
   for (std::int64_t tile = begin; tile < end; tile += kTileRows) {
@@ -227,6 +230,12 @@ void matmul(const void* w, std::int64_t cols, const float* x, std::int64_t n, co
 void attention_scores(const float* q, const float* const* keys, std::int64_t count, std::int64_t dim, float scale,
                       float* out) {
   for (std::int64_t j = 0; j < count; ++j) out[j] = scale * dot<F32>(keys[j], q, dim);
+}
+
+// Blocked attention's products (Model::attend_blocked): float32 rows of a slice, any count of input rows.
+void matmul_strided(const float* w, std::int64_t w_stride, std::int64_t cols, const float* x, std::int64_t x_stride,
+                    std::int64_t n, float* y, std::int64_t y_stride, std::int64_t begin, std::int64_t end) {
+  matmul_packed<F32>(w, w_stride, cols, x, x_stride, n, nullptr, y, y_stride, begin, end);
 }
 
 // out += sum_j weights[j] * rows[j], four vectors of out at a time held in registers across all rows
@@ -254,6 +263,52 @@ void weighted_sum(const float* weights, const float* const* rows, std::int64_t c
     for (std::int64_t j = 0; j < count; ++j) out[c] += weights[j] * rows[j][c];
 }
 
+// e^x for x <= 0 (a score less the largest), as Cephes' expf: x = n ln 2 + r with |r| <= ln 2 / 2, e^r by
+// a degree-7 polynomial, times 2^n. Within 2 ulp of std::exp; below -87.3 (e^x under float's smallest
+// normal) it gives e^-87.3, not 0.
+V exp_nonpositive(V x) {
+  x = Simd::max(x, Simd::set1(-87.3f));
+  const V n = Simd::round(Simd::mul(x, Simd::set1(1.44269504088896341f)));
+  V r = Simd::fma(n, Simd::set1(-0.693359375f), x);  // ln 2 in two parts, the first exact in float
+  r = Simd::fma(n, Simd::set1(2.12194440e-4f), r);
+  V p = Simd::set1(1.9875691500e-4f);
+  p = Simd::fma(p, r, Simd::set1(1.3981999507e-3f));
+  p = Simd::fma(p, r, Simd::set1(8.3334519073e-3f));
+  p = Simd::fma(p, r, Simd::set1(4.1665795894e-2f));
+  p = Simd::fma(p, r, Simd::set1(1.6666665459e-1f));
+  p = Simd::fma(p, r, Simd::set1(5.0000001201e-1f));
+  p = Simd::fma(p, Simd::mul(r, r), Simd::add(r, Simd::set1(1.0f)));
+  return Simd::mul(p, Simd::exp2_int(n));
+}
+
+float exp_sum(float* x, std::int64_t count, float* top) {
+  V m = Simd::set1(-INFINITY);
+  std::int64_t j = 0;
+  for (; j + kLanes <= count; j += kLanes) m = Simd::max(m, Simd::load_f32(x + j));
+  float largest = Simd::max_of(m);
+  for (; j < count; ++j) largest = x[j] > largest ? x[j] : largest;
+  const V shift = Simd::set1(-largest);
+  V s0 = Simd::zero(), s1 = s0;
+  j = 0;
+  for (; j + 2 * kLanes <= count; j += 2 * kLanes) {
+    const V e0 = exp_nonpositive(Simd::add(Simd::load_f32(x + j), shift));
+    const V e1 = exp_nonpositive(Simd::add(Simd::load_f32(x + j + kLanes), shift));
+    Simd::store_f32(x + j, e0), Simd::store_f32(x + j + kLanes, e1);
+    s0 = Simd::add(s0, e0), s1 = Simd::add(s1, e1);
+  }
+  float sum = Simd::sum(Simd::add(s0, s1));
+  // The last values through one vector too (no libm call: its copy could be this file's), padding unsummed.
+  for (; j < count; j += kLanes) {
+    float lane[kLanes] = {};
+    const std::int64_t valid = count - j < kLanes ? count - j : kLanes;
+    for (std::int64_t k = 0; k < valid; ++k) lane[k] = x[j + k];
+    Simd::store_f32(lane, exp_nonpositive(Simd::add(Simd::load_f32(lane), shift)));
+    for (std::int64_t k = 0; k < valid; ++k) sum += (x[j + k] = lane[k]);
+  }
+  *top = largest;
+  return sum;
+}
+
 // Ten independent chains (named, not an array: GCC keeps an array of vectors in memory, and the
 // chains would then run through stores and loads): two multiply-add pipes times a latency of four
 // or five cycles need about that many in flight.
@@ -273,8 +328,8 @@ double multiply_add_loop(std::int64_t iterations) {
 }
 
 constexpr KernelSet kernel_set(const char* isa) {
-  return {isa,          matvec<F32>,      matvec<F16>,  matvec<BF16>,     matmul<F32>, matmul<F16>,
-          matmul<BF16>, attention_scores, weighted_sum, multiply_add_loop};
+  return {isa,          matvec<F32>,      matvec<F16>,  matvec<BF16>,   matmul<F32>,      matmul<F16>,
+          matmul<BF16>, matmul_strided,   attention_scores, weighted_sum, exp_sum,     multiply_add_loop};
 }
 
 }  // namespace

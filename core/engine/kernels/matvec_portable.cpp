@@ -1,4 +1,7 @@
 // The portable kernels of matvec_kernels.h: plain C++, summed in order, the reference for the others.
+#include <algorithm>
+#include <cmath>
+
 #include "core/engine/kernels/half_float.h"
 #include "core/engine/kernels/matvec_kernels.h"
 
@@ -27,6 +30,16 @@ void matmul(const void* w, std::int64_t cols, const float* x, std::int64_t n, co
   for (std::int64_t i = 0; i < n; ++i) matvec<Weight, Widen>(w, cols, x + i * cols, bias, y + i * y_stride, begin, end);
 }
 
+void matmul_strided(const float* w, std::int64_t w_stride, std::int64_t cols, const float* x, std::int64_t x_stride,
+                    std::int64_t n, float* y, std::int64_t y_stride, std::int64_t begin, std::int64_t end) {
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t r = begin; r < end; ++r) {
+      float sum = 0.0f;
+      for (std::int64_t c = 0; c < cols; ++c) sum += w[r * w_stride + c] * x[i * x_stride + c];
+      y[i * y_stride + r] = sum;
+    }
+}
+
 void attention_scores(const float* q, const float* const* keys, std::int64_t count, std::int64_t dim, float scale,
                       float* out) {
   for (std::int64_t j = 0; j < count; ++j) {
@@ -39,6 +52,15 @@ void attention_scores(const float* q, const float* const* keys, std::int64_t cou
 void weighted_sum(const float* weights, const float* const* rows, std::int64_t count, std::int64_t dim, float* out) {
   for (std::int64_t j = 0; j < count; ++j)
     for (std::int64_t c = 0; c < dim; ++c) out[c] += weights[j] * rows[j][c];
+}
+
+float exp_sum(float* x, std::int64_t count, float* top) {
+  float largest = x[0];
+  for (std::int64_t j = 1; j < count; ++j) largest = std::max(largest, x[j]);
+  float sum = 0.0f;
+  for (std::int64_t j = 0; j < count; ++j) sum += (x[j] = std::exp(x[j] - largest));
+  *top = largest;
+  return sum;
 }
 
 double multiply_add_loop(std::int64_t iterations) {
@@ -59,8 +81,10 @@ const KernelSet kPortableKernels = {"portable",
                                     matmul<float, widen>,
                                     matmul<std::uint16_t, widen_f16>,
                                     matmul<std::uint16_t, widen_bf16>,
+                                    matmul_strided,
                                     attention_scores,
                                     weighted_sum,
+                                    exp_sum,
                                     multiply_add_loop};
 
 }  // namespace kvscope
