@@ -106,12 +106,12 @@ TEST_CASE("exp_sum gives e^(x - max) and their sum within a few ulp on every ISA
           // The exponent is the float difference (what the kernel is given); e^ of it in double.
           const double want = std::exp(double(x[std::size_t(j)] - got_top));
           want_sum += want;
-          // Relative error over float's normal range; below it (e^-87.3, about 1.2e-38) the kernel may give
-          // e^-87.3 instead of a subnormal or 0.
-          if (want > 1.2e-38)
+          // Relative error down to e^-86 (4.4e-38); below it the kernel may give e^-86 instead of a tiny
+          // or subnormal value.
+          if (want > 4.5e-38)
             worst = std::max(worst, std::abs(want - y[std::size_t(j)]) / want);
           else
-            CHECK(double(y[std::size_t(j)]) * 1e38 < 1.3);
+            CHECK(double(y[std::size_t(j)]) * 1e38 < 4.5);
         }
         CHECK(std::abs(double(sum) - want_sum) <= 1e-6 * want_sum);
         CHECK(worst < 4e-7);

@@ -32,7 +32,7 @@ struct Simd {
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
   }
-  static V round(V v) { return _mm256_cvtepi32_ps(_mm256_cvtps_epi32(v)); }  // to nearest, ties to even
+  static V trunc(V v) { return _mm256_cvtepi32_ps(_mm256_cvttps_epi32(v)); }  // toward zero, whatever MXCSR says
   static V exp2_int(V n) {  // 2^n for whole n in [-126, 127]: n + 127 in the exponent bits
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
   }

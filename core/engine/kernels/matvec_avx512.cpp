@@ -33,7 +33,7 @@ struct Simd {
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
   static float max_of(V v) { return _mm512_reduce_max_ps(v); }
-  static V round(V v) { return _mm512_cvtepi32_ps(_mm512_cvtps_epi32(v)); }  // to nearest, ties to even
+  static V trunc(V v) { return _mm512_cvtepi32_ps(_mm512_cvttps_epi32(v)); }  // toward zero, whatever MXCSR says
   static V exp2_int(V n) {  // 2^n for whole n in [-126, 127]: n + 127 in the exponent bits
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
   }

@@ -264,11 +264,12 @@ void weighted_sum(const float* weights, const float* const* rows, std::int64_t c
 }
 
 // e^x for x <= 0 (a score less the largest), as Cephes' expf: x = n ln 2 + r with |r| <= ln 2 / 2, e^r by
-// a degree-7 polynomial, times 2^n. Within 2 ulp of std::exp; below -87.3 (e^x under float's smallest
-// normal) it gives e^-87.3, not 0.
+// a degree-7 polynomial, times 2^n. Within 2 ulp of std::exp; below -86 it gives e^-86 (4e-38), so no
+// result is subnormal and none depends on the thread's flush-to-zero or rounding modes (a GL driver may
+// set them on the window's thread): n rounds by truncating x log2(e) - 1/2, which is <= 0.
 V exp_nonpositive(V x) {
-  x = Simd::max(x, Simd::set1(-87.3f));
-  const V n = Simd::round(Simd::mul(x, Simd::set1(1.44269504088896341f)));
+  x = Simd::max(x, Simd::set1(-86.0f));
+  const V n = Simd::trunc(Simd::add(Simd::mul(x, Simd::set1(1.44269504088896341f)), Simd::set1(-0.5f)));
   V r = Simd::fma(n, Simd::set1(-0.693359375f), x);  // ln 2 in two parts, the first exact in float
   r = Simd::fma(n, Simd::set1(2.12194440e-4f), r);
   V p = Simd::set1(1.9875691500e-4f);

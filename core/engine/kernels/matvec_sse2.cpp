@@ -37,7 +37,7 @@ struct Simd {
     const __m128 pairs = _mm_max_ps(v, _mm_movehl_ps(v, v));
     return _mm_cvtss_f32(_mm_max_ss(pairs, _mm_shuffle_ps(pairs, pairs, 1)));
   }
-  static V round(V v) { return _mm_cvtepi32_ps(_mm_cvtps_epi32(v)); }  // to nearest, ties to even
+  static V trunc(V v) { return _mm_cvtepi32_ps(_mm_cvttps_epi32(v)); }  // toward zero, whatever MXCSR says
   static V exp2_int(V n) {  // 2^n for whole n in [-126, 127]: n + 127 in the exponent bits
     return _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(_mm_cvtps_epi32(n), _mm_set1_epi32(127)), 23));
   }
