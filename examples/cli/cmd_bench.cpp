@@ -65,6 +65,7 @@ constexpr std::size_t kPrefillChunk = 512;
 // Prefill, then new_tokens - 1 decode steps; fills `tokens` with the prompt and the greedy tokens.
 ModeTiming run_cached(const Model& model, std::vector<int>& tokens, int new_tokens) {
   KvCache cache(model.config(), 0);
+  cache.reserve(int(tokens.size()) + new_tokens);
   ForwardScratch scratch;
   RowVector logits;
   ModeTiming timing;

@@ -54,6 +54,12 @@ class KvCache final : public KvRows {
   void held_positions(int layer, int kv_head, std::vector<int>& out) const override;
   KvLayerView read_layer(int layer) override;
 
+  // Storage for `positions` rows in every growing layer now. A caller that knows the sequence's length
+  // (the bench's sweep) then never grows the storage on the way, whose copies the allocator may keep.
+  void reserve(int positions) {
+    if (positions > capacity_) grow_to(positions);
+  }
+
   // Empty again: position 0, nothing held. Storage is kept.
   void reset() { next_position_ = 0; }
   // Forget positions >= position (step back). Rows a window overwrote must be restored by the caller.

@@ -31,6 +31,13 @@ struct Simd {
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static void sum4(V a, V b, V c, V d, float out[4]) {  // out = the horizontal sums of a, b, c, d
+    auto halves = [](V v) {  // 16 lanes to 8: low half + high half (AVX-512F has no float 256-bit extract)
+      return _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    };
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(halves(a), halves(b)), _mm256_hadd_ps(halves(c), halves(d)));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+  }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
   static float max_of(V v) { return _mm512_reduce_max_ps(v); }
   static V trunc(V v) { return _mm512_cvtepi32_ps(_mm512_cvttps_epi32(v)); }  // toward zero, whatever MXCSR says

@@ -2,6 +2,7 @@
 // needs no extra compiler flags and runs on every x86-64 CPU. SSE2 has no fused multiply-add (a
 // multiply, then an add) and no F16C (F16 is widened with integer operations).
 #include <emmintrin.h>
+#include <xmmintrin.h>  // _MM_TRANSPOSE4_PS
 
 #include <cstdint>
 
@@ -32,6 +33,10 @@ struct Simd {
   static V fma(V a, V b, V c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
   static V add(V a, V b) { return _mm_add_ps(a, b); }
   static V mul(V a, V b) { return _mm_mul_ps(a, b); }
+  static void sum4(V a, V b, V c, V d, float out[4]) {  // out = the horizontal sums of a, b, c, d
+    _MM_TRANSPOSE4_PS(a, b, c, d);
+    _mm_storeu_ps(out, _mm_add_ps(_mm_add_ps(a, b), _mm_add_ps(c, d)));
+  }
   static V max(V a, V b) { return _mm_max_ps(a, b); }
   static float max_of(V v) {
     const __m128 pairs = _mm_max_ps(v, _mm_movehl_ps(v, v));
