@@ -89,6 +89,8 @@ namespace {
 // Decode steps whose span is at least this long split each KV head's keys across the threads: below it,
 // a block's work is too small to be worth waking the pool for.
 constexpr int kSplitMinKeys = 512;
+// Keys a block at most (attend_split): 512 keys of 64 floats are 128 KiB of K and as much of V.
+constexpr std::size_t kSplitBlockKeys = 512;
 // Calls with at least this many new rows attend in blocks (attend_blocked): below it, packing the keys
 // costs more than the products save.
 constexpr int kBlockedMinRows = 16;
@@ -165,7 +167,7 @@ void Model::gather_keys(ForwardScratch& s, AttentionLane& lane, KeySpan span, in
 }
 
 void Model::attend_split(ForwardScratch& s, int first_position, const KvLayerView& view, int window, LayerRecord* r,
-                         int blocks) const {
+                         int threads) const {
   const int n_kv = config_.kv_heads(), d_head = config_.d_head(), group = config_.n_head / n_kv;
   const float scale = config_.score_scale(), cap = config_.attn_softcap;
   if (int(s.lanes.size()) < n_kv) s.lanes.resize(std::size_t(n_kv));
@@ -176,26 +178,27 @@ void Model::attend_split(ForwardScratch& s, int first_position, const KvLayerVie
   }
   const std::vector<int>& keys = s.lanes[0].keys;
   if (r) r->row_read(0, keys.front(), keys.back(), int(keys.size()));
-  // Query head h's block b sits at h * blocks + b.
+  // Blocks of at most kSplitBlockKeys keys, a multiple of the threads: a block's K and V rows then stay in
+  // L2 while it is read. Query head h's block b sits at h * blocks + b.
+  const int per_thread = int((longest + std::size_t(threads) * kSplitBlockKeys - 1) / (std::size_t(threads) * kSplitBlockKeys));
+  const int blocks = threads * std::max(1, per_thread);
   const std::size_t block_len = (longest + std::size_t(blocks) - 1) / std::size_t(blocks);
   s.split_blocks.assign(std::size_t(config_.n_head * blocks), SoftmaxBlock{});
   s.split_outputs.assign(std::size_t(config_.n_head * blocks * d_head), 0.0f);
-  s.split_scores.resize(std::size_t(blocks) * block_len);
+  s.split_scores.resize(std::size_t(threads) * std::size_t(group) * block_len);
   const KernelSet& kernels = active_kernels();
   const int items = n_kv * blocks;  // (KV head, block) pairs, strided over the threads
   shared_pool().run_chunks([&](int chunk) {
-    for (int item = chunk; item < items; item += blocks) {
+    for (int item = chunk; item < items; item += threads) {
       const int g = item / blocks, b = item % blocks;
       const AttentionLane& lane = s.lanes[std::size_t(g)];
       const std::int64_t count = std::int64_t(lane.keys.size());
       const std::int64_t begin = count * b / blocks, end = count * (b + 1) / blocks;
-      for (int h = g * group; h < (g + 1) * group; ++h) {
-        const std::size_t slot = std::size_t(h * blocks + b);
-        s.split_blocks[slot] = attend_block(kernels, s.q.row(0).data() + h * d_head, lane.key_rows.data() + begin,
-                                            lane.value_rows.data() + begin, end - begin, d_head, scale, cap,
-                                            s.split_scores.data() + std::size_t(chunk) * block_len,
-                                            s.split_outputs.data() + slot * std::size_t(d_head));
-      }
+      const std::size_t slot = std::size_t(g * group * blocks + b);  // of the group's first query head
+      attend_block_heads(kernels, s.q.row(0).data() + g * group * d_head, group, lane.key_rows.data() + begin,
+                         lane.value_rows.data() + begin, end - begin, d_head, scale, cap,
+                         s.split_scores.data() + std::size_t(chunk) * std::size_t(group) * block_len,
+                         s.split_blocks.data() + slot, s.split_outputs.data() + slot * std::size_t(d_head), blocks);
     }
   });
   for (int h = 0; h < config_.n_head; ++h)

@@ -44,7 +44,8 @@ struct ForwardScratch {
   RowVector position_row;      // [d] one learned position embedding, widened from its stored dtype
   std::vector<std::vector<int>> held;  // per KV head: the positions the cache holds for this layer
   std::vector<AttentionLane> lanes;   // one per thread of Model::attend (attend_split: one per KV head)
-  // attend_split: per query head and block, the block's softmax and unnormalised output; per thread, scores.
+  // attend_split: per query head and block, the block's softmax and unnormalised output; per thread, the
+  // scores of a KV head's query heads.
   std::vector<SoftmaxBlock> split_blocks;
   std::vector<float> split_outputs, split_scores;
   // attend_blocked: per KV head, its keys' K rows [keys, d_head] and V columns [d_head, keys] one after
@@ -93,9 +94,9 @@ class Model {
               ForwardRecord* record) const;
   void attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i, int kv_head, int first_position,
                   const KvLayerView& view, int window, ForwardRecord* record) const;
-  // A decode step's one row, each KV head's keys split into `blocks` blocks across the pool (split_attention.h).
+  // A decode step's one row, each KV head's keys split into blocks across `threads` of the pool (split_attention.h).
   void attend_split(ForwardScratch& s, int first_position, const KvLayerView& view, int window, LayerRecord* r,
-                    int blocks) const;
+                    int threads) const;
   // Many new rows (a prefill, an uncached pass): blocks of query rows against the keys they read, two
   // matrix products per block and query head (blocked_attention.cpp).
   void attend_blocked(int layer, ForwardScratch& s, int first_position, const KvLayerView& view, int window,

@@ -4,16 +4,46 @@
 
 namespace kvscope {
 
+namespace {
+// Keys a run: 64 K rows of 64 floats are 16 KiB, in L1 beside the scores.
+constexpr std::int64_t kRunKeys = 64;
+}  // namespace
+
+void attend_block_heads(const KernelSet& kernels, const float* queries, int heads, const float* const* keys,
+                        const float* const* values, std::int64_t count, int d_head, float scale, float softcap,
+                        float* scratch, SoftmaxBlock* blocks, float* outs, int stride) {
+  const std::size_t out_stride = std::size_t(stride) * std::size_t(d_head);
+  for (int a = 0; a < heads; ++a) {
+    blocks[std::size_t(a) * std::size_t(stride)] = SoftmaxBlock{};
+    std::fill(outs + std::size_t(a) * out_stride, outs + std::size_t(a) * out_stride + std::size_t(d_head), 0.0f);
+  }
+  if (count <= 0) return;
+  for (std::int64_t run = 0; run < count; run += kRunKeys) {
+    const std::int64_t n = std::min(kRunKeys, count - run);
+    for (int a = 0; a < heads; ++a)
+      kernels.attention_scores(queries + std::size_t(a) * std::size_t(d_head), keys + run, n, d_head, scale,
+                               scratch + std::size_t(a) * std::size_t(count) + std::size_t(run));
+  }
+  for (int a = 0; a < heads; ++a) {
+    float* scores = scratch + std::size_t(a) * std::size_t(count);
+    if (softcap > 0.0f)
+      for (std::int64_t j = 0; j < count; ++j) scores[j] = softcap * std::tanh(scores[j] / softcap);
+    SoftmaxBlock& block = blocks[std::size_t(a) * std::size_t(stride)];
+    block.sum = kernels.exp_sum(scores, count, &block.max_score);
+  }
+  for (std::int64_t run = 0; run < count; run += kRunKeys) {
+    const std::int64_t n = std::min(kRunKeys, count - run);
+    for (int a = 0; a < heads; ++a)
+      kernels.weighted_sum(scratch + std::size_t(a) * std::size_t(count) + std::size_t(run), values + run, n, d_head,
+                           outs + std::size_t(a) * out_stride);
+  }
+}
+
 SoftmaxBlock attend_block(const KernelSet& kernels, const float* query, const float* const* keys,
                           const float* const* values, std::int64_t count, int d_head, float scale, float softcap,
                           float* scratch, float* out) {
   SoftmaxBlock block;
-  if (count <= 0) return block;
-  kernels.attention_scores(query, keys, count, d_head, scale, scratch);
-  if (softcap > 0.0f)
-    for (std::int64_t j = 0; j < count; ++j) scratch[j] = softcap * std::tanh(scratch[j] / softcap);
-  block.sum = kernels.exp_sum(scratch, count, &block.max_score);
-  kernels.weighted_sum(scratch, values, count, d_head, out);
+  attend_block_heads(kernels, query, 1, keys, values, count, d_head, scale, softcap, scratch, &block, out, 1);
   return block;
 }
 

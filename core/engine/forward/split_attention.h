@@ -23,6 +23,14 @@ SoftmaxBlock attend_block(const KernelSet& kernels, const float* query, const fl
                           const float* const* values, std::int64_t count, int d_head, float scale, float softcap,
                           float* scratch, float* out);
 
+// The same for `heads` query heads that share these keys (a KV head's group): query a at queries + a *
+// d_head, its block at blocks[a * stride] and its outputs at outs[a * stride * d_head]; scratch holds
+// heads x count floats. The keys go by in runs of a few dozen, each run read by every head while it is
+// in L1, so a long block is read from memory once, not once per head.
+void attend_block_heads(const KernelSet& kernels, const float* queries, int heads, const float* const* keys,
+                        const float* const* values, std::int64_t count, int d_head, float scale, float softcap,
+                        float* scratch, SoftmaxBlock* blocks, float* outs, int stride);
+
 // The attention output of n_blocks blocks of one query head: outs holds each block's d_head outputs,
 // one after another; out gets d_head values.
 void combine_blocks(const SoftmaxBlock* blocks, const float* outs, int n_blocks, int d_head, float* out);
