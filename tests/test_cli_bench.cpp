@@ -105,6 +105,11 @@ TEST_CASE("bench --contexts: one object per length, its bytes the closed form of
       CHECK(row[key].get<double>() > 0);
     CHECK(row["cache_bytes"].get<double>() == per_position * (lengths[i] + 3));  // prompt + 3 decoded positions
     CHECK(row["weights_plus_cache_bytes"].get<double>() == doc["weight_bytes"].get<double>() + row["cache_bytes"].get<double>());
+    // Short lengths: uncached steps timed, and the speedup is the ratio of the two rates.
+    CHECK(row["uncached_from"] == "two timed steps");
+    CHECK(row["uncached_tokens_per_s"].get<double>() > 0);
+    CHECK(row["cache_speedup"].get<double>() ==
+          Approx(row["cached_tokens_per_s"].get<double>() / row["uncached_tokens_per_s"].get<double>()));
     // Bytes a decode step reads: the same weights at every length, plus the cache rows at the mean position.
     CHECK(row["bytes_per_token"].get<double>() - rows[0]["bytes_per_token"].get<double>() ==
           Approx(per_position * (lengths[i] - lengths[0])));

@@ -206,6 +206,9 @@ double median(std::vector<double> v) {
   return n == 0 ? 0.0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// Context lengths up to which the sweep times uncached steps (a step is a prefill of the whole sequence).
+constexpr int kUncachedTimedUpTo = 1024;
+
 // --contexts: cached decode at each prompt length, in one process against the same probes. Per length:
 // prefill time and its multiply-adds per second, decode tokens/s over the new tokens, the bytes a decode
 // step reads (weights + the cache rows attention reads, closed form) and the roofline fraction they
@@ -221,6 +224,12 @@ nlohmann::json context_sweep(const Model& model, const std::vector<int>& context
     std::vector<int> tokens(static_cast<std::size_t>(length));
     for (int& id : tokens) id = int(rng.next() % std::uint64_t(c.vocab_size));
     const ModeTiming t = run_cached(model, tokens, new_tokens);
+    // Without the cache a step is one pass over every position: timed (two steps) up to
+    // kUncachedTimedUpTo positions; past that, the prefill of this length stands for it (the same
+    // pass, fed in chunks), named as such in the JSON.
+    const bool timed = length <= kUncachedTimedUpTo;
+    const double uncached_tokens_per_s =
+        timed ? run_uncached(model, tokens, length, 3).tokens_per_second() : 1e3 / t.prefill_ms;
     const double mean_positions = length + (new_tokens - 1) / 2.0;
     const double bytes_per_token = decode_bytes(model, mean_positions);
     const double achieved = bytes_per_token / (t.total_seconds / t.tokens);
@@ -233,6 +242,9 @@ nlohmann::json context_sweep(const Model& model, const std::vector<int>& context
                    {"prefill_gflops", prefill_flops / 1e9},
                    {"prefill_flop_peak_fraction", prefill_flops / flop_peak},
                    {"cached_tokens_per_s", t.tokens_per_second()},
+                   {"uncached_tokens_per_s", uncached_tokens_per_s},
+                   {"uncached_from", timed ? "two timed steps" : "the prefill: one pass over every position"},
+                   {"cache_speedup", t.tokens_per_second() / uncached_tokens_per_s},
                    {"bytes_per_token", bytes_per_token},
                    {"roofline_fraction", achieved / bandwidth},
                    {"cache_bytes", cache_bytes},
@@ -285,11 +297,12 @@ int run_bench(const BenchOptions& o) {
     }
     std::printf("model %s, %d threads, %s kernels, %d new tokens; bandwidth %.2f GB/s, multiply-add peak %.1f GFLOP/s\n",
                 loaded.name.c_str(), threads, isa, o.new_tokens, bandwidth / 1e9, flop_peak / 1e9);
-    std::printf("%8s %10s %10s %10s %12s %10s %12s %12s\n", "context", "prefill s", "GFLOP/s", "tokens/s", "MB/token",
-                "roofline", "cache MB", "peak RSS MB");
+    std::printf("%8s %10s %10s %10s %12s %12s %10s %12s %12s\n", "context", "prefill s", "GFLOP/s", "tokens/s",
+                "uncached t/s", "MB/token", "roofline", "cache MB", "peak RSS MB");
     for (const nlohmann::json& r : doc["contexts"])
-      std::printf("%8d %10.3f %10.2f %10.2f %12.2f %9.0f%% %12.2f %12.1f\n", r["context"].get<int>(),
+      std::printf("%8d %10.3f %10.2f %10.2f %12.4f %12.2f %9.0f%% %12.2f %12.1f\n", r["context"].get<int>(),
                   r["prefill_seconds"].get<double>(), r["prefill_gflops"].get<double>(), r["cached_tokens_per_s"].get<double>(),
+                  r["uncached_tokens_per_s"].get<double>(),
                   r["bytes_per_token"].get<double>() / 1e6, 100.0 * r["roofline_fraction"].get<double>(),
                   r["cache_bytes"].get<double>() / 1e6, r["peak_rss_bytes"].get<double>() / 1e6);
     return 0;
