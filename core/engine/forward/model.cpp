@@ -148,18 +148,27 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
 
 void Model::gather_keys(ForwardScratch& s, AttentionLane& lane, KeySpan span, int g, int first_position,
                         const KvLayerView& view) const {
+  gather_key_positions(s, lane, span, g, first_position);
+  gather_key_rows(s, lane, g, first_position, view, 0, std::int64_t(lane.keys.size()));
+}
+
+void Model::gather_key_positions(const ForwardScratch& s, AttentionLane& lane, KeySpan span, int g, int first_position) const {
   std::vector<int>& keys = lane.keys;
   keys.clear();
   for (int p : s.held[std::size_t(g)])
     if (p >= span.first) keys.push_back(p);
   for (int p = std::max(first_position, span.first); p <= span.last; ++p) keys.push_back(p);
-  // K or V rows of the keys at this KV head's columns: older positions from the cache (through its view:
-  // contiguous, ring or a block table), new ones from this call.
-  const int kv_off = g * config_.d_head(), count = int(keys.size());
-  lane.key_rows.resize(std::size_t(count));
-  lane.value_rows.resize(std::size_t(count));
-  for (int j = 0; j < count; ++j) {
-    const int pos = keys[std::size_t(j)];
+  lane.key_rows.resize(keys.size());
+  lane.value_rows.resize(keys.size());
+}
+
+// K or V rows of the keys [begin, end) at this KV head's columns: older positions from the cache (through
+// its view: contiguous, ring or a block table), new ones from this call.
+void Model::gather_key_rows(const ForwardScratch& s, AttentionLane& lane, int g, int first_position,
+                            const KvLayerView& view, std::int64_t begin, std::int64_t end) const {
+  const int kv_off = g * config_.d_head();
+  for (std::int64_t j = begin; j < end; ++j) {
+    const int pos = lane.keys[std::size_t(j)];
     const bool cached = pos < first_position;
     lane.key_rows[std::size_t(j)] = (cached ? view.key_row(pos) : s.k.row(pos - first_position).data()) + kv_off;
     lane.value_rows[std::size_t(j)] = (cached ? view.value_row(pos) : s.v.row(pos - first_position).data()) + kv_off;
@@ -172,8 +181,9 @@ void Model::attend_split(ForwardScratch& s, int first_position, const KvLayerVie
   const float scale = config_.score_scale(), cap = config_.attn_softcap;
   if (int(s.lanes.size()) < n_kv) s.lanes.resize(std::size_t(n_kv));
   std::size_t longest = 0;
+  // The key positions here; their rows' addresses in each block's own thread, below.
   for (int g = 0; g < n_kv; ++g) {
-    gather_keys(s, s.lanes[std::size_t(g)], visible_span(first_position, window), g, first_position, view);
+    gather_key_positions(s, s.lanes[std::size_t(g)], visible_span(first_position, window), g, first_position);
     longest = std::max(longest, s.lanes[std::size_t(g)].keys.size());
   }
   const std::vector<int>& keys = s.lanes[0].keys;
@@ -191,9 +201,10 @@ void Model::attend_split(ForwardScratch& s, int first_position, const KvLayerVie
   shared_pool().run_chunks([&](int chunk) {
     for (int item = chunk; item < items; item += threads) {
       const int g = item / blocks, b = item % blocks;
-      const AttentionLane& lane = s.lanes[std::size_t(g)];
+      AttentionLane& lane = s.lanes[std::size_t(g)];
       const std::int64_t count = std::int64_t(lane.keys.size());
       const std::int64_t begin = count * b / blocks, end = count * (b + 1) / blocks;
+      gather_key_rows(s, lane, g, first_position, view, begin, end);
       const std::size_t slot = std::size_t(g * group * blocks + b);  // of the group's first query head
       attend_block_heads(kernels, s.q.row(0).data() + g * group * d_head, group, lane.key_rows.data() + begin,
                          lane.value_rows.data() + begin, end - begin, d_head, scale, cap,

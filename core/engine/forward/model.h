@@ -105,6 +105,11 @@ class Model {
   // their K and V rows, into lane. A row's span is visible_span(its position, window).
   void gather_keys(ForwardScratch& s, AttentionLane& lane, KeySpan span, int kv_head, int first_position,
                    const KvLayerView& view) const;
+  // Its two halves: the positions (lane.keys, with lane's row lists sized to match), then the rows of
+  // keys [begin, end), which threads may fill for disjoint ranges at once.
+  void gather_key_positions(const ForwardScratch& s, AttentionLane& lane, KeySpan span, int kv_head, int first_position) const;
+  void gather_key_rows(const ForwardScratch& s, AttentionLane& lane, int kv_head, int first_position,
+                       const KvLayerView& view, std::int64_t begin, std::int64_t end) const;
   void mlp(int layer, ForwardScratch& s) const;
   // y = x W^T (+ b) in this model's numerics: row by row under same_order, the output rounded.
   void project(const Matrix& x, const WeightMatrix& w, const Vector* bias, Matrix& y) const;
