@@ -117,8 +117,8 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
   const bool one_thread = (r && record->with_key_attention) || pool.size() == 1 ||
                           pairs * key_end * config_.d_head() * (config_.n_head / n_kv) < (1 << 15);
   const int threads = one_thread ? 1 : pool.size();
-  // A decode step over a long span: each KV head's keys in one block per thread, so every thread shares
-  // every head. Not when a record keeps each weight, nor in numerics that fix one order or round.
+  // A decode step over a long span: each KV head's keys in blocks spread over the threads, so every
+  // thread shares every head. Not when a record keeps each weight, nor in numerics that fix one order or round.
   const bool split = !one_thread && n == 1 && key_end >= kSplitMinKeys && !numerics_.rounds() && !numerics_.same_order &&
                      !(r && (record->with_attention || record->with_key_attention));
   // A prefill (or an uncached pass): blocks of rows through two matrix products per query head, recorded
