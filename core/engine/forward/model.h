@@ -49,7 +49,8 @@ struct ForwardScratch {
   std::vector<SoftmaxBlock> split_blocks;
   std::vector<float> split_outputs, split_scores;
   // attend_blocked: per KV head, its keys' K rows [keys, d_head] and V columns [d_head, keys] one after
-  // another (block_stride keys apart); per thread, one block's scores then weights [rows, keys].
+  // another (as many keys apart as the longest list); per thread, the stacked queries, scores then weights,
+  // outputs and sums of one block.
   std::vector<float> block_keys, block_values_t, block_scores;
   // MLA (core/engine/forward/model_mla.cpp): r = kv_lora_rank, rope = qk_rope_dim.
   Matrix latent;                   // [n, r + rope] the new rows' latent | rotated shared key (what is cached)
