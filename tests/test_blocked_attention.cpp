@@ -16,17 +16,11 @@
 #include "core/engine/kernels/isa.h"
 #include "core/engine/kernels/random.h"
 #include "core/formats/model_source.h"
+#include "kernel_sets.h"
 
 using namespace kvscope;
 
 namespace {
-
-std::vector<const KernelSet*> kernel_sets() {
-  std::vector<const KernelSet*> sets = {&kPortableKernels};
-  for (Isa isa : {Isa::Sse2, Isa::Avx2, Isa::Avx512})
-    if (isa_supported(isa)) sets.push_back(&kernels_of(isa));
-  return sets;
-}
 
 std::vector<float> uniform(SplitMix64& rng, std::size_t n, double low, double high) {
   std::vector<float> v(n);
@@ -70,7 +64,7 @@ TEST_CASE("the strided product equals a double-precision product of the slices o
         const int w_stride = cols + 5, x_stride = cols + 3, y_stride = rows + 2;
         const std::vector<float> w = uniform(rng, std::size_t(rows * w_stride), -1, 1);
         const std::vector<float> x = uniform(rng, std::size_t(n * x_stride), -1, 1);
-        for (const KernelSet* kernels : kernel_sets()) {
+        for (const KernelSet* kernels : test::runnable_kernel_sets()) {
           INFO(n << " x " << cols << " against " << rows << " rows, kernels " << kernels->isa);
           std::vector<float> y(std::size_t(n * y_stride), 99.0f);
           kernels->matmul_strided(w.data(), w_stride, cols, x.data(), x_stride, n, y.data(), y_stride, 1, rows);
@@ -95,7 +89,7 @@ TEST_CASE("exp_sum gives e^(x - max) and their sum within a few ulp on every ISA
       const std::vector<float> x = uniform(rng, std::size_t(count), -spread, spread / 4);
       double top = -INFINITY;
       for (float v : x) top = std::max(top, double(v));
-      for (const KernelSet* kernels : kernel_sets()) {
+      for (const KernelSet* kernels : test::runnable_kernel_sets()) {
         INFO(count << " values over " << spread << ", kernels " << kernels->isa);
         std::vector<float> y = x;
         float got_top = 0.0f;

@@ -15,19 +15,13 @@
 #include "core/engine/kernels/isa.h"
 #include "core/engine/kernels/random.h"
 #include "core/engine/kernels/weight_matrix.h"
+#include "kernel_sets.h"
 
 using namespace kvscope;
 
 namespace {
 const Isa kIsas[] = {Isa::Sse2, Isa::Avx2, Isa::Avx512};
 
-// The portable set and every set this CPU runs.
-std::vector<const KernelSet*> runnable_sets() {
-  std::vector<const KernelSet*> sets = {&kPortableKernels};
-  for (Isa isa : kIsas)
-    if (isa_supported(isa)) sets.push_back(&kernels_of(isa));
-  return sets;
-}
 
 MatvecFn matvec_of(const KernelSet& k, WeightDtype dtype) {
   return dtype == WeightDtype::F32 ? k.matvec_f32 : dtype == WeightDtype::F16 ? k.matvec_f16 : k.matvec_bf16;
@@ -57,7 +51,7 @@ RandomWeights random_weights_of(WeightDtype dtype, int rows, int cols, SplitMix6
 }  // namespace
 
 TEST_CASE("matvec kernels: every instruction set this CPU runs agrees with the portable kernel", "[kernels]") {
-  const std::vector<const KernelSet*> sets = runnable_sets();
+  const std::vector<const KernelSet*> sets = test::runnable_kernel_sets();
   INFO("kernel sets run here: " << sets.size());
   SplitMix64 rng(3);
   for (WeightDtype dtype : {WeightDtype::F32, WeightDtype::F16, WeightDtype::BF16})
@@ -90,7 +84,7 @@ TEST_CASE("matvec kernels: every instruction set this CPU runs agrees with the p
 }
 
 TEST_CASE("matmul kernels: several input rows agree with the portable kernel, across tiles, pairs and tails", "[kernels]") {
-  const std::vector<const KernelSet*> sets = runnable_sets();
+  const std::vector<const KernelSet*> sets = test::runnable_kernel_sets();
   SplitMix64 rng(5);
   for (WeightDtype dtype : {WeightDtype::F32, WeightDtype::F16, WeightDtype::BF16})
     for (int n : {2, 3, 4, 5, 6, 7, 9, 13, 24, 29, 53})  // 24 and up: the packed panels
@@ -139,7 +133,7 @@ TEST_CASE("matvec kernels: 16-bit weights widen exactly, every finite value in e
     }
     while (bits.size() % kCols) bits.push_back(0);
     const int rows = int(bits.size()) / kCols;
-    for (const KernelSet* set : runnable_sets()) {
+    for (const KernelSet* set : test::runnable_kernel_sets()) {
       INFO(set->isa << " " << dtype_name(dtype));
       int mismatches = 0;
       for (int c = 0; c < kCols; ++c) {
@@ -180,7 +174,7 @@ TEST_CASE("attention kernels: scores and weighted sums over scattered rows agree
           sum_bound[std::size_t(c)] += std::abs(double(weights[std::size_t(j)]) * rows[std::size_t(j)][c]);
         }
       }
-      for (const KernelSet* set : runnable_sets()) {
+      for (const KernelSet* set : test::runnable_kernel_sets()) {
         INFO(set->isa << " dim " << dim << " count " << count);
         std::vector<float> scores(std::size_t(count) + 1, -7.0f), sum(std::size_t(dim) + 1, 0.5f);
         sum.back() = -7.0f;

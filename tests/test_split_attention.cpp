@@ -15,6 +15,7 @@
 #include "core/engine/kernels/isa.h"
 #include "core/engine/kernels/random.h"
 #include "core/formats/model_source.h"
+#include "kernel_sets.h"
 
 using namespace kvscope;
 
@@ -37,13 +38,6 @@ std::vector<double> reference_attention(const std::vector<float>& q, const std::
   for (std::size_t j = 0; j < keys.size(); ++j)
     for (std::size_t c = 0; c < q.size(); ++c) out[c] += scores[j] / total * double(values[j][c]);
   return out;
-}
-
-std::vector<const KernelSet*> kernel_sets() {
-  std::vector<const KernelSet*> sets = {&kPortableKernels};
-  for (Isa isa : {Isa::Sse2, Isa::Avx2, Isa::Avx512})
-    if (isa_supported(isa)) sets.push_back(&kernels_of(isa));
-  return sets;
 }
 
 }  // namespace
@@ -69,7 +63,7 @@ TEST_CASE("split-softmax attention equals one softmax over all keys: odd lengths
       value_rows.push_back(values[std::size_t(j)].data());
     }
     const std::vector<double> want = reference_attention(q, keys, values, scale);
-    for (const KernelSet* kernels : kernel_sets())
+    for (const KernelSet* kernels : test::runnable_kernel_sets())
       for (int blocks : {1, 2, 3, 5, 8}) {
         INFO(count << " keys, " << blocks << " blocks, kernels " << kernels->isa);
         std::vector<SoftmaxBlock> parts(static_cast<std::size_t>(blocks));
