@@ -154,6 +154,9 @@ PanelContext App::panel_context() {
     // Beside a compared policy, the right pane is titled by its own policy too.
     const PolicyTrace& own = shown_.back().cached.policy;
     c.sources[PaneKind::Cached] = {&shown_.back(), true, compared && own.active ? own.spec : ""};
+  } else {  // before step 0 each pane still says which mode it is
+    c.sources[PaneKind::Uncached] = {nullptr, false, ""};
+    c.sources[PaneKind::Cached] = {nullptr, true, ""};
   }
   c.batch = run_ ? run_->batch() : nullptr;
   c.speculative = run_ ? run_->speculative() : nullptr;
