@@ -277,7 +277,7 @@ Lesson parse_lesson(const std::string& text, const std::string& source) {
   const Reader r{j, source};
   r.only({"title", "summary", "kind", "preset", "prompt", "continuation", "layer", "head", "window", "key_step", "word",
           "questions", "answer_tokens", "steps", "policy", "compare", "block_size", "actions", "draft", "draft_tokens",
-          "numerics"});
+          "numerics", "prompt_length"});
   Lesson lesson;
   lesson.source = source;
   lesson.name = stem_of(source);
@@ -288,6 +288,7 @@ Lesson parse_lesson(const std::string& text, const std::string& source) {
   lesson.prompt = r.text("prompt", true);
   if (lesson.prompt.find_first_not_of(" \t\n") == std::string::npos) r.fail("\"prompt\" is empty");
   lesson.continuation = r.text("continuation");
+  lesson.prompt_length = int(r.integer("prompt_length", 0, 0, 1000000));
   lesson.layer = int(r.integer("layer", 0, 0, 1000));
   lesson.head = int(r.integer("head", 0, 0, 1000));
   lesson.window = int(r.integer("window", 0, 0, 100000));

@@ -6,6 +6,7 @@
 //   {"title": "...", "summary": "...", "kind": "decode", "preset": "demo",
 //    "prompt": "Time", "continuation": "flies fast", "layer": 0, "head": 0, "window": 0,
 //    "key_step": 2, "steps": [{"note": "...", "caption": "..."}, ...]}
+// "prompt_length": N fills the prompt to N tokens from the built-in corpus (core/lessons/prompt_fill.h).
 // Kinds and their own fields:
 //   decode         the default: rows recomputed versus reused, the cost ledger
 //   query          why Q is not cached: the newest output does not depend on older query rows
@@ -91,6 +92,7 @@ struct Lesson {
   LessonKind kind = LessonKind::Decode;
   std::string prompt;        // text, or token ids ("464 3862") for a model without a vocabulary
   std::string continuation;  // teacher-forced; empty = the model's own choices
+  int prompt_length = 0;     // the prompt filled to this many tokens from the built-in corpus (0: as written)
   int layer = 0, head = 0, window = 0;
   int key_step = -1;         // the step worth a slide; -1 = the last
   std::string word;                    // same_word

@@ -127,17 +127,17 @@ std::vector<QueryRowCheck> check_query_rows(const std::vector<StepTrace>& histor
     const Matrix perturbed = attention_outputs(config, l, t.window, noisy, u.keys, u.values, 0);
     c.older_rows_perturbed = max_abs_diff(perturbed.bottomRows(1), full.bottomRows(1));
     c.older_outputs_moved = n > 1 ? max_abs_diff(perturbed.topRows(n - 1), full.topRows(n - 1)) : 0.0f;
-    if (int(u.attention.size()) == n_head) {
+    if (int(u.newest_attention.size()) == n_head) {
       c.recomputed_vs_model = 0.0f;
       for (int h = 0; h < n_head; ++h)
-        c.recomputed_vs_model = std::max(c.recomputed_vs_model, max_abs_diff(weights.row(h), u.attention[h].row(n - 1)));
+        c.recomputed_vs_model = std::max(c.recomputed_vs_model, max_abs_diff(weights.row(h), u.newest_attention[h]));
     }
     const LayerRecord& cr = t.cached.forward.layers[l];
-    if (int(cr.attention.size()) == n_head && int(u.attention.size()) == n_head) {
+    if (int(cr.newest_attention.size()) == n_head && int(u.newest_attention.size()) == n_head) {
       c.cached_vs_uncached_weights = 0.0f;
       for (int h = 0; h < n_head; ++h)
-        c.cached_vs_uncached_weights = std::max(
-            c.cached_vs_uncached_weights, max_abs_diff(cr.attention[h].bottomRows(1), u.attention[h].row(n - 1)));
+        c.cached_vs_uncached_weights =
+            std::max(c.cached_vs_uncached_weights, max_abs_diff(cr.newest_attention[h], u.newest_attention[h]));
     }
     Matrix keys, values;
     if (cr.query.size() == u.queries.cols() && cached_rows(history, step, l, false, n, keys) &&

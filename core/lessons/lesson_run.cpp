@@ -7,6 +7,7 @@
 #include "core/engine/cache/kv_policy.h"
 #include "core/engine/kernels/error.h"
 #include "core/lessons/caption.h"
+#include "core/lessons/prompt_fill.h"
 #include "core/formats/batch_json.h"
 #include "core/formats/trace_json.h"
 
@@ -52,7 +53,17 @@ LessonRun::LessonRun(Lesson lesson, LoadedModel model, bool check_fits)
     : lesson_(std::move(lesson)), model_(std::move(model)) {
   const std::string where = lesson_.source.empty() ? "" : lesson_.source + ": ";
   const Tokenizer& tok = *model_.tokenizer;
-  prompt_ids_ = encode_text(tok, lesson_.prompt, where + "prompt", TextRole::Prompt);
+  if (lesson_.prompt_length > 0) {  // filled from the corpus; a model without a vocabulary reads both as bytes
+    try {
+      prompt_ids_ = fill_prompt(tok, tok.has_vocabulary() ? encode_text(tok, lesson_.prompt, "prompt", TextRole::Prompt)
+                                                          : text_bytes(lesson_.prompt),
+                                lesson_.prompt_length);
+    } catch (const DataError& e) {
+      throw DataError(where + e.what());
+    }
+  } else {
+    prompt_ids_ = encode_text(tok, lesson_.prompt, where + "prompt", TextRole::Prompt);
+  }
   if (prompt_ids_.empty()) throw DataError(where + "the prompt is empty");
   forced_ids_ = encode_text(tok, lesson_.continuation, where + "continuation");
   try {

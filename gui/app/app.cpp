@@ -85,8 +85,10 @@ void App::start_lesson(const Lesson& lesson) {
     run_.reset();
     prompt_texts_.clear();
   }
-  if (options_.has_prompt) {  // the lesson's notes were written for its own prompt
-    lesson_.title = "none (prompt from the command line)";
+  if (options_.prompt_length > 0) lesson_.prompt_length = options_.prompt_length;
+  if (options_.has_prompt || options_.prompt_length > 0) {  // the lesson's notes were written for its own prompt
+    lesson_.title = options_.has_prompt ? "none (prompt from the command line)"
+                                        : "none (prompt filled to " + std::to_string(options_.prompt_length) + " tokens)";
     lesson_.summary.clear();
     lesson_.steps.clear();
     lesson_.key_step = -1;
@@ -132,6 +134,7 @@ void App::load_lesson(const std::string& path_or_name, bool builtin) {
   try {
     Lesson lesson = builtin ? builtin_lesson(path_or_name) : kvscope::load_lesson(path_or_name);
     options_.has_prompt = options_.has_continuation = false;
+    options_.prompt_length = 0;
     options_.layer = options_.head = options_.window = options_.start_step = -1;
     if (!builtin) copy_to(ui_.lesson_path, sizeof ui_.lesson_path, path_or_name);
     ui_.error.clear();
@@ -364,6 +367,11 @@ void App::apply(const Action& a) {
       ui_.focus_row_end = a.value;
       ui_.focus_col_end = a.value2;
       break;
+    case ActionType::SetStripRange:
+      ui_.strip_begin = std::max(0, a.value);
+      ui_.strip_keys = std::max(0, a.value2);
+      break;
+    case ActionType::SetPooledMean: ui_.pooled_mean = a.value != 0; break;
     case ActionType::RowsScrolled: ui_.rows_scrolled[PaneKind(std::clamp(a.value, 0, 1))] = std::uint64_t(a.value2); break;
     case ActionType::LoadPreset:
       if (!busy()) {

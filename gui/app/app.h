@@ -30,6 +30,7 @@ struct AppOptions {
   std::string prompt;           // overrides the lesson's prompt when set
   std::string continuation;     // overrides the lesson's continuation when has_continuation
   bool has_prompt = false, has_continuation = false;
+  int prompt_length = 0;        // > 0: the prompt filled to this many tokens from the built-in corpus
   int layer = -1, head = -1, window = -1;  // -1: from the lesson
   std::string kv_policy;        // replaces the lesson's cache policy when has_kv_policy
   bool has_kv_policy = false;

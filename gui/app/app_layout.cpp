@@ -223,8 +223,10 @@ void App::layout() {
   const float view_h = lh * (pool ? 14.0f : chosen ? chosen->lines : 8.0f) + pad;
   // Beside the block pool or the speculation view (the lesson's own story), the panes may shrink to a few rows.
   const bool few_rows = pool || (chosen && chosen->view == LessonView::Speculation);
+  // A long context's pooled heatmaps need their cells and the newest query's strip: the panes give up rows.
+  const bool pooled = c.trace && attention_pooled(*c.trace);
   const float pane_h = lesson_view ? pane_height(c, rest - view_h, 1.0f, few_rows ? 3 : 8)
-                                   : pane_height(c, rest, 0.55f);
+                                   : pooled ? pane_height(c, rest, 0.4f, 6) : pane_height(c, rest, 0.55f);
   const float half_w = (ImGui::GetContentRegionAvail().x - style.ItemSpacing.x) * 0.5f;
   for (PaneKind pane : kPaneKinds) {
     const bool cached = pane == PaneKind::Cached;

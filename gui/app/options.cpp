@@ -33,6 +33,9 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
   cli.add_option("--lesson", a.lesson_path,
                  "lesson JSON, or a built-in lesson's name (default: time_flies_fast): " + builtin_lesson_names());
   auto* prompt = cli.add_option("--prompt", a.prompt, "prompt text (token ids for a model without a vocabulary)");
+  cli.add_option("--prompt-len", a.prompt_length,
+                 "fill the prompt to N tokens from the built-in corpus (long contexts: --preset smollm2-135m --prompt-len 8192)")
+      ->check(CLI::PositiveNumber);
   auto* continuation = cli.add_option("--continuation", a.continuation, "teacher-forced continuation; \"\" = model's choice");
   cli.add_option("--layer", a.layer, "layer to show first")->check(CLI::NonNegativeNumber);
   cli.add_option("--head", a.head, "head to show first")->check(CLI::NonNegativeNumber);

@@ -21,7 +21,10 @@ enum class ActionType {
   // The view: the position under the pointer (for the next frame's linked highlight), the heatmaps'
   // focus window (value: one past its last row, value2: past its last key), a pane's row list scrolled
   // to the newest step (value: the pane, value2: the trace version it scrolled for).
-  Hover, SetFocus, RowsScrolled
+  Hover, SetFocus, RowsScrolled,
+  // Long contexts: the newest query's strip of keys (value: first key, value2: keys shown; 0: all) and
+  // the pooled heatmap's cells (value 1: their mean, 0: their largest weight).
+  SetStripRange, SetPooledMean
 };
 
 struct Action {
@@ -71,6 +74,10 @@ struct ViewState {
   int focus_row_end = -1;
   int focus_col_end = -1;
   PerPane<std::uint64_t> rows_scrolled;  // trace version each pane's row list last scrolled to its end
+  // Long contexts (a pooled heatmap): the newest query's strip shows keys [strip_begin, strip_begin +
+  // strip_keys) (strip_keys 0: every key), and the cells show their mean weight instead of their largest.
+  int strip_begin = 0, strip_keys = 0;
+  bool pooled_mean = false;
 };
 
 // The App's whole state of the window; the panels see its parts through PanelContext.

@@ -42,9 +42,13 @@ void HeatmapRenderer::upload(const HeatmapRequest& r) {
     const int rows = int(r.weights->rows()), cols = int(r.weights->cols());
     staged_.assign(r.weights->data(), r.weights->data() + r.weights->size());
     for (int i = 0; i < rows; ++i)
-      for (int k = 0; k < cols; ++k)
-        if (!r.forward || !r.forward->key_read(r.layer, r.forward->query_begin + i, k))
-          staged_[std::size_t(i) * cols + k] = -1.0f;
+      for (int k = 0; k < cols; ++k) {
+        float& v = staged_[std::size_t(i) * cols + k];
+        if (r.forward && !r.forward->key_read(r.layer, r.forward->query_begin + i, k))
+          v = -1.0f;
+        else if (v >= 0.0f)
+          v /= r.value_scale;
+      }
     glTexImage2D(GL_TEXTURE_2D, 0, GL_R32F, cols, rows, 0, GL_RED, GL_FLOAT, staged_.data());
   } else {
     const float zero = 0.0f;

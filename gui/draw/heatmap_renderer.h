@@ -25,8 +25,11 @@ struct HeatmapRequest {
   const Matrix* weights = nullptr;    // [n_query_rows, n_positions], row i = query position query_begin + i
   int n_positions = 0;                // grid is n_positions x n_positions
   int query_begin = 0;
-  const ForwardRecord* forward = nullptr;  // the pane's record: keys its rows did not read are masked
+  // The pane's record: keys its rows did not read are masked. Null: the weights mark masked cells
+  // themselves with -1 (a pooled picture's cells, LayerRecord::pooled).
+  const ForwardRecord* forward = nullptr;
   int layer = 0;
+  float value_scale = 1.0f;  // the weight drawn at the top of the colour scale
 };
 
 // Which part of the grid a picture shows: rows row0..row0+rows-1 by keys col0..col0+cols-1 (the whole

@@ -214,7 +214,10 @@ void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& rende
   int query_begin = 0;
   const Matrix* w = chosen_weights(c, pane, &query_begin);
   const int n = c.trace->position_end;
-  const int n_rows = w ? int(w->rows()) : 0;
+  const ModeTrace& mode = c.sources[pane].mode();
+  const bool pooled = mode.ran && c.ui->layer < int(mode.forward.layers.size()) &&
+                      !mode.forward.layers[std::size_t(c.ui->layer)].pooled.empty();
+  const int n_rows = w ? int(w->rows()) : pooled ? mode.forward.key_end - mode.forward.query_begin : 0;
   char story[128];
   nlohmann::json rows_context = pane_context(c, pane);
   rows_context["layer"] = c.ui->layer;
@@ -226,6 +229,7 @@ void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& rende
     std::snprintf(story + std::strlen(story), sizeof story - std::strlen(story), "%s", key);
   drawn::TextUnformatted(story);
   if (ImGui::IsItemHovered()) drawn::SetTooltip("hatched: masked (a later key) \xC2\xB7 outlined: rows computed now");
+  if (pooled) return draw_pooled_attention(c, pane, renderer, mode);
   if (!w) {
     drawn::TextUnformatted("attention was not recorded for this step");
     return;

@@ -102,6 +102,7 @@ void legend_item(const Series& s, const PanelContext& c) {
 }
 
 std::string count_label(double n) { return format_count(std::int64_t(n)); }
+std::string seconds_label(double s) { return format_seconds(s); }
 std::string bytes_label(double n) { return format_bytes(std::int64_t(n)); }
 std::string kl_label(double nats) {
   char buf[32];
@@ -177,7 +178,19 @@ void draw_chart_panel(PanelContext& c, float height) {
     draw_chart(c, kMemoryTitle, {memory}, ImVec2(w, chart_h), bytes_label);
     return;
   }
-  draw_chart(c, "K/V rows computed, cumulative", {uncached, cached}, ImVec2(w, chart_h), count_label);
+  // Long contexts: the time each step took, measured, in place of the rows (a step's rows are known; its
+  // time is what the cache buys there).
+  const bool long_context = c.trace && attention_pooled(*c.trace);
+  if (long_context) {
+    uncached.y.clear();
+    cached.y.clear();
+    for (const StepTrace& t : *c.history) {
+      uncached.y.push_back(t.uncached.ran ? t.uncached.seconds : 0.0);
+      cached.y.push_back(t.cached.ran ? t.cached.seconds : 0.0);
+    }
+  }
+  draw_chart(c, long_context ? "Time per step (measured)" : "K/V rows computed, cumulative", {uncached, cached},
+             ImVec2(w, chart_h), long_context ? seconds_label : count_label);
   legend_item(uncached, c);
   ImGui::SameLine(0, lh);
   legend_item(cached, c);

@@ -80,6 +80,8 @@ float kv_pane_tail_height(int n_layer);
 float kv_pane_height(const PanelContext& c, int n_rows);
 float kv_header_extra_lines(const PanelContext& c);  // header lines past title and cache line (policy, GQA chips)
 void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& renderer, float height);
+// The heatmap of a step whose weights were kept pooled (long contexts), under the panel's title and story.
+void draw_pooled_attention(PanelContext& c, PaneKind pane, HeatmapRenderer& renderer, const ModeTrace& m);
 void draw_chart_panel(PanelContext& c, float height);
 // The caption box's content height at this width (the layout sizes the box to fit it).
 float caption_content_height(PanelContext& c, float width);

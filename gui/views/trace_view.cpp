@@ -165,4 +165,27 @@ std::string format_percent(double probability) {
   return buf;
 }
 
+bool attention_pooled(const StepTrace& t) {
+  for (const ModeTrace* m : {&t.cached, &t.uncached})
+    if (m->ran && !m->forward.layers.empty() && !m->forward.layers.front().pooled.empty()) return true;
+  return false;
+}
+
+std::vector<float> newest_row_columns(const ForwardRecord& forward, int layer, int head, int begin, int count, int columns) {
+  std::vector<float> out(std::size_t(std::max(0, columns)), -1.0f);
+  if (layer < 0 || layer >= int(forward.layers.size())) return out;
+  const LayerRecord& l = forward.layers[std::size_t(layer)];
+  if (head < 0 || head >= int(l.newest_attention.size()) || columns <= 0) return out;
+  const RowVector& w = l.newest_attention[std::size_t(head)];
+  begin = std::clamp(begin, 0, int(w.size()));
+  count = std::clamp(count, 0, int(w.size()) - begin);
+  const int query = forward.key_end - 1;
+  for (int k = begin; k < begin + count; ++k) {
+    if (!forward.key_read(layer, query, k)) continue;
+    float& cell = out[std::size_t(std::int64_t(k - begin) * columns / count)];
+    cell = std::max(cell, w[k]);
+  }
+  return out;
+}
+
 }  // namespace kvscope::gui

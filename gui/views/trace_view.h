@@ -74,6 +74,14 @@ struct PaneView {
 PaneView uncached_pane(const std::vector<StepTrace>& history, int step, int layer);
 PaneView cached_pane(const std::vector<StepTrace>& history, int step, int layer);
 
+// Whether the step kept its attention pooled (a long context: ForwardRecord::keep_for), in either mode.
+bool attention_pooled(const StepTrace& t);
+
+// A long context's newest query row (LayerRecord::newest_attention) over keys [begin, begin + count) in
+// `columns` columns of equal share: each column's largest weight, -1 where the row read none of its keys
+// (masked: outside the window, evicted, or later). count is clamped to the keys recorded.
+std::vector<float> newest_row_columns(const ForwardRecord& forward, int layer, int head, int begin, int count, int columns);
+
 // Shared with kvscope-cli (core/caption.h): quoted, position_list, format_bytes, format_count.
 using kvscope::format_bytes;
 using kvscope::format_count;

@@ -26,7 +26,7 @@ constexpr int kQueryBlock = 64;
 void Model::attend_blocked(int layer, ForwardScratch& s, int first_position, const KvLayerView& view, int window,
                            ForwardRecord* record) const {
   LayerRecord* r = record ? &record->layers[std::size_t(layer)] : nullptr;
-  std::vector<Matrix>* attention = r && record->with_attention ? &r->attention : nullptr;
+  const bool keep_weights = r && record->with_attention;
   Eigen::MatrixXd* received = r && record->with_key_attention ? &r->key_attention : nullptr;
   const int n = int(s.q.rows()), n_kv = config_.kv_heads(), d_head = config_.d_head();
   const int group = config_.n_head / n_kv;
@@ -100,8 +100,7 @@ void Model::attend_blocked(int layer, ForwardScratch& s, int first_position, con
           std::fill(row, row + begin, 0.0f);
           std::fill(row + end, row + width, 0.0f);
           if (r && g == 0 && a == 0) r->row_read(i0 + t, *(lo + begin), *(lo + end - 1), end - begin);
-          if (attention)
-            for (int j = begin; j < end; ++j) (*attention)[std::size_t(g * group + a)](i0 + t, *(lo + j)) = row[j] / sum;
+          if (keep_weights) r->keep_weights(g * group + a, i0 + t, &*(lo + begin), row + begin, end - begin, sum);
           if (received)
             for (int j = begin; j < end; ++j) (*received)(g, *(lo + j)) += double(row[j] / sum);
         }

@@ -4,16 +4,91 @@
 
 namespace kvscope {
 
-void LayerRecord::begin_attention(int n_head, int n_kv_head, int n_rows, int key_end, int window_used, bool weights,
+AttentionKeep ForwardRecord::keep_for(int n_rows, int key_end, int n_head) const {
+  AttentionKeep keep;
+  if (!with_attention) return keep;
+  keep.weights = true;
+  const std::int64_t bytes = std::int64_t(layers.size()) * n_head * n_rows * std::int64_t(key_end) * std::int64_t(sizeof(float));
+  keep.exact = bytes <= exact_attention_bytes;
+  if (keep.exact && key_end <= pool_above_positions) return keep;
+  // A power of two, so a cell's positions stay the same as the context grows by a step.
+  keep.cell = 1;
+  while ((key_end + keep.cell - 1) / keep.cell > pool_cells) keep.cell *= 2;
+  return keep;
+}
+
+void LayerRecord::begin_attention(int n_head, int n_kv_head, int n_rows, int key_end, int window_used, AttentionKeep keep,
                                   bool received) {
   window = window_used;
-  if (weights) attention.assign(std::size_t(n_head), Matrix::Zero(n_rows, key_end));
+  attention.clear();
+  newest_attention.clear();
+  pooled = PooledAttention{};
+  newest_row_ = keep.weights ? n_rows - 1 : -1;
+  if (keep.exact) attention.assign(std::size_t(n_head), Matrix::Zero(n_rows, key_end));
+  if (keep.weights) newest_attention.assign(std::size_t(n_head), RowVector::Zero(key_end));
+  if (keep.cell > 0) {
+    pooled.cell = keep.cell;
+    const int key_cells = (key_end + keep.cell - 1) / keep.cell;
+    row_cell_max_.assign(std::size_t(n_head), Matrix::Constant(n_rows, key_cells, -1.0f));
+    row_cell_sum_.assign(std::size_t(n_head), Matrix::Zero(n_rows, key_cells));
+  }
   if (received) key_attention.setZero(n_kv_head, key_end);
   visible_keys.assign(std::size_t(n_rows), KeySpan{});
   row_keys_read.assign(std::size_t(n_rows), 0);
 }
 
+void LayerRecord::keep_weights(int h, int row, const int* keys, const float* weights, int count, float divisor) {
+  const std::size_t head = std::size_t(h);
+  if (!attention.empty()) {
+    Matrix& a = attention[head];
+    for (int j = 0; j < count; ++j) a(row, keys[j]) = weights[j] / divisor;
+  }
+  if (row == newest_row_) {
+    RowVector& newest = newest_attention[head];
+    for (int j = 0; j < count; ++j) newest[keys[j]] = weights[j] / divisor;
+  }
+  if (pooled.cell > 0) {
+    float* max = row_cell_max_[head].row(row).data();
+    float* sum = row_cell_sum_[head].row(row).data();
+    for (int j = 0; j < count; ++j) {
+      const float w = weights[j] / divisor;
+      const int c = keys[j] / pooled.cell;
+      max[c] = std::max(max[c], w);
+      sum[c] += w;
+    }
+  }
+}
+
+namespace {
+// Rows of cell row r (positions [r * cell, (r + 1) * cell)) among the call's query positions [first, end).
+int rows_in_cell(int r, int cell, int first, int end) {
+  return std::max(0, std::min(end, (r + 1) * cell) - std::max(first, r * cell));
+}
+}  // namespace
+
 void LayerRecord::finish_attention(const std::vector<std::vector<int>>& held_by_kv_head, int first_position) {
+  if (pooled.cell > 0) {
+    const int cell = pooled.cell, n_rows = int(row_cell_max_.front().rows()), key_cells = int(row_cell_max_.front().cols());
+    const int key_end = first_position + n_rows;
+    pooled.row_cell_begin = first_position / cell;
+    const int row_cells = (key_end - 1) / cell - pooled.row_cell_begin + 1;
+    pooled.max.assign(row_cell_max_.size(), Matrix::Constant(row_cells, key_cells, -1.0f));
+    pooled.mean.assign(row_cell_max_.size(), Matrix::Zero(row_cells, key_cells));
+    for (std::size_t h = 0; h < row_cell_max_.size(); ++h) {
+      for (int i = 0; i < n_rows; ++i) {
+        const int r = (first_position + i) / cell - pooled.row_cell_begin;
+        pooled.max[h].row(r) = pooled.max[h].row(r).cwiseMax(row_cell_max_[h].row(i));
+        pooled.mean[h].row(r) += row_cell_sum_[h].row(i);
+      }
+      for (int r = 0; r < row_cells; ++r) {
+        const int rows = rows_in_cell(r + pooled.row_cell_begin, cell, first_position, key_end);
+        for (int c = 0; c < key_cells; ++c)
+          pooled.mean[h](r, c) /= float(rows * std::min(cell, key_end - c * cell));
+      }
+    }
+    std::vector<Matrix>().swap(row_cell_max_);
+    std::vector<Matrix>().swap(row_cell_sum_);
+  }
   reused_rows.clear();
   if (visible_keys.empty()) return;
   const int first_read = visible_keys.front().first;

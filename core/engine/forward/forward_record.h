@@ -26,6 +26,25 @@ struct LayerMacs {
 };
 
 
+// A long call's attention weights for the picture, when keeping each one would not fit
+// (ForwardRecord::exact_attention_bytes): square cells of `cell` positions a side, cell (r, c) covering
+// query positions [r * cell, (r + 1) * cell) and key positions [c * cell, (c + 1) * cell). Each holds the
+// largest weight of its (query, key) pairs and their mean, masked pairs counting as 0 (a downscaled
+// picture); max is -1 where the cell's queries read none of its keys (all masked).
+struct PooledAttention {
+  int cell = 0;            // positions per cell side; 0: not pooled
+  int row_cell_begin = 0;  // the cell row of the call's first query position (rows before it were not computed)
+  std::vector<Matrix> max, mean;  // per query head [cell rows of the call's queries, cells over 0..key_end-1]
+  bool empty() const { return cell == 0; }
+};
+
+// How a call keeps its attention weights (ForwardRecord::keep_for).
+struct AttentionKeep {
+  bool weights = false;  // anything at all (the newest row at least)
+  bool exact = false;    // LayerRecord::attention, every weight
+  int cell = 0;          // LayerRecord::pooled's cell side (0: not pooled)
+};
+
 struct LayerRecord {
   int window = 0;                  // the window this layer attended with (0: every earlier key)
   std::vector<int> computed_rows;  // positions whose K and V were projected in this call
@@ -38,8 +57,11 @@ struct LayerRecord {
   std::int64_t keys_read = 0;      // K rows read by attention, summed over the query rows
   LayerMacs macs;
   // attention[h] is [n_query_rows, key_end]: row i is the query at position query_begin + i, column k
-  // the weight on key position k; cells outside the causal window are 0.
+  // the weight on key position k; cells outside the causal window are 0. Empty when a long call's
+  // weights are kept pooled instead (then `pooled` and `newest_attention` hold them).
   std::vector<Matrix> attention;
+  std::vector<RowVector> newest_attention;  // [h] the newest query row's weights over keys 0..key_end-1
+  PooledAttention pooled;
   // [n_kv_head, key_end]: the attention each key position received in this call, summed over the query
   // rows and the query heads reading that KV head (H2O's score, accumulated by a heavy-hitter policy).
   Eigen::MatrixXd key_attention;
@@ -57,14 +79,24 @@ struct LayerRecord {
   // Filled by the attention beside its math; the record owns and sizes its buffers here.
   // Before the rows run: n_rows query rows over keys 0..key_end-1, what the record keeps (attention
   // weights, key_attention) sized and zeroed.
-  void begin_attention(int n_head, int n_kv_head, int n_rows, int key_end, int window_used, bool weights, bool received);
+  void begin_attention(int n_head, int n_kv_head, int n_rows, int key_end, int window_used, AttentionKeep keep,
+                       bool received);
+  // Query row `row` of head h gave weights[j] / divisor to key position keys[j] (each row of a head once;
+  // rows may come from different threads).
+  void keep_weights(int h, int row, const int* keys, const float* weights, int count, float divisor);
   // Query row `row` read `count` keys from `first` to `last` (its KV head 0's list: every head reads as many).
   void row_read(int row, int first, int last, int count) {
     visible_keys[std::size_t(row)] = KeySpan{first, last};
     row_keys_read[std::size_t(row)] = count;
   }
-  // After the rows: the cached positions some row read (any KV head), from what each KV head held.
+  // After the rows: the cached positions some row read (any KV head), from what each KV head held;
+  // the pooled cells folded from their rows.
   void finish_attention(const std::vector<std::vector<int>>& held_by_kv_head, int first_position);
+
+ private:
+  // While a pooled call runs: per head [n_rows, key cells], each row's max and sum per cell of keys.
+  std::vector<Matrix> row_cell_max_, row_cell_sum_;
+  int newest_row_ = -1;
 };
 
 struct ForwardRecord {
@@ -76,6 +108,14 @@ struct ForwardRecord {
   bool with_attention = true;
   bool with_key_attention = false;  // LayerRecord::key_attention
   bool with_rows = true;  // keys, values and query values
+  // Attention weights of all layers are kept exact up to this many bytes a call; past it, and only for
+  // calls over more than pool_above_positions keys, pooled into cells of about pool_cells a side.
+  std::int64_t exact_attention_bytes = std::int64_t(256) << 20;
+  int pool_above_positions = 512;
+  int pool_cells = 160;
+
+  // What a call of n_rows query rows over key_end keys keeps of its attention weights.
+  AttentionKeep keep_for(int n_rows, int key_end, int n_head) const;
 
   // Whether the query at `query` read key position `key` in `layer`: inside its visible span, and either
   // fed in this call or read back from the cache (a cache policy may have evicted the others). False for

@@ -104,7 +104,9 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
   const KvLayerView view = config_.mla() ? rebuild_kv(layer, s, first_position, cache, layer_window) : cache.read_layer(layer);
   const int key_end = first_position + n;
   LayerRecord* r = record ? &record->layers[layer] : nullptr;
-  if (r) r->begin_attention(config_.n_head, n_kv, n, key_end, layer_window, record->with_attention, record->with_key_attention);
+  if (r)
+    r->begin_attention(config_.n_head, n_kv, n, key_end, layer_window, record->keep_for(n, key_end, config_.n_head),
+                       record->with_key_attention);
   s.mixed.setZero(n, config_.q_dim());
   s.held.resize(std::size_t(n_kv));
   for (int g = 0; g < n_kv; ++g) cache.held_positions(layer, g, s.held[std::size_t(g)]);
@@ -223,7 +225,7 @@ void Model::attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i,
   const float scale = config_.score_scale(), cap = config_.attn_softcap;
   const KernelSet& kernels = active_kernels();
   LayerRecord* r = record ? &record->layers[layer] : nullptr;
-  std::vector<Matrix>* attention = r && record->with_attention ? &r->attention : nullptr;
+  const bool keep_weights = r && record->with_attention;
   Eigen::MatrixXd* received = r && record->with_key_attention ? &r->key_attention : nullptr;
   gather_keys(s, lane, visible_span(first_position + i, window), g, first_position, view);
   const std::vector<int>& keys = lane.keys;
@@ -246,8 +248,7 @@ void Model::attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i,
     round_values(numerics_, weights, count);
     kernels.weighted_sum(weights, lane.value_rows.data(), count, d_head, s.mixed.row(i).data() + q_off);
     round_values(numerics_, s.mixed.row(i).data() + q_off, d_head);
-    if (attention)
-      for (int j = 0; j < count; ++j) (*attention)[std::size_t(h)](i, keys[std::size_t(j)]) = weights[j];
+    if (keep_weights) r->keep_weights(h, i, keys.data(), weights, count, 1.0f);
     if (received)
       for (int j = 0; j < count; ++j) (*received)(g, keys[std::size_t(j)]) += double(weights[j]);
   }
@@ -348,8 +349,11 @@ void Model::record_layer(LayerRecord& r, bool with_rows, const ForwardScratch& s
     r.keys = s.k;
     r.values = s.v;
     r.query = s.q.row(n - 1);
-    r.queries = s.q;
-    if (config_.rotary() && !config_.mla()) r.keys_unrotated = s.k_unrotated;
+    // A call long enough that its weights were not kept exact keeps no more than the rows the panes draw:
+    // every query row and the unrotated keys (the query and rotation checks' inputs) would triple it.
+    const bool long_call = !r.pooled.empty() && r.attention.empty();
+    r.queries = long_call ? Matrix() : s.q;
+    r.keys_unrotated = config_.rotary() && !config_.mla() && !long_call ? s.k_unrotated : Matrix();
     if (config_.mla()) {
       r.latent_rows = s.latent;
       r.rebuilt_keys.resize(Eigen::Index(s.rebuilt.size()), q_dim);

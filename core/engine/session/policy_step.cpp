@@ -26,11 +26,9 @@ std::vector<std::vector<double>> newest_attention(const ForwardRecord& record) {
   std::vector<std::vector<double>> out;
   for (const LayerRecord& l : record.layers) {
     std::vector<double> mean(std::size_t(record.key_end), 0.0);
-    for (const Matrix& a : l.attention) {
-      if (a.rows() == 0) continue;
-      for (Eigen::Index k = 0; k < a.cols() && k < Eigen::Index(mean.size()); ++k)
-        mean[std::size_t(k)] += double(a(a.rows() - 1, k)) / double(l.attention.size());
-    }
+    for (const RowVector& a : l.newest_attention)
+      for (Eigen::Index k = 0; k < a.size() && k < Eigen::Index(mean.size()); ++k)
+        mean[std::size_t(k)] += double(a[k]) / double(l.newest_attention.size());
     out.push_back(std::move(mean));
   }
   return out;

@@ -61,6 +61,8 @@ void drop_mode(ModeTrace& m, bool keep_rows) {
   m.logits = RowVector();
   for (LayerRecord& l : m.forward.layers) {
     std::vector<Matrix>().swap(l.attention);
+    std::vector<RowVector>().swap(l.newest_attention);
+    l.pooled = PooledAttention{};
     l.queries = Matrix();
     l.query = RowVector();
     l.rebuilt_keys = Matrix();  // MLA's temporaries: O(t) per step
@@ -80,6 +82,8 @@ void restore_mode(ModeTrace& slim, ModeTrace&& full, bool keep_rows) {
     LayerRecord& s = slim.forward.layers[i];
     LayerRecord& f = full.forward.layers[i];
     s.attention = std::move(f.attention);
+    s.newest_attention = std::move(f.newest_attention);
+    s.pooled = std::move(f.pooled);
     s.queries = std::move(f.queries);
     s.query = std::move(f.query);
     s.rebuilt_keys = std::move(f.rebuilt_keys);
@@ -99,6 +103,8 @@ std::int64_t large_tensor_bytes(const StepTrace& t) {
   for (const ModeTrace* m : {&t.uncached, &t.cached})
     for (const LayerRecord& l : m->forward.layers) {
       for (const Matrix& a : l.attention) floats += a.size();
+      for (const RowVector& a : l.newest_attention) floats += a.size();
+      for (const Matrix& a : l.pooled.max) floats += 2 * a.size();  // max and mean
       floats += l.queries.size() + l.query.size() + l.rebuilt_keys.size() + l.rebuilt_values.size();
       if (m == &t.uncached) floats += l.keys.size() + l.keys_unrotated.size() + l.values.size() + l.latent_rows.size();
     }
