@@ -11,6 +11,8 @@
 #include "core/engine/kernels/error.h"
 #include "core/lessons/lesson.h"
 #include "core/lessons/lesson_run.h"
+#include "core/lessons/prompt_fill.h"
+#include "core/tokenizers/id_tokenizer.h"
 #include "lesson_helpers.h"
 
 using namespace kvscope;
@@ -96,6 +98,9 @@ TEST_CASE("broken lesson files: one line naming the file and the problem", "[les
       {"{\"prompt\": \"Time\", \"kind\": \"magic\"}", "unknown \"kind\" \"magic\""},
       {"{\"prompt\": \"Time\", \"layer\": -1}", "\"layer\" must be an integer"},
       {"{\"prompt\": \"Time\", \"window\": 1.5}", "\"window\" must be an integer"},
+      {"{\"prompt\": \"Time\", \"prompt_length\": -5}", "\"prompt_length\" must be an integer"},
+      {"{\"prompt\": \"Time\", \"prompt_length\": \"long\"}", "\"prompt_length\" must be an integer"},
+      {"{\"prompt\": \"Time\", \"prompt_length\": 2000000}", "\"prompt_length\" must be an integer"},
       {"{\"prompt\": \"Time\", \"steps\": {}}", "\"steps\" must be an array"},
       {"{\"prompt\": \"Time\", \"steps\": [3]}", "steps[0] must be an object"},
       {"{\"prompt\": \"Time\", \"steps\": [{\"note\": 1}]}", "steps[0]: \"note\" must be a string"},
@@ -183,4 +188,40 @@ TEST_CASE("a teacher's note that names the position or the prompt's length names
     }
   }
   CHECK(checked >= 20);
+}
+
+TEST_CASE("prompt_length fills the prompt from the built-in corpus, as the tokenizer reads it", "[lesson]") {
+  // The corpus file as a teacher reads it: its non-comment lines joined by spaces.
+  std::ifstream in(std::string(KVSCOPE_SOURCE_DIR) + "/examples/corpus/demo_corpus.txt");
+  std::string line, corpus;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] != '#') corpus += (corpus.empty() ? "" : " ") + line;
+  REQUIRE(corpus.size() > 1000);
+  SECTION("a tokenizer with a vocabulary: the prompt, then the corpus encoded, cut at the length") {
+    Lesson lesson = parse_lesson(R"({"prompt": "Time", "preset": "demo-llama", "prompt_length": 60})", "x.json");
+    const LoadedModel model = load_preset("demo-llama");
+    const LessonRun run(lesson, model);
+    REQUIRE(run.prompt_ids().size() == 60);
+    const std::vector<int> prompt = model.tokenizer->encode_prompt("Time");
+    const std::vector<int> rest = model.tokenizer->encode(" " + corpus);
+    CHECK(std::equal(prompt.begin(), prompt.end(), run.prompt_ids().begin()));
+    CHECK(std::equal(run.prompt_ids().begin() + std::ptrdiff_t(prompt.size()), run.prompt_ids().end(), rest.begin()));
+  }
+  SECTION("no vocabulary: the prompt's and the corpus's bytes as ids, the corpus repeated") {
+    Lesson lesson = parse_lesson(R"({"prompt": "Hi", "preset": "smollm2-135m", "prompt_length": 1000})", "x.json");
+    const LessonRun run(lesson, load_preset("smollm2-135m"));
+    REQUIRE(run.prompt_ids().size() == 1000);
+    CHECK(run.prompt_ids()[0] == 'H');
+    CHECK(run.prompt_ids()[1] == 'i');
+    const std::vector<int> ids = fill_prompt(IdTokenizer(50000), {'H', 'i'}, 40000);
+    REQUIRE(ids.size() == 40000);
+    CHECK(std::equal(run.prompt_ids().begin(), run.prompt_ids().end(), ids.begin()));
+    for (std::size_t i = 0; i + 2 < ids.size(); i += 97) CHECK(ids[2 + i] == int(static_cast<unsigned char>(corpus[i % corpus.size()])));
+  }
+  SECTION("a prompt longer than the length, or a length past the context, is refused naming the lesson") {
+    const LoadedModel model = load_preset("demo-llama");
+    CHECK_THROWS_WITH(LessonRun(parse_lesson(R"({"prompt": "Time flies fast", "prompt_length": 2})", "x.json"), model),
+                      Catch::Contains("x.json") && Catch::Contains("longer than the length asked for (2)"));
+    CHECK_THROWS_AS(LessonRun(parse_lesson(R"({"prompt": "Time", "prompt_length": 100000})", "x.json"), model), DataError);
+  }
 }

@@ -62,10 +62,7 @@ void draw_newest_strip(PanelContext& c, PaneKind pane, const ForwardRecord& f, I
   ImGui::SetCursorScreenPos(at);
   // One line that fits: the keys shown, then how they are drawn if there is room.
   std::string title = "Newest query, exact: keys " + range_text("position", range.begin, range.begin + range.count - 1);
-  const std::string more = per_key ? std::string(" (scroll: zoom out)")
-                                   : drawn::format(" (%s a column; scroll: zoom)",
-                                                   drawn::figure("positions_per_column", double(range.count) / columns,
-                                                                 drawn::format("~%d", (range.count + columns - 1) / columns)).c_str());
+  const std::string more = per_key ? " (scroll: zoom out)" : " (scroll: zoom)";
   if (ImGui::CalcTextSize((title + more).c_str()).x <= width + th * 3.0f) title += more;
   drawn::TextUnformatted(title);
   const ImVec2 p(at.x, at.y + th + 4);
@@ -112,7 +109,8 @@ void draw_newest_strip(PanelContext& c, PaneKind pane, const ForwardRecord& f, I
                         drawn::figure("attention_weight", v, drawn::format("%.4g", double(v)),
                                       {{"layer", layer}, {"head", head}, {"query", query}, {"key", k0}}).c_str());
   } else {
-    drawn::SetTooltip("keys %s: largest weight %s", range_text("position", k0, k1).c_str(),
+    drawn::SetTooltip("keys %s: largest weight %s\nscroll: zoom in, down to one key a cell \xC2\xB7 drag: pan",
+                      range_text("position", k0, k1).c_str(),
                       v < 0.0f ? "(masked)" : drawn::figure("attention_weight", v, drawn::format("%.4g", double(v))).c_str());
   }
   // Scroll: zoom around the pointer (down to one key a cell); drag: pan.
@@ -150,12 +148,15 @@ void draw_pooled_attention(PanelContext& c, PaneKind pane, HeatmapRenderer& rend
   if (ImGui::SmallButton(toggle)) push_action(c, ActionType::SetPooledMean, mean ? 0 : 1);
   c.record->pane_rect("pooled_toggle", pane, last_item_rect());
 
+  // The cells fill the panel: keys across its width, queries down its height (wider than tall, as a
+  // projector's panel is), with the strip under them spanning the same keys.
   const ImVec2 start = ImGui::GetCursorScreenPos(), avail = ImGui::GetContentRegionAvail();
   const float number_w = ImGui::CalcTextSize(format_count(n).c_str()).x + th * 0.6f;
-  const float label_w = number_w, bar_w = th * 3.2f, strip_h = th * 3.6f;
-  const float side = std::max(th * 3.0f, std::min(avail.x - label_w - bar_w, avail.y - strip_h - th - 6.0f));
+  const float label_w = number_w, bar_w = th * 5.5f, strip_h = th * 3.6f;
+  const float grid_w = std::max(th * 3.0f, avail.x - label_w - bar_w);
+  const float grid_h = std::max(th * 3.0f, avail.y - strip_h - th - 6.0f);
   const ImVec2 o(start.x + label_w, start.y + th + 4);
-  const float cell_px = side / float(n_cells);
+  const float cell_w = grid_w / float(n_cells), cell_h = grid_h / float(n_cells);
   HeatmapRequest request;
   request.data_key = ((c.trace_version * 4096u + std::uint64_t(c.ui->layer) * 64u + std::uint64_t(head)) << 1) | (mean ? 1u : 0u);
   request.weights = &cells;
@@ -163,18 +164,18 @@ void draw_pooled_attention(PanelContext& c, PaneKind pane, HeatmapRenderer& rend
   request.query_begin = pooled.row_cell_begin;
   request.value_scale = float(top);
   const float scale = ImGui::GetIO().DisplayFramebufferScale.x;
-  const int px = std::max(1, int(std::lround(side * scale)));
-  const GLuint texture = renderer.render(request, HeatmapView{0, 0, n_cells, n_cells}, px, px, c.pal->heat);
+  const GLuint texture = renderer.render(request, HeatmapView{0, 0, n_cells, n_cells}, std::max(1, int(std::lround(grid_w * scale))),
+                                         std::max(1, int(std::lround(grid_h * scale))), c.pal->heat);
   ImGui::SetCursorScreenPos(o);
-  ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<std::intptr_t>(texture)), ImVec2(side, side), ImVec2(0, 1), ImVec2(1, 0));
-  c.record->pane_rect("heatmap", pane, {o.x, o.y, o.x + side, o.y + side});
+  ImGui::Image(reinterpret_cast<ImTextureID>(static_cast<std::intptr_t>(texture)), ImVec2(grid_w, grid_h), ImVec2(0, 1), ImVec2(1, 0));
+  c.record->pane_rect("heatmap", pane, {o.x, o.y, o.x + grid_w, o.y + grid_h});
   c.record->pane_value("heatmap_cells", pane, {n_cells, n_cells});
   c.record->pane_value("heatmap_positions_per_cell", pane, cell);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   // Hover: the cell's positions and both numbers; a click sends the strip to its keys.
   if (ImGui::IsItemHovered()) {
     const ImVec2 mp = ImGui::GetMousePos();
-    const int kc = std::clamp(int((mp.x - o.x) / cell_px), 0, n_cells - 1), rc = std::clamp(int((mp.y - o.y) / cell_px), 0, n_cells - 1);
+    const int kc = std::clamp(int((mp.x - o.x) / cell_w), 0, n_cells - 1), rc = std::clamp(int((mp.y - o.y) / cell_h), 0, n_cells - 1);
     const int k0 = kc * cell, k1 = std::min(n, k0 + cell) - 1, q0 = rc * cell, q1 = std::min(n, q0 + cell) - 1;
     const int row = rc - pooled.row_cell_begin;
     const std::string keys = range_text("position", k0, k1), queries = range_text("position", q0, q1);
@@ -192,26 +193,34 @@ void draw_pooled_attention(PanelContext& c, PaneKind pane, HeatmapRenderer& rend
     if (ImGui::IsItemClicked()) push_strip(c, k0, k1 - k0 + 1);
   }
   // Cell starts on both axes, as many as fit apart.
-  const int every = std::max(1, int(std::ceil(std::max(number_w, th * 1.6f) / cell_px)));
-  for (int i = 0; i < n_cells; i += every) {
+  // Steps of a power of two cells: with cells a power of two positions wide, labels land on round positions.
+  auto power_of_two_at_least = [](int x) {
+    int p = 1;
+    while (p < x) p *= 2;
+    return p;
+  };
+  const int every_key = power_of_two_at_least(int(std::ceil(std::max(number_w, th * 1.6f) / cell_w)));
+  for (int i = 0; i < n_cells; i += every_key) {
     const std::string s = drawn::figure("position", i * cell, format_count(i * cell));
-    const float w = ImGui::CalcTextSize(s.c_str()).x;
-    if (o.x + cell_px * i + w <= o.x + side) drawn::AddText(dl, ImVec2(o.x + cell_px * i, o.y - th - 2), c.pal->text, s);
-    if (o.y + cell_px * i + th <= o.y + side)
-      drawn::AddText(dl, ImVec2(o.x - w - 6, o.y + cell_px * i), c.pal->text, drawn::figure("position", i * cell, format_count(i * cell)));
+    if (cell_w * i + ImGui::CalcTextSize(s.c_str()).x <= grid_w) drawn::AddText(dl, ImVec2(o.x + cell_w * i, o.y - th - 2), c.pal->text, s);
+  }
+  const int every_row = power_of_two_at_least(int(std::ceil(th * 1.2f / cell_h)));
+  for (int i = 0; i < n_cells; i += every_row) {
+    if (cell_h * i + th > grid_h) break;
+    const std::string s = drawn::figure("position", i * cell, format_count(i * cell));
+    drawn::AddText(dl, ImVec2(o.x - ImGui::CalcTextSize(s.c_str()).x - 6, o.y + cell_h * i), c.pal->text, s);
   }
   // The rows this pane computed, outlined, as the exact heatmap does.
   const int r0 = pooled.row_cell_begin, r1 = r0 + int(cells.rows());
-  dl->AddRect(ImVec2(o.x - 2, o.y + cell_px * r0 - 2), ImVec2(o.x + side + 2, o.y + cell_px * r1 + 2), c.pal->outline, 0, 0, 3.0f);
-  if (cell_px * r0 >= th * 1.5f) {
+  dl->AddRect(ImVec2(o.x - 2, o.y + cell_h * r0 - 2), ImVec2(o.x + grid_w + 2, o.y + cell_h * r1 + 2), c.pal->outline, 0, 0, 3.0f);
+  if (cell_h * r0 >= th * 1.5f) {
     const char* note = "no Q kept for earlier rows";
     const ImVec2 size = ImGui::CalcTextSize(note);
-    if (size.x < side - 8) drawn::AddText(dl, ImVec2(o.x + (side - size.x) * 0.5f, o.y + (cell_px * r0 - size.y) * 0.5f), c.pal->text, note);
+    if (size.x < grid_w - 8) drawn::AddText(dl, ImVec2(o.x + (grid_w - size.x) * 0.5f, o.y + (cell_h * r0 - size.y) * 0.5f), c.pal->text, note);
   }
-  draw_scale(c, dl, ImVec2(o.x + side + th * 0.6f, o.y), side, top);
+  draw_scale(c, dl, ImVec2(o.x + grid_w + th * 0.6f, o.y), grid_h, top);
   const float min_cell = std::max(8.0f, c.fonts->body_px * 0.55f);
-  // The strip spans the panel (the cells' key axis is coarser than its).
-  draw_newest_strip(c, pane, m.forward, ImVec2(start.x, o.y + side + 6), avail.x - th * 5.5f, min_cell);
+  draw_newest_strip(c, pane, m.forward, ImVec2(o.x, o.y + grid_h + 6), grid_w, min_cell);
 }
 
 }  // namespace kvscope::gui

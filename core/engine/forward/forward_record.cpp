@@ -18,7 +18,7 @@ AttentionKeep ForwardRecord::keep_for(int n_rows, int key_end, int n_head) const
 }
 
 void LayerRecord::begin_attention(int n_head, int n_kv_head, int n_rows, int key_end, int window_used, AttentionKeep keep,
-                                  bool received) {
+                                  bool received, PooledRows* rows) {
   window = window_used;
   attention.clear();
   newest_attention.clear();
@@ -26,11 +26,16 @@ void LayerRecord::begin_attention(int n_head, int n_kv_head, int n_rows, int key
   newest_row_ = keep.weights ? n_rows - 1 : -1;
   if (keep.exact) attention.assign(std::size_t(n_head), Matrix::Zero(n_rows, key_end));
   if (keep.weights) newest_attention.assign(std::size_t(n_head), RowVector::Zero(key_end));
-  if (keep.cell > 0) {
+  rows_ = keep.cell > 0 ? rows : nullptr;
+  if (rows_) {
     pooled.cell = keep.cell;
     const int key_cells = (key_end + keep.cell - 1) / keep.cell;
-    row_cell_max_.assign(std::size_t(n_head), Matrix::Constant(n_rows, key_cells, -1.0f));
-    row_cell_sum_.assign(std::size_t(n_head), Matrix::Zero(n_rows, key_cells));
+    rows_->max.resize(std::size_t(n_head));
+    rows_->sum.resize(std::size_t(n_head));
+    for (int h = 0; h < n_head; ++h) {
+      rows_->max[std::size_t(h)].setConstant(n_rows, key_cells, -1.0f);
+      rows_->sum[std::size_t(h)].setZero(n_rows, key_cells);
+    }
   }
   if (received) key_attention.setZero(n_kv_head, key_end);
   visible_keys.assign(std::size_t(n_rows), KeySpan{});
@@ -39,23 +44,41 @@ void LayerRecord::begin_attention(int n_head, int n_kv_head, int n_rows, int key
 
 void LayerRecord::keep_weights(int h, int row, const int* keys, const float* weights, int count, float divisor) {
   const std::size_t head = std::size_t(h);
+  const float inverse = 1.0f / divisor;
   if (!attention.empty()) {
     Matrix& a = attention[head];
-    for (int j = 0; j < count; ++j) a(row, keys[j]) = weights[j] / divisor;
+    for (int j = 0; j < count; ++j) a(row, keys[j]) = weights[j] * inverse;
   }
   if (row == newest_row_) {
     RowVector& newest = newest_attention[head];
-    for (int j = 0; j < count; ++j) newest[keys[j]] = weights[j] / divisor;
+    for (int j = 0; j < count; ++j) newest[keys[j]] = weights[j] * inverse;
   }
-  if (pooled.cell > 0) {
-    float* max = row_cell_max_[head].row(row).data();
-    float* sum = row_cell_sum_[head].row(row).data();
-    for (int j = 0; j < count; ++j) {
-      const float w = weights[j] / divisor;
-      const int c = keys[j] / pooled.cell;
-      max[c] = std::max(max[c], w);
-      sum[c] += w;
+  if (!rows_) return;
+  float* max = rows_->max[head].row(row).data();
+  float* sum = rows_->sum[head].row(row).data();
+  // Runs of keys inside one cell (keys ascend); four running maxima and sums so the adds do not wait on
+  // each other (a long prompt passes some billions of weights through here).
+  const int cell = pooled.cell;
+  for (int j = 0; j < count;) {
+    const int c = keys[j] / cell, cell_end = (c + 1) * cell;
+    int e = j;
+    while (e < count && keys[e] < cell_end) ++e;
+    float m[4] = {max[c], max[c], max[c], max[c]}, t[4] = {};
+    int i = j;
+    for (; i + 4 <= e; i += 4)
+      for (int l = 0; l < 4; ++l) {
+        const float w = weights[i + l] * inverse;
+        m[l] = std::max(m[l], w);
+        t[l] += w;
+      }
+    for (; i < e; ++i) {
+      const float w = weights[i] * inverse;
+      m[0] = std::max(m[0], w);
+      t[0] += w;
     }
+    max[c] = std::max(std::max(m[0], m[1]), std::max(m[2], m[3]));
+    sum[c] += (t[0] + t[1]) + (t[2] + t[3]);
+    j = e;
   }
 }
 
@@ -67,18 +90,20 @@ int rows_in_cell(int r, int cell, int first, int end) {
 }  // namespace
 
 void LayerRecord::finish_attention(const std::vector<std::vector<int>>& held_by_kv_head, int first_position) {
-  if (pooled.cell > 0) {
-    const int cell = pooled.cell, n_rows = int(row_cell_max_.front().rows()), key_cells = int(row_cell_max_.front().cols());
+  if (rows_) {
+    const std::vector<Matrix>& row_max = rows_->max;
+    const std::vector<Matrix>& row_sum = rows_->sum;
+    const int cell = pooled.cell, n_rows = int(row_max.front().rows()), key_cells = int(row_max.front().cols());
     const int key_end = first_position + n_rows;
     pooled.row_cell_begin = first_position / cell;
     const int row_cells = (key_end - 1) / cell - pooled.row_cell_begin + 1;
-    pooled.max.assign(row_cell_max_.size(), Matrix::Constant(row_cells, key_cells, -1.0f));
-    pooled.mean.assign(row_cell_max_.size(), Matrix::Zero(row_cells, key_cells));
-    for (std::size_t h = 0; h < row_cell_max_.size(); ++h) {
+    pooled.max.assign(row_max.size(), Matrix::Constant(row_cells, key_cells, -1.0f));
+    pooled.mean.assign(row_max.size(), Matrix::Zero(row_cells, key_cells));
+    for (std::size_t h = 0; h < row_max.size(); ++h) {
       for (int i = 0; i < n_rows; ++i) {
         const int r = (first_position + i) / cell - pooled.row_cell_begin;
-        pooled.max[h].row(r) = pooled.max[h].row(r).cwiseMax(row_cell_max_[h].row(i));
-        pooled.mean[h].row(r) += row_cell_sum_[h].row(i);
+        pooled.max[h].row(r) = pooled.max[h].row(r).cwiseMax(row_max[h].row(i));
+        pooled.mean[h].row(r) += row_sum[h].row(i);
       }
       for (int r = 0; r < row_cells; ++r) {
         const int rows = rows_in_cell(r + pooled.row_cell_begin, cell, first_position, key_end);
@@ -86,8 +111,7 @@ void LayerRecord::finish_attention(const std::vector<std::vector<int>>& held_by_
           pooled.mean[h](r, c) /= float(rows * std::min(cell, key_end - c * cell));
       }
     }
-    std::vector<Matrix>().swap(row_cell_max_);
-    std::vector<Matrix>().swap(row_cell_sum_);
+    rows_ = nullptr;
   }
   reused_rows.clear();
   if (visible_keys.empty()) return;

@@ -38,6 +38,13 @@ struct PooledAttention {
   bool empty() const { return cell == 0; }
 };
 
+// While a pooled call runs: per query head [n_rows, key cells], each row's largest weight and sum per
+// cell of keys (each row is written by one thread; finish_attention folds them into cells). Owned by the
+// forward pass's scratch, so its memory is reused from layer to layer and call to call.
+struct PooledRows {
+  std::vector<Matrix> max, sum;
+};
+
 // How a call keeps its attention weights (ForwardRecord::keep_for).
 struct AttentionKeep {
   bool weights = false;  // anything at all (the newest row at least)
@@ -80,7 +87,7 @@ struct LayerRecord {
   // Before the rows run: n_rows query rows over keys 0..key_end-1, what the record keeps (attention
   // weights, key_attention) sized and zeroed.
   void begin_attention(int n_head, int n_kv_head, int n_rows, int key_end, int window_used, AttentionKeep keep,
-                       bool received);
+                       bool received, PooledRows* rows);
   // Query row `row` of head h gave weights[j] / divisor to key position keys[j] (each row of a head once;
   // rows may come from different threads).
   void keep_weights(int h, int row, const int* keys, const float* weights, int count, float divisor);
@@ -94,8 +101,7 @@ struct LayerRecord {
   void finish_attention(const std::vector<std::vector<int>>& held_by_kv_head, int first_position);
 
  private:
-  // While a pooled call runs: per head [n_rows, key cells], each row's max and sum per cell of keys.
-  std::vector<Matrix> row_cell_max_, row_cell_sum_;
+  PooledRows* rows_ = nullptr;  // from begin_attention to finish_attention of a pooled call
   int newest_row_ = -1;
 };
 

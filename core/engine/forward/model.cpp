@@ -106,7 +106,7 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
   LayerRecord* r = record ? &record->layers[layer] : nullptr;
   if (r)
     r->begin_attention(config_.n_head, n_kv, n, key_end, layer_window, record->keep_for(n, key_end, config_.n_head),
-                       record->with_key_attention);
+                       record->with_key_attention, &s.pooled_rows);
   s.mixed.setZero(n, config_.q_dim());
   s.held.resize(std::size_t(n_kv));
   for (int g = 0; g < n_kv; ++g) cache.held_positions(layer, g, s.held[std::size_t(g)]);

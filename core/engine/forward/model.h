@@ -52,6 +52,7 @@ struct ForwardScratch {
   // another (as many keys apart as the longest list); per thread, the stacked queries, scores then weights,
   // outputs and sums of one block.
   std::vector<float> block_keys, block_values_t, block_scores;
+  PooledRows pooled_rows;  // a record that pools a long call's attention (forward_record.h)
   // MLA (core/engine/forward/model_mla.cpp): r = kv_lora_rank, rope = qk_rope_dim.
   Matrix latent;                   // [n, r + rope] the new rows' latent | rotated shared key (what is cached)
   Matrix latent_read;              // [rebuilt, r] the latent rows K and V are rebuilt from (cached, then new)
