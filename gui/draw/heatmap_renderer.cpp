@@ -1,5 +1,6 @@
 #include "gui/draw/heatmap_renderer.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "gui/draw/embedded.h"
@@ -46,6 +47,8 @@ void HeatmapRenderer::upload(const HeatmapRequest& r) {
         float& v = staged_[std::size_t(i) * cols + k];
         if (r.forward && !r.forward->key_read(r.layer, r.forward->query_begin + i, k))
           v = -1.0f;
+        else if (v >= 0.0f && r.log_floor > 0.0f)
+          v = v <= r.log_floor ? 0.0f : std::log(v / r.log_floor) / std::log(r.value_scale / r.log_floor);
         else if (v >= 0.0f)
           v /= r.value_scale;
       }

@@ -30,6 +30,8 @@ struct HeatmapRequest {
   const ForwardRecord* forward = nullptr;
   int layer = 0;
   float value_scale = 1.0f;  // the weight drawn at the top of the colour scale
+  // > 0: a logarithmic scale from this weight (the bottom colour; anything below it too) to value_scale.
+  float log_floor = 0.0f;
 };
 
 // Which part of the grid a picture shows: rows row0..row0+rows-1 by keys col0..col0+cols-1 (the whole

@@ -21,16 +21,17 @@ std::string range_text(const char* quantity, int first, int last) {
   return drawn::figure(quantity, first, format_count(first)) + kDash + drawn::figure(quantity, last, format_count(last));
 }
 
-// A bar from 0 (bottom) to `top` beside a picture, labelled at both ends.
-void draw_scale(PanelContext& c, ImDrawList* dl, ImVec2 at, float height, double top) {
+// A bar from `bottom` to `top` beside a picture, labelled at both ends (a logarithmic one says so).
+void draw_scale(PanelContext& c, ImDrawList* dl, ImVec2 at, float height, double top, double bottom = 0.0, bool log = false) {
   const float th = ImGui::GetTextLineHeight();
   const float bar_h = std::max(th * 1.5f, std::min(height, th * 6.0f));
   for (int i = 0; i < 32; ++i)
     dl->AddRectFilled(ImVec2(at.x, at.y + bar_h * (31 - i) / 32), ImVec2(at.x + th * 0.6f, at.y + bar_h * (32 - i) / 32 + 1),
                       viridis(i / 31.0f));
-  const std::string top_text = top >= 0.999 ? "1" : drawn::format("%.2g", top);
-  drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y - th * 0.2f), c.pal->text, drawn::figure("axis_tick", top, top_text));
-  drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y + bar_h - th * 0.8f), c.pal->text, drawn::figure("axis_tick", 0, "0"));
+  auto number = [](double v) { return v >= 0.999 ? std::string("1") : v == 0.0 ? std::string("0") : drawn::format("%.2g", v); };
+  drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y - th * 0.2f), c.pal->text, drawn::figure("axis_tick", top, number(top)));
+  drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y + bar_h - th * 0.8f), c.pal->text, drawn::figure("axis_tick", bottom, number(bottom)));
+  if (log && bar_h >= th * 3.0f) drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y + bar_h * 0.5f - th * 0.5f), c.pal->text_muted, "log");
 }
 
 struct StripRange {
@@ -140,7 +141,7 @@ void draw_pooled_attention(PanelContext& c, PaneKind pane, HeatmapRenderer& rend
   const double top = mean ? std::max(1e-30, double(cells.maxCoeff())) : 1.0;
   nlohmann::json at = pane_context(c, pane);
   at["layer"] = c.ui->layer;
-  drawn::Text("Cells of %s \xC3\x97 %s positions: each the %s weight", drawn::figure("positions_per_cell", cell, std::to_string(cell)).c_str(),
+  drawn::Text("Cells of %s \xC3\x97 %s positions: each the %s weight (log colours)", drawn::figure("positions_per_cell", cell, std::to_string(cell)).c_str(),
               drawn::figure("positions_per_cell", cell, std::to_string(cell)).c_str(), mean ? "mean" : "largest");
   ImGui::SameLine();
   const char* toggle = mean ? "show largest##pooled" : "show mean##pooled";
@@ -163,6 +164,10 @@ void draw_pooled_attention(PanelContext& c, PaneKind pane, HeatmapRenderer& rend
   request.n_positions = n_cells;
   request.query_begin = pooled.row_cell_begin;
   request.value_scale = float(top);
+  // Weights at long contexts span decades (a row of t keys averages 1/t): a logarithmic scale from a
+  // tenth of the uniform weight shows how attention thins as rows grow, which a linear one paints dark.
+  const double floor = std::min(top * 0.5, 0.1 / n);
+  request.log_floor = float(floor);
   const float scale = ImGui::GetIO().DisplayFramebufferScale.x;
   const GLuint texture = renderer.render(request, HeatmapView{0, 0, n_cells, n_cells}, std::max(1, int(std::lround(grid_w * scale))),
                                          std::max(1, int(std::lround(grid_h * scale))), c.pal->heat);
@@ -218,7 +223,7 @@ void draw_pooled_attention(PanelContext& c, PaneKind pane, HeatmapRenderer& rend
     const ImVec2 size = ImGui::CalcTextSize(note);
     if (size.x < grid_w - 8) drawn::AddText(dl, ImVec2(o.x + (grid_w - size.x) * 0.5f, o.y + (cell_h * r0 - size.y) * 0.5f), c.pal->text, note);
   }
-  draw_scale(c, dl, ImVec2(o.x + grid_w + th * 0.6f, o.y), grid_h, top);
+  draw_scale(c, dl, ImVec2(o.x + grid_w + th * 0.6f, o.y), grid_h, top, floor, true);
   const float min_cell = std::max(8.0f, c.fonts->body_px * 0.55f);
   draw_newest_strip(c, pane, m.forward, ImVec2(o.x, o.y + grid_h + 6), grid_w, min_cell);
 }
