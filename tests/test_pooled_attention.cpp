@@ -15,6 +15,7 @@
 #include "core/engine/session/session.h"
 #include "core/engine/cache/kv_policy.h"
 #include "core/formats/model_source.h"
+#include "core/tokenizers/id_tokenizer.h"
 
 using namespace kvscope;
 
@@ -123,29 +124,37 @@ TEST_CASE("a long call's pooled attention is the max and mean of its exact weigh
 }
 
 TEST_CASE("a session at 600 positions keeps pooled cells and the newest row, under a cache policy too", "[attention][pooled]") {
-  const LoadedModel loaded = load_preset("smollm2-135m");
+  // A small GPT-2-style model with a long context: past 512 keys every step pools, whatever the sizes.
+  ModelConfig config;
+  config.vocab_size = 256;
+  config.context_length = 1024;
+  config.d_model = 32;
+  config.n_head = 4;
+  config.n_layer = 2;
+  auto model = std::make_shared<const Model>(config, random_weights(config, 11));
   SessionOptions options;
   options.record_rows = false;
   options.kv_policy = parse_kv_policy("sinks:4,window:64");  // evicted keys are read by no one
-  DecodeSession session(loaded.model, loaded.tokenizer, options);
+  DecodeSession session(model, std::make_shared<IdTokenizer>(config.vocab_size), options);
   std::vector<int> prompt(600);
-  for (std::size_t i = 0; i < prompt.size(); ++i) prompt[i] = int(3 + (i * 7919) % 40000);
+  for (std::size_t i = 0; i < prompt.size(); ++i) prompt[i] = int((i * 7919) % 256);
   session.start(prompt, {});
   session.step();
   StepTrace t = session.step();
-  const int n_head = loaded.model->config().n_head, layer = 0;
+  const int n_head = config.n_head, layer = 1;
   const LayerRecord& cached = t.cached.forward.layers[layer];
   const LayerRecord& uncached = t.uncached.forward.layers[layer];
-  // The uncached pass (601 x 601 weights a head and layer) is over the byte budget; the cached step's one row is not.
-  CHECK(uncached.attention.empty());
-  REQUIRE(cached.attention.size() == std::size_t(n_head));
+  REQUIRE(cached.attention.size() == std::size_t(n_head));  // both within the byte budget: exact too
+  REQUIRE(uncached.attention.size() == std::size_t(n_head));
   REQUIRE_FALSE(uncached.pooled.empty());
   REQUIRE_FALSE(cached.pooled.empty());
   CHECK(cached.pooled.cell == 4);  // 601 keys in at most 160 cells
   CHECK(cached.pooled.row_cell_begin == 600 / 4);
+  CHECK(uncached.pooled.row_cell_begin == 0);
   for (int h = 0; h < n_head; ++h) {
     const RowVector& newest = cached.newest_attention[std::size_t(h)];
     CHECK(newest == cached.attention[std::size_t(h)].row(0));
+    CHECK(uncached.newest_attention[std::size_t(h)] == uncached.attention[std::size_t(h)].row(600));
     for (int k = 0; k < 601; ++k) {
       if (k >= 8 && k < 500) CHECK(newest[k] == 0.0f);  // evicted: never read
       // Full attention's newest row reads every key.
@@ -160,6 +169,7 @@ TEST_CASE("a session at 600 positions keeps pooled cells and the newest row, und
   drop_large_tensors(t);
   CHECK(large_tensor_bytes(t) < before);
   CHECK(t.uncached.forward.layers[layer].pooled.empty());
+  CHECK(t.uncached.forward.layers[layer].newest_attention.empty());
   restore_large_tensors(t, session.recompute_step(1));
   CHECK(large_tensor_bytes(t) == before);
   CHECK(t.uncached.forward.layers[layer].pooled.max[0] == session.history()[1].uncached.forward.layers[layer].pooled.max[0]);

@@ -1,10 +1,14 @@
-// The window at a long context, as a teacher uses it: smollm2-135m with a prompt filled past the point
-// where a step keeps its attention pooled (--prompt-len), opened at step 1. The heatmaps show cells of
+// The window at a long context, as a teacher uses it: a model folder with a long context (small, random
+// weights, the demo corpus's words: two layers keep the sanitizer build quick) and a prompt filled past
+// the point where a step keeps its attention pooled (--prompt-len), opened at step 1. The heatmaps show cells of
 // several positions (their count from the closed form: the smallest power of two giving at most 160
 // cells), the newest query's strip shows every key, the mouse wheel over the strip zooms it down to one
 // cell per key, and every number drawn, the hover's weight included, is declared.
 #include <catch2/catch.hpp>
 
+#include "core/engine/model/weights.h"
+#include "core/formats/model_folder_writer.h"
+#include "core/train/corpus.h"
 #include "figure_ledger.h"
 #include "window_driver.h"
 
@@ -12,8 +16,16 @@ using nlohmann::json;
 
 TEST_CASE("a long prompt: pooled heatmaps and a strip the wheel zooms to one cell per key", "[window][long]") {
   const std::string dir = kvscope::test::temp_dir(), state = dir + "/s.jsonl";
+  const kvscope::Corpus corpus = kvscope::read_corpus(std::string(KVSCOPE_SOURCE_DIR) + "/examples/corpus/demo_corpus.txt");
+  kvscope::ModelConfig config;  // GPT-2 style
+  config.vocab_size = int(corpus.vocabulary.size());
+  config.context_length = 1024;
+  config.d_model = 32;
+  config.n_head = 4;
+  config.n_layer = 2;
+  kvscope::save_model_folder(dir + "/long", config, kvscope::random_weights(config, 3), corpus.vocabulary);
   const int prompt = 520, keys = prompt + 1;  // step 1 reads 521 keys: past 512, so its weights are pooled
-  kvscope::test::WindowProcess w({KVSCOPE_GUI_BINARY, "--preset", "smollm2-135m", "--prompt-len", std::to_string(prompt),
+  kvscope::test::WindowProcess w({KVSCOPE_GUI_BINARY, "--model", dir + "/long", "--prompt-len", std::to_string(prompt),
                                   "--size", "1600x900", "--start-step", "1", "--state-file", state},
                                  state, dir);
   json j = w.wait_for(kvscope::test::steps_shown(2), 240.0);
@@ -30,7 +42,7 @@ TEST_CASE("a long prompt: pooled heatmaps and a strip the wheel zooms to one cel
   const double x = strip[0].get<double>() + (strip[2].get<double>() - strip[0].get<double>()) * 0.9, y = (strip[1].get<double>() + strip[3].get<double>()) * 0.5;
   int shown = keys;
   for (int click = 0; click < 8 && shown > 40; ++click) {
-    w.scroll(x, y, 1);
+    w.scroll(x + click % 2, y, 1);  // a pixel apart: xdotool's synced move waits for the pointer to move
     j = w.wait_for([shown](const json& s) { return s["strip_keys"][1][1].get<int>() < shown; }, 20.0);
     REQUIRE_FALSE(j.is_null());
     const int now = j["strip_keys"][1][1].get<int>();
