@@ -139,8 +139,6 @@ void draw_pooled_attention(PanelContext& c, PaneKind pane, HeatmapRenderer& rend
   const int n = c.trace->position_end, cell = pooled.cell, n_cells = int(cells.cols());
   const float th = ImGui::GetTextLineHeight();
   const double top = mean ? std::max(1e-30, double(cells.maxCoeff())) : 1.0;
-  nlohmann::json at = pane_context(c, pane);
-  at["layer"] = c.ui->layer;
   drawn::Text("Cells of %s \xC3\x97 %s positions: each the %s weight (log colours)", drawn::figure("positions_per_cell", cell, std::to_string(cell)).c_str(),
               drawn::figure("positions_per_cell", cell, std::to_string(cell)).c_str(), mean ? "mean" : "largest");
   ImGui::SameLine();
