@@ -48,6 +48,19 @@ ImVec2 draw_row_marker(ImDrawList* dl, ImVec2 pos, RowKind kind, const Palette& 
   return ImVec2(end.x - pos.x, size);
 }
 
+void draw_weight_scale(PanelContext& c, ImDrawList* dl, ImVec2 at, float height, double top, double bottom, bool log) {
+  const float th = ImGui::GetTextLineHeight();
+  const float bar_h = std::max(th * 1.5f, std::min(height, th * 6.0f));
+  for (int i = 0; i < 32; ++i)
+    dl->AddRectFilled(ImVec2(at.x, at.y + bar_h * (31 - i) / 32), ImVec2(at.x + th * 0.6f, at.y + bar_h * (32 - i) / 32 + 1),
+                      viridis(i / 31.0f));
+  auto number = [](double v) { return v >= 0.999 ? std::string("1") : v == 0.0 ? std::string("0") : drawn::format("%.2g", v); };
+  drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y - th * 0.2f), c.pal->text, drawn::figure("axis_tick", top, number(top)));
+  drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y + bar_h - th * 0.8f), c.pal->text,
+                 drawn::figure("axis_tick", bottom, number(bottom)));
+  if (log && bar_h >= th * 3.0f) drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y + bar_h * 0.5f - th * 0.5f), c.pal->text_muted, "log");
+}
+
 void draw_value_strip(PanelContext& c, ImDrawList* dl, ImVec2 pos, ImVec2 size, const float* values, int n,
                       float scale, bool dashed_border, bool layered) {
   const Palette& pal = *c.pal;

@@ -181,17 +181,6 @@ void draw_overview(PanelContext& c, PaneKind pane, const HeatmapRequest& request
                                                  g.overview_origin.x + side, g.overview_origin.y + side});
 }
 
-// 0..1 beside the grid, labelled at its ends on its right (nothing below the grid to clip).
-void draw_color_bar(PanelContext& c, ImDrawList* dl, ImVec2 at, float height) {
-  const float th = ImGui::GetTextLineHeight();
-  const float bar_h = std::max(th * 1.5f, std::min(height, th * 6.0f));
-  for (int i = 0; i < 32; ++i)
-    dl->AddRectFilled(ImVec2(at.x, at.y + bar_h * (31 - i) / 32), ImVec2(at.x + th * 0.6f, at.y + bar_h * (32 - i) / 32 + 1),
-                      viridis(i / 31.0f));
-  drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y - th * 0.2f), c.pal->text, drawn::figure("axis_tick", 1, "1"));
-  drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y + bar_h - th * 0.8f), c.pal->text, drawn::figure("axis_tick", 0, "0"));
-}
-
 const char* pane_story(const PanelContext& c, PaneKind pane) {
   if (c.trace->prefill && c.trace->position_begin > 0)
     return c.sources[pane].cached ? "prefill: the new query rows" : "every query row recomputed";
@@ -279,7 +268,7 @@ void draw_attention_panel(PanelContext& c, PaneKind pane, HeatmapRenderer& rende
     draw_overview(c, pane, request, renderer, g);
     right = g.overview_origin.x + g.overview;
   }
-  draw_color_bar(c, dl, ImVec2(right + th * 0.6f, o.y), g.overview > 0.0f ? g.overview : img_h);
+  draw_weight_scale(c, dl, ImVec2(right + th * 0.6f, o.y), g.overview > 0.0f ? g.overview : img_h);
 }
 
 }  // namespace kvscope::gui

@@ -21,19 +21,6 @@ std::string range_text(const char* quantity, int first, int last) {
   return drawn::figure(quantity, first, format_count(first)) + kDash + drawn::figure(quantity, last, format_count(last));
 }
 
-// A bar from `bottom` to `top` beside a picture, labelled at both ends (a logarithmic one says so).
-void draw_scale(PanelContext& c, ImDrawList* dl, ImVec2 at, float height, double top, double bottom = 0.0, bool log = false) {
-  const float th = ImGui::GetTextLineHeight();
-  const float bar_h = std::max(th * 1.5f, std::min(height, th * 6.0f));
-  for (int i = 0; i < 32; ++i)
-    dl->AddRectFilled(ImVec2(at.x, at.y + bar_h * (31 - i) / 32), ImVec2(at.x + th * 0.6f, at.y + bar_h * (32 - i) / 32 + 1),
-                      viridis(i / 31.0f));
-  auto number = [](double v) { return v >= 0.999 ? std::string("1") : v == 0.0 ? std::string("0") : drawn::format("%.2g", v); };
-  drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y - th * 0.2f), c.pal->text, drawn::figure("axis_tick", top, number(top)));
-  drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y + bar_h - th * 0.8f), c.pal->text, drawn::figure("axis_tick", bottom, number(bottom)));
-  if (log && bar_h >= th * 3.0f) drawn::AddText(dl, ImVec2(at.x + th * 0.75f, at.y + bar_h * 0.5f - th * 0.5f), c.pal->text_muted, "log");
-}
-
 struct StripRange {
   int begin = 0, count = 0;
 };
@@ -58,7 +45,8 @@ void draw_newest_strip(PanelContext& c, PaneKind pane, const ForwardRecord& f, I
   const bool per_key = float(range.count) * min_cell <= width;
   const int columns = per_key ? range.count : std::max(1, int(width / 3.0f));
   const std::vector<float> values = newest_row_columns(f, layer, head, range.begin, range.count, columns);
-  const float top = std::max(1e-30f, newest_row_columns(f, layer, head, 0, n, 1).front());
+  const LayerRecord& l = f.layers[std::size_t(layer)];
+  const float top = std::max(1e-30f, head < int(l.newest_attention.size()) ? l.newest_attention[std::size_t(head)].maxCoeff() : 0.0f);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   ImGui::SetCursorScreenPos(at);
   // One line that fits: the keys shown, then how they are drawn if there is room.
@@ -75,7 +63,7 @@ void draw_newest_strip(PanelContext& c, PaneKind pane, const ForwardRecord& f, I
     dl->AddRectFilled(ImVec2(p.x + cell_w * i, p.y), ImVec2(p.x + cell_w * (i + 1) + (per_key ? -1.0f : 0.5f), p.y + strip_h),
                       v < 0.0f ? masked : viridis(std::clamp(v / top, 0.0f, 1.0f)));
   }
-  draw_scale(c, dl, ImVec2(p.x + width + th * 0.6f, p.y), strip_h, top);
+  draw_weight_scale(c, dl, ImVec2(p.x + width + th * 0.6f, p.y), strip_h, top);
   c.record->pane_value("strip_keys", pane, {range.begin, range.count});
   // Key labels under the strip: the first and the last key, and every key with room when per key.
   const float number_w = ImGui::CalcTextSize(format_count(range.begin + range.count - 1).c_str()).x + th * 0.8f;
@@ -139,10 +127,12 @@ void draw_pooled_attention(PanelContext& c, PaneKind pane, HeatmapRenderer& rend
   const int n = c.trace->position_end, cell = pooled.cell, n_cells = int(cells.cols());
   const float th = ImGui::GetTextLineHeight();
   const double top = mean ? std::max(1e-30, double(cells.maxCoeff())) : 1.0;
-  drawn::Text("Cells of %s \xC3\x97 %s positions: each the %s weight (log colours)", drawn::figure("positions_per_cell", cell, std::to_string(cell)).c_str(),
+  drawn::Text("Cells of %s \xC3\x97 %s positions: %s weight, log colours", drawn::figure("positions_per_cell", cell, std::to_string(cell)).c_str(),
               drawn::figure("positions_per_cell", cell, std::to_string(cell)).c_str(), mean ? "mean" : "largest");
-  ImGui::SameLine();
   const char* toggle = mean ? "show largest##pooled" : "show mean##pooled";
+  // Beside the line when the button fits there, else under it (never cut at the panel's edge).
+  const float button_w = ImGui::CalcTextSize("show largest").x + ImGui::GetStyle().FramePadding.x * 2.0f + ImGui::GetStyle().ItemSpacing.x;
+  if (ImGui::GetItemRectMax().x + button_w <= ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x) ImGui::SameLine();
   drawn::Label(toggle);
   if (ImGui::SmallButton(toggle)) push_action(c, ActionType::SetPooledMean, mean ? 0 : 1);
   c.record->pane_rect("pooled_toggle", pane, last_item_rect());
@@ -221,7 +211,7 @@ void draw_pooled_attention(PanelContext& c, PaneKind pane, HeatmapRenderer& rend
     const ImVec2 size = ImGui::CalcTextSize(note);
     if (size.x < grid_w - 8) drawn::AddText(dl, ImVec2(o.x + (grid_w - size.x) * 0.5f, o.y + (cell_h * r0 - size.y) * 0.5f), c.pal->text, note);
   }
-  draw_scale(c, dl, ImVec2(o.x + grid_w + th * 0.6f, o.y), grid_h, top, floor, true);
+  draw_weight_scale(c, dl, ImVec2(o.x + grid_w + th * 0.6f, o.y), grid_h, top, floor, true);
   const float min_cell = std::max(8.0f, c.fonts->body_px * 0.55f);
   draw_newest_strip(c, pane, m.forward, ImVec2(o.x, o.y + grid_h + 6), grid_w, min_cell);
 }

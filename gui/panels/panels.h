@@ -142,6 +142,10 @@ enum RowLayer { kRowHighlights = 0, kRowImages = 1, kRowMarks = 2, kRowLayers = 
 // `layered`: dl is split in RowLayer channels; the image goes to kRowImages, its outline to kRowMarks.
 void draw_value_strip(PanelContext& c, ImDrawList* dl, ImVec2 pos, ImVec2 size, const float* values, int n,
                       float scale, bool dashed_border, bool layered = false);
+// The heatmaps' colour bar beside a picture: viridis from `bottom` to `top` (weights 0 to 1 unless
+// told), labelled at both ends; a logarithmic one says "log".
+void draw_weight_scale(PanelContext& c, ImDrawList* dl, ImVec2 at, float height, double top = 1.0, double bottom = 0.0,
+                       bool log = false);
 // Marks `position` as hovered for the linked views when the last item is hovered.
 void hover_position_if_item_hovered(PanelContext& c, int position);
 std::string token_label(const StepTrace& t, int position);  // "'fast'" or "#123"
