@@ -131,3 +131,69 @@ TEST_CASE("bench --contexts: bad sweeps are refused in one line", "[bench][cli]"
   const std::string last = too_long.err.substr(too_long.err.rfind('\n', too_long.err.size() - 2) + 1);
   CHECK_THAT(last, Catch::Contains("--contexts: the context length is 64 tokens"));
 }
+
+TEST_CASE("bench --contexts with --kv-policy and --kv-dtype: each cache timed at each length, bytes from the shapes",
+          "[bench][cli]") {
+  const test::ExecResult r =
+      test::exec_cli({"bench", "--preset", "demo-llama", "--mode", "cached", "--contexts", "30,50", "--new-tokens", "4",
+                      "--probe-mb", "8", "--kv-policy", "full", "--kv-policy", "window:16", "--kv-dtype", "f32,f16", "--json"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const nlohmann::json rows = nlohmann::json::parse(r.out)["contexts"];
+  // demo-llama: 2 layers x 2 KV heads x 16 dims x K and V = 128 values a position.
+  const double values_per_position = 2.0 * 2 * 16 * 2;
+  REQUIRE(rows.size() == 6);  // per length: full f32, full f16, window:16 (float32 rows)
+  for (std::size_t i = 0; i < rows.size(); i += 3) {
+    const nlohmann::json &f32 = rows[i], &f16 = rows[i + 1], &window = rows[i + 2];
+    INFO(f32.dump() << "\n" << f16.dump() << "\n" << window.dump());
+    const int length = f32["context"].get<int>();
+    CHECK(length == (i == 0 ? 30 : 50));
+    CHECK((f16["context"] == length && window["context"] == length));
+    CHECK((f32["kv_policy"] == "full" && f32["kv_dtype"] == "f32"));
+    CHECK((f16["kv_policy"] == "full" && f16["kv_dtype"] == "f16"));
+    CHECK((window["kv_policy"] == "window:16" && window["kv_dtype"] == "f32"));
+    // Cache bytes at the end: 4 or 2 bytes a value over prompt + 3 positions; the window's 16 positions.
+    CHECK(f32["cache_bytes"].get<double>() == values_per_position * 4 * (length + 3));
+    CHECK(f16["cache_bytes"].get<double>() == values_per_position * 2 * (length + 3));
+    CHECK(window["cache_bytes"].get<double>() == values_per_position * 4 * 16);
+    // Bytes a step reads: the weights (the same in all three) plus the cache rows read, at the mean of
+    // steps at length + 1 .. length + 3 positions for the full cache; the window's 16 held rows and the step's own.
+    const double mean_positions = length + 1.5;
+    const double weights = f32["bytes_per_token"].get<double>() - values_per_position * 4 * mean_positions;
+    CHECK(f16["bytes_per_token"].get<double>() == Approx(weights + values_per_position * 2 * mean_positions));
+    CHECK(window["bytes_per_token"].get<double>() == Approx(weights + values_per_position * 4 * 17));
+    for (const nlohmann::json* row : {&f32, &f16, &window}) CHECK((*row)["cached_tokens_per_s"].get<double>() > 0);
+  }
+}
+
+TEST_CASE("bench --kv-policy / --kv-dtype: bad caches are refused in one line", "[bench][cli]") {
+  const std::vector<std::string> sweep = {"bench", "--preset", "demo-llama", "--mode", "cached", "--contexts", "8",
+                                          "--new-tokens", "2", "--probe-mb", "8"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = sweep;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::exec_cli(args);
+  };
+  const struct {
+    std::vector<std::string> extra;
+    const char* message;
+  } cases[] = {
+      {{"--kv-dtype", "f8"}, "--kv-dtype must be f32, f16 or bf16, got 'f8'"},
+      {{"--kv-policy", "tova:6"}, "--kv-policy tova:6: the bench records no attention"},
+      {{"--kv-policy", "window:0"}, "--kv-policy: "},
+      {{"--kv-policy", "window:16", "--kv-dtype", "f16"}, "--kv-dtype: the row dtypes are the full cache's"},
+  };
+  for (const auto& c : cases) {
+    const test::ExecResult r = with(c.extra);
+    INFO(c.extra.back() << ": " << r.err);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::Contains(c.message));
+  }
+  const test::ExecResult no_sweep = test::exec_cli({"bench", "--preset", "demo-llama", "--kv-dtype", "f16"});
+  CHECK(no_sweep.status == 2);
+  CHECK_THAT(no_sweep.err, Catch::Contains("add --contexts"));
+  const test::ExecResult mla = test::exec_cli({"bench", "--preset", "demo-mla", "--mode", "cached", "--contexts", "8",
+                                               "--new-tokens", "2", "--probe-mb", "8", "--kv-dtype", "f16"});
+  CHECK(mla.status == 2);
+  CHECK_THAT(mla.err, Catch::Contains("MLA caches latent rows"));
+}

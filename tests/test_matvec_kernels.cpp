@@ -147,6 +147,15 @@ TEST_CASE("matvec kernels: 16-bit weights widen exactly, every finite value in e
         }
       }
       CHECK(mismatches == 0);
+      // The 16-bit cache rows' widening: every value, and a length that leaves a tail.
+      std::vector<float> widened(bits.size(), -1.0f);
+      const HalfRowKernels& half = dtype == WeightDtype::F16 ? set->f16_rows : set->bf16_rows;
+      half.widen(bits.data(), std::int64_t(bits.size()) - 5, widened.data());
+      int widen_mismatches = 0;
+      for (std::size_t i = 0; i + 5 < bits.size(); ++i)
+        widen_mismatches += widened[i] != (dtype == WeightDtype::F16 ? half_to_float(bits[i]) : bfloat16_to_float(bits[i]));
+      CHECK(widen_mismatches == 0);
+      CHECK(widened[bits.size() - 5] == -1.0f);  // nothing written past n
     }
   }
 }
@@ -188,6 +197,52 @@ TEST_CASE("attention kernels: scores and weighted sums over scattered rows agree
         CHECK(sum.back() == -7.0f);
       }
     }
+}
+
+TEST_CASE("attention kernels over 16-bit rows (an F16 or BF16 cache) agree with a double-precision loop over the "
+          "widened values",
+          "[kernels]") {
+  SplitMix64 rng(13);
+  for (WeightDtype dtype : {WeightDtype::F16, WeightDtype::BF16})
+    for (int dim : {1, 7, 8, 16, 33, 64, 100, 128})
+      for (int count : {1, 2, 5, 40}) {
+        std::vector<std::uint16_t> buffer(std::size_t((count * 2 + 1) * (dim + 3)));
+        std::vector<float> q(static_cast<std::size_t>(dim)), weights(static_cast<std::size_t>(count));
+        for (std::uint16_t& b : buffer) b = dtype == WeightDtype::F16 ? float_to_half(rng.normal()) : float_to_bfloat16(rng.normal());
+        for (float& v : q) v = rng.normal();
+        for (float& v : weights) v = float(rng.uniform());
+        auto value = [&](const std::uint16_t* row, int c) {
+          return double(dtype == WeightDtype::F16 ? half_to_float(row[c]) : bfloat16_to_float(row[c]));
+        };
+        std::vector<const std::uint16_t*> rows;
+        for (int j = 0; j < count; ++j)
+          rows.push_back(buffer.data() + std::size_t(((j * 7) % (count * 2 + 1)) * (dim + 3) + 1));
+        std::vector<double> want_scores, want_sum(std::size_t(dim), 0.5), score_bound, sum_bound(std::size_t(dim), 0.5);
+        for (int j = 0; j < count; ++j) {
+          double dot = 0, bound = 0;
+          for (int c = 0; c < dim; ++c) {
+            dot += double(q[std::size_t(c)]) * value(rows[std::size_t(j)], c);
+            bound += std::abs(double(q[std::size_t(c)]) * value(rows[std::size_t(j)], c));
+            want_sum[std::size_t(c)] += double(weights[std::size_t(j)]) * value(rows[std::size_t(j)], c);
+            sum_bound[std::size_t(c)] += std::abs(double(weights[std::size_t(j)]) * value(rows[std::size_t(j)], c));
+          }
+          want_scores.push_back(0.125 * dot), score_bound.push_back(0.125 * bound);
+        }
+        for (const KernelSet* set : test::runnable_kernel_sets()) {
+          INFO(set->isa << " " << dtype_name(dtype) << " dim " << dim << " count " << count);
+          const HalfRowKernels& half = dtype == WeightDtype::F16 ? set->f16_rows : set->bf16_rows;
+          std::vector<float> scores(std::size_t(count) + 1, -7.0f), sum(std::size_t(dim) + 1, 0.5f);
+          sum.back() = -7.0f;
+          half.attention_scores(q.data(), rows.data(), count, dim, 0.125f, scores.data());
+          half.weighted_sum(weights.data(), rows.data(), count, dim, sum.data());
+          for (int j = 0; j < count; ++j)
+            CHECK(std::abs(scores[std::size_t(j)] - want_scores[std::size_t(j)]) <= 1e-6 * dim * score_bound[std::size_t(j)] + 1e-30);
+          for (int c = 0; c < dim; ++c)
+            CHECK(std::abs(sum[std::size_t(c)] - want_sum[std::size_t(c)]) <= 1e-6 * (count + 1) * sum_bound[std::size_t(c)]);
+          CHECK(scores.back() == -7.0f);
+          CHECK(sum.back() == -7.0f);
+        }
+      }
 }
 
 TEST_CASE("isa: KVSCOPE_ISA forces a kernel set, the same tokens come out, and a bad value is one line", "[kernels][cli]") {

@@ -1,17 +1,20 @@
 // Decode attention split over blocks of keys (core/engine/forward/split_attention.h) against a softmax
 // written here in double precision, on odd lengths, every block count and every kernel set this CPU
-// runs; and a rotary model's cached decode (which splits past 512 keys) against recomputing all 1,500+
+// runs, over float32 rows and over F16 and BF16 rows read as a 16-bit cache stores them; and a rotary model's cached decode (which splits past 512 keys) against recomputing all 1,500+
 // positions without a cache.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/engine/cache/kv_cache.h"
 #include "core/engine/forward/model.h"
 #include "core/engine/forward/split_attention.h"
+#include "core/engine/kernels/error.h"
+#include "core/engine/kernels/half_float.h"
 #include "core/engine/kernels/isa.h"
 #include "core/engine/kernels/random.h"
 #include "core/formats/model_source.h"
@@ -42,45 +45,72 @@ std::vector<double> reference_attention(const std::vector<float>& q, const std::
 
 }  // namespace
 
-TEST_CASE("split-softmax attention equals one softmax over all keys: odd lengths, any block count, every ISA",
+TEST_CASE("split-softmax attention equals one softmax over all keys: odd lengths, any block count, every ISA, "
+          "F32 and 16-bit rows",
           "[attention]") {
   const int d_head = 24;  // not a multiple of 16: the kernels' tails run too
   const float scale = 1.0f / std::sqrt(float(d_head));
   SplitMix64 rng(7);
-  for (int count : {1, 7, 63, 257, 1023, 1501}) {
-    std::vector<float> q(static_cast<std::size_t>(d_head));
-    const std::vector<float> zero_row(static_cast<std::size_t>(d_head), 0.0f);
-    std::vector<std::vector<float>> keys(static_cast<std::size_t>(count), zero_row);
-    std::vector<std::vector<float>> values = keys;
-    for (float& v : q) v = float(rng.uniform() * 4.0 - 2.0);  // scores of a few units: far from uniform
-    for (auto& k : keys)
-      for (float& v : k) v = float(rng.uniform() * 2.0 - 1.0);
-    for (auto& row : values)
-      for (float& v : row) v = float(rng.uniform() * 2.0 - 1.0);
-    std::vector<const float*> key_rows, value_rows;
-    for (int j = 0; j < count; ++j) {
-      key_rows.push_back(keys[std::size_t(j)].data());
-      value_rows.push_back(values[std::size_t(j)].data());
-    }
-    const std::vector<double> want = reference_attention(q, keys, values, scale);
-    for (const KernelSet* kernels : test::runnable_kernel_sets())
-      for (int blocks : {1, 2, 3, 5, 8}) {
-        INFO(count << " keys, " << blocks << " blocks, kernels " << kernels->isa);
-        std::vector<SoftmaxBlock> parts(static_cast<std::size_t>(blocks));
-        std::vector<float> outs(static_cast<std::size_t>(blocks * d_head), 0.0f);
-        std::vector<float> scratch(static_cast<std::size_t>(count)), out(static_cast<std::size_t>(d_head));
-        for (int b = 0; b < blocks; ++b) {
-          const int begin = count * b / blocks, end = count * (b + 1) / blocks;  // empty when blocks > count
-          parts[std::size_t(b)] = attend_block(*kernels, q.data(), key_rows.data() + begin, value_rows.data() + begin,
-                                               end - begin, d_head, scale, 0.0f, scratch.data(),
-                                               outs.data() + std::size_t(b * d_head));
-        }
-        combine_blocks(parts.data(), outs.data(), blocks, d_head, out.data());
-        double worst = 0.0;
-        for (int c = 0; c < d_head; ++c) worst = std::max(worst, std::abs(double(out[std::size_t(c)]) - want[std::size_t(c)]));
-        CHECK(worst < 2e-6);
+  for (WeightDtype dtype : {WeightDtype::F32, WeightDtype::F16, WeightDtype::BF16})
+    for (int count : {1, 7, 63, 257, 1023, 1501}) {
+      std::vector<float> q(static_cast<std::size_t>(d_head));
+      const std::vector<float> zero_row(static_cast<std::size_t>(d_head), 0.0f);
+      std::vector<std::vector<float>> keys(static_cast<std::size_t>(count), zero_row);
+      std::vector<std::vector<float>> values = keys;
+      for (float& v : q) v = float(rng.uniform() * 4.0 - 2.0);  // scores of a few units: far from uniform
+      for (auto& k : keys)
+        for (float& v : k) v = float(rng.uniform() * 2.0 - 1.0);
+      for (auto& row : values)
+        for (float& v : row) v = float(rng.uniform() * 2.0 - 1.0);
+      // 16-bit rows: their bits as the cache stores them; the reference reads the same values widened here.
+      std::vector<std::vector<std::uint16_t>> key_bits(keys.size()), value_bits(values.size());
+      if (dtype != WeightDtype::F32)
+        for (std::size_t j = 0; j < keys.size(); ++j)
+          for (int c = 0; c < d_head; ++c) {
+            key_bits[j].push_back(dtype == WeightDtype::F16 ? float_to_half(keys[j][std::size_t(c)])
+                                                            : float_to_bfloat16(keys[j][std::size_t(c)]));
+            value_bits[j].push_back(dtype == WeightDtype::F16 ? float_to_half(values[j][std::size_t(c)])
+                                                              : float_to_bfloat16(values[j][std::size_t(c)]));
+            keys[j][std::size_t(c)] = dtype == WeightDtype::F16 ? half_to_float(key_bits[j].back())
+                                                                : bfloat16_to_float(key_bits[j].back());
+            values[j][std::size_t(c)] = dtype == WeightDtype::F16 ? half_to_float(value_bits[j].back())
+                                                                  : bfloat16_to_float(value_bits[j].back());
+          }
+      std::vector<const float*> key_rows, value_rows;
+      std::vector<const std::uint16_t*> key_rows16, value_rows16;
+      for (int j = 0; j < count; ++j) {
+        key_rows.push_back(keys[std::size_t(j)].data());
+        value_rows.push_back(values[std::size_t(j)].data());
+        key_rows16.push_back(key_bits[std::size_t(j)].data());
+        value_rows16.push_back(value_bits[std::size_t(j)].data());
       }
-  }
+      KeyRows rows;
+      rows.dtype = dtype;
+      if (dtype == WeightDtype::F32) {
+        rows.keys = key_rows.data();
+        rows.values = value_rows.data();
+      } else {
+        rows.keys16 = key_rows16.data();
+        rows.values16 = value_rows16.data();
+      }
+      const std::vector<double> want = reference_attention(q, keys, values, scale);
+      for (const KernelSet* kernels : test::runnable_kernel_sets())
+        for (int blocks : {1, 2, 3, 5, 8}) {
+          INFO(count << " keys, " << blocks << " blocks, kernels " << kernels->isa << ", rows " << dtype_name(dtype));
+          std::vector<SoftmaxBlock> parts(static_cast<std::size_t>(blocks));
+          std::vector<float> outs(static_cast<std::size_t>(blocks * d_head), 0.0f);
+          std::vector<float> scratch(static_cast<std::size_t>(count)), out(static_cast<std::size_t>(d_head));
+          for (int b = 0; b < blocks; ++b) {
+            const int begin = count * b / blocks, end = count * (b + 1) / blocks;  // empty when blocks > count
+            parts[std::size_t(b)] = attend_block(*kernels, q.data(), rows.from(begin), end - begin, d_head, scale, 0.0f,
+                                                 scratch.data(), outs.data() + std::size_t(b * d_head));
+          }
+          combine_blocks(parts.data(), outs.data(), blocks, d_head, out.data());
+          double worst = 0.0;
+          for (int c = 0; c < d_head; ++c) worst = std::max(worst, std::abs(double(out[std::size_t(c)]) - want[std::size_t(c)]));
+          CHECK(worst < 2e-6);
+        }
+    }
 }
 
 TEST_CASE("a rotary GQA model decodes past 1,500 positions with the cache exactly as without it", "[attention][slow]") {
@@ -111,4 +141,61 @@ TEST_CASE("a rotary GQA model decodes past 1,500 positions with the cache exactl
     tokens.push_back(int(best));
     model.forward_cached({int(best)}, cache, 0, cached, nullptr);
   }
+}
+
+TEST_CASE("a 16-bit cache (F16, BF16): rows stored rounded, read as stored by the split, blocked and row-by-row "
+          "attention alike, close to the F32 cache",
+          "[attention][kv-dtype]") {
+  // demo-llama's shape with a 2,048 context: a 600-token prompt (blocked attention), then decode steps
+  // past 512 keys (split across the threads when there are several).
+  ModelConfig config = load_preset("demo-llama").model->config();
+  config.context_length = 2048;
+  auto model = std::make_shared<const Model>(config, random_weights(config, 5));
+  Numerics row_by_row;
+  row_by_row.same_order = true;  // neither blocked nor split: attend_row over the same stored rows
+  const std::shared_ptr<const Model> ordered = with_numerics(model, row_by_row);
+  SplitMix64 rng(4);
+  std::vector<int> prompt(600);
+  for (int& id : prompt) id = int(rng.next() % std::uint64_t(config.vocab_size));
+  const std::vector<int> steps = {7, 11, 13};
+
+  const std::int64_t positions = std::int64_t(prompt.size() + steps.size());
+  for (WeightDtype dtype : {WeightDtype::F16, WeightDtype::BF16}) {
+    INFO(dtype_name(dtype));
+    KvCache exact(config, 0), fast(config, 0, dtype), slow(config, 0, dtype);
+    RowVector exact_logits, fast_logits, slow_logits;
+    model->forward_cached(prompt, exact, 0, exact_logits, nullptr);
+    model->forward_cached(prompt, fast, 0, fast_logits, nullptr);
+    ordered->forward_cached(prompt, slow, 0, slow_logits, nullptr);
+    // Layer 0's rows are the same float32 values in both caches (the same input, the same kernels): the
+    // 16-bit cache holds each rounded to nearest.
+    const KvLayerView rounded = fast.read_layer(0);
+    int wrong_bits = 0;
+    for (int p = 0; p < int(prompt.size()); p += 37)
+      for (int c = 0; c < config.kv_dim(); ++c) {
+        const float k = exact.key_row(0, p)[c], v = exact.value_row(0, p)[c];
+        wrong_bits += rounded.key_row16(p)[c] != (dtype == WeightDtype::F16 ? float_to_half(k) : float_to_bfloat16(k));
+        wrong_bits += rounded.value_row16(p)[c] != (dtype == WeightDtype::F16 ? float_to_half(v) : float_to_bfloat16(v));
+      }
+    CHECK(wrong_bits == 0);
+    for (std::size_t i = 0; i <= steps.size(); ++i) {
+      INFO("after " << i << " decode steps");
+      const float top = std::max(1.0f, slow_logits.cwiseAbs().maxCoeff());
+      CHECK((fast_logits - slow_logits).cwiseAbs().maxCoeff() < 1e-3f * top);
+      // Rounding K and V to 11 (F16) or 8 (BF16) significant bits moves the logits a little, not the argmax.
+      const float drift = (fast_logits - exact_logits).cwiseAbs().maxCoeff() / top;
+      CHECK(drift < (dtype == WeightDtype::F16 ? 2e-3f : 2e-2f));
+      Eigen::Index fast_best = 0, exact_best = 0;
+      fast_logits.maxCoeff(&fast_best);
+      exact_logits.maxCoeff(&exact_best);
+      CHECK(fast_best == exact_best);
+      if (i == steps.size()) break;
+      model->forward_cached({steps[i]}, fast, 0, fast_logits, nullptr);
+      ordered->forward_cached({steps[i]}, slow, 0, slow_logits, nullptr);
+      model->forward_cached({steps[i]}, exact, 0, exact_logits, nullptr);
+    }
+    // Half the bytes of the F32 cache: 2 bytes per value, K and V rows of every layer and position.
+    CHECK(fast.bytes_held() == positions * config.n_layer * 2 * config.kv_dim() * 2);
+  }
+  CHECK_THROWS_AS(KvCache(load_preset("demo-mla").model->config(), 0, WeightDtype::F16), UsageError);
 }

@@ -14,6 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/engine/cache/kv_policy.h"
+#include "core/engine/cache/policy_cache.h"
+#include "core/engine/forward/numerics.h"
 #include "core/engine/session/sampling.h"
 #include "core/engine/kernels/error.h"
 #include "core/engine/kernels/isa.h"
@@ -38,12 +41,22 @@ struct BenchOptions {
   std::string against;        // a second model folder, timed in the same process (cached decode)
   int rounds = 3;
   std::vector<int> contexts;  // --contexts: a sweep of prompt lengths, cached decode at each
+  std::vector<std::string> kv_policies;  // --kv-policy, repeatable (the sweep): each a cache beside the others
+  std::vector<std::string> kv_dtypes;    // --kv-dtype f32,f16,bf16 (the sweep): the full cache's row dtypes
   bool json = false;
+};
+
+// One cache a sweep times: a policy-managed cache, or the plain cache with rows in `dtype`.
+struct CacheChoice {
+  KvPolicy policy;
+  WeightDtype dtype = WeightDtype::F32;
 };
 
 struct ModeTiming {
   double total_seconds = 0, first_step_ms = 0, last_step_ms = 0, prefill_ms = 0;
   double prefill_multiply_adds = 0;  // the prefill's closed-form count (cached runs)
+  double cache_bytes_read = 0;       // cached runs: what the cache held at each decode step, summed over steps
+  double cache_bytes_end = 0;        // cached runs: what it holds at the end
   double multiply_adds = 0;  // of the decode steps timed in total_seconds (uncached only)
   int tokens = 0;
   double tokens_per_second() const { return tokens / total_seconds; }
@@ -62,10 +75,23 @@ void progress(const char* mode, int step, int total) {
 // activations ([tokens, d_ff] and the like) stay a few MiB, so peak memory is the weights and the cache.
 constexpr std::size_t kPrefillChunk = 512;
 
+// The cache a cached run fills: the plain one, reserved for the whole run, or a policy's (which evicts
+// after every call, as the session does).
+std::unique_ptr<KvRows> make_cache(const ModelConfig& c, const CacheChoice& choice, int positions) {
+  if (!choice.policy.full()) return std::make_unique<PolicyKvCache>(c, choice.policy);
+  auto cache = std::make_unique<KvCache>(c, 0, choice.dtype);
+  cache->reserve(positions);
+  return cache;
+}
+
+void evict_if_policy(KvRows& cache) {
+  if (auto* policy = dynamic_cast<PolicyKvCache*>(&cache); policy && policy->policy().evicts()) policy->evict(nullptr);
+}
+
 // Prefill, then new_tokens - 1 decode steps; fills `tokens` with the prompt and the greedy tokens.
-ModeTiming run_cached(const Model& model, std::vector<int>& tokens, int new_tokens) {
-  KvCache cache(model.config(), 0);
-  cache.reserve(int(tokens.size()) + new_tokens);
+ModeTiming run_cached(const Model& model, std::vector<int>& tokens, int new_tokens, const CacheChoice& choice = {}) {
+  const std::unique_ptr<KvRows> owned = make_cache(model.config(), choice, int(tokens.size()) + new_tokens);
+  KvRows& cache = *owned;
   ForwardScratch scratch;
   RowVector logits;
   ModeTiming timing;
@@ -76,6 +102,7 @@ ModeTiming run_cached(const Model& model, std::vector<int>& tokens, int new_toke
     const std::size_t end = std::min(tokens.size(), begin + kPrefillChunk);
     model.forward_cached(std::vector<int>(tokens.begin() + std::ptrdiff_t(begin), tokens.begin() + std::ptrdiff_t(end)),
                          cache, 0, logits, &record, &scratch);
+    evict_if_policy(cache);
     timing.prefill_multiply_adds += double(record.total_macs());
   }
   scratch = ForwardScratch();  // the prompt's buffers, not a decode step's
@@ -86,6 +113,8 @@ ModeTiming run_cached(const Model& model, std::vector<int>& tokens, int new_toke
     progress("cached", s + 1, new_tokens);
     start = std::chrono::steady_clock::now();
     model.forward_cached({tokens.back()}, cache, 0, logits, nullptr, &scratch);
+    timing.cache_bytes_read += double(cache.bytes_held());  // the rows this step read: its own included
+    evict_if_policy(cache);
     const double ms = elapsed(start) * 1e3;
     if (s == 1) timing.first_step_ms = ms;
     timing.last_step_ms = ms;
@@ -93,6 +122,7 @@ ModeTiming run_cached(const Model& model, std::vector<int>& tokens, int new_toke
   }
   timing.total_seconds = elapsed(decode_start);
   timing.tokens = new_tokens - 1;
+  timing.cache_bytes_end = double(cache.bytes_held());
   return timing;
 }
 
@@ -124,15 +154,15 @@ ModeTiming run_uncached(const Model& model, const std::vector<int>& tokens, int 
 
 // Bytes a one-token decode step must read, each tensor in the dtype it is held in (2 bytes a
 // 16-bit weight): every layer weight, ln_f, the output head, one row of each embedding table, and the
-// K and V rows of `positions` cached positions.
-double decode_bytes(const Model& model, double positions) {
+// K and V rows of `positions` cached positions, `row_dtype` a value.
+double decode_bytes(const Model& model, double positions, WeightDtype row_dtype = WeightDtype::F32) {
   const ModelConfig& c = model.config();
   const ModelWeights& w = model.weights();
   auto row_bytes = [](const WeightMatrix& m) { return m.rows() ? double(m.bytes()) / double(m.rows()) : 0.0; };
   const double tables = double(w.token_embedding.bytes() + w.position_embedding.bytes());
   const double weights = double(weight_bytes(w, c)) - tables + row_bytes(w.token_embedding) +
                          row_bytes(w.position_embedding) + (w.lm_head.size() ? 0.0 : double(w.token_embedding.bytes()));
-  return weights + positions * double(c.kv_bytes_per_position());
+  return weights + positions * double(c.kv_bytes_per_position()) * dtype_bytes(row_dtype) / 4.0;
 }
 
 nlohmann::json timing_json(const ModeTiming& t) {
@@ -209,47 +239,99 @@ double median(std::vector<double> v) {
 // Context lengths up to which the sweep times uncached steps (a step is a prefill of the whole sequence).
 constexpr int kUncachedTimedUpTo = 1024;
 
-// --contexts: cached decode at each prompt length, in one process against the same probes. Per length:
-// prefill time and its multiply-adds per second, decode tokens/s over the new tokens, the bytes a decode
-// step reads (weights + the cache rows attention reads, closed form) and the roofline fraction they
-// make, the cache's bytes at the end, and the peak RSS so far.
-nlohmann::json context_sweep(const Model& model, const std::vector<int>& contexts, int new_tokens, double bandwidth,
-                             double flop_peak) {
+// --kv-policy / --kv-dtype: the caches a sweep times at every length. The row dtypes go with the full
+// cache (a policy stores rows its own way: bits:16 is fp16, bits:8 and bits:4 KIVI's codes); each other
+// policy is one more cache. Policies that rank positions by attention (heavy, tova) need the attention
+// the bench does not record: refused.
+std::vector<CacheChoice> cache_choices(const BenchOptions& o) {
+  std::vector<CacheChoice> out;
+  std::vector<WeightDtype> dtypes;
+  for (const std::string& name : o.kv_dtypes) {
+    WeightDtype d;
+    if (!parse_compute_dtype(name, &d)) throw UsageError("--kv-dtype must be f32, f16 or bf16, got '" + name + "'");
+    dtypes.push_back(d);
+  }
+  if (dtypes.empty()) dtypes.push_back(WeightDtype::F32);
+  std::vector<KvPolicy> policies;
+  for (const std::string& spec : o.kv_policies) {
+    try {
+      policies.push_back(parse_kv_policy(spec));
+    } catch (const UsageError& e) {
+      throw UsageError(std::string("--kv-policy: ") + e.what());
+    }
+    if (policies.back().rule->uses_attention_sums() || policies.back().rule->uses_newest_attention())
+      throw UsageError("--kv-policy " + spec + ": the bench records no attention, which heavy and tova rank by");
+  }
+  if (policies.empty()) policies.push_back(KvPolicy{});
+  const bool any_full = std::any_of(policies.begin(), policies.end(), [](const KvPolicy& p) { return p.full(); });
+  if (!any_full && !o.kv_dtypes.empty())
+    throw UsageError("--kv-dtype: the row dtypes are the full cache's; add --kv-policy full");
+  for (const KvPolicy& policy : policies) {
+    if (!policy.full()) {
+      out.push_back({policy, WeightDtype::F32});
+      continue;
+    }
+    for (WeightDtype d : dtypes) out.push_back({policy, d});
+  }
+  return out;
+}
+
+// --contexts: cached decode at each prompt length, for each cache, in one process against the same
+// probes. Per length and cache: prefill time and its multiply-adds per second, decode tokens/s over the
+// new tokens, the bytes a decode step reads (weights + the cache rows attention reads: closed form for
+// the full cache, the cache's own count for a policy's) and the roofline fraction they make, the cache's
+// bytes at the end, and the peak RSS of that run (restarted before each).
+nlohmann::json context_sweep(const Model& model, const std::vector<int>& contexts, const std::vector<CacheChoice>& caches,
+                             int new_tokens, double bandwidth, double flop_peak) {
   const ModelConfig& c = model.config();
   const double weights = double(weight_bytes(model.weights(), c));
   nlohmann::json out = nlohmann::json::array();
   SplitMix64 rng(11);
   for (int length : contexts) {
-    std::fprintf(stderr, "\nbench: context %d\n", length);
-    std::vector<int> tokens(static_cast<std::size_t>(length));
-    for (int& id : tokens) id = int(rng.next() % std::uint64_t(c.vocab_size));
-    const ModeTiming t = run_cached(model, tokens, new_tokens);
-    // Without the cache a step is one pass over every position: timed (two steps) up to
-    // kUncachedTimedUpTo positions; past that, the prefill of this length stands for it (the same
-    // pass, fed in chunks), named as such in the JSON.
-    const bool timed = length <= kUncachedTimedUpTo;
-    const double uncached_tokens_per_s =
-        timed ? run_uncached(model, tokens, length, 3).tokens_per_second() : 1e3 / t.prefill_ms;
-    const double mean_positions = length + (new_tokens - 1) / 2.0;
-    const double bytes_per_token = decode_bytes(model, mean_positions);
-    const double achieved = bytes_per_token / (t.total_seconds / t.tokens);
-    const double prefill_seconds = t.prefill_ms / 1e3;
-    const double prefill_flops = 2.0 * t.prefill_multiply_adds / prefill_seconds;
-    const double cache_bytes = double(c.kv_bytes_per_position()) * double(length + new_tokens - 1);
-    out.push_back({{"context", length},
-                   {"prefill_seconds", prefill_seconds},
-                   {"prefill_multiply_adds", t.prefill_multiply_adds},
-                   {"prefill_gflops", prefill_flops / 1e9},
-                   {"prefill_flop_peak_fraction", prefill_flops / flop_peak},
-                   {"cached_tokens_per_s", t.tokens_per_second()},
-                   {"uncached_tokens_per_s", uncached_tokens_per_s},
-                   {"uncached_from", timed ? "two timed steps" : "the prefill: one pass over every position"},
-                   {"cache_speedup", t.tokens_per_second() / uncached_tokens_per_s},
-                   {"bytes_per_token", bytes_per_token},
-                   {"roofline_fraction", achieved / bandwidth},
-                   {"cache_bytes", cache_bytes},
-                   {"weights_plus_cache_bytes", weights + cache_bytes},
-                   {"peak_rss_bytes", double(peak_rss_bytes())}});
+    std::vector<int> prompt(static_cast<std::size_t>(length));
+    for (int& id : prompt) id = int(rng.next() % std::uint64_t(c.vocab_size));
+    double uncached_tokens_per_s = 0;  // of the first cache's run: the same for every cache
+    for (const CacheChoice& choice : caches) {
+      const std::string policy = choice.policy.to_string(), dtype = compute_dtype_name(choice.dtype);
+      std::fprintf(stderr, "\nbench: context %d, cache %s, rows %s\n", length, policy.c_str(), dtype.c_str());
+      restart_peak_rss();
+      std::vector<int> tokens = prompt;
+      const ModeTiming t = run_cached(model, tokens, new_tokens, choice);
+      const double peak_rss = double(peak_rss_bytes());
+      // Without the cache a step is one pass over every position: timed (two steps) up to
+      // kUncachedTimedUpTo positions; past that, the prefill of this length stands for it (the same
+      // pass, fed in chunks), named as such in the JSON.
+      const bool timed = length <= kUncachedTimedUpTo;
+      if (uncached_tokens_per_s == 0)
+        uncached_tokens_per_s = timed ? run_uncached(model, tokens, length, 3).tokens_per_second() : 1e3 / t.prefill_ms;
+      const double mean_positions = length + (new_tokens - 1) / 2.0;
+      const bool full = choice.policy.full();
+      const double bytes_per_token = full ? decode_bytes(model, mean_positions, choice.dtype)
+                                          : decode_bytes(model, 0) + t.cache_bytes_read / t.tokens;
+      const double achieved = bytes_per_token / (t.total_seconds / t.tokens);
+      const double prefill_seconds = t.prefill_ms / 1e3;
+      const double prefill_flops = 2.0 * t.prefill_multiply_adds / prefill_seconds;
+      const double cache_bytes = full ? double(c.kv_bytes_per_position()) * dtype_bytes(choice.dtype) / 4.0 *
+                                            double(length + new_tokens - 1)
+                                      : t.cache_bytes_end;
+      out.push_back({{"context", length},
+                     {"kv_policy", policy},
+                     {"kv_dtype", dtype},
+                     {"prefill_seconds", prefill_seconds},
+                     {"prefill_multiply_adds", t.prefill_multiply_adds},
+                     {"prefill_gflops", prefill_flops / 1e9},
+                     {"prefill_flop_peak_fraction", prefill_flops / flop_peak},
+                     {"cached_tokens_per_s", t.tokens_per_second()},
+                     {"uncached_tokens_per_s", uncached_tokens_per_s},
+                     {"uncached_from", timed ? "two timed steps" : "the prefill: one pass over every position"},
+                     {"cache_speedup", t.tokens_per_second() / uncached_tokens_per_s},
+                     {"bytes_per_token", bytes_per_token},
+                     {"bytes_per_token_from", full ? "closed form" : "the cache's bytes held, each step"},
+                     {"roofline_fraction", achieved / bandwidth},
+                     {"cache_bytes", cache_bytes},
+                     {"weights_plus_cache_bytes", weights + cache_bytes},
+                     {"peak_rss_bytes", peak_rss}});
+    }
   }
   return out;
 }
@@ -262,6 +344,9 @@ int run_bench(const BenchOptions& o) {
     throw UsageError("--against times cached decode only: add --mode cached");
   if (!o.contexts.empty() && (o.mode != "cached" || !o.against.empty()))
     throw UsageError("--contexts times cached decode only: add --mode cached, without --against");
+  if (o.contexts.empty() && (!o.kv_policies.empty() || !o.kv_dtypes.empty()))
+    throw UsageError("--kv-policy and --kv-dtype choose the caches of a sweep: add --contexts");
+  const std::vector<CacheChoice> caches = cache_choices(o);
   const int threads = o.threads > 0 ? o.threads : linear_threads();
   set_linear_threads(threads);
 
@@ -280,6 +365,10 @@ int run_bench(const BenchOptions& o) {
   if (o.contexts.empty()) require_positions(c, o.prompt_len, o.new_tokens, "");
   if (!o.contexts.empty()) {
     for (int length : o.contexts) require_positions(c, length, o.new_tokens, "--contexts: ");
+    for (const CacheChoice& choice : caches)
+      if (choice.dtype != WeightDtype::F32 && c.mla())
+        throw UsageError("--kv-dtype " + std::string(compute_dtype_name(choice.dtype)) +
+                         ": MLA caches latent rows, kept in f32");
     nlohmann::json doc;
     doc["model"] = loaded.name;
     doc["isa"] = isa;
@@ -289,7 +378,7 @@ int run_bench(const BenchOptions& o) {
     doc["flop_peak_gflop_s"] = flop_peak / 1e9;
     doc["weight_bytes"] = double(weight_bytes(model.weights(), c));
     doc["prefill_chunk"] = kPrefillChunk;
-    doc["contexts"] = context_sweep(model, o.contexts, o.new_tokens, bandwidth, flop_peak);
+    doc["contexts"] = context_sweep(model, o.contexts, caches, o.new_tokens, bandwidth, flop_peak);
     std::fprintf(stderr, "\n");
     if (o.json) {
       std::cout << doc.dump(2) << "\n";
@@ -297,10 +386,11 @@ int run_bench(const BenchOptions& o) {
     }
     std::printf("model %s, %d threads, %s kernels, %d new tokens; bandwidth %.2f GB/s, multiply-add peak %.1f GFLOP/s\n",
                 loaded.name.c_str(), threads, isa, o.new_tokens, bandwidth / 1e9, flop_peak / 1e9);
-    std::printf("%8s %10s %10s %10s %12s %12s %10s %12s %12s\n", "context", "prefill s", "GFLOP/s", "tokens/s",
-                "uncached t/s", "MB/token", "roofline", "cache MB", "peak RSS MB");
+    std::printf("%8s %-18s %5s %10s %10s %10s %12s %12s %10s %12s %12s\n", "context", "cache", "rows", "prefill s",
+                "GFLOP/s", "tokens/s", "uncached t/s", "MB/token", "roofline", "cache MB", "peak RSS MB");
     for (const nlohmann::json& r : doc["contexts"])
-      std::printf("%8d %10.3f %10.2f %10.2f %12.4f %12.2f %9.0f%% %12.2f %12.1f\n", r["context"].get<int>(),
+      std::printf("%8d %-18s %5s %10.3f %10.2f %10.2f %12.4f %12.2f %9.0f%% %12.2f %12.1f\n", r["context"].get<int>(),
+                  r["kv_policy"].get<std::string>().c_str(), r["kv_dtype"].get<std::string>().c_str(),
                   r["prefill_seconds"].get<double>(), r["prefill_gflops"].get<double>(), r["cached_tokens_per_s"].get<double>(),
                   r["uncached_tokens_per_s"].get<double>(),
                   r["bytes_per_token"].get<double>() / 1e6, 100.0 * r["roofline_fraction"].get<double>(),
@@ -412,6 +502,13 @@ void add_bench_command(CLI::App& app, Runner& run) {
                   "a sweep of prompt lengths (e.g. 256,1024,4096): cached decode of --new-tokens at each, with --mode cached")
       ->delimiter(',')
       ->check(positive_integer());
+  cmd->add_option("--kv-policy", o->kv_policies,
+                  "--contexts: a cache policy to time beside the others (repeat it): " + kv_policy_items() +
+                      "; default full")
+      ->take_all();
+  cmd->add_option("--kv-dtype", o->kv_dtypes,
+                  "--contexts: the full cache's row dtypes, f32 (default), f16, bf16, e.g. f32,f16 (read as stored)")
+      ->delimiter(',');
   cmd->add_flag("--json", o->json, "one JSON document");
   cmd->callback([o, &run] { run = [o] { return run_bench(*o); }; });
 }

@@ -8,6 +8,8 @@
 // local layer (Gemma 3) is a ring of its own window, a global one grows, and the session's
 // model-wide window bounds every layer (ModelConfig::effective_window). Attention reads it through
 // KvRows (core/engine/cache/kv_rows.h), like the policy-managed cache.
+// Rows are stored as float32, or as F16 / BF16 (llama.cpp's default cache is F16): half the bytes held
+// and read, each value rounded to nearest on write; attention reads the 16-bit rows as stored.
 // MLA (ModelConfig::mla): the "K" row of a position is its latent row and rotated shared key,
 // [kv_lora_rank + qk_rope_dim], and there is no V row (V is rebuilt from the latent).
 #include <cstdint>
@@ -24,7 +26,8 @@ class KvCache final : public KvRows {
   KvCache() = default;
   // window == 0: no model-wide window (layers keep their own, if any); positions are refused past
   // the context length by the caller.
-  KvCache(const ModelConfig& config, int window);
+  // dtype F16 / BF16: not for MLA (its latent rows stay float32; UsageError).
+  KvCache(const ModelConfig& config, int window, WeightDtype dtype = WeightDtype::F32);
 
   int n_layer() const { return int(keys_.size()); }
   int row_dim() const { return row_dim_; }  // floats per K row: kv_dim (MLA: latent + rotated key)
@@ -32,6 +35,7 @@ class KvCache final : public KvRows {
   // Rows allocated for `layer`: its ring, or what the growing storage has reached.
   int capacity(int layer = 0) const { return rings_[std::size_t(layer)] > 0 ? rings_[std::size_t(layer)] : capacity_; }
   int window() const { return window_; }  // the model-wide window (0 = none)
+  WeightDtype dtype() const { return dtype_; }
   int ring(int layer) const { return rings_[std::size_t(layer)]; }  // slots of the layer's ring; 0: it grows
   bool has_ring() const;  // some layer overwrites rows
   // Positions 0..next_position()-1 have been written; the next token goes to next_position().
@@ -42,6 +46,7 @@ class KvCache final : public KvRows {
   int rows_held(int layer = 0) const { return next_position_ - first_held(layer); }
   std::int64_t rows_held_all_layers() const;
 
+  // float32 rows only (a 16-bit cache is read through read_layer).
   const float* key_row(int layer, int position) const { return keys_[layer].row(slot(layer, position)).data(); }
   const float* value_row(int layer, int position) const { return values_[layer].row(slot(layer, position)).data(); }
 
@@ -65,9 +70,12 @@ class KvCache final : public KvRows {
   // Forget positions >= position (step back). Rows a window overwrote must be restored by the caller.
   void truncate(int position);
 
-  // Bytes of the rows held now: the sum over layers of (K + V row floats) x rows held x 4 (grows by one
-  // position per token and layer until the layer's window is full): 2 x kv_dim, or MLA's latent + key.
-  std::int64_t bytes_held() const override { return std::int64_t(row_dim_ + value_dim_) * rows_held_all_layers() * 4; }
+  // Bytes of the rows held now: the sum over layers of (K + V row values) x rows held x 4 (2 for a 16-bit
+  // dtype; grows by one position per token and layer until the layer's window is full): 2 x kv_dim, or
+  // MLA's latent + key.
+  std::int64_t bytes_held() const override {
+    return std::int64_t(row_dim_ + value_dim_) * rows_held_all_layers() * dtype_bytes(dtype_);
+  }
   // Bytes allocated now.
   std::int64_t bytes_allocated() const override;
 
@@ -77,9 +85,12 @@ class KvCache final : public KvRows {
     return r > 0 ? position % r : position;
   }
   void grow_to(int rows);
+  void resize_layer(int layer, int rows);  // storage for `rows` rows, keeping those held
 
-  std::vector<Matrix> keys_;    // per layer [capacity, kv_dim]
+  std::vector<Matrix> keys_;    // per layer [capacity, kv_dim] (float32; empty for a 16-bit dtype)
   std::vector<Matrix> values_;  // per layer [capacity, kv_dim] (MLA: [capacity, 0])
+  std::vector<std::vector<std::uint16_t>> keys16_, values16_;  // 16-bit dtype: per layer [capacity, kv_dim] bits
+  WeightDtype dtype_ = WeightDtype::F32;
   int row_dim_ = 0;
   int value_dim_ = 0;
   std::vector<int> rings_;  // per layer: W slots with a window; 0 without (slot = position)

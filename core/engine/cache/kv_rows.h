@@ -1,18 +1,22 @@
 #pragma once
 // KvRows: the one interface attention reads a KV cache through, as llama.cpp's cache hands out
-// read-only views: which positions a layer's KV head holds, a view of the layer's K and V rows as
-// floats, and the bytes held. KvCache (contiguous or ring), PolicyKvCache (evicting, quantizing) and
+// read-only views: which positions a layer's KV head holds, a view of the layer's K and V rows (float32,
+// or 16-bit as a KvCache of that dtype stores them), and the bytes held. KvCache (contiguous or ring), PolicyKvCache (evicting, quantizing) and
 // PagedCache (a block table over a BlockPool) implement it; Model::forward_cached writes and reads
 // only through it.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "core/engine/kernels/stored_dtype.h"
+
 namespace kvscope {
 
-// One layer's K and V rows as attention reads them, [slots, row_dim] each, row-major. Valid until the
-// cache is written again. Paged: slots are a pool's [n_blocks x block_size] rows and position p is in
-// slot block_table[p / block_size] x block_size + p % block_size (vLLM's PagedAttention).
+// One layer's K and V rows as attention reads them, [slots, row_dim] each, row-major, in `dtype`: float32
+// rows at keys/values, or F16 / BF16 bits at keys16/values16 (a cache made with a 16-bit dtype: the
+// kernels read them as stored). Valid until the cache is written again. Paged: slots are a pool's
+// [n_blocks x block_size] rows and position p is in slot block_table[p / block_size] x block_size +
+// p % block_size (vLLM's PagedAttention).
 struct KvLayerView {
   const float* keys = nullptr;
   const float* values = nullptr;
@@ -20,6 +24,9 @@ struct KvLayerView {
   int ring = 0;     // slots of a ring: position p is in slot p % ring; 0: slot = position
   const int* block_table = nullptr;  // paged: block id per block_size positions; null otherwise
   int block_size = 0;
+  WeightDtype dtype = WeightDtype::F32;
+  const std::uint16_t* keys16 = nullptr;  // F16 / BF16: the rows' bits (keys and values are then null)
+  const std::uint16_t* values16 = nullptr;
 
   std::size_t slot(int position) const {
     if (block_table)
@@ -28,6 +35,8 @@ struct KvLayerView {
   }
   const float* key_row(int position) const { return keys + slot(position) * std::size_t(row_dim); }
   const float* value_row(int position) const { return values + slot(position) * std::size_t(row_dim); }
+  const std::uint16_t* key_row16(int position) const { return keys16 + slot(position) * std::size_t(row_dim); }
+  const std::uint16_t* value_row16(int position) const { return values16 + slot(position) * std::size_t(row_dim); }
 };
 
 class KvRows {

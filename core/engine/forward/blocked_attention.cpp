@@ -44,13 +44,24 @@ void Model::attend_blocked(int layer, ForwardScratch& s, int first_position, con
   const std::size_t per_head = longest * std::size_t(d_head);
   s.block_keys.resize(std::size_t(n_kv) * per_head);
   s.block_values_t.resize(std::size_t(n_kv) * per_head);
+  // 16-bit cache rows are widened here, as they are gathered: the products then run on float32.
+  const bool half = view.dtype != WeightDtype::F32;
+  std::vector<float> widened(half ? std::size_t(d_head) : 0);
   for (int g = 0; g < n_kv; ++g) {
     const AttentionLane& lane = s.lanes[std::size_t(g)];
     float* keys = s.block_keys.data() + std::size_t(g) * per_head;
     float* values_t = s.block_values_t.data() + std::size_t(g) * per_head;
     for (std::size_t j = 0; j < lane.keys.size(); ++j) {
-      std::copy(lane.key_rows[j], lane.key_rows[j] + d_head, keys + j * std::size_t(d_head));
-      for (int c = 0; c < d_head; ++c) values_t[std::size_t(c) * longest + j] = lane.value_rows[j][c];
+      const float* value = lane.value_rows[j];
+      if (half) {
+        const HalfRowKernels& widen = half_row_kernels(active_kernels(), view.dtype);
+        widen.widen(lane.key_rows16[j], d_head, keys + j * std::size_t(d_head));
+        widen.widen(lane.value_rows16[j], d_head, widened.data());
+        value = widened.data();
+      } else {
+        std::copy(lane.key_rows[j], lane.key_rows[j] + d_head, keys + j * std::size_t(d_head));
+      }
+      for (int c = 0; c < d_head; ++c) values_t[std::size_t(c) * longest + j] = value[c];
     }
   }
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/engine/kernels/error.h"
+#include "core/engine/kernels/half_float.h"
 #include "core/engine/kernels/isa.h"
 #include "core/engine/kernels/linear.h"
 #include "core/engine/kernels/norms.h"
@@ -102,6 +103,7 @@ void Model::attend(int layer, ForwardScratch& s, int first_position, KvRows& cac
   const int layer_window = config_.effective_window(layer, window);
   // MLA: the cache holds latent rows; attention reads K and V rebuilt from them for this call.
   const KvLayerView view = config_.mla() ? rebuild_kv(layer, s, first_position, cache, layer_window) : cache.read_layer(layer);
+  if (view.dtype != WeightDtype::F32) narrow_new_rows(s, view.dtype);
   const int key_end = first_position + n;
   LayerRecord* r = record ? &record->layers[layer] : nullptr;
   if (r)
@@ -162,6 +164,23 @@ void Model::gather_key_positions(const ForwardScratch& s, AttentionLane& lane, K
   for (int p = std::max(first_position, span.first); p <= span.last; ++p) keys.push_back(p);
   lane.key_rows.resize(keys.size());
   lane.value_rows.resize(keys.size());
+  lane.key_rows16.resize(keys.size());
+  lane.value_rows16.resize(keys.size());
+}
+
+// A 16-bit cache: this call's new K and V rows rounded to the dtype the cache stores (as llama.cpp
+// stores a token's K and V before attention reads them), kept as bits for the kernels and widened back
+// into k and v, which the record and the cache write then see.
+void Model::narrow_new_rows(ForwardScratch& s, WeightDtype dtype) const {
+  auto narrow = dtype == WeightDtype::F16 ? float_to_half : float_to_bfloat16;
+  auto widen = dtype == WeightDtype::F16 ? half_to_float : bfloat16_to_float;
+  auto run = [&](Matrix& rows, std::vector<std::uint16_t>& bits) {
+    bits.resize(std::size_t(rows.size()));
+    float* values = rows.data();
+    for (std::size_t i = 0; i < bits.size(); ++i) values[i] = widen(bits[i] = narrow(values[i]));
+  };
+  run(s.k, s.k16);
+  run(s.v, s.v16);
 }
 
 // K or V rows of the keys [begin, end) at this KV head's columns: older positions from the cache (through
@@ -169,6 +188,18 @@ void Model::gather_key_positions(const ForwardScratch& s, AttentionLane& lane, K
 void Model::gather_key_rows(const ForwardScratch& s, AttentionLane& lane, int g, int first_position,
                             const KvLayerView& view, std::int64_t begin, std::int64_t end) const {
   const int kv_off = g * config_.d_head();
+  lane.dtype = view.dtype;
+  if (view.dtype != WeightDtype::F32) {
+    const std::size_t row_dim = std::size_t(config_.kv_dim());
+    for (std::int64_t j = begin; j < end; ++j) {
+      const int pos = lane.keys[std::size_t(j)];
+      const bool cached = pos < first_position;
+      const std::size_t own = std::size_t(pos - first_position) * row_dim;
+      lane.key_rows16[std::size_t(j)] = (cached ? view.key_row16(pos) : s.k16.data() + own) + kv_off;
+      lane.value_rows16[std::size_t(j)] = (cached ? view.value_row16(pos) : s.v16.data() + own) + kv_off;
+    }
+    return;
+  }
   for (std::int64_t j = begin; j < end; ++j) {
     const int pos = lane.keys[std::size_t(j)];
     const bool cached = pos < first_position;
@@ -208,8 +239,8 @@ void Model::attend_split(ForwardScratch& s, int first_position, const KvLayerVie
       const std::int64_t begin = count * b / blocks, end = count * (b + 1) / blocks;
       gather_key_rows(s, lane, g, first_position, view, begin, end);
       const std::size_t slot = std::size_t(g * group * blocks + b);  // of the group's first query head
-      attend_block_heads(kernels, s.q.row(0).data() + g * group * d_head, group, lane.key_rows.data() + begin,
-                         lane.value_rows.data() + begin, end - begin, d_head, scale, cap,
+      attend_block_heads(kernels, s.q.row(0).data() + g * group * d_head, group, lane.rows().from(begin), end - begin,
+                         d_head, scale, cap,
                          s.split_scores.data() + std::size_t(chunk) * std::size_t(group) * block_len,
                          s.split_blocks.data() + slot, s.split_outputs.data() + slot * std::size_t(d_head), blocks);
     }
@@ -235,7 +266,7 @@ void Model::attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i,
   float* weights = lane.weights.data();
   for (int h = g * group; h < (g + 1) * group; ++h) {
     const int q_off = h * d_head;
-    kernels.attention_scores(s.q.row(i).data() + q_off, lane.key_rows.data(), count, d_head, scale, weights);
+    lane.rows().scores(kernels, s.q.row(i).data() + q_off, count, d_head, scale, weights);
     float max_score = -INFINITY;
     for (int j = 0; j < count; ++j) {
       if (cap > 0.0f) weights[j] = cap * std::tanh(weights[j] / cap);
@@ -246,7 +277,7 @@ void Model::attend_row(int layer, ForwardScratch& s, AttentionLane& lane, int i,
     for (int j = 0; j < count; ++j) sum += (weights[j] = std::exp(weights[j] - max_score));
     for (int j = 0; j < count; ++j) weights[j] /= sum;
     round_values(numerics_, weights, count);
-    kernels.weighted_sum(weights, lane.value_rows.data(), count, d_head, s.mixed.row(i).data() + q_off);
+    lane.rows().weighted_sum(kernels, weights, count, d_head, s.mixed.row(i).data() + q_off);
     round_values(numerics_, s.mixed.row(i).data() + q_off, d_head);
     if (keep_weights) r->keep_weights(h, i, keys.data(), weights, count, 1.0f);
     if (received)

@@ -17,6 +17,7 @@
 
 #include "core/engine/model/config.h"
 #include "core/engine/forward/forward_record.h"
+#include "core/engine/forward/key_rows.h"
 #include "core/engine/forward/numerics.h"
 #include "core/engine/forward/split_attention.h"
 #include "core/engine/cache/kv_cache.h"
@@ -30,7 +31,13 @@ namespace kvscope {
 struct AttentionLane {
   std::vector<int> keys;                           // the key positions the row reads, ascending
   std::vector<const float*> key_rows, value_rows;  // their K and V rows, at this KV head's columns
+  std::vector<const std::uint16_t*> key_rows16, value_rows16;  // the same, when the cache stores 16-bit rows
   std::vector<float> weights;                      // one query head's scores, then attention weights, by key
+  WeightDtype dtype = WeightDtype::F32;            // which of the two lists holds the rows
+
+  KeyRows rows() const {
+    return {dtype, key_rows.data(), value_rows.data(), key_rows16.data(), value_rows16.data()};
+  }
 };
 
 struct ForwardScratch {
@@ -38,6 +45,9 @@ struct ForwardScratch {
   Matrix normed, qkv;          // [n, d]; GPT-2's fused [n, 3d]
   Matrix q, k, v;              // [n, q_dim], [n, kv_dim], [n, kv_dim]
   Matrix k_unrotated;          // [n, kv_dim] K before rotary positions (recorded for the trace)
+  // A 16-bit cache: this call's K and V rows as it will store them, [n, kv_dim] bits each (k and v then
+  // hold the same values widened, so what attention, the record and the cache see agree).
+  std::vector<std::uint16_t> k16, v16;
   Matrix mixed, projected;     // [n, q_dim] attention output, [n, d]
   Matrix hidden, up;           // [n, d_ff]
   Matrix last, out;            // [1, d] newest row after the final norm, [1, vocab] its logits
@@ -112,6 +122,7 @@ class Model {
   void gather_key_positions(const ForwardScratch& s, AttentionLane& lane, KeySpan span, int kv_head, int first_position) const;
   void gather_key_rows(const ForwardScratch& s, AttentionLane& lane, int kv_head, int first_position,
                        const KvLayerView& view, std::int64_t begin, std::int64_t end) const;
+  void narrow_new_rows(ForwardScratch& s, WeightDtype dtype) const;
   void mlp(int layer, ForwardScratch& s) const;
   // y = x W^T (+ b) in this model's numerics: row by row under same_order, the output rounded.
   void project(const Matrix& x, const WeightMatrix& w, const Vector* bias, Matrix& y) const;

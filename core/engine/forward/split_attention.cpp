@@ -9,9 +9,9 @@ namespace {
 constexpr std::int64_t kRunKeys = 64;
 }  // namespace
 
-void attend_block_heads(const KernelSet& kernels, const float* queries, int heads, const float* const* keys,
-                        const float* const* values, std::int64_t count, int d_head, float scale, float softcap,
-                        float* scratch, SoftmaxBlock* blocks, float* outs, int stride) {
+void attend_block_heads(const KernelSet& kernels, const float* queries, int heads, const KeyRows& rows,
+                        std::int64_t count, int d_head, float scale, float softcap, float* scratch,
+                        SoftmaxBlock* blocks, float* outs, int stride) {
   const std::size_t out_stride = std::size_t(stride) * std::size_t(d_head);
   for (int a = 0; a < heads; ++a) {
     blocks[std::size_t(a) * std::size_t(stride)] = SoftmaxBlock{};
@@ -20,9 +20,10 @@ void attend_block_heads(const KernelSet& kernels, const float* queries, int head
   if (count <= 0) return;
   for (std::int64_t run = 0; run < count; run += kRunKeys) {
     const std::int64_t n = std::min(kRunKeys, count - run);
+    const KeyRows run_rows = rows.from(run);
     for (int a = 0; a < heads; ++a)
-      kernels.attention_scores(queries + std::size_t(a) * std::size_t(d_head), keys + run, n, d_head, scale,
-                               scratch + std::size_t(a) * std::size_t(count) + std::size_t(run));
+      run_rows.scores(kernels, queries + std::size_t(a) * std::size_t(d_head), n, d_head, scale,
+                      scratch + std::size_t(a) * std::size_t(count) + std::size_t(run));
   }
   for (int a = 0; a < heads; ++a) {
     float* scores = scratch + std::size_t(a) * std::size_t(count);
@@ -33,17 +34,17 @@ void attend_block_heads(const KernelSet& kernels, const float* queries, int head
   }
   for (std::int64_t run = 0; run < count; run += kRunKeys) {
     const std::int64_t n = std::min(kRunKeys, count - run);
+    const KeyRows run_rows = rows.from(run);
     for (int a = 0; a < heads; ++a)
-      kernels.weighted_sum(scratch + std::size_t(a) * std::size_t(count) + std::size_t(run), values + run, n, d_head,
-                           outs + std::size_t(a) * out_stride);
+      run_rows.weighted_sum(kernels, scratch + std::size_t(a) * std::size_t(count) + std::size_t(run), n, d_head,
+                            outs + std::size_t(a) * out_stride);
   }
 }
 
-SoftmaxBlock attend_block(const KernelSet& kernels, const float* query, const float* const* keys,
-                          const float* const* values, std::int64_t count, int d_head, float scale, float softcap,
-                          float* scratch, float* out) {
+SoftmaxBlock attend_block(const KernelSet& kernels, const float* query, const KeyRows& rows, std::int64_t count,
+                          int d_head, float scale, float softcap, float* scratch, float* out) {
   SoftmaxBlock block;
-  attend_block_heads(kernels, query, 1, keys, values, count, d_head, scale, softcap, scratch, &block, out, 1);
+  attend_block_heads(kernels, query, 1, rows, count, d_head, scale, softcap, scratch, &block, out, 1);
   return block;
 }
 

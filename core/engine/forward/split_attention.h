@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/engine/forward/key_rows.h"
 #include "core/engine/kernels/matvec_kernels.h"
 
 namespace kvscope {
@@ -19,17 +20,16 @@ struct SoftmaxBlock {
 
 // One query head against `count` keys: the scores q.k x scale (soft-capped when softcap > 0), then
 // out[0..d_head) += sum_j exp(score_j - max) values[j]. scratch holds count floats.
-SoftmaxBlock attend_block(const KernelSet& kernels, const float* query, const float* const* keys,
-                          const float* const* values, std::int64_t count, int d_head, float scale, float softcap,
-                          float* scratch, float* out);
+SoftmaxBlock attend_block(const KernelSet& kernels, const float* query, const KeyRows& rows, std::int64_t count,
+                          int d_head, float scale, float softcap, float* scratch, float* out);
 
 // The same for `heads` query heads that share these keys (a KV head's group): query a at queries + a *
 // d_head, its block at blocks[a * stride] and its outputs at outs[a * stride * d_head]; scratch holds
 // heads x count floats. The keys go by in runs of a few dozen, each run read by every head while it is
 // in L1, so a long block is read from memory once, not once per head.
-void attend_block_heads(const KernelSet& kernels, const float* queries, int heads, const float* const* keys,
-                        const float* const* values, std::int64_t count, int d_head, float scale, float softcap,
-                        float* scratch, SoftmaxBlock* blocks, float* outs, int stride);
+void attend_block_heads(const KernelSet& kernels, const float* queries, int heads, const KeyRows& rows,
+                        std::int64_t count, int d_head, float scale, float softcap, float* scratch,
+                        SoftmaxBlock* blocks, float* outs, int stride);
 
 // The attention output of n_blocks blocks of one query head: outs holds each block's d_head outputs,
 // one after another; out gets d_head values.

@@ -31,6 +31,16 @@ using ScoresFn = void (*)(const float* q, const float* const* keys, std::int64_t
 using WeightedSumFn = void (*)(const float* weights, const float* const* rows, std::int64_t count, std::int64_t dim,
                                float* out);
 
+// The same two over 16-bit rows (a cache stored in F16 or BF16, read as stored: each value widened in
+// registers), and out[0..n) = in[0..n) widened (blocked attention's gather). One set per 16-bit dtype.
+struct HalfRowKernels {
+  void (*attention_scores)(const float* q, const std::uint16_t* const* keys, std::int64_t count, std::int64_t dim,
+                           float scale, float* out);
+  void (*weighted_sum)(const float* weights, const std::uint16_t* const* rows, std::int64_t count, std::int64_t dim,
+                       float* out);
+  void (*widen)(const std::uint16_t* in, std::int64_t n, float* out);
+};
+
 // A softmax's numerators: x[j] = e^(x[j] - m) for j < count, with m the largest x (written to *top);
 // returns their sum. count >= 1.
 using ExpSumFn = float (*)(float* x, std::int64_t count, float* top);
@@ -42,6 +52,7 @@ struct KernelSet {
   StridedMatmulFn matmul_strided;
   ScoresFn attention_scores;
   WeightedSumFn weighted_sum;
+  HalfRowKernels f16_rows, bf16_rows;
   ExpSumFn exp_sum;
   // Runs `iterations` rounds of independent multiply-adds on registers only; returns how many
   // multiply-adds it did (lanes x accumulators x iterations). The compute ceiling of one core.

@@ -229,31 +229,35 @@ void matmul(const void* w, std::int64_t cols, const float* x, std::int64_t n, co
 
 // Four keys at a time: two accumulators each (so no multiply-add waits on the one before), and their four
 // horizontal sums in one shuffle tree (Simd::sum4) rather than one each; the last keys one by one.
-void attention_scores(const float* q, const float* const* keys, std::int64_t count, std::int64_t dim, float scale,
-                      float* out) {
+// Keys in any row dtype (a cache of F16 or BF16 rows is read as stored, widened in registers).
+template <class D>
+void attention_scores(const float* q, const typename D::Weight* const* keys, std::int64_t count, std::int64_t dim,
+                      float scale, float* out) {
+  using K = typename D::Weight;
   std::int64_t j = 0;
   for (; j + 4 <= count; j += 4) {
-    const float *k0 = keys[j], *k1 = keys[j + 1], *k2 = keys[j + 2], *k3 = keys[j + 3];
+    const K *k0 = keys[j], *k1 = keys[j + 1], *k2 = keys[j + 2], *k3 = keys[j + 3];
     V a0 = Simd::zero(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     std::int64_t c = 0;
     for (; c + 2 * kLanes <= dim; c += 2 * kLanes) {
       const V q0 = Simd::load_f32(q + c), q1 = Simd::load_f32(q + c + kLanes);
-      a0 = Simd::fma(Simd::load_f32(k0 + c), q0, a0), b0 = Simd::fma(Simd::load_f32(k0 + c + kLanes), q1, b0);
-      a1 = Simd::fma(Simd::load_f32(k1 + c), q0, a1), b1 = Simd::fma(Simd::load_f32(k1 + c + kLanes), q1, b1);
-      a2 = Simd::fma(Simd::load_f32(k2 + c), q0, a2), b2 = Simd::fma(Simd::load_f32(k2 + c + kLanes), q1, b2);
-      a3 = Simd::fma(Simd::load_f32(k3 + c), q0, a3), b3 = Simd::fma(Simd::load_f32(k3 + c + kLanes), q1, b3);
+      a0 = Simd::fma(D::load(k0 + c), q0, a0), b0 = Simd::fma(D::load(k0 + c + kLanes), q1, b0);
+      a1 = Simd::fma(D::load(k1 + c), q0, a1), b1 = Simd::fma(D::load(k1 + c + kLanes), q1, b1);
+      a2 = Simd::fma(D::load(k2 + c), q0, a2), b2 = Simd::fma(D::load(k2 + c + kLanes), q1, b2);
+      a3 = Simd::fma(D::load(k3 + c), q0, a3), b3 = Simd::fma(D::load(k3 + c + kLanes), q1, b3);
     }
     for (; c + kLanes <= dim; c += kLanes) {
       const V q0 = Simd::load_f32(q + c);
-      a0 = Simd::fma(Simd::load_f32(k0 + c), q0, a0), a1 = Simd::fma(Simd::load_f32(k1 + c), q0, a1);
-      a2 = Simd::fma(Simd::load_f32(k2 + c), q0, a2), a3 = Simd::fma(Simd::load_f32(k3 + c), q0, a3);
+      a0 = Simd::fma(D::load(k0 + c), q0, a0), a1 = Simd::fma(D::load(k1 + c), q0, a1);
+      a2 = Simd::fma(D::load(k2 + c), q0, a2), a3 = Simd::fma(D::load(k3 + c), q0, a3);
     }
     float sums[4];
     Simd::sum4(Simd::add(a0, b0), Simd::add(a1, b1), Simd::add(a2, b2), Simd::add(a3, b3), sums);
-    for (; c < dim; ++c) sums[0] += k0[c] * q[c], sums[1] += k1[c] * q[c], sums[2] += k2[c] * q[c], sums[3] += k3[c] * q[c];
+    for (; c < dim; ++c) sums[0] += D::one(k0[c]) * q[c], sums[1] += D::one(k1[c]) * q[c], sums[2] += D::one(k2[c]) * q[c],
+         sums[3] += D::one(k3[c]) * q[c];
     for (int i = 0; i < 4; ++i) out[j + i] = scale * sums[i];
   }
-  for (; j < count; ++j) out[j] = scale * dot<F32>(keys[j], q, dim);
+  for (; j < count; ++j) out[j] = scale * dot<D>(keys[j], q, dim);
 }
 
 // Blocked attention's products (Model::attend_blocked): float32 rows of a slice, any count of input rows.
@@ -265,7 +269,10 @@ void matmul_strided(const float* w, std::int64_t w_stride, std::int64_t cols, co
 // out += sum_j weights[j] * rows[j], four vectors of out at a time held in registers across all rows
 // (a head of 64 floats is two passes with AVX2, one with AVX-512), in two sets: even rows and odd rows,
 // so one row's multiply-adds do not wait on the row before's; the sets add at the end.
-void weighted_sum(const float* weights, const float* const* rows, std::int64_t count, std::int64_t dim, float* out) {
+template <class D>
+void weighted_sum(const float* weights, const typename D::Weight* const* rows, std::int64_t count, std::int64_t dim,
+                  float* out) {
+  using R = typename D::Weight;
   std::int64_t c = 0;
   for (; c + 4 * kLanes <= dim; c += 4 * kLanes) {
     V a0 = Simd::load_f32(out + c), a1 = Simd::load_f32(out + c + kLanes);
@@ -274,28 +281,36 @@ void weighted_sum(const float* weights, const float* const* rows, std::int64_t c
     std::int64_t j = 0;
     for (; j + 2 <= count; j += 2) {
       const V w = Simd::set1(weights[j]), x = Simd::set1(weights[j + 1]);
-      const float *row = rows[j] + c, *next = rows[j + 1] + c;
-      a0 = Simd::fma(w, Simd::load_f32(row), a0), a1 = Simd::fma(w, Simd::load_f32(row + kLanes), a1);
-      a2 = Simd::fma(w, Simd::load_f32(row + 2 * kLanes), a2), a3 = Simd::fma(w, Simd::load_f32(row + 3 * kLanes), a3);
-      b0 = Simd::fma(x, Simd::load_f32(next), b0), b1 = Simd::fma(x, Simd::load_f32(next + kLanes), b1);
-      b2 = Simd::fma(x, Simd::load_f32(next + 2 * kLanes), b2), b3 = Simd::fma(x, Simd::load_f32(next + 3 * kLanes), b3);
+      const R *row = rows[j] + c, *next = rows[j + 1] + c;
+      a0 = Simd::fma(w, D::load(row), a0), a1 = Simd::fma(w, D::load(row + kLanes), a1);
+      a2 = Simd::fma(w, D::load(row + 2 * kLanes), a2), a3 = Simd::fma(w, D::load(row + 3 * kLanes), a3);
+      b0 = Simd::fma(x, D::load(next), b0), b1 = Simd::fma(x, D::load(next + kLanes), b1);
+      b2 = Simd::fma(x, D::load(next + 2 * kLanes), b2), b3 = Simd::fma(x, D::load(next + 3 * kLanes), b3);
     }
     if (j < count) {
       const V w = Simd::set1(weights[j]);
-      const float* row = rows[j] + c;
-      a0 = Simd::fma(w, Simd::load_f32(row), a0), a1 = Simd::fma(w, Simd::load_f32(row + kLanes), a1);
-      a2 = Simd::fma(w, Simd::load_f32(row + 2 * kLanes), a2), a3 = Simd::fma(w, Simd::load_f32(row + 3 * kLanes), a3);
+      const R* row = rows[j] + c;
+      a0 = Simd::fma(w, D::load(row), a0), a1 = Simd::fma(w, D::load(row + kLanes), a1);
+      a2 = Simd::fma(w, D::load(row + 2 * kLanes), a2), a3 = Simd::fma(w, D::load(row + 3 * kLanes), a3);
     }
     Simd::store_f32(out + c, Simd::add(a0, b0)), Simd::store_f32(out + c + kLanes, Simd::add(a1, b1));
     Simd::store_f32(out + c + 2 * kLanes, Simd::add(a2, b2)), Simd::store_f32(out + c + 3 * kLanes, Simd::add(a3, b3));
   }
   for (; c + kLanes <= dim; c += kLanes) {
     V a = Simd::load_f32(out + c);
-    for (std::int64_t j = 0; j < count; ++j) a = Simd::fma(Simd::set1(weights[j]), Simd::load_f32(rows[j] + c), a);
+    for (std::int64_t j = 0; j < count; ++j) a = Simd::fma(Simd::set1(weights[j]), D::load(rows[j] + c), a);
     Simd::store_f32(out + c, a);
   }
   for (; c < dim; ++c)
-    for (std::int64_t j = 0; j < count; ++j) out[c] += weights[j] * rows[j][c];
+    for (std::int64_t j = 0; j < count; ++j) out[c] += weights[j] * D::one(rows[j][c]);
+}
+
+// out[0..n) = in[0..n) widened to float32, exactly (blocked attention gathers 16-bit cache rows this way).
+template <class D>
+void widen(const std::uint16_t* in, std::int64_t n, float* out) {
+  std::int64_t c = 0;
+  for (; c + kLanes <= n; c += kLanes) Simd::store_f32(out + c, D::load(in + c));
+  for (; c < n; ++c) out[c] = D::one(in[c]);
 }
 
 // e^x for x <= 0 (a score less the largest), as Cephes' expf: x = n ln 2 + r with |r| <= ln 2 / 2, e^r by
@@ -364,8 +379,20 @@ double multiply_add_loop(std::int64_t iterations) {
 }
 
 constexpr KernelSet kernel_set(const char* isa) {
-  return {isa,          matvec<F32>,      matvec<F16>,  matvec<BF16>,   matmul<F32>,      matmul<F16>,
-          matmul<BF16>, matmul_strided,   attention_scores, weighted_sum, exp_sum,     multiply_add_loop};
+  return {isa,
+          matvec<F32>,
+          matvec<F16>,
+          matvec<BF16>,
+          matmul<F32>,
+          matmul<F16>,
+          matmul<BF16>,
+          matmul_strided,
+          attention_scores<F32>,
+          weighted_sum<F32>,
+          {attention_scores<F16>, weighted_sum<F16>, widen<F16>},
+          {attention_scores<BF16>, weighted_sum<BF16>, widen<BF16>},
+          exp_sum,
+          multiply_add_loop};
 }
 
 }  // namespace

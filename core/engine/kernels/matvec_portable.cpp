@@ -40,18 +40,30 @@ void matmul_strided(const float* w, std::int64_t w_stride, std::int64_t cols, co
     }
 }
 
-void attention_scores(const float* q, const float* const* keys, std::int64_t count, std::int64_t dim, float scale,
+template <class Row, float (*Widen)(Row)>
+void attention_scores(const float* q, const Row* const* keys, std::int64_t count, std::int64_t dim, float scale,
                       float* out) {
   for (std::int64_t j = 0; j < count; ++j) {
     float sum = 0.0f;
-    for (std::int64_t c = 0; c < dim; ++c) sum += q[c] * keys[j][c];
+    for (std::int64_t c = 0; c < dim; ++c) sum += q[c] * Widen(keys[j][c]);
     out[j] = scale * sum;
   }
 }
 
-void weighted_sum(const float* weights, const float* const* rows, std::int64_t count, std::int64_t dim, float* out) {
+template <class Row, float (*Widen)(Row)>
+void weighted_sum(const float* weights, const Row* const* rows, std::int64_t count, std::int64_t dim, float* out) {
   for (std::int64_t j = 0; j < count; ++j)
-    for (std::int64_t c = 0; c < dim; ++c) out[c] += weights[j] * rows[j][c];
+    for (std::int64_t c = 0; c < dim; ++c) out[c] += weights[j] * Widen(rows[j][c]);
+}
+
+template <float (*Widen)(std::uint16_t)>
+void widen_all(const std::uint16_t* in, std::int64_t n, float* out) {
+  for (std::int64_t c = 0; c < n; ++c) out[c] = Widen(in[c]);
+}
+
+template <float (*Widen)(std::uint16_t)>
+constexpr HalfRowKernels half_rows() {
+  return {attention_scores<std::uint16_t, Widen>, weighted_sum<std::uint16_t, Widen>, widen_all<Widen>};
 }
 
 float exp_sum(float* x, std::int64_t count, float* top) {
@@ -82,8 +94,10 @@ const KernelSet kPortableKernels = {"portable",
                                     matmul<std::uint16_t, widen_f16>,
                                     matmul<std::uint16_t, widen_bf16>,
                                     matmul_strided,
-                                    attention_scores,
-                                    weighted_sum,
+                                    attention_scores<float, widen>,
+                                    weighted_sum<float, widen>,
+                                    half_rows<widen_f16>(),
+                                    half_rows<widen_bf16>(),
                                     exp_sum,
                                     multiply_add_loop};
 

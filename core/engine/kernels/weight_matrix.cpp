@@ -8,17 +8,6 @@
 
 namespace kvscope {
 
-const char* dtype_name(WeightDtype dtype) {
-  switch (dtype) {
-    case WeightDtype::F16: return "F16";
-    case WeightDtype::BF16: return "BF16";
-    case WeightDtype::F32: break;
-  }
-  return "F32";
-}
-
-int dtype_bytes(WeightDtype dtype) { return dtype == WeightDtype::F32 ? 4 : 2; }
-
 WeightMatrix WeightMatrix::from_bits(WeightDtype dtype, Eigen::Index rows, Eigen::Index cols,
                                      Bits bits) {
   assert(dtype != WeightDtype::F32 && std::int64_t(bits.size()) == std::int64_t(rows) * cols &&

@@ -7,14 +7,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/engine/kernels/stored_dtype.h"
 #include "core/engine/kernels/tensor.h"
 
 namespace kvscope {
 
-enum class WeightDtype { F32, F16, BF16 };
-
-const char* dtype_name(WeightDtype dtype);  // "F32", "F16", "BF16": safetensors' spelling
-int dtype_bytes(WeightDtype dtype);
 
 // A read-only view of the values the kernels stream: rows of `cols` values, `data` in `dtype`.
 struct WeightView {
