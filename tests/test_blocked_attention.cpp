@@ -1,5 +1,5 @@
 // Prefill attention in blocks (core/engine/forward/blocked_attention.cpp) and its two kernels: the
-// strided matrix product and the softmax numerators (exp_sum) on every kernel set this CPU runs, against
+// column-major matrix product and the softmax numerators (exp_sum) on every kernel set this CPU runs, against
 // double precision written here; then whole models, whose calls with many rows attend in blocks, against
 // the same models attending row by row (Numerics::same_order keeps a call on attend_row): GPT-2, GQA with
 // rotary positions, latent attention, Gemma 3's local windows and soft-capping, a model-wide window, and
@@ -55,29 +55,30 @@ Run run(const Model& model, const std::vector<int>& tokens, int window, std::siz
 
 }  // namespace
 
-TEST_CASE("the strided product equals a double-precision product of the slices on every ISA", "[attention][kernels]") {
+TEST_CASE("the column-major product equals a double-precision product on every ISA", "[attention][kernels]") {
   SplitMix64 rng(21);
-  // Odd sizes: panels and register tiles with tails; strides wider than the rows.
+  // Odd sizes: whole and partial panels, register tiles with tails, depths past one depth chunk (256);
+  // strides wider than the rows (a slice of a wider matrix, as blocked attention's K^T and V are).
   for (int n : {1, 5, 7, 31, 67})
-    for (int rows : {1, 17, 45})
-      for (int cols : {3, 24, 64, 301}) {
-        const int w_stride = cols + 5, x_stride = cols + 3, y_stride = rows + 2;
-        const std::vector<float> w = uniform(rng, std::size_t(rows * w_stride), -1, 1);
+    for (int rows : {1, 17, 45, 64})
+      for (int depth : {3, 24, 64, 301}) {
+        const int wt_stride = rows + 5, x_stride = depth + 3, y_stride = rows + 2;
+        const std::vector<float> w_t = uniform(rng, std::size_t(depth * wt_stride), -1, 1);
         const std::vector<float> x = uniform(rng, std::size_t(n * x_stride), -1, 1);
         for (const KernelSet* kernels : test::runnable_kernel_sets()) {
-          INFO(n << " x " << cols << " against " << rows << " rows, kernels " << kernels->isa);
+          INFO(n << " x " << depth << " against " << rows << " columns, kernels " << kernels->isa);
           std::vector<float> y(std::size_t(n * y_stride), 99.0f);
-          kernels->matmul_strided(w.data(), w_stride, cols, x.data(), x_stride, n, y.data(), y_stride, 1, rows);
+          kernels->matmul_columns(w_t.data(), wt_stride, rows, depth, x.data(), x_stride, n, y.data(), y_stride);
           double worst = 0.0;
           for (int i = 0; i < n; ++i) {
-            CHECK(y[std::size_t(i * y_stride)] == 99.0f);  // outside [begin, end): untouched
-            for (int r = 1; r < rows; ++r) {
+            CHECK(y[std::size_t(i * y_stride + rows)] == 99.0f);  // past the rows: untouched
+            for (int r = 0; r < rows; ++r) {
               double want = 0.0;
-              for (int c = 0; c < cols; ++c) want += double(w[std::size_t(r * w_stride + c)]) * x[std::size_t(i * x_stride + c)];
+              for (int k = 0; k < depth; ++k) want += double(w_t[std::size_t(k * wt_stride + r)]) * x[std::size_t(i * x_stride + k)];
               worst = std::max(worst, std::abs(want - y[std::size_t(i * y_stride + r)]));
             }
           }
-          CHECK(worst < 1e-5 * std::sqrt(double(cols)));
+          CHECK(worst < 1e-5 * std::sqrt(double(depth)));
         }
       }
 }

@@ -6,7 +6,8 @@
 //   S = Q_block K_slice^T x scale      one matrix product over the slice of keys the block's rows read
 //   P = e^(S - row max)                over each row's own keys (window and causal limits); others get 0
 //   out_block = P V_slice / row sum    a second matrix product
-// Both products run in the packed kernel (matvec_kernels.h: matmul_strided).
+// Both products run in the register tile of the packed kernel, reading K^T and V in place (matvec_kernels.h:
+// matmul_columns): gathered that way round, each is already column by column, and no panel is packed.
 #include <algorithm>
 #include <cmath>
 
@@ -39,34 +40,45 @@ void Model::attend_blocked(int layer, ForwardScratch& s, int first_position, con
     gather_keys(s, s.lanes[std::size_t(g)], all, g, first_position, view);
     longest = std::max(longest, s.lanes[std::size_t(g)].keys.size());
   }
-  // KV head g's K rows at block_keys[g * longest * d_head], its V transposed (a row per value column,
-  // `longest` apart) at block_values_t[g * d_head * longest].
-  const std::size_t per_head = longest * std::size_t(d_head);
-  s.block_keys.resize(std::size_t(n_kv) * per_head);
-  s.block_values_t.resize(std::size_t(n_kv) * per_head);
-  // 16-bit cache rows are widened here, as they are gathered: the products then run on float32.
+  // KV head g's K transposed (a row per key column, `key_stride` apart) at block_keys_t[g * per_head], its
+  // V rows [keys, d_head] at block_values[g * per_head]. The stride is padded: at a power of two (8,192
+  // keys) every column of a panel would fall in the same L1 set.
+  const std::size_t key_stride = longest + 16;
+  const std::size_t per_head = key_stride * std::size_t(d_head);
+  s.block_keys_t.resize(std::size_t(n_kv) * per_head);
+  s.block_values.resize(std::size_t(n_kv) * per_head);
+  // 16-bit cache rows are widened here, as they are gathered: the products then run on float32. Every
+  // key of the call is gathered each time (memory-bound, and not small at thousands of keys): each thread
+  // takes a share of every KV head's keys.
   const bool half = view.dtype != WeightDtype::F32;
-  std::vector<float> widened(half ? std::size_t(d_head) : 0);
-  for (int g = 0; g < n_kv; ++g) {
-    const AttentionLane& lane = s.lanes[std::size_t(g)];
-    float* keys = s.block_keys.data() + std::size_t(g) * per_head;
-    float* values_t = s.block_values_t.data() + std::size_t(g) * per_head;
-    for (std::size_t j = 0; j < lane.keys.size(); ++j) {
-      const float* value = lane.value_rows[j];
-      if (half) {
-        const HalfRowKernels& widen = half_row_kernels(active_kernels(), view.dtype);
-        widen.widen(lane.key_rows16[j], d_head, keys + j * std::size_t(d_head));
-        widen.widen(lane.value_rows16[j], d_head, widened.data());
-        value = widened.data();
-      } else {
-        std::copy(lane.key_rows[j], lane.key_rows[j] + d_head, keys + j * std::size_t(d_head));
-      }
-      for (int c = 0; c < d_head; ++c) values_t[std::size_t(c) * longest + j] = value[c];
-    }
-  }
-
   ThreadPool& pool = shared_pool();
   const KernelSet& kernels = active_kernels();
+  auto gather = [&](int chunk) {
+    std::vector<float> widened(half ? std::size_t(d_head) : 0);
+    for (int g = 0; g < n_kv; ++g) {
+      const AttentionLane& lane = s.lanes[std::size_t(g)];
+      float* keys_t = s.block_keys_t.data() + std::size_t(g) * per_head;
+      float* values = s.block_values.data() + std::size_t(g) * per_head;
+      const std::size_t count = lane.keys.size(), parts = std::size_t(pool.size());
+      for (std::size_t j = count * std::size_t(chunk) / parts; j < count * std::size_t(chunk + 1) / parts; ++j) {
+        const float* key = lane.key_rows[j];
+        if (half) {
+          const HalfRowKernels& widen = half_row_kernels(kernels, view.dtype);
+          widen.widen(lane.value_rows16[j], d_head, values + j * std::size_t(d_head));
+          widen.widen(lane.key_rows16[j], d_head, widened.data());
+          key = widened.data();
+        } else {
+          std::copy(lane.value_rows[j], lane.value_rows[j] + d_head, values + j * std::size_t(d_head));
+        }
+        for (int c = 0; c < d_head; ++c) keys_t[std::size_t(c) * key_stride + j] = key[c];
+      }
+    }
+  };
+  if (pool.size() == 1)
+    gather(0);
+  else
+    pool.run_chunks(gather);
+
   const int row_blocks = (n + kQueryBlock - 1) / kQueryBlock, items = n_kv * row_blocks;
   // Attention received by key sums over rows: a record that keeps it runs on one thread, in row order.
   const int threads = received ? 1 : pool.size();
@@ -96,8 +108,8 @@ void Model::attend_blocked(int layer, ForwardScratch& s, int first_position, con
           float* to = queries + std::size_t(a * rows + t) * std::size_t(d_head);
           for (int c = 0; c < d_head; ++c) to[c] = q[c] * scale;
         }
-      kernels.matmul_strided(s.block_keys.data() + std::size_t(g) * per_head + std::size_t(offset) * std::size_t(d_head),
-                             d_head, d_head, queries, d_head, m, scores, width, 0, width);
+      kernels.matmul_columns(s.block_keys_t.data() + std::size_t(g) * per_head + std::size_t(offset), std::int64_t(key_stride),
+                             width, d_head, queries, d_head, m, scores, width);
       for (int a = 0; a < group; ++a)
         for (int t = 0; t < rows; ++t) {
           const int position = first_position + i0 + t;
@@ -115,8 +127,8 @@ void Model::attend_blocked(int layer, ForwardScratch& s, int first_position, con
           if (received)
             for (int j = begin; j < end; ++j) (*received)(g, *(lo + j)) += double(row[j] / sum);
         }
-      kernels.matmul_strided(s.block_values_t.data() + std::size_t(g) * per_head + std::size_t(offset),
-                             std::int64_t(longest), width, scores, width, m, outputs, d_head, 0, d_head);
+      kernels.matmul_columns(s.block_values.data() + std::size_t(g) * per_head + std::size_t(offset) * std::size_t(d_head),
+                             d_head, d_head, width, scores, width, m, outputs, d_head);
       // Each output row divided by its softmax's sum, into its query head's columns.
       for (int a = 0; a < group; ++a)
         for (int t = 0; t < rows; ++t) {

@@ -58,10 +58,10 @@ struct ForwardScratch {
   // scores of a KV head's query heads.
   std::vector<SoftmaxBlock> split_blocks;
   std::vector<float> split_outputs, split_scores;
-  // attend_blocked: per KV head, its keys' K rows [keys, d_head] and V columns [d_head, keys] one after
-  // another (as many keys apart as the longest list); per thread, the stacked queries, scores then weights,
-  // outputs and sums of one block.
-  std::vector<float> block_keys, block_values_t, block_scores;
+  // attend_blocked: per KV head, its keys' K columns [d_head, keys] and V rows [keys, d_head] one after
+  // another (spaced for the longest list); per thread, the stacked queries, scores then weights, outputs
+  // and sums of one block.
+  std::vector<float> block_keys_t, block_values, block_scores;
   PooledRows pooled_rows;  // a record that pools a long call's attention (forward_record.h)
   // MLA (core/engine/forward/model_mla.cpp): r = kv_lora_rank, rope = qk_rope_dim.
   Matrix latent;                   // [n, r + rope] the new rows' latent | rotated shared key (what is cached)

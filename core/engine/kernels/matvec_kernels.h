@@ -18,11 +18,12 @@ using MatvecFn = void (*)(const void* w, std::int64_t cols, const float* x, cons
 using MatmulFn = void (*)(const void* w, std::int64_t cols, const float* x, std::int64_t n, const float* bias,
                           float* y, std::int64_t y_stride, std::int64_t begin, std::int64_t end);
 
-// y[i * y_stride + r] = W[r * w_stride ...] . x[i * x_stride ...] over `cols` float32 values, for i < n and
-// r in [begin, end): a product of slices (blocked attention: scores Q K^T, then outputs P V).
-using StridedMatmulFn = void (*)(const float* w, std::int64_t w_stride, std::int64_t cols, const float* x,
-                                 std::int64_t x_stride, std::int64_t n, float* y, std::int64_t y_stride,
-                                 std::int64_t begin, std::int64_t end);
+// y[i * y_stride + r] = sum over k < depth of w_t[k * wt_stride + r] x[i * x_stride + k], for i < n and
+// r < rows: a product whose float32 weights come column by column (blocked attention: scores Q K^T from
+// K^T, then outputs P V from V), so the register tile reads them in place, where a product over rows
+// must first pack (transpose) each panel; only a last, partial panel is copied.
+using ColumnMatmulFn = void (*)(const float* w_t, std::int64_t wt_stride, std::int64_t rows, std::int64_t depth,
+                                const float* x, std::int64_t x_stride, std::int64_t n, float* y, std::int64_t y_stride);
 
 // Attention over one query row and one head (Model::attend_row): out[j] = scale * (q . keys[j]) for
 // j < count, each a row of `dim` floats somewhere in the cache; and out += sum_j weights[j] * rows[j].
@@ -49,7 +50,7 @@ struct KernelSet {
   const char* isa;  // "portable", "sse2", "avx2", "avx512"
   MatvecFn matvec_f32, matvec_f16, matvec_bf16;
   MatmulFn matmul_f32, matmul_f16, matmul_bf16;
-  StridedMatmulFn matmul_strided;
+  ColumnMatmulFn matmul_columns;
   ScoresFn attention_scores;
   WeightedSumFn weighted_sum;
   HalfRowKernels f16_rows, bf16_rows;

@@ -142,13 +142,15 @@ void pack_panel(const typename D::Weight* panel, std::int64_t cols, std::int64_t
 
 // y[j, 0..valid) (+)= packed panel x input rows j < N over `depth` columns. The first pass over a
 // panel stores (plus the bias), later passes add to what is there.
+// The panel's column k at packed + k * panel_stride (kPanel when packed; a wider matrix's row otherwise).
 template <int N>
-void panel_product(const float* packed, std::int64_t depth, const float* x, std::int64_t x_stride, float* y,
-                   std::int64_t y_stride, std::int64_t valid, bool first, const float* bias) {
+void panel_product(const float* packed, std::int64_t panel_stride, std::int64_t depth, const float* x,
+                   std::int64_t x_stride, float* y, std::int64_t y_stride, std::int64_t valid, bool first,
+                   const float* bias) {
   V acc[N][2];
   for (int j = 0; j < N; ++j) acc[j][0] = acc[j][1] = Simd::zero();
   for (std::int64_t k = 0; k < depth; ++k) {
-    const V w0 = Simd::load_f32(packed + k * kPanel), w1 = Simd::load_f32(packed + k * kPanel + kLanes);
+    const V w0 = Simd::load_f32(packed + k * panel_stride), w1 = Simd::load_f32(packed + k * panel_stride + kLanes);
     for (int j = 0; j < N; ++j) {
       const V input = Simd::set1(x[j * x_stride + k]);
       acc[j][0] = Simd::fma(w0, input, acc[j][0]);
@@ -171,6 +173,25 @@ void panel_product(const float* packed, std::int64_t depth, const float* x, std:
   }
 }
 
+// One panel against all n input rows, kInputs at a time, then the rest.
+void panel_products(const float* panel, std::int64_t panel_stride, std::int64_t depth, const float* xs,
+                    std::int64_t x_stride, std::int64_t n, float* ys, std::int64_t y_stride, std::int64_t valid, bool first,
+                    const float* bias) {
+  std::int64_t i = 0;
+  for (; i + kInputs <= n; i += kInputs)
+    panel_product<kInputs>(panel, panel_stride, depth, xs + i * x_stride, x_stride, ys + i * y_stride, y_stride, valid, first, bias);
+  const float* x = xs + i * x_stride;
+  float* y = ys + i * y_stride;
+  switch (n - i) {
+    case 5: panel_product<5>(panel, panel_stride, depth, x, x_stride, y, y_stride, valid, first, bias); break;
+    case 4: panel_product<4>(panel, panel_stride, depth, x, x_stride, y, y_stride, valid, first, bias); break;
+    case 3: panel_product<3>(panel, panel_stride, depth, x, x_stride, y, y_stride, valid, first, bias); break;
+    case 2: panel_product<2>(panel, panel_stride, depth, x, x_stride, y, y_stride, valid, first, bias); break;
+    case 1: panel_product<1>(panel, panel_stride, depth, x, x_stride, y, y_stride, valid, first, bias); break;
+    default: break;
+  }
+}
+
 // W rows sit w_stride values apart and x rows x_stride apart (a slice of a wider matrix), each `cols` long.
 template <class D>
 void matmul_packed(const typename D::Weight* rows, std::int64_t w_stride, std::int64_t cols, const float* x,
@@ -186,17 +207,28 @@ void matmul_packed(const typename D::Weight* rows, std::int64_t w_stride, std::i
       pack_panel<D>(rows + r * w_stride, w_stride, k0, depth, valid, packed);
       const float* xs = x + k0;
       float* ys = y + r;
-      std::int64_t i = 0;
-      for (; i + kInputs <= n; i += kInputs)
-        panel_product<kInputs>(packed, depth, xs + i * x_stride, x_stride, ys + i * y_stride, y_stride, valid, first, panel_bias);
-      switch (n - i) {
-        case 5: panel_product<5>(packed, depth, xs + i * x_stride, x_stride, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
-        case 4: panel_product<4>(packed, depth, xs + i * x_stride, x_stride, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
-        case 3: panel_product<3>(packed, depth, xs + i * x_stride, x_stride, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
-        case 2: panel_product<2>(packed, depth, xs + i * x_stride, x_stride, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
-        case 1: panel_product<1>(packed, depth, xs + i * x_stride, x_stride, ys + i * y_stride, y_stride, valid, first, panel_bias); break;
-        default: break;
+      panel_products(packed, kPanel, depth, xs, x_stride, n, ys, y_stride, valid, first, panel_bias);
+    }
+  }
+}
+
+// Blocked attention's products (Model::attend_blocked): K^T and V gathered column-major, read in place.
+void matmul_columns(const float* w_t, std::int64_t wt_stride, std::int64_t rows, std::int64_t depth, const float* x,
+                    std::int64_t x_stride, std::int64_t n, float* y, std::int64_t y_stride) {
+  alignas(64) float tail[kDepth * kPanel];
+  for (std::int64_t r = 0; r < rows; r += kPanel) {
+    const std::int64_t valid = rows - r < kPanel ? rows - r : kPanel;
+    for (std::int64_t k0 = 0; k0 < depth; k0 += kDepth) {
+      const std::int64_t d = depth - k0 < kDepth ? depth - k0 : kDepth;
+      const float* panel = w_t + k0 * wt_stride + r;
+      std::int64_t stride = wt_stride;
+      if (valid < kPanel) {  // the last columns, zero-padded to a whole panel: a full one would read past them
+        for (std::int64_t k = 0; k < d; ++k)
+          for (std::int64_t c = 0; c < kPanel; ++c) tail[k * kPanel + c] = c < valid ? panel[k * wt_stride + c] : 0.0f;
+        panel = tail;
+        stride = kPanel;
       }
+      panel_products(panel, stride, d, x + k0, x_stride, n, y + r, y_stride, valid, k0 == 0, nullptr);
     }
   }
 }
@@ -258,12 +290,6 @@ void attention_scores(const float* q, const typename D::Weight* const* keys, std
     for (int i = 0; i < 4; ++i) out[j + i] = scale * sums[i];
   }
   for (; j < count; ++j) out[j] = scale * dot<D>(keys[j], q, dim);
-}
-
-// Blocked attention's products (Model::attend_blocked): float32 rows of a slice, any count of input rows.
-void matmul_strided(const float* w, std::int64_t w_stride, std::int64_t cols, const float* x, std::int64_t x_stride,
-                    std::int64_t n, float* y, std::int64_t y_stride, std::int64_t begin, std::int64_t end) {
-  matmul_packed<F32>(w, w_stride, cols, x, x_stride, n, nullptr, y, y_stride, begin, end);
 }
 
 // out += sum_j weights[j] * rows[j], four vectors of out at a time held in registers across all rows
@@ -386,7 +412,7 @@ constexpr KernelSet kernel_set(const char* isa) {
           matmul<F32>,
           matmul<F16>,
           matmul<BF16>,
-          matmul_strided,
+          matmul_columns,
           attention_scores<F32>,
           weighted_sum<F32>,
           {attention_scores<F16>, weighted_sum<F16>, widen<F16>},

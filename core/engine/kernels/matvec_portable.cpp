@@ -30,12 +30,12 @@ void matmul(const void* w, std::int64_t cols, const float* x, std::int64_t n, co
   for (std::int64_t i = 0; i < n; ++i) matvec<Weight, Widen>(w, cols, x + i * cols, bias, y + i * y_stride, begin, end);
 }
 
-void matmul_strided(const float* w, std::int64_t w_stride, std::int64_t cols, const float* x, std::int64_t x_stride,
-                    std::int64_t n, float* y, std::int64_t y_stride, std::int64_t begin, std::int64_t end) {
+void matmul_columns(const float* w_t, std::int64_t wt_stride, std::int64_t rows, std::int64_t depth, const float* x,
+                    std::int64_t x_stride, std::int64_t n, float* y, std::int64_t y_stride) {
   for (std::int64_t i = 0; i < n; ++i)
-    for (std::int64_t r = begin; r < end; ++r) {
+    for (std::int64_t r = 0; r < rows; ++r) {
       float sum = 0.0f;
-      for (std::int64_t c = 0; c < cols; ++c) sum += w[r * w_stride + c] * x[i * x_stride + c];
+      for (std::int64_t k = 0; k < depth; ++k) sum += w_t[k * wt_stride + r] * x[i * x_stride + k];
       y[i * y_stride + r] = sum;
     }
 }
@@ -93,7 +93,7 @@ const KernelSet kPortableKernels = {"portable",
                                     matmul<float, widen>,
                                     matmul<std::uint16_t, widen_f16>,
                                     matmul<std::uint16_t, widen_bf16>,
-                                    matmul_strided,
+                                    matmul_columns,
                                     attention_scores<float, widen>,
                                     weighted_sum<float, widen>,
                                     half_rows<widen_f16>(),
