@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <numeric>
 
 #include "core/engine/model/key_span.h"
 
@@ -84,8 +85,9 @@ void KvCache::write(int layer, int position, const float* key, const float* valu
 }
 
 void KvCache::held_positions(int layer, int, std::vector<int>& out) const {
-  out.clear();
-  for (int p = first_held(layer); p < next_position_; ++p) out.push_back(p);
+  const int first = first_held(layer);
+  out.resize(std::size_t(next_position_ - first));  // every decode step and layer: no push_back per position
+  std::iota(out.begin(), out.end(), first);
 }
 
 KvLayerView KvCache::read_layer(int layer) {

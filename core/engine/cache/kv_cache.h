@@ -90,13 +90,13 @@ class KvCache final : public KvRows {
   std::vector<Matrix> keys_;    // per layer [capacity, kv_dim] (float32; empty for a 16-bit dtype)
   std::vector<Matrix> values_;  // per layer [capacity, kv_dim] (MLA: [capacity, 0])
   std::vector<std::vector<std::uint16_t>> keys16_, values16_;  // 16-bit dtype: per layer [capacity, kv_dim] bits
-  WeightDtype dtype_ = WeightDtype::F32;
   int row_dim_ = 0;
   int value_dim_ = 0;
   std::vector<int> rings_;  // per layer: W slots with a window; 0 without (slot = position)
   int capacity_ = 0;  // rows allocated per growing layer
   int window_ = 0;
   int next_position_ = 0;
+  WeightDtype dtype_ = WeightDtype::F32;
 };
 
 }  // namespace kvscope

@@ -159,9 +159,8 @@ void Model::gather_keys(ForwardScratch& s, AttentionLane& lane, KeySpan span, in
 
 void Model::gather_key_positions(const ForwardScratch& s, AttentionLane& lane, KeySpan span, int g, int first_position) const {
   std::vector<int>& keys = lane.keys;
-  keys.clear();
-  for (int p : s.held[std::size_t(g)])
-    if (p >= span.first) keys.push_back(p);
+  const std::vector<int>& held = s.held[std::size_t(g)];  // ascending
+  keys.assign(std::lower_bound(held.begin(), held.end(), span.first), held.end());
   for (int p = std::max(first_position, span.first); p <= span.last; ++p) keys.push_back(p);
   lane.key_rows.resize(keys.size());
   lane.value_rows.resize(keys.size());
