@@ -75,10 +75,15 @@ void progress(const char* mode, int step, int total) {
 // activations ([tokens, d_ff] and the like) stay a few MiB, so peak memory is the weights and the cache.
 constexpr std::size_t kPrefillChunk = 512;
 
-// The cache a cached run fills: the plain one, reserved for the whole run, or a policy's (which evicts
-// after every call, as the session does).
+// The cache a cached run fills, reserved for the whole run: the plain one, or a policy's (which evicts
+// after every call, as the session does; its storage is indexed by position, so it holds the whole run's
+// rows allocated whatever it evicts).
 std::unique_ptr<KvRows> make_cache(const ModelConfig& c, const CacheChoice& choice, int positions) {
-  if (!choice.policy.full()) return std::make_unique<PolicyKvCache>(c, choice.policy);
+  if (!choice.policy.full()) {
+    auto cache = std::make_unique<PolicyKvCache>(c, choice.policy);
+    cache->reserve(positions);
+    return cache;
+  }
   auto cache = std::make_unique<KvCache>(c, 0, choice.dtype);
   cache->reserve(positions);
   return cache;

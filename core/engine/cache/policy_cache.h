@@ -44,6 +44,9 @@ class PolicyKvCache final : public KvRows {
   std::int64_t bytes_allocated() const override;
 
   const std::vector<int>& held(int layer, int kv_head) const { return layers_[std::size_t(layer)].held[std::size_t(kv_head)]; }
+  // Storage for `positions` positions now (it is indexed by position and grows by doubling otherwise: a
+  // caller that knows the sequence's length, the bench's sweep, then never copies it on the way).
+  void reserve(int positions);
   // Adds one call's LayerRecord::key_attention ([n_kv_head, key_end]) to the layer's running sums.
   void add_attention(int layer, const Eigen::MatrixXd& key_attention);
   // Accumulated attention per position (0 for positions never attended), for heavy hitters.
@@ -71,7 +74,6 @@ class PolicyKvCache final : public KvRows {
     KvLayerView view;
     float key_error = 0.0f, value_error = 0.0f;
   };
-  void reserve(int positions);
   void measure_error(Layer& l) const;
 
   KvPolicy policy_;
