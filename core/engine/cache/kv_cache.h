@@ -12,6 +12,7 @@
 // and read, each value rounded to nearest on write; attention reads the 16-bit rows as stored.
 // MLA (ModelConfig::mla): the "K" row of a position is its latent row and rotated shared key,
 // [kv_lora_rank + qk_rope_dim], and there is no V row (V is rebuilt from the latent).
+#include <cassert>
 #include <cstdint>
 #include <vector>
 
@@ -47,8 +48,14 @@ class KvCache final : public KvRows {
   std::int64_t rows_held_all_layers() const;
 
   // float32 rows only (a 16-bit cache is read through read_layer).
-  const float* key_row(int layer, int position) const { return keys_[layer].row(slot(layer, position)).data(); }
-  const float* value_row(int layer, int position) const { return values_[layer].row(slot(layer, position)).data(); }
+  const float* key_row(int layer, int position) const {
+    assert(dtype_ == WeightDtype::F32 && "a 16-bit cache's rows are read through read_layer");
+    return keys_[layer].row(slot(layer, position)).data();
+  }
+  const float* value_row(int layer, int position) const {
+    assert(dtype_ == WeightDtype::F32 && "a 16-bit cache's rows are read through read_layer");
+    return values_[layer].row(slot(layer, position)).data();
+  }
 
   // Writes one position's K and V rows (each row_dim floats) for one layer. Positions are written in
   // order: all layers of position p, then p + 1; advance() moves next_position() on.
