@@ -38,7 +38,7 @@ TEST_CASE("every examples/lessons/*.json is built in, byte for byte, in the menu
     CHECK(read_text(dir + "/" + t.name + ".json") == t.text());
   }
   CHECK(files == built_in);
-  REQUIRE(embedded_builtin_lessons().size() == 19);
+  REQUIRE(embedded_builtin_lessons().size() == 20);
   CHECK(std::string(embedded_builtin_lessons()[0].name) == "time_flies_fast");
   const std::vector<LessonKind> kinds = {LessonKind::Decode,       LessonKind::Query,       LessonKind::SameWord,
                                          LessonKind::ContextLimit, LessonKind::PrefixReuse, LessonKind::CacheSize,
@@ -46,7 +46,7 @@ TEST_CASE("every examples/lessons/*.json is built in, byte for byte, in the menu
                                          LessonKind::CachePolicy,  LessonKind::CachePolicy, LessonKind::CachePolicy,
                                          LessonKind::CacheSize,    LessonKind::CacheSize,   LessonKind::Batch,
                                          LessonKind::Batch,        LessonKind::Batch,       LessonKind::Speculative,
-                                         LessonKind::Precision};
+                                         LessonKind::Precision,    LessonKind::MemoryWall};
   const std::vector<Lesson> lessons = builtin_lessons();
   for (std::size_t i = 0; i < lessons.size(); ++i) {
     INFO(lessons[i].name);
@@ -57,7 +57,8 @@ TEST_CASE("every examples/lessons/*.json is built in, byte for byte, in the menu
                                 : i < 14 ? "gemma3-layout"
                                 : i < 17 ? "demo"
                                 : i < 18 ? "demo-llama"
-                                         : "gpt2-small"));
+                                : i < 19 ? "gpt2-small"
+                                         : "long-demo"));
     CHECK_FALSE(lessons[i].summary.empty());
     for (const LessonStep& s : lessons[i].steps) CHECK_FALSE(s.note.empty());  // every step has a teacher's note
   }

@@ -46,6 +46,8 @@ const std::vector<PresetInfo>& builtin_presets() {
        "Latent attention (MLA): caches one small latent row per position, rebuilds K and V from it"},
       {"gemma3-layout", "Gemma 3's local and global layers, random weights",
        "Gemma 3's layout, random weights: local layers (window 4) and global layers"},
+      {"long-demo", "a small Llama-style shape, random weights, 8,192 positions",
+       "A small Llama-style shape, random weights: 8,192 positions, the cache outgrows the weights at about 3,200"},
       {"gpt2-small", "GPT-2 124M's shape, random weights, token ids",
        "GPT-2 124M's shape, random weights: real sizes and timings; prompts as token ids"},
       {"smollm2-135m", "SmolLM2-135M's shape, random weights, token ids, 8,192 positions",
@@ -75,8 +77,8 @@ LoadedModel load_preset(const std::string& name, WeightDtype random_dtype) {
     return load_embedded(embedded_demo_llama_draft_model(), name, "tokenizer.json", hf_tokenizer,
                          &embedded_demo_llama_model(), "demo-llama");
   if (name == "demo-mla") return load_embedded(embedded_demo_mla_model(), name, "tokenizer.json", hf_tokenizer);
-  // A real model's config.json with seeded random weights: gemma3-layout (demo-llama's tokenizer, so
-  // its local and global layers read any text), smollm2-135m and qwen3-0.6b (prompts as token ids).
+  // A real model's config.json with seeded random weights: gemma3-layout and long-demo (demo-llama's
+  // tokenizer, so they read any text), smollm2-135m and qwen3-0.6b (prompts as token ids).
   auto random_preset = [&](const std::vector<EmbeddedFile>& files, bool text_tokenizer) {
     LoadedModel loaded;
     loaded.name = name;
@@ -90,6 +92,7 @@ LoadedModel load_preset(const std::string& name, WeightDtype random_dtype) {
     return loaded;
   };
   if (name == "gemma3-layout") return random_preset(embedded_gemma3_layout_model(), true);
+  if (name == "long-demo") return random_preset(embedded_long_demo_model(), true);
   if (name == "smollm2-135m") return random_preset(embedded_smollm2_135m_model(), false);
   if (name == "qwen3-0.6b") return random_preset(embedded_qwen3_0_6b_model(), false);
   if (name != "gpt2-small") {  // the registry above is the one list of names

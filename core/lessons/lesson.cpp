@@ -10,6 +10,7 @@
 
 #include "core/engine/cache/kv_policy.h"
 #include "core/lessons/cache_calculator.h"
+#include "core/lessons/wall_cache.h"
 #include "core/engine/kernels/error.h"
 #include "core/engine/kernels/read_file.h"
 
@@ -17,7 +18,8 @@ namespace kvscope {
 
 const std::vector<LessonView>& lesson_views() {
   static const std::vector<LessonView> all = {LessonView::Heatmaps, LessonView::Calculator, LessonView::Rotation,
-                                              LessonView::Heads, LessonView::Quantized, LessonView::Speculation};
+                                              LessonView::Heads, LessonView::Quantized, LessonView::Speculation,
+                                              LessonView::MemoryWall};
   return all;
 }
 
@@ -29,6 +31,7 @@ const char* lesson_view_name(LessonView view) {
     case LessonView::Heads: return "heads";
     case LessonView::Quantized: return "quantized";
     case LessonView::Speculation: return "speculation";
+    case LessonView::MemoryWall: return "memory_wall";
   }
   return "";
 }
@@ -158,18 +161,44 @@ std::string numerics_spec(const Reader& r, const std::string& spec, const std::s
   return spec;
 }
 
-// cache_policy: policy specs; precision: numerics specs.
-std::vector<std::string> parse_compare(const Reader& r, bool numerics) {
+// A memory-wall cache spec, checked now so a bad one names the lesson file.
+std::string wall_cache_spec(const Reader& r, const std::string& spec, const std::string& field) {
+  try {
+    return parse_wall_cache(spec).spec;
+  } catch (const UsageError& e) {
+    r.fail(field + ": " + e.what());
+  }
+}
+
+// cache_policy: policy specs; precision: numerics specs; memory_wall: caches to measure.
+std::vector<std::string> parse_compare(const Reader& r, LessonKind kind) {
   std::vector<std::string> out;
   if (!r.j.contains("compare")) return out;
   const json& c = r.j["compare"];
-  const char* what = numerics ? "numerics spec" : "policy spec";
+  const char* what = kind == LessonKind::Precision ? "numerics spec" : kind == LessonKind::MemoryWall ? "cache spec" : "policy spec";
   if (!c.is_array()) r.fail(std::string("\"compare\" must be an array of ") + what + "s");
   for (std::size_t i = 0; i < c.size(); ++i) {
     if (!c[i].is_string()) r.fail(std::string("each of \"compare\" must be a ") + what + " string");
     const std::string where = "\"compare\"[" + std::to_string(i) + "]";
-    out.push_back(numerics ? numerics_spec(r, c[i].get<std::string>(), where)
-                           : policy_spec(r, c[i].get<std::string>(), where));
+    const std::string spec = c[i].get<std::string>();
+    out.push_back(kind == LessonKind::Precision    ? numerics_spec(r, spec, where)
+                  : kind == LessonKind::MemoryWall ? wall_cache_spec(r, spec, where)
+                                                   : policy_spec(r, spec, where));
+  }
+  return out;
+}
+
+// memory_wall: ascending positions, one step each.
+std::vector<int> parse_lengths(const Reader& r) {
+  std::vector<int> out;
+  if (!r.j.contains("lengths")) return out;
+  const json& l = r.j["lengths"];
+  if (!l.is_array() || l.empty()) r.fail("\"lengths\" must be a non-empty array of positions");
+  for (const json& n : l) {
+    if (!n.is_number_integer() || n.get<long long>() < 2 || n.get<long long>() > 1000000)
+      r.fail("each of \"lengths\" must be a whole number from 2 to 1000000");
+    if (!out.empty() && n.get<int>() <= out.back()) r.fail("\"lengths\" must rise");
+    out.push_back(n.get<int>());
   }
   return out;
 }
@@ -252,6 +281,7 @@ const char* lesson_kind_name(LessonKind kind) {
     case LessonKind::Batch: return "batch";
     case LessonKind::Speculative: return "speculative";
     case LessonKind::Precision: return "precision";
+    case LessonKind::MemoryWall: return "memory_wall";
   }
   return "?";
 }
@@ -277,7 +307,7 @@ Lesson parse_lesson(const std::string& text, const std::string& source) {
   const Reader r{j, source};
   r.only({"title", "summary", "kind", "preset", "prompt", "continuation", "layer", "head", "window", "key_step", "word",
           "questions", "answer_tokens", "steps", "policy", "compare", "block_size", "actions", "draft", "draft_tokens",
-          "numerics", "prompt_length"});
+          "numerics", "prompt_length", "lengths", "timed_tokens"});
   Lesson lesson;
   lesson.source = source;
   lesson.name = stem_of(source);
@@ -300,14 +330,23 @@ Lesson parse_lesson(const std::string& text, const std::string& source) {
   lesson.actions = parse_actions(r);
   lesson.steps = parse_steps(j, source);
   if (j.contains("policy")) lesson.policy = policy_spec(r, r.text("policy"), "\"policy\"");
-  lesson.compare = parse_compare(r, lesson.kind == LessonKind::Precision);
+  lesson.compare = parse_compare(r, lesson.kind);
+  lesson.lengths = parse_lengths(r);
+  lesson.timed_tokens = int(r.integer("timed_tokens", 8, 1, 64));
+  const bool wall = lesson.kind == LessonKind::MemoryWall;
+  if (wall != j.contains("lengths")) r.fail(wall ? "a memory_wall lesson needs \"lengths\"" : "\"lengths\" belongs to memory_wall lessons");
+  if (!wall && j.contains("timed_tokens")) r.fail("\"timed_tokens\" belongs to memory_wall lessons");
+  if (wall && (j.contains("policy") || j.contains("continuation") || lesson.window != 0 || j.contains("prompt_length")))
+    r.fail("a memory_wall lesson grows its prompt to each of \"lengths\" on plain caches (no \"policy\", \"continuation\", \"window\" or \"prompt_length\")");
+  if (wall && !lesson.steps.empty() && lesson.steps.size() != lesson.lengths.size())
+    r.fail("\"steps\" has " + std::to_string(lesson.steps.size()) + " entries for " + std::to_string(lesson.lengths.size()) + " \"lengths\"");
   if (j.contains("draft")) lesson.draft = r.text("draft", true);
   lesson.draft_tokens = int(r.integer("draft_tokens", 4, 0, 16));
   if (j.contains("numerics")) lesson.numerics = numerics_spec(r, r.text("numerics", true), "\"numerics\"");
   if (lesson.kind == LessonKind::CachePolicy && lesson.policy.empty())
     r.fail("a cache_policy lesson needs a \"policy\"");
-  if (lesson.kind != LessonKind::CachePolicy && lesson.kind != LessonKind::Precision && j.contains("compare"))
-    r.fail("\"compare\" belongs to cache_policy and precision lessons");
+  if (lesson.kind != LessonKind::CachePolicy && lesson.kind != LessonKind::Precision && !wall && j.contains("compare"))
+    r.fail("\"compare\" belongs to cache_policy, precision and memory_wall lessons");
   if (lesson.kind != LessonKind::Speculative && (j.contains("draft") || j.contains("draft_tokens")))
     r.fail("\"draft\" and \"draft_tokens\" belong to speculative lessons");
   if (lesson.kind != LessonKind::Precision && j.contains("numerics")) r.fail("\"numerics\" belongs to precision lessons");

@@ -29,6 +29,10 @@
 //   precision      the lesson's model computing in "numerics" ("bf16", "f16", "f32", each optionally
 //                  ",same-order"), and "compare": other numerics run beside it on the same tokens; every
 //                  step measures cached against uncached in each
+//   memory_wall    one sequence ("prompt" filled from the corpus) grown to each of "lengths" in turn, a
+//                  step each: the time a token takes and the bytes the cache holds, measured with the
+//                  plain cache and each "compare" cache (core/lessons/wall_cache.h: "window:512", "bits:8",
+//                  "bf16", "kv_heads:1", "latent:64"), "timed_tokens" decode steps timed at each length
 // Any kind may set "policy": a cache policy spec for the cached mode ("sinks:4,window:12", "bits:8").
 // All built-in lessons are compiled into the binary (core/CMakeLists.txt).
 #include <cstdint>
@@ -39,11 +43,12 @@
 
 namespace kvscope {
 
-enum class LessonKind { Decode, Query, SameWord, ContextLimit, PrefixReuse, CacheSize, CachePolicy, Batch, Speculative, Precision };
+enum class LessonKind { Decode, Query, SameWord, ContextLimit, PrefixReuse, CacheSize, CachePolicy, Batch, Speculative, Precision,
+                        MemoryWall };
 constexpr LessonKind kLessonKinds[] = {LessonKind::Decode,       LessonKind::Query,       LessonKind::SameWord,
                                        LessonKind::ContextLimit, LessonKind::PrefixReuse, LessonKind::CacheSize,
                                        LessonKind::CachePolicy,  LessonKind::Batch,       LessonKind::Speculative,
-                                       LessonKind::Precision};
+                                       LessonKind::Precision,    LessonKind::MemoryWall};
 const char* lesson_kind_name(LessonKind kind);  // "decode", "query", ...
 
 // batch lessons: a change to the sequences before a round runs.
@@ -70,11 +75,11 @@ struct CalculatorSetting {
 
 // What the window shows under the panes (one at a time): the heatmaps, or a lesson view. A lesson step
 // may choose one by name ("view"), and so may the window's --view and View menu.
-enum class LessonView { Heatmaps, Calculator, Rotation, Heads, Quantized, Speculation };
+enum class LessonView { Heatmaps, Calculator, Rotation, Heads, Quantized, Speculation, MemoryWall };
 const char* lesson_view_name(LessonView view);                 // "heatmaps", "calculator", ...
 bool parse_lesson_view(const std::string& name, LessonView* out);
 const std::vector<LessonView>& lesson_views();                  // all, in order
-std::string lesson_view_names();                                // "heatmaps, calculator, rotation, heads, quantized, speculation"
+std::string lesson_view_names();                                // "heatmaps, calculator, ..., memory_wall"
 
 struct LessonStep {
   std::string caption;  // the teacher's framing, shown after the caption written from the trace
@@ -101,7 +106,10 @@ struct Lesson {
   int block_size = 4;                  // batch
   std::vector<BatchAction> actions;    // batch, in round order
   std::string policy;                  // cache policy spec for the cached mode ("" = the plain cache)
-  std::vector<std::string> compare;    // cache_policy: more policy specs; precision: more numerics specs
+  std::vector<std::string> compare;    // cache_policy: more policy specs; precision: more numerics specs;
+                                       // memory_wall: caches measured beside the plain one
+  std::vector<int> lengths;            // memory_wall: positions at each step, ascending
+  int timed_tokens = 8;                // memory_wall: decode steps timed at each length
   std::string draft = "demo-llama-draft";  // speculative
   int draft_tokens = 4;                     // speculative: k
   std::string numerics = "f32";             // precision: the lesson's own run

@@ -718,6 +718,9 @@ LessonReport make_report(const LessonInputs& in, const std::vector<StepTrace>& h
       if (in.speculative) report_speculative(in, step, r);
       break;
     case LessonKind::Precision: report_precision(in, history, step, r); break;
+    case LessonKind::MemoryWall:
+      if (in.wall) report_memory_wall(*in.wall, step, r);
+      break;
   }
   return r;
 }

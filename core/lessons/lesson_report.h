@@ -13,6 +13,7 @@
 #include "core/lessons/figure.h"
 #include "core/lessons/lesson.h"
 #include "core/lessons/lesson_checks.h"
+#include "core/lessons/memory_wall.h"
 #include "core/formats/model_source.h"
 #include "core/lessons/prefix_reuse.h"
 #include "core/lessons/speculative_script.h"
@@ -46,6 +47,9 @@ struct LessonReport {
   ContextCheck context;
   EngineBytes engine;
   CalculatorReport calculator;
+  // memory_wall: every cache's measurements up to this step (a copy: the window draws it while the next
+  // length is measured on the worker thread).
+  std::vector<WallSeries> wall;
   FigureLog figures;  // every number in lines and details, declared as it was written
 };
 
@@ -59,9 +63,13 @@ struct LessonInputs {
   std::vector<const std::vector<StepTrace>*> compared = {};  // cache_policy lessons: the "compare" runs
   const BatchScript* batch = nullptr;                         // batch lessons
   const SpeculativeScript* speculative = nullptr;             // speculative lessons
+  const MemoryWall* wall = nullptr;                           // memory_wall lessons
 };
 
 LessonReport make_report(const LessonInputs& in, const std::vector<StepTrace>& history, int step);
+
+// memory_wall lessons (core/lessons/memory_wall_report.cpp): the length of `step` measured, every cache.
+void report_memory_wall(const MemoryWall& wall, int step, LessonReport& r);
 
 // The calculator for a shape at some tokens in some dtype, every attention variant.
 CalculatorReport calculate(const CacheShape& shape, std::int64_t tokens, KvDtype dtype);

@@ -84,6 +84,19 @@ LessonRun::LessonRun(Lesson lesson, LoadedModel model, bool check_fits)
       speculative_ = std::make_unique<SpeculativeScript>(
           run_speculative_script(model_, draft, prompt_ids_, lesson_.draft_tokens, lesson_.answer_tokens));
       lesson_steps_ = int(speculative_->traces.size());
+    } else if (lesson_.kind == LessonKind::MemoryWall) {
+      // One sequence for every length: the prompt, then the corpus, to the longest length and its timed tokens.
+      const int longest = lesson_.lengths.back() + wall_tokens_past_length(lesson_.timed_tokens);
+      if (int(prompt_ids_.size()) > lesson_.lengths.front())
+        throw DataError("the prompt (" + std::to_string(prompt_ids_.size()) + " tokens) is longer than the first of \"lengths\"");
+      if (longest > model_.model->config().context_length)
+        throw DataError("the longest of \"lengths\" and the " + std::to_string(wall_tokens_past_length(lesson_.timed_tokens)) +
+                        " tokens timed there (" +
+                        std::to_string(longest) + " positions) do not fit " + model_.name + "'s context of " +
+                        std::to_string(model_.model->config().context_length));
+      std::vector<int> tokens = fill_prompt(tok, prompt_ids_, longest);
+      wall_ = std::make_unique<MemoryWall>(model_, std::move(tokens), lesson_.lengths, lesson_.compare, lesson_.timed_tokens);
+      lesson_steps_ = wall_->steps();
     } else if (lesson_.kind == LessonKind::Batch) {
       if (!lesson_.policy.empty() || lesson_.window != 0)  // set from the command line or the window's fields
         throw DataError("a batch lesson runs the plain paged cache (no cache policy, no window)");
@@ -167,7 +180,7 @@ int LessonRun::key_step() const {
 
 LessonInputs LessonRun::inputs() const {
   return LessonInputs{lesson_, model_, prompt_ids_, forced_ids_, script_.get(), compared_histories(), batch_.get(),
-                      speculative_.get()};
+                      speculative_.get(), wall_.get()};
 }
 
 bool LessonRun::can_step(std::string* why_not) const {
@@ -176,8 +189,9 @@ bool LessonRun::can_step(std::string* why_not) const {
     return false;
   }
   if (session_) return session_->can_step(why_not);
+  if (wall_ && steps_done() < wall_->steps()) return true;
   if (steps_done() < int(script_traces().size())) return true;
-  if (why_not) *why_not = "the lesson's script ends after step " + std::to_string(script_traces().size() - 1);
+  if (why_not) *why_not = "the lesson's script ends after step " + std::to_string((wall_ ? wall_->steps() : int(script_traces().size())) - 1);
   return false;
 }
 
@@ -187,6 +201,7 @@ void LessonRun::step() {
     for (std::unique_ptr<DecodeSession>& s : compared_) s->step();
   } else {
     if (!can_step()) throw UsageError("the lesson's script has no more steps");
+    if (wall_ && wall_->measured() <= steps_done()) wall_->measure_next();
     script_shown_.push_back(script_traces()[std::size_t(steps_done())]);
   }
   reports_.push_back(make_report(inputs(), history(), steps_done()));
@@ -243,6 +258,7 @@ nlohmann::json lesson_run_to_json(const LessonRun& run) {
   if (!l.compare.empty()) j["lesson"]["compare"] = l.compare;
   if (l.kind == LessonKind::Speculative) j["lesson"]["draft"] = l.draft, j["lesson"]["draft_tokens"] = l.draft_tokens;
   if (l.kind == LessonKind::Precision) j["lesson"]["numerics"] = l.numerics;
+  if (l.kind == LessonKind::MemoryWall) j["lesson"]["lengths"] = l.lengths, j["lesson"]["timed_tokens"] = l.timed_tokens;
   j["model"] = run.model().name;
   const ModelConfig& config = run.model().model->config();
   j["config"] = {{"n_layer", config.n_layer},       {"n_head", config.n_head},

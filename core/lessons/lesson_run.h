@@ -1,7 +1,8 @@
 #pragma once
-// LessonRun: a lesson on a loaded model, step by step. Every kind but prefix_reuse and speculative
-// steps a DecodeSession (both modes, in lockstep); prefix_reuse steps through its PrefixScript,
-// speculative through its SpeculativeScript (run at the start, with the lesson's draft model). A
+// LessonRun: a lesson on a loaded model, step by step. Every kind but prefix_reuse, speculative and
+// memory_wall steps a DecodeSession (both modes, in lockstep); prefix_reuse steps through its PrefixScript,
+// speculative through its SpeculativeScript (run at the start, with the lesson's draft model),
+// memory_wall through its MemoryWall (a length measured at each new step). A
 // precision lesson's session computes in the lesson's numerics, and each "compare" numerics runs its own. A batch lesson
 // also runs its BatchScript (every round, at the start): step i shows round i, and the DecodeSession
 // is sequence 0's own run, for the panes. Each step also gets its LessonReport. The window runs step() on a worker thread; kvscope-cli runs it in a loop.
@@ -14,6 +15,7 @@
 #include "core/lessons/batch_script.h"
 #include "core/lessons/lesson.h"
 #include "core/lessons/lesson_report.h"
+#include "core/lessons/memory_wall.h"
 #include "core/formats/model_source.h"
 #include "core/lessons/prefix_reuse.h"
 #include "core/lessons/speculative_script.h"
@@ -57,6 +59,9 @@ class LessonRun {
   std::vector<const std::vector<StepTrace>*> compared_histories() const;
   // speculative lessons: the whole run (null for other kinds).
   const SpeculativeScript* speculative() const { return speculative_.get(); }
+  // memory_wall lessons: the lengths measured so far (null for other kinds). A step measures its length
+  // the first time it runs; back() and step() again show the same measurement.
+  const MemoryWall* memory_wall() const { return wall_.get(); }
 
  private:
   LessonInputs inputs() const;
@@ -71,8 +76,11 @@ class LessonRun {
   std::unique_ptr<PrefixScript> script_;    // prefix_reuse
   std::unique_ptr<SpeculativeScript> speculative_;  // speculative
   std::unique_ptr<BatchScript> batch_;      // batch
+  std::unique_ptr<MemoryWall> wall_;        // memory_wall
   std::vector<StepTrace> script_shown_;     // the script's traces[0..steps_done)
-  const std::vector<StepTrace>& script_traces() const { return script_ ? script_->traces : speculative_->traces; }
+  const std::vector<StepTrace>& script_traces() const {
+    return script_ ? script_->traces : speculative_ ? speculative_->traces : wall_->traces();
+  }
   std::vector<LessonReport> reports_;
 };
 
