@@ -62,7 +62,9 @@ int run(GLFWwindow* window, kvscope::gui::App& app, bool headless) {
   using namespace kvscope::gui;
   FrameGate gate;
   while (!glfwWindowShouldClose(window) && !app.should_quit() && !g_stop) {
-    if (headless || app.busy())
+    if (app.busy())
+      glfwWaitEventsTimeout(0.1);  // a step gets the cores (the memory wall times steps): ten frames a second show progress
+    else if (headless)
       glfwPollEvents();
     else if (glfwGetWindowAttrib(window, GLFW_ICONIFIED))
       glfwWaitEventsTimeout(0.25);  // minimised: sleep until something happens (or a stop signal)

@@ -46,9 +46,9 @@ void report_memory_wall(const MemoryWall& wall, int step, LessonReport& r) {
                     " of the bytes).");
   std::string time = "A token took " + f.note("ms_per_token", p.ms_per_token, ms_text(p.ms_per_token), ctx) +
                      " with the cache (median of " + f.note("timed_tokens", wall.timed_tokens(), std::to_string(wall.timed_tokens())) +
-                     " timed steps)";
+                     " untraced steps)";
   time += " and " + f.note("uncached_ms", p.uncached_ms, ms_text(p.uncached_ms), ctx) +
-          " without it (one pass over every position)";
+          " without it (one untraced pass over every position; the panes' times include tracing)";
   if (step > 0 && first.ms_per_token > 0)
     time += "; since " + f.note("positions", first.positions, format_count(first.positions), {{"scope", "first_length"}}) +
             " positions the time rose " +
@@ -71,7 +71,7 @@ void report_memory_wall(const MemoryWall& wall, int step, LessonReport& r) {
                 std::string(s.cache.kind == WallCacheKind::Latent ? "latent cache rebuilds K and V of every position each step"
                                                                   : "8-bit cache turns every row it reads back into floats") +
                 ", as a student would write it)";
-      r.lines.push_back(line + ".");
+      r.details.push_back(line + ".");
     }
     // The closed form beside the engine's count, for the view's table and the CLI.
     json closed = c;

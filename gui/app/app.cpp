@@ -446,7 +446,8 @@ void App::rebuild_views() {
   // A lesson view under the panes (calculator, same-word rows, block pool, speculation) draws the report's
   // details itself.
   const bool details_below = ui_.below == LessonView::Calculator || same_word_view_available(lesson_shown(), report) ||
-                             (run_ && run_->batch()) || (ui_.below == LessonView::Speculation && run_ && run_->speculative());
+                             (run_ && run_->batch()) || (ui_.below == LessonView::Speculation && run_ && run_->speculative()) ||
+                             (ui_.below == LessonView::MemoryWall && run_ && run_->memory_wall());
   if (views_version_ == trace_version_ && views_layer_ == ui_.layer && views_details_below_ == details_below) return;
   views_version_ = trace_version_;
   views_layer_ = ui_.layer;

@@ -222,7 +222,7 @@ void App::layout() {
   const bool lesson_view = chosen || pool || same_word_view_available(c);
   const float view_h = lh * (pool ? 14.0f : chosen ? chosen->lines : 8.0f) + pad;
   // Beside the block pool or the speculation view (the lesson's own story), the panes may shrink to a few rows.
-  const bool few_rows = pool || (chosen && chosen->view == LessonView::Speculation);
+  const bool few_rows = pool || (chosen && (chosen->view == LessonView::Speculation || chosen->view == LessonView::MemoryWall));
   // A long context's pooled heatmaps need their cells and the newest query's strip: the panes give up rows.
   const bool pooled = c.trace && attention_pooled(*c.trace);
   const float pane_h = lesson_view ? pane_height(c, rest - view_h, 1.0f, few_rows ? 3 : 8)

@@ -46,6 +46,8 @@ Palette make_light() {
   p.series_uncached = rgb(0xD55E00);
   p.series_cached = rgb(0x0072B2);
   p.series_memory = rgb(0x009E73);
+  const unsigned many_light[6] = {0x000000, 0x0072B2, 0xD55E00, 0x009E73, 0xCC79A7, 0x8C6A00};
+  for (int i = 0; i < 6; ++i) p.series_many[i] = rgb(many_light[i]);
   p.good = rgb(0x005A8C);
   p.bad = rgb(0xA33F00);
   to_float3(rgb(0xC8C8C8), p.heat.masked);
@@ -69,6 +71,8 @@ Palette make_dark() {
   p.newest = rgb(0x56B4E9);
   p.series_uncached = rgb(0xE69F00);
   p.series_cached = rgb(0x56B4E9);
+  const unsigned many_dark[6] = {0xFFFFFF, 0x56B4E9, 0xE69F00, 0x009E73, 0xCC79A7, 0xF0E442};
+  for (int i = 0; i < 6; ++i) p.series_many[i] = rgb(many_dark[i]);
   p.good = rgb(0x7FCBF2);
   p.bad = rgb(0xF5A25D);
   to_float3(rgb(0x4A4A4A), p.heat.masked);

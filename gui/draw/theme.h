@@ -22,6 +22,7 @@ struct Palette {
   ImU32 outline;       // rows computed this step, on the heatmap
   ImU32 newest;        // newest token
   ImU32 series_uncached, series_cached, series_memory;
+  ImU32 series_many[6];  // charts of many series (the memory wall's caches), each also with its own mark shape
   ImU32 good, bad;     // the agreement badge
   HeatmapColors heat;
 };

@@ -11,6 +11,7 @@ const std::vector<LessonViewInfo>& lesson_view_table() {
       {LessonView::Heads, "Query heads sharing a KV head", "G", 11.0f},
       {LessonView::Quantized, "Quantized rows: codes, scales, errors", "Q", 9.0f},
       {LessonView::Speculation, "Speculation: draft and target caches", "S", 16.5f},
+      {LessonView::MemoryWall, "The memory wall: time and bytes against positions", "W", 17.0f},
   };
   return table;
 }
@@ -29,6 +30,7 @@ bool lesson_view_available(const PanelContext& c, LessonView view) {
     case LessonView::Heads: return query_group_view_available(c);
     case LessonView::Quantized: return quantized_view_available(c);
     case LessonView::Speculation: return speculation_view_available(c);
+    case LessonView::MemoryWall: return memory_wall_view_available(c);
   }
   return false;
 }
@@ -41,6 +43,7 @@ void draw_lesson_view(PanelContext& c, LessonView view, float height) {
     case LessonView::Heads: return draw_query_group_panel(c, height);
     case LessonView::Quantized: return draw_quantized_panel(c, height);
     case LessonView::Speculation: return draw_speculation_panel(c, height);
+    case LessonView::MemoryWall: return draw_memory_wall_panel(c, height);
   }
 }
 

@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "core/lessons/caption.h"
-#include "gui/panels/panels.h"
+#include "gui/panels/line_chart.h"
 
 namespace kvscope::gui {
 
@@ -104,12 +104,6 @@ double nice_ceiling(double x) {
   return 10.0 * p;
 }
 
-void draw_mark(ImDrawList* dl, ImVec2 q, int shape, float r, ImU32 color) {
-  if (shape == 0) dl->AddCircleFilled(q, r, color);
-  else if (shape == 1) dl->AddRectFilled(ImVec2(q.x - r, q.y - r), ImVec2(q.x + r, q.y + r), color);
-  else dl->AddTriangleFilled(ImVec2(q.x, q.y - r * 1.2f), ImVec2(q.x - r * 1.2f, q.y + r), ImVec2(q.x + r * 1.2f, q.y + r), color);
-}
-
 // Up to three lines, the shape's own layout always among them (then MHA and the others in order).
 std::vector<AttentionVariant> plotted_variants(const CacheShape& shape) {
   std::vector<AttentionVariant> all = attention_variants(shape), out;
@@ -178,6 +172,7 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
     drawn::AddText(dl, wp, c.pal->text_muted, wl.c_str());
   };
   const ImU32 colors[3] = {c.pal->series_uncached, c.pal->series_cached, c.pal->series_memory};
+  const MarkShape kMarks[3] = {MarkShape::Circle, MarkShape::Square, MarkShape::TriangleUp};
   // Labels beside the lines' ends, a line apart, stacked in the order the lines end (each stays beside
   // its own line): pushed down past the one above, then up where the last would leave the plot.
   std::vector<float> label_y(n);
@@ -193,7 +188,7 @@ void draw_plot(PanelContext& c, const CacheShape& shape, std::int64_t tokens, Kv
     label_y[order[k]] = std::min(label_y[order[k]], k + 1 < n ? label_y[order[k + 1]] - th : p.y + size.y - th);
   for (std::size_t i : order) {  // declared top to bottom
     const ImVec2 lp(b.x + th * 0.3f, label_y[i]);
-    draw_mark(dl, ImVec2(lp.x + th * 0.3f, lp.y + th * 0.5f), int(i), std::max(4.0f, th * 0.28f), colors[i]);
+    draw_mark(dl, ImVec2(lp.x + th * 0.3f, lp.y + th * 0.5f), std::max(4.0f, th * 0.28f), kMarks[i], colors[i]);
     drawn::AddText(dl, ImVec2(lp.x + th * 0.8f, lp.y), colors[i], labels[i].c_str());
     c.record->add_rect("calculator_labels", {lp.x, lp.y, lp.x + th * 0.8f + ImGui::CalcTextSize(labels[i].c_str()).x, lp.y + th});
   }

@@ -58,11 +58,13 @@ struct Columns {
   float marker, pos, token, status, k, v, strip_w;
 };
 
-Columns columns(float width, float font_px) {
+// last_position: the widest position number drawn (4,095 needs four digits' room before the token).
+Columns columns(float width, float font_px, int last_position) {
   Columns col;
   col.marker = 0.0f;
   col.pos = col.marker + font_px * 1.6f;
-  col.token = col.pos + ImGui::CalcTextSize("000").x + font_px * 0.4f;
+  const std::string widest(std::max<std::size_t>(3, std::to_string(std::max(0, last_position)).size()), '0');
+  col.token = col.pos + ImGui::CalcTextSize(widest.c_str()).x + font_px * 0.4f;
   // A token too long for its column is clipped half a character short of the status word.
   col.status = col.token + std::max(ImGui::CalcTextSize("'flies'").x, width * 0.13f) + font_px * 0.5f;
   const float fixed = col.status + ImGui::CalcTextSize("from cache").x + font_px * 0.6f;
@@ -410,7 +412,9 @@ void draw_costs(PanelContext& c, const PaneView& v, PaneKind pane) {
               drawn::figure("rows_computed", double(v.rows_computed_step), format_count(v.rows_computed_step), step).c_str(),
               drawn::figure("rows_computed", double(v.rows_computed_per_layer), format_count(v.rows_computed_per_layer), layer0).c_str(),
               drawn::figure("keys_read", double(v.rows_read_newest), format_count(v.rows_read_newest), layer0).c_str(), cache.c_str());
-  drawn::Text("MACs %s \xC2\xB7 total %s \xC2\xB7 %s%s", drawn::figure("macs", double(v.macs_step), short_count(v.macs_step), step).c_str(),
+  // "traced": the step's time includes recording what the panes show (the bench and the memory wall time
+  // steps that record nothing).
+  drawn::Text("MACs %s \xC2\xB7 total %s \xC2\xB7 %s traced%s", drawn::figure("macs", double(v.macs_step), short_count(v.macs_step), step).c_str(),
               drawn::figure("macs", double(v.macs_total), short_count(v.macs_total), total).c_str(),
               drawn::figure("seconds", v.seconds, format_seconds(v.seconds)).c_str(), as_mha.c_str());
   const ImVec2 end(start.x + ImGui::GetContentRegionAvail().x, ImGui::GetCursorScreenPos().y);
@@ -514,7 +518,7 @@ void draw_kv_rows_panel(PanelContext& c, PaneKind pane, float) {
     return;
   }
   const float width = ImGui::GetContentRegionAvail().x;
-  const Columns col = columns(width, c.fonts->body_px);
+  const Columns col = columns(width, c.fonts->body_px, c.trace->newest_position());
   const float scale = value_scale(c, c.ui->head, c.config->d_head());
   draw_column_titles(c, pane, col);
   const float lh = line_height();

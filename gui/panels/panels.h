@@ -106,6 +106,9 @@ void draw_quantized_panel(PanelContext& c, float height);
 // written, kept and rolled back; each guess with both models' probabilities (S).
 bool speculation_view_available(const PanelContext& c);
 void draw_speculation_panel(PanelContext& c, float height);
+// The memory wall (panel_memory_wall.cpp): a memory_wall lesson's curves and table.
+bool memory_wall_view_available(const PanelContext& c);
+void draw_memory_wall_panel(PanelContext& c, float height);
 
 // The lesson views chosen by name (lesson_views.cpp): the View menu's entries, their keys and heights.
 struct LessonViewInfo {

@@ -177,8 +177,17 @@ TEST_CASE("the views that show what captions claim are drawn at their lesson ste
   const json sinks = frame("attention_sinks", 6);
   CHECK(count(sinks, "chart", "series_name") >= 2);
   CHECK(sinks["heatmap_cells"][1][1] == sinks["position"].get<int>() + 1);
+  // The memory wall at its last length: both charts, and the table's engine count and closed form for every
+  // cache, the whole table inside the view (memory_wall, step 3).
+  const json wall = frame("memory_wall", 3);
+  CHECK(wall["below_panes"] == "memory_wall");
+  CHECK(count(wall, "memory_wall", "cache_bytes") == 2 * 6);
+  CHECK(count(wall, "memory_wall", "series_name") == 6);
+  CHECK(count(wall, "memory_wall", "ms_per_token") == 4);  // bits:8 and latent are not timed
+  REQUIRE(wall["memory_wall_table"].size() == 1);
+  CHECK(wall["memory_wall_table"][0][3].get<double>() <= wall["lesson_view"][3].get<double>() + 0.5);
   // One byte convention on every screen: decimal units, never KiB.
-  for (const json* state : {&heads, &quantized, &rotary, &sinks})
+  for (const json* state : {&heads, &quantized, &rotary, &sinks, &wall})
     for (const json& t : (*state)["texts"]) CHECK(t["text"].get<std::string>().find("iB") == std::string::npos);
 }
 
