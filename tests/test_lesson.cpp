@@ -122,7 +122,7 @@ TEST_CASE("broken lesson files: one line naming the file and the problem", "[les
       {"{\"prompt\": \"Time\", \"kind\": \"precision\", \"compare\": [\"f16,other-order\"]}", "\"compare\"[0] \"f16,other-order\" is not a numerics spec"},
       {"{\"prompt\": \"Time\", \"key_step\": 3, \"steps\": [{}]}", "\"key_step\" 3 is past the last of 1 steps"},
       {"{\"prompt\": \"Time\", \"steps\": [{\"view\": \"hologram\"}]}",
-       "steps[0]: \"view\" \"hologram\" is not a view (heatmaps, calculator, rotation, heads, quantized, speculation)"},
+       "steps[0]: \"view\" \"hologram\" is not a view (heatmaps, calculator, rotation, heads, quantized, speculation, memory_wall)"},
       {"{\"prompt\": \"Time\", \"steps\": [{\"view\": 3}]}", "steps[0]: \"view\" must be a string"},
       {"{\"prompt\": \"Time\", \"kind\": \"cache_size\", \"steps\": [{\"view\": \"heads\", \"calculator\": {}}]}",
        "sets \"calculator\" or \"view\", not both"},

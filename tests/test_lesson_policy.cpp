@@ -118,7 +118,7 @@ TEST_CASE("lesson policy fields: bad specs and misplaced fields are refused nami
   };
   const Bad bad[] = {
       {base + R"(, "policy": "window:0")", "x.json: \"policy\": 'window:0': the window must be at least 1"},
-      {base + R"(, "policy": "bits:8", "compare": ["window:4"])", "\"compare\" belongs to cache_policy and precision lessons"},
+      {base + R"(, "policy": "bits:8", "compare": ["window:4"])", "\"compare\" belongs to cache_policy, precision and memory_wall lessons"},
       {base + R"(, "kind": "cache_policy")", "a cache_policy lesson needs a \"policy\""},
       {base + R"(, "kind": "cache_policy", "policy": "bits:8", "compare": ["bits:5"])", "\"compare\"[0]: 'bits:5'"},
       {base + R"(, "kind": "cache_policy", "policy": "bits:8", "compare": "bits:4")", "must be an array"},

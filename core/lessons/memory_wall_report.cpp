@@ -1,6 +1,6 @@
 // The memory-wall lesson's lines: at the step's length, what a token cost with each cache, measured, and
 // what each cache holds beside the calculator's closed form. Every number is declared as it is written;
-// bytes and positions carry {"cache": spec, "positions": n} so a test finds them in numbers.memory_wall.
+// bytes and positions carry {"wall_cache": spec, "positions": n} so a test finds them in numbers.memory_wall.
 #include <cstdio>
 
 #include "core/lessons/caption.h"
@@ -20,11 +20,11 @@ std::string ms_text(double ms) {
 
 std::string times_text(double x) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, x < 10 ? "%.1f\xC3\x97" : "%.0f\xC3\x97", x);
+  std::snprintf(buf, sizeof buf, x < 10 ? "\xC3\x97%.1f" : "\xC3\x97%.0f", x);
   return buf;
 }
 
-json point_context(const WallSeries& s, const WallPoint& p) { return {{"cache", s.cache.spec}, {"positions", p.positions}}; }
+json point_context(const WallSeries& s, const WallPoint& p) { return {{"wall_cache", s.cache.spec}, {"positions", p.positions}}; }
 
 }  // namespace
 
@@ -37,7 +37,7 @@ void report_memory_wall(const MemoryWall& wall, int step, LessonReport& r) {
   const json ctx = point_context(full, p);
   const std::string positions = f.note("positions", p.positions, format_count(p.positions) + " positions");
   const std::string weights = f.note("weights_bytes", double(full.weights_bytes), format_decimal_bytes(double(full.weights_bytes)),
-                                     {{"cache", full.cache.spec}});
+                                     {{"wall_cache", full.cache.spec}});
   const double read = double(full.weights_bytes + p.cache_bytes);
   r.lines.push_back(positions + ": each new token reads the " + weights + " of weights and the whole cache, " +
                     f.note("cache_bytes", double(p.cache_bytes), format_decimal_bytes(double(p.cache_bytes)), ctx) + " (" +
@@ -50,10 +50,10 @@ void report_memory_wall(const MemoryWall& wall, int step, LessonReport& r) {
   time += " and " + f.note("uncached_ms", p.uncached_ms, ms_text(p.uncached_ms), ctx) +
           " without it (one untraced pass over every position; the panes' times include tracing)";
   if (step > 0 && first.ms_per_token > 0)
-    time += "; since " + f.note("positions", first.positions, format_count(first.positions), {{"scope", "first_length"}}) +
-            " positions the time rose " +
+    time += "; against " + f.note("positions", first.positions, format_count(first.positions), {{"scope", "first_length"}}) +
+            " positions, time " +
             f.note("time_ratio", p.ms_per_token / first.ms_per_token, times_text(p.ms_per_token / first.ms_per_token), ctx) +
-            ", the bytes read " +
+            ", bytes read " +
             f.note("bytes_ratio", read / double(full.weights_bytes + first.cache_bytes),
                    times_text(read / double(full.weights_bytes + first.cache_bytes)), ctx);
   r.lines.push_back(time + ".");
@@ -62,7 +62,7 @@ void report_memory_wall(const MemoryWall& wall, int step, LessonReport& r) {
     const WallPoint& q = s.points[std::size_t(step)];
     const json c = point_context(s, q);
     if (&s != &full) {
-      std::string line = f.note("cache_name", 0, s.cache.name, {{"cache", s.cache.spec}}) + ": " +
+      std::string line = f.note("cache_name", 0, s.cache.name, {{"wall_cache", s.cache.spec}}) + ": " +
                          f.note("cache_bytes", double(q.cache_bytes), format_decimal_bytes(double(q.cache_bytes)), c) + " held";
       if (s.cache.timed())
         line += ", " + f.note("ms_per_token", q.ms_per_token, ms_text(q.ms_per_token), c) + " a token";
@@ -77,7 +77,7 @@ void report_memory_wall(const MemoryWall& wall, int step, LessonReport& r) {
     json closed = c;
     closed["closed_form"] = true;
     const bool quantized = s.cache.kind == WallCacheKind::Policy && s.cache.policy.quantizes();
-    r.details.push_back(f.note("cache_name", 0, s.cache.name, {{"cache", s.cache.spec}}) + ", closed form: " +
+    r.details.push_back(f.note("cache_name", 0, s.cache.name, {{"wall_cache", s.cache.spec}}) + ", closed form: " +
                         cache_formula(s.shape, s.variant, q.positions, s.dtype, &f, closed) + "; the engine holds " +
                         f.note("cache_bytes", double(q.cache_bytes), format_decimal_bytes(double(q.cache_bytes)), c) +
                         (quantized ? " (each group's zero and scale, and the key group still filling in fp16, besides the codes)" : "") + ".");

@@ -27,7 +27,8 @@ void draw_mark(ImDrawList* dl, ImVec2 q, float r, MarkShape shape, ImU32 color) 
 }
 
 void draw_line_chart(PanelContext& c, const char* title, const std::vector<ChartSeries>& series, ImVec2 size,
-                     std::string (*y_label)(double), const std::vector<double>& x, std::string (*x_label)(double)) {
+                     std::string (*y_label)(double), const std::vector<double>& x, std::string (*x_label)(double),
+                     double x_end) {
   size.y = std::max(size.y, line_height() * 3.0f);
   drawn::TextUnformatted(title);
   const float th = ImGui::GetTextLineHeight();
@@ -50,7 +51,8 @@ void draw_line_chart(PanelContext& c, const char* title, const std::vector<Chart
   dl->AddLine(ImVec2(a.x, b.y), b, c.pal->border);
   dl->AddLine(a, ImVec2(a.x, b.y), c.pal->border);
   const bool by_step = x.empty();
-  const double x_max = by_step ? double(std::max<std::size_t>(n, 2) - 1) : std::max(1.0, *std::max_element(x.begin(), x.end()));
+  const double x_max = by_step ? double(std::max<std::size_t>(n, 2) - 1)
+                                : std::max({1.0, x_end, *std::max_element(x.begin(), x.end())});
   const std::string last = by_step ? "step " + std::to_string(std::size_t(x_max)) : x_label(x_max);
   const std::string origin = by_step ? "step 0" : x_label(0);
   if (!by_step || n > 1)

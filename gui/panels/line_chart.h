@@ -21,10 +21,10 @@ struct ChartSeries {
 };
 
 // x empty: point i is step i ("step 0" ... "step N" under the axis). Else point i sits at x[i] on an axis
-// from 0 to the largest x, labelled by x_label. size.y is at least three lines.
+// from 0 to x_end (at least the largest x), labelled by x_label. size.y is at least three lines.
 void draw_line_chart(PanelContext& c, const char* title, const std::vector<ChartSeries>& series, ImVec2 size,
                      std::string (*y_label)(double), const std::vector<double>& x = {},
-                     std::string (*x_label)(double) = nullptr);
+                     std::string (*x_label)(double) = nullptr, double x_end = 0.0);
 // The series' line and mark, then its name.
 void draw_chart_legend_item(PanelContext& c, const ChartSeries& s);
 void draw_mark(ImDrawList* dl, ImVec2 at, float r, MarkShape shape, ImU32 color);

@@ -23,7 +23,7 @@ std::string bytes_label(double n) { return format_decimal_bytes(n); }
 std::string positions_label(double n) { return n == 0 ? "0" : format_count(std::int64_t(n)) + " positions"; }
 
 nlohmann::json point_context(const WallSeries& s, const WallPoint& p) {
-  return {{"cache", s.cache.spec}, {"positions", p.positions}};
+  return {{"wall_cache", s.cache.spec}, {"positions", p.positions}};
 }
 
 }  // namespace
@@ -42,7 +42,7 @@ void draw_memory_wall_panel(PanelContext& c, float height) {
   std::vector<ChartSeries> time, bytes;
   for (std::size_t i = 0; i < wall.size(); ++i) {
     const WallSeries& s = wall[i];
-    ChartSeries line{s.cache.name, c.pal->series_many[i % 6], {}, kMarks[i % 6], {{"cache", s.cache.spec}}};
+    ChartSeries line{s.cache.name, c.pal->series_many[i % 6], {}, kMarks[i % 6], {{"wall_cache", s.cache.spec}}};
     for (const WallPoint& p : s.points) line.y.push_back(double(p.cache_bytes));
     bytes.push_back(line);
     if (!s.cache.timed()) continue;
@@ -54,16 +54,18 @@ void draw_memory_wall_panel(PanelContext& c, float height) {
   const float w = ImGui::GetContentRegionAvail().x, gap = ImGui::GetFontSize();
   // The table (a header and a row per cache), the legend and the titles; the charts take the rest.
   const float row_h = ImGui::GetTextLineHeight() + ImGui::GetStyle().CellPadding.y * 2.0f + 1.0f;
-  const float chart_h = std::max(lh * 4.0f, height - row_h * float(wall.size() + 1) - lh * 3.2f);
+  const float chart_h = std::max(lh * 4.0f, height - row_h * float(wall.size() + 1) - lh * 4.2f);
+  // The axis runs to the lesson's last length from the first step: each step adds its points where they belong.
+  const double x_end = c.lesson->lengths.empty() ? 0.0 : double(c.lesson->lengths.back());
   const float chart_w = (w - gap) * 0.5f;
   ImGui::BeginGroup();
-  draw_line_chart(c, "Time per token, measured (timed caches)", time, ImVec2(chart_w, chart_h), ms_label, x, positions_label);
+  draw_line_chart(c, "Time per token, measured (timed caches)", time, ImVec2(chart_w, chart_h), ms_label, x, positions_label, x_end);
   ImGui::EndGroup();
   ImGui::SameLine(0, gap);
   ImGui::BeginGroup();
   drawn::figure("unit", 1000, "1 kB = 1,000 B");
   draw_line_chart(c, "Cache bytes held, measured (1 kB = 1,000 B)", bytes, ImVec2(chart_w, chart_h), bytes_label, x,
-                  positions_label);
+                  positions_label, x_end);
   ImGui::EndGroup();
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     if (i > 0) {  // beside the one before when it fits, else on the next line
@@ -101,7 +103,7 @@ void draw_memory_wall_panel(PanelContext& c, float height) {
               c.pal->series_many[i % 6]);
     ImGui::Dummy(ImVec2(th * 0.8f, th));
     ImGui::SameLine();
-    drawn::TextUnformatted(drawn::figure("cache_name", 0, s.cache.name, {{"cache", s.cache.spec}}));
+    drawn::TextUnformatted(drawn::figure("cache_name", 0, s.cache.name, {{"wall_cache", s.cache.spec}}));
     ImGui::TableNextColumn();
     drawn::TextUnformatted(s.cache.timed() ? drawn::figure("ms_per_token", p.ms_per_token, ms_label(p.ms_per_token), ctx)
                                            : std::string("not timed"));

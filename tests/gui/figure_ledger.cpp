@@ -86,19 +86,19 @@ json trace_value(const json& f, const json& lesson, const json& step) {
   };
   // A memory-wall figure: its cache's point at those positions (numbers.memory_wall: bytes held, the closed
   // form, the weights). Measured times differ from run to run: no counterpart.
-  if (f.contains("cache")) {
+  if (f.contains("wall_cache")) {
     const json wall = numbers.value("memory_wall", json());
     if (wall.is_null()) return "a figure of a memory-wall cache in a step without numbers.memory_wall";
     for (const json& cache : wall["caches"]) {
-      if (cache["spec"] != f["cache"]) continue;
+      if (cache["spec"] != f["wall_cache"]) continue;
       if (q == "weights_bytes") return cache["weights_bytes"];
       if (!f.contains("positions") || (q != "cache_bytes" && q != "positions")) return nullptr;
       for (const json& p : cache["points"])
         if (p["positions"] == f["positions"])
           return q == "positions" ? p["positions"] : f.value("closed_form", false) ? p["closed_form_bytes"] : p["cache_bytes"];
-      return "no point of " + f["cache"].get<std::string>() + " at those positions";
+      return "no point of " + f["wall_cache"].get<std::string>() + " at those positions";
     }
-    return "no cache " + f["cache"].dump() + " in numbers.memory_wall";
+    return "no cache " + f["wall_cache"].dump() + " in numbers.memory_wall";
   }
   // The calculator's rows are for one shape and dtype: only the lesson's own are in the trace.
   const json calculator = numbers.value("calculator", json::object());

@@ -228,12 +228,13 @@ void Model::attend_split(ForwardScratch& s, int first_position, const KvLayerVie
   const std::size_t block_len = (longest + std::size_t(blocks) - 1) / std::size_t(blocks);
   s.split_blocks.assign(std::size_t(config_.n_head * blocks), SoftmaxBlock{});
   s.split_outputs.assign(std::size_t(config_.n_head * blocks * d_head), 0.0f);
-  s.split_scores.resize(std::size_t(threads) * std::size_t(group) * block_len);
+  s.split_scores.resize(std::size_t(threads) * std::size_t(config_.n_head) * block_len);
+  s.split_heads.resize(std::size_t(threads) * std::size_t(n_kv));
   const KernelSet& kernels = active_kernels();
-  // A thread takes a block for every KV head in turn: a row's heads sit side by side, so the block's
-  // K and V lines are read from memory once, by one thread, whole (split by head, each thread read a
-  // third of every line's neighbourhood, and the prefetcher fetched the rest for nothing).
+  // A thread takes a block for every KV head at once (attend_block_kv_heads): a row's heads sit side by
+  // side, so the block's K and V lines are read from memory once, by one thread, whole and in order.
   shared_pool().run_chunks([&](int chunk) {
+    KvHeadBlock* heads = s.split_heads.data() + std::size_t(chunk) * std::size_t(n_kv);
     for (int b = chunk; b < blocks; b += threads) {
       for (int g = 0; g < n_kv; ++g) {
         AttentionLane& lane = s.lanes[std::size_t(g)];
@@ -241,11 +242,12 @@ void Model::attend_split(ForwardScratch& s, int first_position, const KvLayerVie
         const std::int64_t begin = count * b / blocks, end = count * (b + 1) / blocks;
         gather_key_rows(s, lane, g, first_position, view, begin, end);
         const std::size_t slot = std::size_t(g * group * blocks + b);  // of the group's first query head
-        attend_block_heads(kernels, s.q.row(0).data() + g * group * d_head, group, lane.rows().from(begin), end - begin,
-                           d_head, scale, cap,
-                           s.split_scores.data() + std::size_t(chunk) * std::size_t(group) * block_len,
-                           s.split_blocks.data() + slot, s.split_outputs.data() + slot * std::size_t(d_head), blocks);
+        heads[g] = KvHeadBlock{s.q.row(0).data() + g * group * d_head, lane.rows().from(begin), end - begin,
+                               s.split_blocks.data() + slot, s.split_outputs.data() + slot * std::size_t(d_head)};
       }
+      attend_block_kv_heads(kernels, heads, n_kv, group, d_head, scale, cap,
+                            s.split_scores.data() + std::size_t(chunk) * std::size_t(config_.n_head) * block_len,
+                            std::int64_t(block_len), blocks);
     }
   });
   for (int h = 0; h < config_.n_head; ++h)

@@ -55,9 +55,10 @@ struct ForwardScratch {
   std::vector<std::vector<int>> held;  // per KV head: the positions the cache holds for this layer
   std::vector<AttentionLane> lanes;   // one per thread of Model::attend (attend_split: one per KV head)
   // attend_split: per query head and block, the block's softmax and unnormalised output; per thread, the
-  // scores of a KV head's query heads.
+  // scores of every query head.
   std::vector<SoftmaxBlock> split_blocks;
   std::vector<float> split_outputs, split_scores;
+  std::vector<KvHeadBlock> split_heads;  // per thread, a KV head each: the block it attends
   // attend_blocked: per KV head, its keys' K columns [d_head, keys] and V rows [keys, d_head] one after
   // another (spaced for the longest list); per thread, the stacked queries, scores then weights, outputs
   // and sums of one block.

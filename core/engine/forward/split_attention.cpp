@@ -9,36 +9,55 @@ namespace {
 constexpr std::int64_t kRunKeys = 64;
 }  // namespace
 
+void attend_block_kv_heads(const KernelSet& kernels, const KvHeadBlock* heads, int n_kv, int group, int d_head, float scale,
+                           float softcap, float* scratch, std::int64_t scratch_stride, int stride) {
+  auto scores_of = [&](int g, int a) { return scratch + (std::size_t(g) * std::size_t(group) + std::size_t(a)) * std::size_t(scratch_stride); };
+  const std::size_t out_stride = std::size_t(stride) * std::size_t(d_head);
+  std::int64_t longest = 0;
+  for (int g = 0; g < n_kv; ++g) {
+    const KvHeadBlock& h = heads[g];
+    longest = std::max(longest, h.count);
+    for (int a = 0; a < group; ++a) {
+      h.blocks[std::size_t(a) * std::size_t(stride)] = SoftmaxBlock{};
+      std::fill(h.outs + std::size_t(a) * out_stride, h.outs + std::size_t(a) * out_stride + std::size_t(d_head), 0.0f);
+    }
+  }
+  for (std::int64_t run = 0; run < longest; run += kRunKeys)
+    for (int g = 0; g < n_kv; ++g) {
+      const KvHeadBlock& h = heads[g];
+      const std::int64_t n = std::min(kRunKeys, h.count - run);
+      if (n <= 0) continue;
+      const KeyRows run_rows = h.rows.from(run);
+      for (int a = 0; a < group; ++a)
+        run_rows.scores(kernels, h.queries + std::size_t(a) * std::size_t(d_head), n, d_head, scale, scores_of(g, a) + run);
+    }
+  for (int g = 0; g < n_kv; ++g) {
+    const KvHeadBlock& h = heads[g];
+    if (h.count <= 0) continue;
+    for (int a = 0; a < group; ++a) {
+      float* scores = scores_of(g, a);
+      if (softcap > 0.0f)
+        for (std::int64_t j = 0; j < h.count; ++j) scores[j] = softcap * std::tanh(scores[j] / softcap);
+      SoftmaxBlock& block = h.blocks[std::size_t(a) * std::size_t(stride)];
+      block.sum = kernels.exp_sum(scores, h.count, &block.max_score);
+    }
+  }
+  for (std::int64_t run = 0; run < longest; run += kRunKeys)
+    for (int g = 0; g < n_kv; ++g) {
+      const KvHeadBlock& h = heads[g];
+      const std::int64_t n = std::min(kRunKeys, h.count - run);
+      if (n <= 0) continue;
+      const KeyRows run_rows = h.rows.from(run);
+      for (int a = 0; a < group; ++a)
+        run_rows.weighted_sum(kernels, scores_of(g, a) + run, n, d_head, h.outs + std::size_t(a) * out_stride);
+    }
+}
+
 void attend_block_heads(const KernelSet& kernels, const float* queries, int heads, const KeyRows& rows,
                         std::int64_t count, int d_head, float scale, float softcap, float* scratch,
                         SoftmaxBlock* blocks, float* outs, int stride) {
-  const std::size_t out_stride = std::size_t(stride) * std::size_t(d_head);
-  for (int a = 0; a < heads; ++a) {
-    blocks[std::size_t(a) * std::size_t(stride)] = SoftmaxBlock{};
-    std::fill(outs + std::size_t(a) * out_stride, outs + std::size_t(a) * out_stride + std::size_t(d_head), 0.0f);
-  }
-  if (count <= 0) return;
-  for (std::int64_t run = 0; run < count; run += kRunKeys) {
-    const std::int64_t n = std::min(kRunKeys, count - run);
-    const KeyRows run_rows = rows.from(run);
-    for (int a = 0; a < heads; ++a)
-      run_rows.scores(kernels, queries + std::size_t(a) * std::size_t(d_head), n, d_head, scale,
-                      scratch + std::size_t(a) * std::size_t(count) + std::size_t(run));
-  }
-  for (int a = 0; a < heads; ++a) {
-    float* scores = scratch + std::size_t(a) * std::size_t(count);
-    if (softcap > 0.0f)
-      for (std::int64_t j = 0; j < count; ++j) scores[j] = softcap * std::tanh(scores[j] / softcap);
-    SoftmaxBlock& block = blocks[std::size_t(a) * std::size_t(stride)];
-    block.sum = kernels.exp_sum(scores, count, &block.max_score);
-  }
-  for (std::int64_t run = 0; run < count; run += kRunKeys) {
-    const std::int64_t n = std::min(kRunKeys, count - run);
-    const KeyRows run_rows = rows.from(run);
-    for (int a = 0; a < heads; ++a)
-      run_rows.weighted_sum(kernels, scratch + std::size_t(a) * std::size_t(count) + std::size_t(run), n, d_head,
-                            outs + std::size_t(a) * out_stride);
-  }
+  const KvHeadBlock block{queries, rows, count, blocks, outs};
+  attend_block_kv_heads(kernels, &block, 1, heads, d_head, scale, softcap, scratch, std::max<std::int64_t>(count, 1), stride);
 }
 
 SoftmaxBlock attend_block(const KernelSet& kernels, const float* query, const KeyRows& rows, std::int64_t count,

@@ -31,6 +31,22 @@ void attend_block_heads(const KernelSet& kernels, const float* queries, int head
                         std::int64_t count, int d_head, float scale, float softcap, float* scratch,
                         SoftmaxBlock* blocks, float* outs, int stride);
 
+// One block of positions for every KV head of a cache row at once: KV head g's `group` query heads at
+// heads[g].queries, its keys heads[g].rows (count of them), its query head a's block at
+// heads[g].blocks[a * stride] and outputs at heads[g].outs[a * stride * d_head]. scratch holds
+// n_kv x group x scratch_stride floats, scratch_stride at least every count. Run by run, every KV head
+// reads its part of the run's rows before the next run: a cache row holds the heads side by side, so
+// the block streams through memory once, in order. Each head's sums are attend_block_heads' own.
+struct KvHeadBlock {
+  const float* queries = nullptr;
+  KeyRows rows;
+  std::int64_t count = 0;
+  SoftmaxBlock* blocks = nullptr;
+  float* outs = nullptr;
+};
+void attend_block_kv_heads(const KernelSet& kernels, const KvHeadBlock* heads, int n_kv, int group, int d_head, float scale,
+                           float softcap, float* scratch, std::int64_t scratch_stride, int stride);
+
 // The attention output of n_blocks blocks of one query head: outs holds each block's d_head outputs,
 // one after another; out gets d_head values.
 void combine_blocks(const SoftmaxBlock* blocks, const float* outs, int n_blocks, int d_head, float* out);
