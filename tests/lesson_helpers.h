@@ -1,6 +1,8 @@
 #pragma once
-// A built-in lesson run to its last step on a loaded model (the lesson tests read every step's report).
+// A built-in lesson run to its last step on a loaded model (the lesson tests read every step's report),
+// and a report's lines that two runs must print alike.
 #include <string>
+#include <vector>
 
 #include "core/lessons/lesson_run.h"
 
@@ -14,6 +16,15 @@ inline kvscope::LessonRun run_lesson_to_end(const kvscope::Lesson& lesson, const
 
 inline kvscope::LessonRun run_lesson_to_end(const std::string& name, const kvscope::LoadedModel& model) {
   return run_lesson_to_end(kvscope::builtin_lesson(name), model);
+}
+
+// Lines without measured times: a memory_wall lesson times its steps in each run, so two runs agree on
+// its bytes and closed forms, not on its milliseconds. Every line of the other kinds.
+inline std::vector<std::string> reproducible_lines(const kvscope::Lesson& lesson, const std::vector<std::string>& lines) {
+  std::vector<std::string> out;
+  for (const std::string& line : lines)
+    if (lesson.kind != kvscope::LessonKind::MemoryWall || line.find(" ms") == std::string::npos) out.push_back(line);
+  return out;
 }
 
 }  // namespace test

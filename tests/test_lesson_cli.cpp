@@ -8,6 +8,7 @@
 #include "cli_runner.h"
 #include "core/lessons/caption.h"
 #include "core/lessons/lesson_run.h"
+#include "lesson_helpers.h"
 
 using nlohmann::json;
 using namespace kvscope;
@@ -27,13 +28,10 @@ TEST_CASE("lesson: every built-in lesson prints each step's caption, computed li
       const Caption c = make_caption(run.history()[std::size_t(s)]);
       CHECK(r.out.find(c.title) != std::string::npos);
       CHECK(r.out.find(c.uncached) != std::string::npos);
-      // The memory wall's times are measured in each run: its lines of bytes and closed forms must match.
-      const bool measured = lesson.kind == LessonKind::MemoryWall;
-      auto timed = [&](const std::string& line) { return measured && line.find(" ms") != std::string::npos; };
-      for (const std::string& line : run.reports()[std::size_t(s)].lines)
-        if (!timed(line)) CHECK(r.out.find(line) != std::string::npos);
-      for (const std::string& line : run.reports()[std::size_t(s)].details)
-        if (!timed(line)) CHECK(r.out.find(line) != std::string::npos);
+      for (const std::string& line : test::reproducible_lines(lesson, run.reports()[std::size_t(s)].lines))
+        CHECK(r.out.find(line) != std::string::npos);
+      for (const std::string& line : test::reproducible_lines(lesson, run.reports()[std::size_t(s)].details))
+        CHECK(r.out.find(line) != std::string::npos);
       if (s < int(lesson.steps.size())) CHECK(r.out.find(lesson.steps[std::size_t(s)].note) != std::string::npos);
     }
     CHECK(r.out.find("Step " + std::to_string(run.lesson_steps())) == std::string::npos);  // it stops at the end

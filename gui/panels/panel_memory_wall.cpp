@@ -50,76 +50,77 @@ void draw_memory_wall_panel(PanelContext& c, float height) {
     for (const WallPoint& p : s.points) line.y.push_back(p.ms_per_token);
     time.push_back(line);
   }
-  const float lh = line_height();
-  const float w = ImGui::GetContentRegionAvail().x, gap = ImGui::GetFontSize();
-  // The table (a header and a row per cache), the legend and the titles; the charts take the rest.
-  const float row_h = ImGui::GetTextLineHeight() + ImGui::GetStyle().CellPadding.y * 2.0f + 1.0f;
-  const float chart_h = std::max(lh * 4.0f, height - row_h * float(wall.size() + 1) - lh * 4.2f);
+  const float lh = line_height(), gap = ImGui::GetFontSize();
+  const float w = ImGui::GetContentRegionAvail().x;
+  // Right: the table at this step's length, each row with its cache's colour and mark (the charts'
+  // legend). Left: the two charts, side by side, as tall as the view.
+  auto width_of = [&](const char* a, const char* b) {
+    return std::max(ImGui::CalcTextSize(a).x, ImGui::CalcTextSize(b).x) + ImGui::GetStyle().CellPadding.x * 2.0f;
+  };
+  const float mark_w = ImGui::GetTextLineHeight();
+  float name_w = ImGui::CalcTextSize("cache").x;
+  for (const WallSeries& s : wall) name_w = std::max(name_w, ImGui::CalcTextSize(s.cache.name.c_str()).x);
+  const float col_w[4] = {name_w + mark_w + ImGui::GetStyle().ItemSpacing.x + ImGui::GetStyle().CellPadding.x * 2.0f,
+                          width_of("a token", "not timed"), width_of("held (engine)", "000.00 MB"),
+                          width_of("closed form", "000.00 MB \xE2\x9C\x93")};
+  const float table_w = col_w[0] + col_w[1] + col_w[2] + col_w[3] + 5.0f;  // and the borders
+  const float chart_w = std::max(lh * 6.0f, (w - table_w - gap * 2.0f) * 0.5f);
+  const float chart_h = std::max(lh * 3.0f, height - lh * 1.5f - ImGui::GetStyle().WindowPadding.y * 2.0f);
   // The axis runs to the lesson's last length from the first step: each step adds its points where they belong.
   const double x_end = c.lesson->lengths.empty() ? 0.0 : double(c.lesson->lengths.back());
-  const float chart_w = (w - gap) * 0.5f;
   ImGui::BeginGroup();
-  draw_line_chart(c, "Time per token, measured (timed caches)", time, ImVec2(chart_w, chart_h), ms_label, x, positions_label, x_end);
+  draw_line_chart(c, "Time per token (measured)", time, ImVec2(chart_w, chart_h), ms_label, x, positions_label, x_end);
   ImGui::EndGroup();
   ImGui::SameLine(0, gap);
   ImGui::BeginGroup();
   drawn::figure("unit", 1000, "1 kB = 1,000 B");
-  draw_line_chart(c, "Cache bytes held, measured (1 kB = 1,000 B)", bytes, ImVec2(chart_w, chart_h), bytes_label, x,
-                  positions_label, x_end);
+  draw_line_chart(c, "Cache bytes (1 kB = 1,000 B)", bytes, ImVec2(chart_w, chart_h), bytes_label, x, positions_label, x_end);
   ImGui::EndGroup();
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i > 0) {  // beside the one before when it fits, else on the next line
-      const float need = ImGui::CalcTextSize(bytes[i].name.c_str()).x + lh * 2.0f;
-      const float right = ImGui::GetItemRectMax().x - ImGui::GetWindowPos().x;
-      if (right + need + lh < ImGui::GetWindowContentRegionMax().x) ImGui::SameLine(0, lh);
-    }
-    draw_chart_legend_item(c, bytes[i]);
-  }
-  // At this step's length: measured beside the closed form.
+  ImGui::SameLine(0, gap);
+  ImGui::BeginGroup();
   const ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_SizingFixedFit;
-  if (!ImGui::BeginTable("wall", 4, flags, ImVec2(w, 0))) return;
-  auto fixed = [](const char* name, const char* widest) {
-    ImGui::TableSetupColumn(name, ImGuiTableColumnFlags_WidthFixed,
-                            std::max(ImGui::CalcTextSize(name).x, ImGui::CalcTextSize(widest).x) + ImGui::GetFontSize() * 1.2f);
-  };
-  fixed("cache", "window:512, sinks:4");
-  fixed("a token", "not timed");
-  fixed("held (engine)", "000.00 MB");
-  ImGui::TableSetupColumn("closed form (the calculator)", ImGuiTableColumnFlags_WidthStretch);
-  ImGui::TableNextRow(ImGuiTableRowFlags_Headers);
-  for (int col = 0; col < 4; ++col) {
-    ImGui::TableSetColumnIndex(col);
-    drawn::TextUnformatted(col == 0 ? "cache" : col == 1 ? "a token" : col == 2 ? "held (engine)" : "closed form (the calculator)");
+  if (ImGui::BeginTable("wall", 4, flags, ImVec2(table_w, 0))) {
+    const char* headers[4] = {"cache", "a token", "held (engine)", "closed form"};
+    for (int col = 0; col < 4; ++col) ImGui::TableSetupColumn(headers[col], ImGuiTableColumnFlags_WidthFixed, col_w[col] - ImGui::GetStyle().CellPadding.x * 2.0f);
+    ImGui::TableNextRow(ImGuiTableRowFlags_Headers);
+    for (int col = 0; col < 4; ++col) {
+      ImGui::TableSetColumnIndex(col);
+      drawn::TextUnformatted(headers[col]);
+    }
+    for (std::size_t i = 0; i < wall.size(); ++i) {
+      const WallSeries& s = wall[i];
+      const WallPoint& p = s.points.back();
+      const nlohmann::json ctx = point_context(s, p);
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      const ImVec2 at = ImGui::GetCursorScreenPos();
+      const float th = ImGui::GetTextLineHeight();
+      draw_mark(ImGui::GetWindowDrawList(), ImVec2(at.x + th * 0.4f, at.y + th * 0.5f), std::max(4.0f, th * 0.25f), kMarks[i % 6],
+                c.pal->series_many[i % 6]);
+      ImGui::Dummy(ImVec2(th * 0.8f, th));
+      ImGui::SameLine();
+      drawn::TextUnformatted(drawn::figure("cache_name", 0, s.cache.name, {{"wall_cache", s.cache.spec}}));
+      ImGui::TableNextColumn();
+      drawn::TextUnformatted(s.cache.timed() ? drawn::figure("ms_per_token", p.ms_per_token, ms_label(p.ms_per_token), ctx)
+                                             : std::string("not timed"));
+      ImGui::TableNextColumn();
+      drawn::TextUnformatted(drawn::figure("cache_bytes", double(p.cache_bytes), format_decimal_bytes(double(p.cache_bytes)), ctx));
+      ImGui::TableNextColumn();
+      nlohmann::json closed = ctx;
+      closed["closed_form"] = true;
+      drawn::TextUnformatted(drawn::figure("cache_bytes", double(p.closed_form_bytes), format_decimal_bytes(double(p.closed_form_bytes)), closed) +
+                             (p.closed_form_bytes == p.cache_bytes ? " \xE2\x9C\x93" : ""));
+    }
+    ImGui::EndTable();
+    const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+    c.record->add_rect("memory_wall_table", {a.x, a.y, b.x, b.y});
   }
-  for (std::size_t i = 0; i < wall.size(); ++i) {
-    const WallSeries& s = wall[i];
-    const WallPoint& p = s.points.back();
-    const nlohmann::json ctx = point_context(s, p);
-    ImGui::TableNextRow();
-    ImGui::TableNextColumn();
-    const ImVec2 at = ImGui::GetCursorScreenPos();
-    const float th = ImGui::GetTextLineHeight();
-    draw_mark(ImGui::GetWindowDrawList(), ImVec2(at.x + th * 0.4f, at.y + th * 0.5f), std::max(4.0f, th * 0.25f), kMarks[i % 6],
-              c.pal->series_many[i % 6]);
-    ImGui::Dummy(ImVec2(th * 0.8f, th));
-    ImGui::SameLine();
-    drawn::TextUnformatted(drawn::figure("cache_name", 0, s.cache.name, {{"wall_cache", s.cache.spec}}));
-    ImGui::TableNextColumn();
-    drawn::TextUnformatted(s.cache.timed() ? drawn::figure("ms_per_token", p.ms_per_token, ms_label(p.ms_per_token), ctx)
-                                           : std::string("not timed"));
-    ImGui::TableNextColumn();
-    drawn::TextUnformatted(drawn::figure("cache_bytes", double(p.cache_bytes), format_decimal_bytes(double(p.cache_bytes)), ctx));
-    ImGui::TableNextColumn();
-    nlohmann::json closed = ctx;
-    closed["closed_form"] = true;
-    FigureLog formula;
-    const std::string text = cache_formula(s.shape, s.variant, p.positions, s.dtype, &formula, closed);
-    drawn::figures(formula.figures());
-    drawn::TextUnformatted(text + (p.closed_form_bytes == p.cache_bytes ? "  \xE2\x9C\x93" : ""));
-  }
-  ImGui::EndTable();
-  const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
-  c.record->add_rect("memory_wall_table", {a.x, a.y, b.x, b.y});
+  // The closed form in words, under the table (kvscope-cli writes out each cache's product).
+  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + table_w);
+  drawn::figure("k_and_v", 2, "2 \xC3\x97");
+  drawn::TextWrapped("%s; \xE2\x9C\x93 where it equals the engine's count.", cache_formula_in_words(own_attention_variant(wall.front().shape)).c_str());
+  ImGui::PopTextWrapPos();
+  ImGui::EndGroup();
 }
 
 }  // namespace kvscope::gui

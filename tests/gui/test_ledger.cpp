@@ -182,7 +182,7 @@ TEST_CASE("the views that show what captions claim are drawn at their lesson ste
   const json wall = frame("memory_wall", 3);
   CHECK(wall["below_panes"] == "memory_wall");
   CHECK(count(wall, "memory_wall", "cache_bytes") == 2 * 6);
-  CHECK(count(wall, "memory_wall", "series_name") == 6);
+  CHECK(count(wall, "memory_wall", "cache_name") == 6);  // the table is the legend: a row per cache, its mark and name
   CHECK(count(wall, "memory_wall", "ms_per_token") == 4);  // bits:8 and latent are not timed
   REQUIRE(wall["memory_wall_table"].size() == 1);
   CHECK(wall["memory_wall_table"][0][3].get<double>() <= wall["lesson_view"][3].get<double>() + 0.5);

@@ -22,15 +22,16 @@ void attend_block_kv_heads(const KernelSet& kernels, const KvHeadBlock* heads, i
       std::fill(h.outs + std::size_t(a) * out_stride, h.outs + std::size_t(a) * out_stride + std::size_t(d_head), 0.0f);
     }
   }
-  for (std::int64_t run = 0; run < longest; run += kRunKeys)
-    for (int g = 0; g < n_kv; ++g) {
-      const KvHeadBlock& h = heads[g];
-      const std::int64_t n = std::min(kRunKeys, h.count - run);
-      if (n <= 0) continue;
-      const KeyRows run_rows = h.rows.from(run);
-      for (int a = 0; a < group; ++a)
-        run_rows.scores(kernels, h.queries + std::size_t(a) * std::size_t(d_head), n, d_head, scale, scores_of(g, a) + run);
-    }
+  // Run by run, every KV head's part of the run: fn(g, its rows from the run's first key, run, keys in it).
+  auto each_run = [&](auto&& fn) {
+    for (std::int64_t run = 0; run < longest; run += kRunKeys)
+      for (int g = 0; g < n_kv; ++g)
+        if (const std::int64_t n = std::min(kRunKeys, heads[g].count - run); n > 0) fn(g, heads[g].rows.from(run), run, n);
+  };
+  each_run([&](int g, const KeyRows& rows, std::int64_t run, std::int64_t n) {
+    for (int a = 0; a < group; ++a)
+      rows.scores(kernels, heads[g].queries + std::size_t(a) * std::size_t(d_head), n, d_head, scale, scores_of(g, a) + run);
+  });
   for (int g = 0; g < n_kv; ++g) {
     const KvHeadBlock& h = heads[g];
     if (h.count <= 0) continue;
@@ -42,15 +43,10 @@ void attend_block_kv_heads(const KernelSet& kernels, const KvHeadBlock* heads, i
       block.sum = kernels.exp_sum(scores, h.count, &block.max_score);
     }
   }
-  for (std::int64_t run = 0; run < longest; run += kRunKeys)
-    for (int g = 0; g < n_kv; ++g) {
-      const KvHeadBlock& h = heads[g];
-      const std::int64_t n = std::min(kRunKeys, h.count - run);
-      if (n <= 0) continue;
-      const KeyRows run_rows = h.rows.from(run);
-      for (int a = 0; a < group; ++a)
-        run_rows.weighted_sum(kernels, scores_of(g, a) + run, n, d_head, h.outs + std::size_t(a) * out_stride);
-    }
+  each_run([&](int g, const KeyRows& rows, std::int64_t run, std::int64_t n) {
+    for (int a = 0; a < group; ++a)
+      rows.weighted_sum(kernels, scores_of(g, a) + run, n, d_head, heads[g].outs + std::size_t(a) * out_stride);
+  });
 }
 
 void attend_block_heads(const KernelSet& kernels, const float* queries, int heads, const KeyRows& rows,
