@@ -10,6 +10,7 @@
 
 #include "core/engine/kernels/error.h"
 #include "gui/app/app.h"
+#include "gui/app/background_job.h"
 #include "gui/app/window_frame.h"
 #include "gui/draw/gl_util.h"
 #include "gui/drivers/headless.h"
@@ -63,7 +64,7 @@ int run(GLFWwindow* window, kvscope::gui::App& app, bool headless) {
   FrameGate gate;
   while (!glfwWindowShouldClose(window) && !app.should_quit() && !g_stop) {
     if (app.busy())
-      glfwWaitEventsTimeout(0.1);  // a step gets the cores (the memory wall times steps): ten frames a second show progress
+      glfwWaitEventsTimeout(0.1);  // a step gets the cores (the memory wall times steps); its end wakes us at once
     else if (headless)
       glfwPollEvents();
     else if (glfwGetWindowAttrib(window, GLFW_ICONIFIED))
@@ -93,6 +94,7 @@ int main(int argc, char** argv) {
     App app(options.app, hooks, headless.get());  // loads the model before any window opens
     glfwSetErrorCallback(on_glfw_error);
     if (!glfwInit()) throw GlError("cannot start GLFW: " + g_glfw_error + " (no display? try xvfb-run)");
+    BackgroundJob::set_wake(glfwPostEmptyEvent);
     window = open_window(options);
     if (!window) throw GlError("cannot open an OpenGL 3.3 core window (kvscope needs OpenGL 3.3 or newer): " + g_glfw_error);
     if (options.fullscreen) toggle_fullscreen(window, saved);

@@ -8,6 +8,12 @@
 
 namespace kvscope::gui {
 
+namespace {
+std::atomic<void (*)()> g_wake{nullptr};
+}  // namespace
+
+void BackgroundJob::set_wake(void (*wake)()) { g_wake = wake; }
+
 void BackgroundJob::start(std::function<void()> work) {
   wait();
   error_.clear();
@@ -22,6 +28,7 @@ void BackgroundJob::start(std::function<void()> work) {
       error_ = e.what();  // read by the UI thread only after done_ is seen
     }
     done_.store(true, std::memory_order_release);
+    if (void (*wake)() = g_wake.load(); wake && kCanStartThreads) wake();
   };
   if (!kCanStartThreads) {
     run();

@@ -27,6 +27,9 @@ class BackgroundJob {
   void wait();  // blocks until the running job (if any) has finished
   const std::string& error() const { return error_; }
   double elapsed_seconds() const;
+  // Called on the worker thread as any job finishes: the window sets glfwPostEmptyEvent, so a UI thread
+  // that sleeps while a step runs wakes the moment it is done.
+  static void set_wake(void (*wake)());
 
  private:
   std::thread thread_;
