@@ -27,4 +27,16 @@ inline std::vector<std::string> reproducible_lines(const kvscope::Lesson& lesson
   return out;
 }
 
+// Whether a test that runs every built-in lesson leaves this one out of a sanitizer build: the memory wall
+// grows its sequence to thousands of positions, minutes under ASan; its code runs sanitized in
+// tests/test_memory_wall.cpp (hundreds of positions) and in the lesson fuzzer (tests/fuzz/corpus).
+inline bool too_long_for_sanitizers(const kvscope::Lesson& lesson) {
+#ifdef KVSCOPE_SANITIZED
+  return lesson.kind == kvscope::LessonKind::MemoryWall;
+#else
+  (void)lesson;
+  return false;
+#endif
+}
+
 }  // namespace test

@@ -15,6 +15,7 @@ using namespace kvscope;
 
 TEST_CASE("lesson: every built-in lesson prints each step's caption, computed lines and note", "[cli][lesson]") {
   for (const Lesson& lesson : builtin_lessons()) {
+    if (test::too_long_for_sanitizers(lesson)) continue;
     INFO(lesson.name);
     const LoadedModel model = load_preset(lesson.preset);  // the lesson's own built-in model, as the CLI picks
     const test::CliResult r = test::run_cli("lesson " + lesson.name);

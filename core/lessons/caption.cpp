@@ -234,4 +234,10 @@ std::string format_short_count(double n) {
   return buf;
 }
 
+std::string format_milliseconds(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, ms < 10 ? "%.2f ms" : ms < 100 ? "%.1f ms" : "%.0f ms", ms);
+  return buf;
+}
+
 }  // namespace kvscope

@@ -44,5 +44,7 @@ std::string global_layers_text(const ModelConfig& config);
 std::string format_difference(double value);
 // "1.2M", "35.4k", "812": multiply-adds in a sentence.
 std::string format_short_count(double n);
+// A measured time in milliseconds, three significant figures at most: "0.62 ms", "13.3 ms", "942 ms".
+std::string format_milliseconds(double ms);
 
 }  // namespace kvscope

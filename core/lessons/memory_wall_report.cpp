@@ -12,12 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string ms_text(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, ms < 10 ? "%.2f ms" : ms < 100 ? "%.1f ms" : "%.0f ms", ms);
-  return buf;
-}
-
 std::string times_text(double x) {
   char buf[32];
   std::snprintf(buf, sizeof buf, x < 10 ? "\xC3\x97%.1f" : "\xC3\x97%.0f", x);
@@ -44,10 +38,10 @@ void report_memory_wall(const MemoryWall& wall, int step, LessonReport& r) {
                     f.note("cache_share", 100.0 * double(p.cache_bytes) / read,
                            std::to_string(int(100.0 * double(p.cache_bytes) / read + 0.5)) + "%", ctx) +
                     " of the bytes).");
-  std::string time = "A token took " + f.note("ms_per_token", p.ms_per_token, ms_text(p.ms_per_token), ctx) +
+  std::string time = "A token took " + f.note("ms_per_token", p.ms_per_token, format_milliseconds(p.ms_per_token), ctx) +
                      " with the cache (median of " + f.note("timed_tokens", wall.timed_tokens(), std::to_string(wall.timed_tokens())) +
                      " untraced steps)";
-  time += " and " + f.note("uncached_ms", p.uncached_ms, ms_text(p.uncached_ms), ctx) +
+  time += " and " + f.note("uncached_ms", p.uncached_ms, format_milliseconds(p.uncached_ms), ctx) +
           " without it (one untraced pass over every position; the panes' times include tracing)";
   if (step > 0 && first.ms_per_token > 0)
     time += "; against " + f.note("positions", first.positions, format_count(first.positions), {{"scope", "first_length"}}) +
@@ -65,7 +59,7 @@ void report_memory_wall(const MemoryWall& wall, int step, LessonReport& r) {
       std::string line = f.note("cache_name", 0, s.cache.name, {{"wall_cache", s.cache.spec}}) + ": " +
                          f.note("cache_bytes", double(q.cache_bytes), format_decimal_bytes(double(q.cache_bytes)), c) + " held";
       if (s.cache.timed())
-        line += ", " + f.note("ms_per_token", q.ms_per_token, ms_text(q.ms_per_token), c) + " a token";
+        line += ", " + f.note("ms_per_token", q.ms_per_token, format_milliseconds(q.ms_per_token), c) + " a token";
       else
         line += "; its time is not charted (kvscope's " +
                 std::string(s.cache.kind == WallCacheKind::Latent ? "latent cache rebuilds K and V of every position each step"

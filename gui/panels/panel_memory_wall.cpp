@@ -1,7 +1,8 @@
 // The memory-wall view of a memory_wall lesson: time per token and cache bytes against positions, one
-// line per cache (its own colour and mark shape), measured at each length stepped so far; then a table
-// at this step's length: each cache's time a token, the bytes the engine holds, and the calculator's
-// closed form beside them. Every value is the lesson report's (core/lessons/memory_wall.h), laid out here.
+// line per cache (its own colour and mark shape), measured at each length stepped so far; beside them a
+// table at this step's length, also their legend: each cache's time a token, the bytes the engine holds,
+// and the calculator's closed form. Every value is the lesson report's (core/lessons/memory_wall.h),
+// laid out here.
 #include <algorithm>
 #include <cstdio>
 
@@ -14,11 +15,7 @@ namespace {
 constexpr MarkShape kMarks[6] = {MarkShape::Circle,  MarkShape::Square,       MarkShape::TriangleUp,
                                  MarkShape::Diamond, MarkShape::TriangleDown, MarkShape::Cross};
 
-std::string ms_label(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, ms < 10 ? "%.2f ms" : ms < 100 ? "%.1f ms" : "%.0f ms", ms);
-  return buf;
-}
+std::string ms_label(double ms) { return format_milliseconds(ms); }
 std::string bytes_label(double n) { return format_decimal_bytes(n); }
 std::string positions_label(double n) { return n == 0 ? "0" : format_count(std::int64_t(n)) + " positions"; }
 

@@ -49,6 +49,7 @@ int partial_folders(const std::string& dir) {
 
 TEST_CASE("every built-in lesson runs to its end in the window and exports every step", "[gui][lessons]") {
   for (const kvscope::Lesson& lesson : kvscope::builtin_lessons()) {
+    if (test::too_long_for_sanitizers(lesson)) continue;
     INFO(lesson.name);
     kvscope::LessonRun expected(lesson, model_of(lesson));
     for (int s = 0; s < expected.lesson_steps(); ++s) expected.step();
@@ -115,6 +116,7 @@ TEST_CASE("export is all or nothing; bad export arguments change nothing", "[gui
 
 TEST_CASE("each lesson's key step: presenter text, nothing clipped, at 1600x900 and 1920x1080", "[gui][lessons]") {
   for (const kvscope::Lesson& lesson : kvscope::builtin_lessons()) {
+    if (test::too_long_for_sanitizers(lesson)) continue;
     kvscope::LessonRun run_info(lesson, model_of(lesson));
     for (int s = 0; s < run_info.lesson_steps(); ++s) run_info.step();  // a policy lesson's key step is measured
 #ifdef KVSCOPE_ONE_WINDOW_SIZE
