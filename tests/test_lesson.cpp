@@ -172,6 +172,7 @@ TEST_CASE("a teacher's note that names the position or the prompt's length names
   const std::regex position("^Position (\\d+)"), prompt("(\\d+)-token prompt");
   int checked = 0;
   for (const Lesson& lesson : builtin_lessons()) {
+    if (test::too_long_for_sanitizers(lesson)) continue;
     const LessonRun run = test::run_lesson_to_end(lesson, load_preset(lesson.preset.empty() ? "demo" : lesson.preset));
     for (int s = 0; s < run.steps_done() && s < int(lesson.steps.size()); ++s) {
       const std::string& note = lesson.steps[std::size_t(s)].note;
