@@ -70,7 +70,12 @@ TEST_CASE("memory wall: each cache's bytes are its shape's, at every length, and
     CHECK(t.cached.cache_bytes == at(0).cache_bytes);
     CHECK(t.max_abs_logit_diff < 1e-4f);
   }
-  // The weights: the loaded model's own for the plain caches, the variants' own for the others.
+  // The weights a decode step reads, from long-demo's config.json (hidden 256, 4 query heads and 2 KV heads
+  // of 64, MLP 768, vocab 600, tied): per layer q, k, v, o, gate, up, down and two norms; the final norm;
+  // the tied head (the whole token table) and one embedding row; 4 bytes a float.
+  const double per_layer = 256.0 * 4 * 64 * 2 + 256.0 * 2 * 64 * 2 + 256.0 * 768 * 3 + 2 * 256;
+  CHECK(wall.series()[0].weights_bytes == 4 * (8 * per_layer + 256 + 600.0 * 256 + 256));
+  // The loaded model's own for the plain caches, the variants' own for the others.
   CHECK(wall.series()[0].weights_bytes == wall.series()[2].weights_bytes);
   CHECK(wall.series()[4].weights_bytes < wall.series()[0].weights_bytes);  // K and V projections of one head, not two
 }

@@ -94,7 +94,7 @@ MemoryWall::MemoryWall(const LoadedModel& model, std::vector<int> tokens, std::v
       run->model = model_.model;
     }
     const ModelConfig& c = run->model->config();
-    s.weights_bytes = weight_bytes(run->model->weights(), c);
+    s.weights_bytes = decode_weight_bytes(run->model->weights(), c);
     s.shape = loaded_cache_shape(c, model_.name);
     s.variant = own_attention_variant(s.shape);
     if (cache.kind == WallCacheKind::Policy) {

@@ -35,7 +35,7 @@ struct WallSeries {
   CacheShape shape;              // the calculator's shape of the model this cache runs on
   AttentionVariant variant;      // how that shape caches (its window, for a window policy)
   KvDtype dtype = KvDtype::FP32; // the calculator's bytes per value (fp8 for an 8-bit policy)
-  std::int64_t weights_bytes = 0;
+  double weights_bytes = 0.0;    // the weights a decode step reads (decode_weight_bytes)
   std::vector<WallPoint> points;  // one per length measured
 };
 

@@ -30,9 +30,9 @@ void report_memory_wall(const MemoryWall& wall, int step, LessonReport& r) {
   const WallPoint& first = full.points.front();
   const json ctx = point_context(full, p);
   const std::string positions = f.note("positions", p.positions, format_count(p.positions) + " positions");
-  const std::string weights = f.note("weights_bytes", double(full.weights_bytes), format_decimal_bytes(double(full.weights_bytes)),
+  const std::string weights = f.note("weights_bytes", full.weights_bytes, format_decimal_bytes(full.weights_bytes),
                                      {{"wall_cache", full.cache.spec}});
-  const double read = double(full.weights_bytes + p.cache_bytes);
+  const double read = full.weights_bytes + double(p.cache_bytes);
   r.lines.push_back(positions + ": each new token reads the " + weights + " of weights and the whole cache, " +
                     f.note("cache_bytes", double(p.cache_bytes), format_decimal_bytes(double(p.cache_bytes)), ctx) + " (" +
                     f.note("cache_share", 100.0 * double(p.cache_bytes) / read,
@@ -48,8 +48,8 @@ void report_memory_wall(const MemoryWall& wall, int step, LessonReport& r) {
             " positions, time " +
             f.note("time_ratio", p.ms_per_token / first.ms_per_token, times_text(p.ms_per_token / first.ms_per_token), ctx) +
             ", bytes read " +
-            f.note("bytes_ratio", read / double(full.weights_bytes + first.cache_bytes),
-                   times_text(read / double(full.weights_bytes + first.cache_bytes)), ctx);
+            f.note("bytes_ratio", read / (full.weights_bytes + double(first.cache_bytes)),
+                   times_text(read / (full.weights_bytes + double(first.cache_bytes))), ctx);
   r.lines.push_back(time + ".");
   json caches = json::array();
   for (const WallSeries& s : wall.series()) {

@@ -164,17 +164,11 @@ ModeTiming run_uncached(const Model& model, const std::vector<int>& tokens, int 
   return timing;
 }
 
-// Bytes a one-token decode step must read, each tensor in the dtype it is held in (2 bytes a
-// 16-bit weight): every layer weight, ln_f, the output head, one row of each embedding table, and the
-// K and V rows of `positions` cached positions, `row_dtype` a value.
+// Bytes a one-token decode step must read: its weights (decode_weight_bytes) and the K and V rows of
+// `positions` cached positions, `row_dtype` a value.
 double decode_bytes(const Model& model, double positions, WeightDtype row_dtype = WeightDtype::F32) {
   const ModelConfig& c = model.config();
-  const ModelWeights& w = model.weights();
-  auto row_bytes = [](const WeightMatrix& m) { return m.rows() ? double(m.bytes()) / double(m.rows()) : 0.0; };
-  const double tables = double(w.token_embedding.bytes() + w.position_embedding.bytes());
-  const double weights = double(weight_bytes(w, c)) - tables + row_bytes(w.token_embedding) +
-                         row_bytes(w.position_embedding) + (w.lm_head.size() ? 0.0 : double(w.token_embedding.bytes()));
-  return weights + positions * double(c.kv_bytes_per_position()) * dtype_bytes(row_dtype) / 4.0;
+  return decode_weight_bytes(model.weights(), c) + positions * double(c.kv_bytes_per_position()) * dtype_bytes(row_dtype) / 4.0;
 }
 
 nlohmann::json timing_json(const ModeTiming& t) {

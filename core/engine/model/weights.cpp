@@ -88,6 +88,13 @@ std::int64_t weight_bytes(const ModelWeights& w, const ModelConfig& c) {
   return n;
 }
 
+double decode_weight_bytes(const ModelWeights& w, const ModelConfig& c) {
+  auto row_bytes = [](const WeightMatrix& m) { return m.rows() ? double(m.bytes()) / double(m.rows()) : 0.0; };
+  const double tables = double(w.token_embedding.bytes() + w.position_embedding.bytes());
+  const double tied_head = w.lm_head.size() ? 0.0 : double(w.token_embedding.bytes());
+  return double(weight_bytes(w, c)) - tables + row_bytes(w.token_embedding) + row_bytes(w.position_embedding) + tied_head;
+}
+
 void convert_weights(ModelWeights& w, const ModelConfig& c, WeightDtype dtype) {
   visit_tensors(c, w, [dtype](const TensorSpec&, auto& t) { convert(t, dtype); });
 }

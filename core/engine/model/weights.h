@@ -71,6 +71,11 @@ void check_shapes(const ModelWeights& weights, const ModelConfig& config);
 // Bytes the tensors take as held: 2 per 16-bit matrix value, 4 per float32 value.
 std::int64_t weight_bytes(const ModelWeights& weights, const ModelConfig& config);
 
+// Bytes of weights one decode step reads, as held: every layer tensor, the final norm, the output head
+// and one row of each embedding table (a head tied to the token table reads that table whole). A step
+// reads these plus the cache rows its attention reads.
+double decode_weight_bytes(const ModelWeights& weights, const ModelConfig& config);
+
 // Every matrix converted to `dtype` (WeightMatrix::converted), one at a time so memory never holds
 // two copies of the model: BF16 gives what a BF16 checkpoint would hold. Vectors stay float32.
 void convert_weights(ModelWeights& weights, const ModelConfig& config, WeightDtype dtype);
