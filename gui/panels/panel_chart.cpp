@@ -95,8 +95,11 @@ void draw_chart_panel(PanelContext& c, float height) {
     return;
   }
   const float chart_h = both ? (height - lh * 4.5f) * 0.5f : height - lh * 2.5f;
-  if (!both && c.lesson->kind == LessonKind::CacheSize) {
-    draw_chart(c, kMemoryTitle, {memory}, ImVec2(w, chart_h), bytes_label);
+  // The memory wall times its steps untraced in its own view; the traced times would be a second, different
+  // time for the same step here, so its sidebar charts the bytes alone.
+  const bool memory_only = c.lesson->kind == LessonKind::MemoryWall || (!both && c.lesson->kind == LessonKind::CacheSize);
+  if (memory_only) {
+    draw_chart(c, kMemoryTitle, {memory}, ImVec2(w, height - lh * 2.5f), bytes_label);
     return;
   }
   // Long contexts: the time each step took, measured, in place of the rows (a step's rows are known; its
@@ -110,7 +113,7 @@ void draw_chart_panel(PanelContext& c, float height) {
       cached.y.push_back(t.cached.ran ? t.cached.seconds : 0.0);
     }
   }
-  draw_chart(c, long_context ? "Time per step (measured)" : "K/V rows computed, cumulative", {uncached, cached},
+  draw_chart(c, long_context ? "Time per step, traced (measured)" : "K/V rows computed, cumulative", {uncached, cached},
              ImVec2(w, chart_h), long_context ? seconds_label : count_label);
   draw_chart_legend_item(c, uncached);
   ImGui::SameLine(0, lh);
