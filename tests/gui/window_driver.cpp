@@ -176,11 +176,16 @@ void WindowProcess::resize(int width, int height) {
   REQUIRE(run({KVSCOPE_XDOTOOL, "windowsize", window_id_, std::to_string(width), std::to_string(height)}).status == 0);
 }
 
-void WindowProcess::click(double x, double y) {
+void WindowProcess::move_pointer(double x, double y) {
   find_window();
-  const RunResult move = run({KVSCOPE_XDOTOOL, "mousemove", "--sync", "--window", window_id_, std::to_string(int(x)),
-                              std::to_string(int(y))});
-  REQUIRE(move.status == 0);
+  if (int(x) == pointer_x_ && int(y) == pointer_y_) return;
+  REQUIRE(run({KVSCOPE_XDOTOOL, "mousemove", "--sync", "--window", window_id_, std::to_string(int(x)), std::to_string(int(y))})
+              .status == 0);
+  pointer_x_ = int(x), pointer_y_ = int(y);
+}
+
+void WindowProcess::click(double x, double y) {
+  move_pointer(x, y);
   // Press and release a few frames apart, as a hand would.
   REQUIRE(run({KVSCOPE_XDOTOOL, "mousedown", "1"}).status == 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
@@ -188,23 +193,20 @@ void WindowProcess::click(double x, double y) {
 }
 
 void WindowProcess::scroll(double x, double y, int clicks) {
-  find_window();
-  REQUIRE(run({KVSCOPE_XDOTOOL, "mousemove", "--sync", "--window", window_id_, std::to_string(int(x)), std::to_string(int(y))})
-              .status == 0);
+  move_pointer(x, y);
   REQUIRE(run({KVSCOPE_XDOTOOL, "click", "--repeat", std::to_string(std::abs(clicks)), "--delay", "30",
                clicks > 0 ? "4" : "5"}).status == 0);
 }
 
 void WindowProcess::drag(double x0, double y0, double x1, double y1) {
-  find_window();
-  REQUIRE(run({KVSCOPE_XDOTOOL, "mousemove", "--sync", "--window", window_id_, std::to_string(int(x0)),
-               std::to_string(int(y0))}).status == 0);
+  move_pointer(x0, y0);
   REQUIRE(run({KVSCOPE_XDOTOOL, "mousedown", "1"}).status == 0);
   for (int i = 1; i <= 4; ++i) {  // a hand moves through the points between
     std::this_thread::sleep_for(std::chrono::milliseconds(40));
     run({KVSCOPE_XDOTOOL, "mousemove", "--window", window_id_, std::to_string(int(x0 + (x1 - x0) * i / 4)),
          std::to_string(int(y0 + (y1 - y0) * i / 4))});
   }
+  pointer_x_ = int(x1), pointer_y_ = int(y1);
   REQUIRE(run({KVSCOPE_XDOTOOL, "mouseup", "1"}).status == 0);
 }
 

@@ -49,6 +49,10 @@ class WindowProcess {
 
  private:
   void find_window();
+  // Moves the pointer there and waits until it is (xdotool --sync); where it already is, nothing: --sync
+  // would wait for a motion that never comes (xdotool gives up after about 15 s).
+  void move_pointer(double x, double y);
+  int pointer_x_ = -1, pointer_y_ = -1;
   pid_t pid_ = -1;
   int exit_status_ = -1;  // once it has ended
   std::string state_file_;
