@@ -127,10 +127,13 @@ async function main() {
           'the download is a 1600x900 PNG: ' + path.basename(png));
 
     // Lessons by URL, opened at a step.
-    for (const [lesson, steps] of [['same_word_rope', 1], ['fewer_kv_heads', 2], ['guess_ahead_take_back', 1]]) {
+    // The memory wall measures its steps in the page too (one thread): 256 and 1,024 positions, its view shown.
+    for (const [lesson, steps] of [['same_word_rope', 1], ['fewer_kv_heads', 2], ['guess_ahead_take_back', 1], ['memory_wall', 1]]) {
       await open(page, base, 'lesson=' + lesson + '&steps=' + steps);
       s = await waitForSteps(page, steps + 1, lesson);
       check(s.lesson.name === lesson && s.step === steps && s.error === '', '?lesson=' + lesson + '&steps=' + steps + ' opens it at step ' + s.step);
+      if (lesson === 'memory_wall')
+        check(s.below_panes === 'memory_wall' && s.position === 1023, 'the memory wall shows its view at 1,024 positions (position ' + s.position + ')');
       await page.screenshot({ path: path.join(outDir, 'web_' + lesson + '_step' + steps + '.png') });
     }
 
