@@ -260,11 +260,7 @@ std::vector<CacheChoice> cache_choices(const BenchOptions& o) {
   if (dtypes.empty()) dtypes.push_back(WeightDtype::F32);
   std::vector<KvPolicy> policies;
   for (const std::string& spec : o.kv_policies) {
-    try {
-      policies.push_back(parse_kv_policy(spec));
-    } catch (const UsageError& e) {
-      throw UsageError(std::string("--kv-policy: ") + e.what());
-    }
+    policies.push_back(parse_kv_policy_option(spec));
     if (policies.back().rule->uses_attention_sums() || policies.back().rule->uses_newest_attention())
       throw UsageError("--kv-policy " + spec + ": the bench records no attention, which heavy and tova rank by");
   }

@@ -67,11 +67,7 @@ int run_generate(const GenerateOptions& o) {
     throw UsageError("--mode must be both, cached or uncached, got '" + o.mode + "'");
   std::optional<KvPolicy> policy;
   if (o.kv_policy_given) {
-    try {
-      policy = parse_kv_policy(o.kv_policy);
-    } catch (const UsageError& e) {
-      throw UsageError(std::string("--kv-policy: ") + e.what());
-    }
+    policy = parse_kv_policy_option(o.kv_policy);
     if (o.mode == "uncached") throw UsageError("--kv-policy applies to the cached mode: not with --mode uncached");
   }
   LoadedModel loaded = o.model.load();

@@ -60,11 +60,7 @@ int run_lesson(const LessonOptions& o) {
   if (o.file.empty()) throw UsageError("give a lesson file or a built-in lesson's name (--list shows them)");
   Lesson lesson = load_lesson(o.file);
   if (o.kv_policy_given) {
-    try {
-      lesson.policy = parse_kv_policy(o.kv_policy).to_string();
-    } catch (const UsageError& e) {
-      throw UsageError(std::string("--kv-policy: ") + e.what());
-    }
+    lesson.policy = parse_kv_policy_option(o.kv_policy).to_string();
     if (lesson.kind == LessonKind::PrefixReuse) throw UsageError("--kv-policy: a prefix_reuse lesson runs the plain cache");
   }
   ModelOptions model = o.model;

@@ -80,9 +80,9 @@ int parse_options(int argc, char** argv, WindowOptions& out) {
   a.has_kv_policy = policy->count() > 0;
   if (a.has_kv_policy) {
     try {
-      a.kv_policy = parse_kv_policy(a.kv_policy).to_string();
+      a.kv_policy = parse_kv_policy_option(a.kv_policy).to_string();
     } catch (const std::exception& e) {
-      std::cerr << "kvscope: --kv-policy: " << e.what() << "\n";
+      std::cerr << "kvscope: " << e.what() << "\n";
       return 2;
     }
   }

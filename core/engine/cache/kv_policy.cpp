@@ -133,4 +133,12 @@ KvPolicy parse_kv_policy(const std::string& spec) {
   return p;
 }
 
+KvPolicy parse_kv_policy_option(const std::string& spec) {
+  try {
+    return parse_kv_policy(spec);
+  } catch (const UsageError& e) {
+    throw UsageError(std::string("--kv-policy: ") + e.what());
+  }
+}
+
 }  // namespace kvscope

@@ -42,6 +42,8 @@ using PolicyItems = std::map<std::string, int>;
 // spec or item, an unknown item, a value that is not a whole number, a value < 1, bits other than
 // 4/8/16, an item given twice, items of two rules, "full" with others, or what the rule refuses.
 KvPolicy parse_kv_policy(const std::string& spec);
+// The same for the value of a front end's --kv-policy option: the refusal names the option.
+KvPolicy parse_kv_policy_option(const std::string& spec);
 
 // The items a spec may hold, e.g. "full, sinks:S, window:W, heavy:H, tova:N, bits:4|8|16".
 std::string kv_policy_items();
