@@ -206,7 +206,6 @@ TEST_CASE("every lesson step declares every number it draws, and each agrees wit
 #endif
   for (const char* size : sizes)
     for (const kvscope::Lesson& lesson : kvscope::builtin_lessons()) {
-      if (::test::too_long_for_sanitizers(lesson)) continue;
       INFO(lesson.name << " at " << size);
       check_no_problems(lesson_problems(lesson.name, size));
     }
