@@ -1,6 +1,8 @@
 // Decode attention split over blocks of keys (core/engine/forward/split_attention.h) against a softmax
 // written here in double precision, on odd lengths, every block count and every kernel set this CPU
-// runs, over float32 rows and over F16 and BF16 rows read as a 16-bit cache stores them; and a rotary model's cached decode (which splits past 512 keys) against recomputing all 1,500+
+// runs, over float32 rows and over F16 and BF16 rows read as a 16-bit cache stores them; a block of
+// several KV heads at once (GQA groups, the heads side by side in a cache row, one head with fewer
+// keys); and a rotary model's cached decode (which splits past 512 keys) against recomputing all 1,500+
 // positions without a cache.
 #include <catch2/catch.hpp>
 
@@ -198,4 +200,82 @@ TEST_CASE("a 16-bit cache (F16, BF16): rows stored rounded, read as stored by th
     CHECK(fast.bytes_held() == positions * config.n_layer * 2 * config.kv_dim() * 2);
   }
   CHECK_THROWS_AS(KvCache(load_preset("demo-mla").model->config(), 0, WeightDtype::F16), UsageError);
+}
+
+TEST_CASE("split attention over several KV heads at once equals one softmax a query head: GQA groups, heads with "
+          "as many keys and with fewer, every ISA, F32 and F16 rows",
+          "[attention]") {
+  const int d_head = 24, n_kv = 3, group = 3, n_head = n_kv * group;
+  const float scale = 1.0f / std::sqrt(float(d_head));
+  SplitMix64 rng(11);
+  for (WeightDtype dtype : {WeightDtype::F32, WeightDtype::F16})
+    for (int count : {1, 7, 257, 1023})
+      for (bool fewer : {false, true}) {
+        // KV head 1 sees 3 keys fewer when `fewer` (as a policy that keeps rows by head would have it).
+        const auto count_of = [&](int g) { return fewer && g == 1 ? std::max(0, count - 3) : count; };
+        // The cache: count rows, each holding the three KV heads side by side, in both dtypes.
+        std::vector<float> key_cache(std::size_t(count * n_kv * d_head)), value_cache(key_cache.size());
+        std::vector<std::uint16_t> key_bits(key_cache.size()), value_bits(key_cache.size());
+        for (std::size_t i = 0; i < key_cache.size(); ++i)
+          for (auto [cache, bits] : {std::pair{&key_cache, &key_bits}, std::pair{&value_cache, &value_bits}}) {
+            const float v = float(rng.uniform() * 2.0 - 1.0);
+            (*bits)[i] = dtype == WeightDtype::F16 ? float_to_half(v) : 0;
+            (*cache)[i] = dtype == WeightDtype::F16 ? half_to_float((*bits)[i]) : v;
+          }
+        std::vector<float> queries(std::size_t(n_head * d_head));
+        for (float& v : queries) v = float(rng.uniform() * 4.0 - 2.0);
+        std::vector<std::vector<const float*>> key_rows(n_kv), value_rows(n_kv);
+        std::vector<std::vector<const std::uint16_t*>> key_rows16(n_kv), value_rows16(n_kv);
+        std::vector<KeyRows> rows(n_kv);
+        for (int g = 0; g < n_kv; ++g) {
+          for (int j = 0; j < count_of(g); ++j) {
+            const std::size_t at = std::size_t((j * n_kv + g) * d_head);
+            key_rows[g].push_back(key_cache.data() + at), value_rows[g].push_back(value_cache.data() + at);
+            key_rows16[g].push_back(key_bits.data() + at), value_rows16[g].push_back(value_bits.data() + at);
+          }
+          rows[g].dtype = dtype;
+          rows[g].keys = key_rows[g].data(), rows[g].values = value_rows[g].data();
+          rows[g].keys16 = key_rows16[g].data(), rows[g].values16 = value_rows16[g].data();
+        }
+        // Each query head against its KV head's keys, in double.
+        std::vector<std::vector<double>> want;
+        for (int h = 0; h < n_head; ++h) {
+          const int g = h / group;
+          std::vector<std::vector<float>> keys, values;
+          for (int j = 0; j < count_of(g); ++j) {
+            keys.emplace_back(key_rows[g][std::size_t(j)], key_rows[g][std::size_t(j)] + d_head);
+            values.emplace_back(value_rows[g][std::size_t(j)], value_rows[g][std::size_t(j)] + d_head);
+          }
+          const std::vector<float> q(queries.begin() + h * d_head, queries.begin() + (h + 1) * d_head);
+          want.push_back(keys.empty() ? std::vector<double>() : reference_attention(q, keys, values, scale));
+        }
+        for (const KernelSet* kernels : test::runnable_kernel_sets())
+          for (int blocks : {1, 3}) {
+            INFO(count << " keys" << (fewer ? " (one head 3 fewer)" : "") << ", " << blocks << " blocks, kernels "
+                       << kernels->isa << ", rows " << dtype_name(dtype));
+            // As Model::attend_split lays them out: query head h's block b at h * blocks + b.
+            std::vector<SoftmaxBlock> parts(std::size_t(n_head * blocks));
+            std::vector<float> outs(std::size_t(n_head * blocks * d_head), 0.0f);
+            std::vector<float> scratch(std::size_t(n_head * (count + 1)));
+            for (int b = 0; b < blocks; ++b) {
+              std::vector<KvHeadBlock> heads;
+              for (int g = 0; g < n_kv; ++g) {
+                const int begin = count_of(g) * b / blocks, end = count_of(g) * (b + 1) / blocks;
+                const std::size_t slot = std::size_t(g * group * blocks + b);
+                heads.push_back(KvHeadBlock{queries.data() + g * group * d_head, rows[g].from(begin), end - begin,
+                                            parts.data() + slot, outs.data() + slot * std::size_t(d_head)});
+              }
+              attend_block_kv_heads(*kernels, heads.data(), n_kv, group, d_head, scale, 0.0f, scratch.data(), count + 1, blocks);
+            }
+            for (int h = 0; h < n_head; ++h) {
+              if (want[std::size_t(h)].empty()) continue;  // a head with no keys
+              std::vector<float> out(static_cast<std::size_t>(d_head));
+              combine_blocks(parts.data() + h * blocks, outs.data() + std::size_t(h * blocks * d_head), blocks, d_head, out.data());
+              double worst = 0.0;
+              for (int c = 0; c < d_head; ++c) worst = std::max(worst, std::abs(double(out[std::size_t(c)]) - want[std::size_t(h)][std::size_t(c)]));
+              INFO("query head " << h);
+              CHECK(worst < 2e-6);
+            }
+          }
+      }
 }
