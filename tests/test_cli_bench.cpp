@@ -104,6 +104,14 @@ TEST_CASE("bench --contexts: one object per length, its bytes the closed form of
                             "cache_bytes", "peak_rss_bytes"})
       CHECK(row[key].get<double>() > 0);
     CHECK(row["cache_bytes"].get<double>() == per_position * (lengths[i] + 3));  // prompt + 3 decoded positions
+    // The roofline: bytes a token x tokens a second over the higher of the run's first bandwidth probe
+    // and the one right after this length's decode.
+    CHECK(row["bandwidth_after_decode_gb_s"].get<double>() > 0);
+    CHECK(row["bandwidth_gb_s"].get<double>() ==
+          std::max(doc["bandwidth_gb_s"].get<double>(), row["bandwidth_after_decode_gb_s"].get<double>()));
+    CHECK(row["roofline_fraction"].get<double>() ==
+          Approx(row["bytes_per_token"].get<double>() * row["cached_tokens_per_s"].get<double>() /
+                 (row["bandwidth_gb_s"].get<double>() * 1e9)));
     CHECK(row["weights_plus_cache_bytes"].get<double>() == doc["weight_bytes"].get<double>() + row["cache_bytes"].get<double>());
     // Short lengths: uncached steps timed, and the speedup is the ratio of the two rates.
     CHECK(row["uncached_from"] == "two timed steps");
