@@ -70,11 +70,22 @@ void Model::project_qkv_separate(int layer, ForwardScratch& s, int first_positio
   }
   s.k_unrotated = s.k;
   if (!config_.rotary()) return;
+  // A row's angles once for its query and key; a long call's rows split across the threads (a prefill
+  // of thousands of rows spends its cosines and sines here).
   const std::vector<double>& freq = inv_freq(layer);
-  for (Eigen::Index i = 0; i < s.q.rows(); ++i) {
-    apply_rope(s.q.row(i).data(), config_.n_head, d_head, first_position + int(i), freq);
-    apply_rope(s.k.row(i).data(), config_.kv_heads(), d_head, first_position + int(i), freq);
-  }
+  const int n = int(s.q.rows()), threads = n >= 64 ? shared_pool().size() : 1;
+  auto rotate = [&](int chunk) {
+    std::vector<float> cos_a(freq.size()), sin_a(freq.size());
+    for (int i = n * chunk / threads; i < n * (chunk + 1) / threads; ++i) {
+      rope_angles(first_position + i, freq, cos_a.data(), sin_a.data());
+      rotate_heads(s.q.row(i).data(), config_.n_head, d_head, cos_a.data(), sin_a.data());
+      rotate_heads(s.k.row(i).data(), config_.kv_heads(), d_head, cos_a.data(), sin_a.data());
+    }
+  };
+  if (threads == 1)
+    rotate(0);
+  else
+    shared_pool().run_chunks(rotate);
   round(s.q);
   round(s.k);
 }

@@ -32,18 +32,30 @@ std::vector<double> rope_inverse_frequencies(const ModelConfig& c, bool local) {
   return inv;
 }
 
-void apply_rope(float* row, int n_heads, int d_head, int position, const std::vector<double>& inv_freq) {
-  const int half = d_head / 2;
-  for (int i = 0; i < half; ++i) {
+void rope_angles(int position, const std::vector<double>& inv_freq, float* cos_a, float* sin_a) {
+  for (std::size_t i = 0; i < inv_freq.size(); ++i) {
     const double angle = position * inv_freq[i];
-    const float cos_a = float(std::cos(angle)), sin_a = float(std::sin(angle));
-    for (int h = 0; h < n_heads; ++h) {
-      float* x = row + h * d_head;
+    cos_a[i] = float(std::cos(angle));
+    sin_a[i] = float(std::sin(angle));
+  }
+}
+
+void rotate_heads(float* row, int n_heads, int d_head, const float* cos_a, const float* sin_a) {
+  const int half = d_head / 2;
+  for (int h = 0; h < n_heads; ++h) {
+    float* x = row + h * d_head;
+    for (int i = 0; i < half; ++i) {
       const float a = x[i], b = x[i + half];
-      x[i] = a * cos_a - b * sin_a;
-      x[i + half] = b * cos_a + a * sin_a;
+      x[i] = a * cos_a[i] - b * sin_a[i];
+      x[i + half] = b * cos_a[i] + a * sin_a[i];
     }
   }
+}
+
+void apply_rope(float* row, int n_heads, int d_head, int position, const std::vector<double>& inv_freq) {
+  std::vector<float> cos_a(inv_freq.size()), sin_a(inv_freq.size());
+  rope_angles(position, inv_freq, cos_a.data(), sin_a.data());
+  rotate_heads(row, n_heads, d_head, cos_a.data(), sin_a.data());
 }
 
 }  // namespace kvscope

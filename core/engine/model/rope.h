@@ -15,4 +15,9 @@ std::vector<double> rope_inverse_frequencies(const ModelConfig& config, bool loc
 // Rotates every head of one row (n_heads x d_head floats, heads side by side) to `position`.
 void apply_rope(float* row, int n_heads, int d_head, int position, const std::vector<double>& inv_freq);
 
+// apply_rope in two halves, so a position's angles serve several rows (its query and its key):
+// cos_a[i], sin_a[i] of position x inv_freq[i] for i < inv_freq.size(), then the rotation by them.
+void rope_angles(int position, const std::vector<double>& inv_freq, float* cos_a, float* sin_a);
+void rotate_heads(float* row, int n_heads, int d_head, const float* cos_a, const float* sin_a);
+
 }  // namespace kvscope
