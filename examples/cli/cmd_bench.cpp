@@ -402,7 +402,7 @@ int run_bench(const BenchOptions& o) {
                 "%.1f GFLOP/s\n",
                 loaded.name.c_str(), threads, isa, o.new_tokens, bandwidth / 1e9, flop_peak / 1e9);
     std::printf("%8s %-18s %5s %10s %10s %10s %12s %12s %10s %10s %12s %12s\n", "context", "cache", "rows", "prefill s",
-                "GFLOP/s", "tokens/s", "uncached t/s", "MB/token", "probe GB/s", "roofline", "cache MB", "peak RSS MB");
+                "GFLOP/s", "tokens/s", "uncached t/s", "MB/token", "roof GB/s", "roofline", "cache MB", "peak RSS MB");
     for (const nlohmann::json& r : doc["contexts"])
       std::printf("%8d %-18s %5s %10.3f %10.2f %10.2f %12.4f %12.2f %10.2f %9.0f%% %12.2f %12.1f\n", r["context"].get<int>(),
                   r["kv_policy"].get<std::string>().c_str(), r["kv_dtype"].get<std::string>().c_str(),
