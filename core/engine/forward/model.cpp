@@ -70,8 +70,8 @@ void Model::project_qkv_separate(int layer, ForwardScratch& s, int first_positio
   }
   s.k_unrotated = s.k;
   if (!config_.rotary()) return;
-  // A row's angles once for its query and key; a long call's rows split across the threads (a prefill
-  // of thousands of rows spends its cosines and sines here).
+  // A row's angles once for its query and key; a long call's rows split across the threads, so the
+  // other thread does not wait out a prefill's cosines and sines.
   const std::vector<double>& freq = inv_freq(layer);
   const int n = int(s.q.rows()), threads = n >= 64 ? shared_pool().size() : 1;
   auto rotate = [&](int chunk) {
