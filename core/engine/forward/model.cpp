@@ -19,6 +19,9 @@ namespace kvscope {
 namespace {
 const Vector* bias_or_null(const Vector& b) { return b.size() ? &b : nullptr; }
 
+// Rows from which a call's rotary positions are shared across the threads (a prefill's cosines and sines).
+constexpr std::int64_t kSplitRotationFromRows = 64;
+
 // Positions a layer holds for any KV head, ascending.
 std::vector<int> held_union(const KvRows& cache, int layer, int n_kv_head) {
   std::vector<int> all, one;
@@ -73,19 +76,14 @@ void Model::project_qkv_separate(int layer, ForwardScratch& s, int first_positio
   // A row's angles once for its query and key; a long call's rows split across the threads, so the
   // other thread does not wait out a prefill's cosines and sines.
   const std::vector<double>& freq = inv_freq(layer);
-  const int n = int(s.q.rows()), threads = n >= 64 ? shared_pool().size() : 1;
-  auto rotate = [&](int chunk) {
+  split_range(s.q.rows(), kSplitRotationFromRows, [&](std::int64_t begin, std::int64_t end) {
     std::vector<float> cos_a(freq.size()), sin_a(freq.size());
-    for (int i = n * chunk / threads; i < n * (chunk + 1) / threads; ++i) {
-      rope_angles(first_position + i, freq, cos_a.data(), sin_a.data());
+    for (std::int64_t i = begin; i < end; ++i) {
+      rope_angles(first_position + int(i), freq, cos_a.data(), sin_a.data());
       rotate_heads(s.q.row(i).data(), config_.n_head, d_head, cos_a.data(), sin_a.data());
       rotate_heads(s.k.row(i).data(), config_.kv_heads(), d_head, cos_a.data(), sin_a.data());
     }
-  };
-  if (threads == 1)
-    rotate(0);
-  else
-    shared_pool().run_chunks(rotate);
+  });
   round(s.q);
   round(s.k);
 }

@@ -34,10 +34,12 @@ void Model::project_mla(int layer, ForwardScratch& s, int first_position) const 
   s.latent.resize(n, r + rope);
   s.latent.leftCols(r) = s.k_nope;
   s.latent.rightCols(rope) = s.v_up;
+  // A row's angles once, for every head's rotated part and the shared key.
+  std::vector<float> cos_a(inv_freq_.size()), sin_a(inv_freq_.size());
   for (Eigen::Index i = 0; i < n; ++i) {
-    const int pos = first_position + int(i);
-    for (int h = 0; h < config_.n_head; ++h) apply_rope(s.q.row(i).data() + h * d_head + nope, 1, rope, pos, inv_freq_);
-    apply_rope(s.latent.row(i).data() + r, 1, rope, pos, inv_freq_);
+    rope_angles(first_position + int(i), inv_freq_, cos_a.data(), sin_a.data());
+    for (int h = 0; h < config_.n_head; ++h) rotate_heads(s.q.row(i).data() + h * d_head + nope, 1, rope, cos_a.data(), sin_a.data());
+    rotate_heads(s.latent.row(i).data() + r, 1, rope, cos_a.data(), sin_a.data());
   }
   round(s.q);
   round(s.latent);

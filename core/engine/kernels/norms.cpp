@@ -7,21 +7,8 @@
 namespace kvscope {
 
 namespace {
-// fn(first row, rows) over x's rows, split across the shared pool when there are many (a prefill's MLP
-// activations: millions of exponentials). Each element's result does not depend on the split.
-template <class Fn>
-void by_rows(Eigen::Index rows, Fn fn) {
-  ThreadPool& pool = shared_pool();
-  const int threads = rows >= 64 ? pool.size() : 1;
-  if (threads == 1) {
-    fn(Eigen::Index(0), rows);
-    return;
-  }
-  pool.run_chunks([&](int chunk) {
-    const Eigen::Index begin = rows * chunk / threads, end = rows * (chunk + 1) / threads;
-    fn(begin, end - begin);
-  });
-}
+// A prefill's MLP activations are millions of exponentials: from this many rows on, every thread takes a share.
+constexpr std::int64_t kSplitFromRows = 64;
 }  // namespace
 
 void layer_norm(const Matrix& x, const Vector& gamma, const Vector& beta, float eps, Matrix& out) {
@@ -45,8 +32,8 @@ void rms_norm_in_place(Matrix& x, const Vector& gain, float eps, int width, floa
 
 void gelu_in_place(Matrix& x) {
   const float k = 0.7978845608028654f;  // sqrt(2 / pi)
-  by_rows(x.rows(), [&](Eigen::Index first, Eigen::Index n) {
-    auto v = x.middleRows(first, n).array();
+  split_range(x.rows(), kSplitFromRows, [&](std::int64_t begin, std::int64_t end) {
+    auto v = x.middleRows(begin, end - begin).array();
     v = 0.5f * v * (1.0f + (k * (v + 0.044715f * v.cube())).tanh());
   });
 }
@@ -57,9 +44,9 @@ void gelu_gate_in_place(Matrix& gate, const Matrix& up) {
 }
 
 void swiglu_in_place(Matrix& gate, const Matrix& up) {
-  by_rows(gate.rows(), [&](Eigen::Index first, Eigen::Index n) {
-    auto g = gate.middleRows(first, n).array();
-    g = g / (1.0f + (-g).exp()) * up.middleRows(first, n).array();
+  split_range(gate.rows(), kSplitFromRows, [&](std::int64_t begin, std::int64_t end) {
+    auto g = gate.middleRows(begin, end - begin).array();
+    g = g / (1.0f + (-g).exp()) * up.middleRows(begin, end - begin).array();
   });
 }
 

@@ -90,4 +90,14 @@ void resize_shared_pool(int n_threads) {
   pool_slot() = std::make_unique<ThreadPool>(hardware_threads() == 1 ? 1 : std::max(1, n_threads));
 }
 
+void split_range(std::int64_t count, std::int64_t min_split, const std::function<void(std::int64_t, std::int64_t)>& fn) {
+  ThreadPool& pool = shared_pool();
+  const int threads = count >= min_split ? pool.size() : 1;
+  if (threads == 1) {
+    fn(0, count);
+    return;
+  }
+  pool.run_chunks([&](int chunk) { fn(count * chunk / threads, count * (chunk + 1) / threads); });
+}
+
 }  // namespace kvscope

@@ -4,6 +4,7 @@
 // (a decode step makes dozens of calls microseconds apart, and waking a sleeping thread costs tens of
 // microseconds on a VM), then sleeps.
 #include <atomic>
+#include <cstdint>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -49,5 +50,10 @@ int hardware_threads();  // hardware concurrency, or 1 without kCanStartThreads
 // The pool shared by the one-row linear products: hardware concurrency threads (at most 8) until resized.
 ThreadPool& shared_pool();
 void resize_shared_pool(int n_threads);  // at least one thread
+
+// fn(begin, end) over [0, count) in one contiguous part per thread of the shared pool; on the calling
+// thread alone when count < min_split (too little work to wake the others for). For items whose results
+// are each their own (rows of an element-wise step), so the split changes no number.
+void split_range(std::int64_t count, std::int64_t min_split, const std::function<void(std::int64_t, std::int64_t)>& fn);
 
 }  // namespace kvscope
