@@ -237,27 +237,26 @@ void Model::attend_split(ForwardScratch& s, int first_position, const KvLayerVie
   const std::size_t block_len = (longest + std::size_t(blocks) - 1) / std::size_t(blocks);
   s.split_blocks.assign(std::size_t(config_.n_head * blocks), SoftmaxBlock{});
   s.split_outputs.assign(std::size_t(config_.n_head * blocks * d_head), 0.0f);
-  s.split_scores.resize(std::size_t(threads) * std::size_t(config_.n_head) * block_len);
-  s.split_heads.resize(std::size_t(threads) * std::size_t(n_kv));
+  s.split_scores.resize(std::size_t(blocks) * std::size_t(config_.n_head) * block_len);
+  s.split_heads.resize(std::size_t(blocks) * std::size_t(n_kv));
   const KernelSet& kernels = active_kernels();
-  // A thread takes a block for every KV head at once (attend_block_kv_heads): a row's heads sit side by
-  // side, so the block's K and V lines are read from memory once, by one thread, whole and in order.
-  shared_pool().run_chunks([&](int chunk) {
-    KvHeadBlock* heads = s.split_heads.data() + std::size_t(chunk) * std::size_t(n_kv);
-    for (int b = chunk; b < blocks; b += threads) {
-      for (int g = 0; g < n_kv; ++g) {
-        AttentionLane& lane = s.lanes[std::size_t(g)];
-        const std::int64_t count = std::int64_t(lane.keys.size());
-        const std::int64_t begin = count * b / blocks, end = count * (b + 1) / blocks;
-        gather_key_rows(s, lane, g, first_position, view, begin, end);
-        const std::size_t slot = std::size_t(g * group * blocks + b);  // of the group's first query head
-        heads[g] = KvHeadBlock{s.q.row(0).data() + g * group * d_head, lane.rows().from(begin), end - begin,
-                               s.split_blocks.data() + slot, s.split_outputs.data() + slot * std::size_t(d_head)};
-      }
-      attend_block_kv_heads(kernels, heads, n_kv, group, d_head, scale, cap,
-                            s.split_scores.data() + std::size_t(chunk) * std::size_t(config_.n_head) * block_len,
-                            std::int64_t(block_len), blocks);
+  // A block for every KV head at once (attend_block_kv_heads): a row's heads sit side by side, so the
+  // block's K and V lines are read from memory once, by one thread, whole and in order. Blocks go to
+  // whichever thread is free next.
+  shared_pool().run_parts(blocks, [&](std::int64_t b) {
+    KvHeadBlock* heads = s.split_heads.data() + std::size_t(b) * std::size_t(n_kv);
+    for (int g = 0; g < n_kv; ++g) {
+      AttentionLane& lane = s.lanes[std::size_t(g)];
+      const std::int64_t count = std::int64_t(lane.keys.size());
+      const std::int64_t begin = count * b / blocks, end = count * (b + 1) / blocks;
+      gather_key_rows(s, lane, g, first_position, view, begin, end);
+      const std::size_t slot = std::size_t(g * group * blocks + b);  // of the group's first query head
+      heads[g] = KvHeadBlock{s.q.row(0).data() + g * group * d_head, lane.rows().from(begin), end - begin,
+                             s.split_blocks.data() + slot, s.split_outputs.data() + slot * std::size_t(d_head)};
     }
+    attend_block_kv_heads(kernels, heads, n_kv, group, d_head, scale, cap,
+                          s.split_scores.data() + std::size_t(b) * std::size_t(config_.n_head) * block_len,
+                          std::int64_t(block_len), blocks);
   });
   for (int h = 0; h < config_.n_head; ++h)
     combine_blocks(s.split_blocks.data() + std::size_t(h * blocks), s.split_outputs.data() + std::size_t(h * blocks * d_head),

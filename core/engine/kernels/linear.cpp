@@ -40,10 +40,13 @@ void linear_view(const Matrix& x, const WeightView& w, const Vector* bias, Matri
     rows(0, n_out);
     return;
   }
-  // Threads split the output units; a multiple of 16 keeps their blocks of y apart by whole lines.
-  const Eigen::Index chunk = ((n_out + pool.size() - 1) / pool.size() + 15) / 16 * 16;
-  pool.run_chunks([&](int c) {
-    const Eigen::Index begin = std::min(n_out, c * chunk);
+  // Threads split the output units in parts; a multiple of 16 units keeps parts of y apart by whole
+  // lines. One row (a decode step's products, bound by memory) goes in about 64 parts taken by whichever
+  // thread is free next, so a thread the VM slows down does not keep the other waiting at the end.
+  const Eigen::Index target_parts = n == 1 ? 64 : pool.size();
+  const Eigen::Index chunk = ((n_out + target_parts - 1) / target_parts + 15) / 16 * 16;
+  pool.run_parts((n_out + chunk - 1) / chunk, [&](std::int64_t c) {
+    const Eigen::Index begin = Eigen::Index(c) * chunk;
     rows(begin, std::min(n_out, begin + chunk));
   });
 }

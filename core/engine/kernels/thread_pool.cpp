@@ -6,7 +6,7 @@
 
 namespace kvscope {
 
-ThreadPool::ThreadPool(int n_threads) {
+ThreadPool::ThreadPool(int n_threads) : shares_(std::size_t(std::max(1, n_threads))) {
   for (int i = 1; i < n_threads; ++i) workers_.emplace_back(&ThreadPool::worker_loop, this, i);
 }
 
@@ -57,6 +57,59 @@ void ThreadPool::run_chunks(const std::function<void(int)>& task) {
     done_.wait(lock, [this] { return pending_.load() == 0; });
   }
   task_.store(nullptr);
+}
+
+namespace {
+std::uint64_t pack(std::uint64_t begin, std::uint64_t end) { return begin | end << 32; }
+std::int64_t begin_of(std::uint64_t bounds) { return std::int64_t(bounds & 0xffffffffu); }
+std::int64_t end_of(std::uint64_t bounds) { return std::int64_t(bounds >> 32); }
+}  // namespace
+
+std::int64_t ThreadPool::take_first(int share) {
+  std::atomic<std::uint64_t>& bounds = shares_[std::size_t(share)].bounds;
+  std::uint64_t now = bounds.load(std::memory_order_relaxed);
+  for (;;) {
+    const std::int64_t begin = begin_of(now), end = end_of(now);
+    if (begin >= end) return -1;
+    if (bounds.compare_exchange_weak(now, pack(std::uint64_t(begin + 1), std::uint64_t(end)), std::memory_order_relaxed))
+      return begin;
+  }
+}
+
+std::int64_t ThreadPool::take_last(int share) {
+  std::atomic<std::uint64_t>& bounds = shares_[std::size_t(share)].bounds;
+  std::uint64_t now = bounds.load(std::memory_order_relaxed);
+  for (;;) {
+    const std::int64_t begin = begin_of(now), end = end_of(now);
+    if (begin >= end) return -1;
+    if (bounds.compare_exchange_weak(now, pack(std::uint64_t(begin), std::uint64_t(end - 1)), std::memory_order_relaxed))
+      return end - 1;
+  }
+}
+
+void ThreadPool::run_parts(std::int64_t parts, const std::function<void(std::int64_t)>& part) {
+  if (workers_.empty() || parts <= 1) {
+    for (std::int64_t p = 0; p < parts; ++p) part(p);
+    return;
+  }
+  std::lock_guard<std::mutex> call(parts_mutex_);  // shares_ belong to one call at a time
+  const int n = size();
+  for (int t = 0; t < n; ++t)
+    shares_[std::size_t(t)].bounds.store(pack(std::uint64_t(parts * t / n), std::uint64_t(parts * (t + 1) / n)),
+                                          std::memory_order_relaxed);
+  run_chunks([&](int t) {
+    for (std::int64_t p; (p = take_first(t)) >= 0;) part(p);
+    for (;;) {
+      int fullest = -1;
+      std::int64_t most = 0;
+      for (int v = 0; v < n; ++v) {
+        const std::uint64_t b = shares_[std::size_t(v)].bounds.load(std::memory_order_relaxed);
+        if (end_of(b) - begin_of(b) > most) most = end_of(b) - begin_of(b), fullest = v;
+      }
+      if (fullest < 0) return;
+      if (const std::int64_t p = take_last(fullest); p >= 0) part(p);
+    }
+  });
 }
 
 void ThreadPool::worker_loop(int chunk) {

@@ -23,12 +23,27 @@ class ThreadPool {
   int size() const { return int(workers_.size()) + 1; }  // the calling thread works too
   // Calls task(chunk) for chunk = 0..size()-1, one per thread, and returns when all are done.
   void run_chunks(const std::function<void(int chunk)>& task);
+  // Calls part(p) for p = 0..parts-1, each once, and returns when all are done. Thread t first runs its
+  // own contiguous share of the parts in order (its reads stream through memory like run_chunks'), then
+  // takes parts from the far end of whichever share has most left: a thread the VM slows down then runs
+  // fewer parts instead of keeping the others waiting. part(p) must not depend on the thread running it.
+  void run_parts(std::int64_t parts, const std::function<void(std::int64_t part)>& part);
 
  private:
   void worker_loop(int chunk);
+  std::int64_t take_first(int share);  // the next part of a share, from its start; -1 when none is left
+  std::int64_t take_last(int share);   // from its end
+
+  // Each thread's share of run_parts' parts, [begin, end) packed in one word so a take is one
+  // compare-and-swap; a cache line each, so a thread taking its own parts touches no other's line.
+  struct alignas(64) Share {
+    std::atomic<std::uint64_t> bounds{0};
+  };
+  std::vector<Share> shares_;
 
   std::vector<std::thread> workers_;
   std::mutex call_mutex_;  // one run_chunks at a time (the UI thread and a step thread may both call)
+  std::mutex parts_mutex_;  // one run_parts at a time: it holds shares_ across its run_chunks
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
