@@ -245,6 +245,21 @@ TEST_CASE("attention kernels over 16-bit rows (an F16 or BF16 cache) agree with 
       }
 }
 
+TEST_CASE("read_sum (the bandwidth probe's loop) sums every float, tails included, on every instruction set", "[kernels]") {
+  SplitMix64 rng(11);
+  for (int n : {0, 1, 15, 16, 63, 64, 65, 1000, 4099}) {
+    std::vector<float> data(std::size_t(n) + 1);
+    for (float& v : data) v = rng.normal();
+    data.back() = 1e30f;  // one past n: must not be read
+    double want = 0, bound = 0;
+    for (int i = 0; i < n; ++i) want += data[std::size_t(i)], bound += std::abs(double(data[std::size_t(i)]));
+    for (const KernelSet* set : test::runnable_kernel_sets()) {
+      INFO(set->isa << " n " << n);
+      CHECK(std::abs(double(set->read_sum(data.data(), n)) - want) <= 1e-6 * (n + 1) * bound + 1e-30);
+    }
+  }
+}
+
 TEST_CASE("isa: KVSCOPE_ISA forces a kernel set, the same tokens come out, and a bad value is one line", "[kernels][cli]") {
   const std::vector<std::string> generate = {"generate", "--preset", "demo-llama", "--ids", "3,1,4,1,5",
                                              "--max-new-tokens", "8", "--json"};

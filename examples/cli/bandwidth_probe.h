@@ -6,7 +6,7 @@
 namespace kvscope::cli {
 
 // Best of `repeats` passes summing a buffer of `bytes` (far larger than the caches) with
-// `n_threads` threads. Returns bytes per second.
+// `n_threads` threads, at the active kernel set's vector width (isa.h). Returns bytes per second.
 double measure_read_bandwidth(std::size_t bytes, int n_threads, int repeats);
 
 }  // namespace kvscope::cli

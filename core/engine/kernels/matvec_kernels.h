@@ -58,6 +58,9 @@ struct KernelSet {
   // Runs `iterations` rounds of independent multiply-adds on registers only; returns how many
   // multiply-adds it did (lanes x accumulators x iterations). The compute ceiling of one core.
   double (*multiply_add_loop)(std::int64_t iterations);
+  // The sum of n floats, read at the set's full vector width with independent sums: a loop bound by
+  // how fast memory delivers, the bandwidth probe's (examples/cli/bandwidth_probe.cpp).
+  float (*read_sum)(const float* data, std::int64_t n);
 };
 
 // Constant data (no code runs to build them); a set's functions may run only on a CPU that has its

@@ -84,6 +84,14 @@ double multiply_add_loop(std::int64_t iterations) {
   (void)sink;
   return 8.0 * double(iterations);
 }
+float read_sum(const float* data, std::int64_t n) {
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // eight independent sums, so loads bound the loop
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) s[k] += data[i + k];
+  for (; i < n; ++i) s[0] += data[i];
+  return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
 }  // namespace
 
 const KernelSet kPortableKernels = {"portable",
@@ -99,6 +107,7 @@ const KernelSet kPortableKernels = {"portable",
                                     half_rows<widen_f16>(),
                                     half_rows<widen_bf16>(),
                                     exp_sum,
-                                    multiply_add_loop};
+                                    multiply_add_loop,
+                                    read_sum};
 
 }  // namespace kvscope
