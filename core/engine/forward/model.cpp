@@ -14,8 +14,6 @@
 #include "core/engine/model/rope.h"
 #include "core/engine/kernels/thread_pool.h"
 
-extern double kvs_prof[4];
-#include <chrono>
 namespace kvscope {
 
 namespace {
@@ -221,7 +219,6 @@ void Model::gather_key_rows(const ForwardScratch& s, AttentionLane& lane, int g,
 
 void Model::attend_split(ForwardScratch& s, int first_position, const KvLayerView& view, int window, LayerRecord* r,
                          int threads) const {
-  struct T { std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now(); ~T() { kvs_prof[0] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(); } } timer_;
   const int n_kv = config_.kv_heads(), d_head = config_.d_head(), group = config_.n_head / n_kv;
   const float scale = config_.score_scale(), cap = config_.attn_softcap;
   if (int(s.lanes.size()) < n_kv) s.lanes.resize(std::size_t(n_kv));

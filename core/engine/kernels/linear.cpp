@@ -6,8 +6,6 @@
 #include "core/engine/kernels/isa.h"
 #include "core/engine/kernels/thread_pool.h"
 
-#include <chrono>
-double kvs_prof[4];
 namespace kvscope {
 
 namespace {
@@ -19,7 +17,6 @@ MatmulFn matmul_of(const KernelSet& k, WeightDtype dtype) {
 }
 
 void linear_view(const Matrix& x, const WeightView& w, const Vector* bias, Matrix& y, bool row_by_row) {
-  struct T { std::int64_t bytes; std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now(); ~T() { double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(); kvs_prof[bytes > 50000000 ? 2 : 1] += ms; } } timer_{w.rows * w.cols * 4};
   assert(x.cols() == w.cols && "x W^T needs as many input values as W has columns");
   y.resize(x.rows(), w.rows);
   const Eigen::Index n = x.rows(), n_out = w.rows;
