@@ -65,25 +65,14 @@ std::int64_t begin_of(std::uint64_t bounds) { return std::int64_t(bounds & 0xfff
 std::int64_t end_of(std::uint64_t bounds) { return std::int64_t(bounds >> 32); }
 }  // namespace
 
-std::int64_t ThreadPool::take_first(int share) {
+std::int64_t ThreadPool::take(int share, bool from_end) {
   std::atomic<std::uint64_t>& bounds = shares_[std::size_t(share)].bounds;
   std::uint64_t now = bounds.load(std::memory_order_relaxed);
   for (;;) {
     const std::int64_t begin = begin_of(now), end = end_of(now);
     if (begin >= end) return -1;
-    if (bounds.compare_exchange_weak(now, pack(std::uint64_t(begin + 1), std::uint64_t(end)), std::memory_order_relaxed))
-      return begin;
-  }
-}
-
-std::int64_t ThreadPool::take_last(int share) {
-  std::atomic<std::uint64_t>& bounds = shares_[std::size_t(share)].bounds;
-  std::uint64_t now = bounds.load(std::memory_order_relaxed);
-  for (;;) {
-    const std::int64_t begin = begin_of(now), end = end_of(now);
-    if (begin >= end) return -1;
-    if (bounds.compare_exchange_weak(now, pack(std::uint64_t(begin), std::uint64_t(end - 1)), std::memory_order_relaxed))
-      return end - 1;
+    const std::uint64_t left = from_end ? pack(std::uint64_t(begin), std::uint64_t(end - 1)) : pack(std::uint64_t(begin + 1), std::uint64_t(end));
+    if (bounds.compare_exchange_weak(now, left, std::memory_order_relaxed)) return from_end ? end - 1 : begin;
   }
 }
 
@@ -98,7 +87,7 @@ void ThreadPool::run_parts(std::int64_t parts, const std::function<void(std::int
     shares_[std::size_t(t)].bounds.store(pack(std::uint64_t(parts * t / n), std::uint64_t(parts * (t + 1) / n)),
                                           std::memory_order_relaxed);
   run_chunks([&](int t) {
-    for (std::int64_t p; (p = take_first(t)) >= 0;) part(p);
+    for (std::int64_t p; (p = take(t, false)) >= 0;) part(p);
     for (;;) {
       int fullest = -1;
       std::int64_t most = 0;
@@ -107,7 +96,7 @@ void ThreadPool::run_parts(std::int64_t parts, const std::function<void(std::int
         if (end_of(b) - begin_of(b) > most) most = end_of(b) - begin_of(b), fullest = v;
       }
       if (fullest < 0) return;
-      if (const std::int64_t p = take_last(fullest); p >= 0) part(p);
+      if (const std::int64_t p = take(fullest, true); p >= 0) part(p);
     }
   });
 }

@@ -31,8 +31,7 @@ class ThreadPool {
 
  private:
   void worker_loop(int chunk);
-  std::int64_t take_first(int share);  // the next part of a share, from its start; -1 when none is left
-  std::int64_t take_last(int share);   // from its end
+  std::int64_t take(int share, bool from_end);  // a share's next part, from its start or end; -1: none left
 
   // Each thread's share of run_parts' parts, [begin, end) packed in one word so a take is one
   // compare-and-swap; a cache line each, so a thread taking its own parts touches no other's line.
