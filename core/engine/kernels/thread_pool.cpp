@@ -1,6 +1,7 @@
 #include "core/engine/kernels/thread_pool.h"
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <memory>
 
@@ -81,6 +82,7 @@ void ThreadPool::run_parts(std::int64_t parts, const std::function<void(std::int
     for (std::int64_t p = 0; p < parts; ++p) part(p);
     return;
   }
+  assert(parts < (std::int64_t(1) << 32) && "a share's bounds are packed in 32 bits each");
   std::lock_guard<std::mutex> call(parts_mutex_);  // shares_ belong to one call at a time
   const int n = size();
   for (int t = 0; t < n; ++t)
@@ -139,7 +141,7 @@ void split_range(std::int64_t count, std::int64_t min_split, const std::function
     fn(0, count);
     return;
   }
-  pool.run_chunks([&](int chunk) { fn(count * chunk / threads, count * (chunk + 1) / threads); });
+  pool.run_parts(threads, [&](std::int64_t part) { fn(count * part / threads, count * (part + 1) / threads); });
 }
 
 }  // namespace kvscope

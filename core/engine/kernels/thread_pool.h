@@ -27,6 +27,7 @@ class ThreadPool {
   // own contiguous share of the parts in order (its reads stream through memory like run_chunks'), then
   // takes parts from the far end of whichever share has most left: a thread the VM slows down then runs
   // fewer parts instead of keeping the others waiting. part(p) must not depend on the thread running it.
+  // parts < 2^32.
   void run_parts(std::int64_t parts, const std::function<void(std::int64_t part)>& part);
 
  private:
@@ -65,7 +66,7 @@ int hardware_threads();  // hardware concurrency, or 1 without kCanStartThreads
 ThreadPool& shared_pool();
 void resize_shared_pool(int n_threads);  // at least one thread
 
-// fn(begin, end) over [0, count) in one contiguous part per thread of the shared pool; on the calling
+// fn(begin, end) over [0, count) in one contiguous part per thread of the shared pool (run_parts); on the calling
 // thread alone when count < min_split (too little work to wake the others for). For items whose results
 // are each their own (rows of an element-wise step), so the split changes no number.
 void split_range(std::int64_t count, std::int64_t min_split, const std::function<void(std::int64_t, std::int64_t)>& fn);
