@@ -163,7 +163,7 @@ TEST_CASE("matvec kernels: 16-bit weights widen exactly, every finite value in e
 TEST_CASE("attention kernels: scores and weighted sums over scattered rows agree with a double-precision loop", "[kernels]") {
   SplitMix64 rng(9);
   for (int dim : {1, 7, 8, 16, 33, 64, 100, 128})
-    for (int count : {1, 2, 5, 40}) {
+    for (int count : {1, 2, 5, 13, 40, 47}) {
       // count rows of dim floats, each in its own spot of a larger buffer, read in a shuffled order.
       std::vector<float> buffer(std::size_t((count * 2 + 1) * (dim + 3)));
       std::vector<float> q(static_cast<std::size_t>(dim)), weights(static_cast<std::size_t>(count));
@@ -205,7 +205,7 @@ TEST_CASE("attention kernels over 16-bit rows (an F16 or BF16 cache) agree with 
   SplitMix64 rng(13);
   for (WeightDtype dtype : {WeightDtype::F16, WeightDtype::BF16})
     for (int dim : {1, 7, 8, 16, 33, 64, 100, 128})
-      for (int count : {1, 2, 5, 40}) {
+      for (int count : {1, 2, 5, 13, 40, 47}) {
         std::vector<std::uint16_t> buffer(std::size_t((count * 2 + 1) * (dim + 3)));
         std::vector<float> q(static_cast<std::size_t>(dim)), weights(static_cast<std::size_t>(count));
         for (std::uint16_t& b : buffer) b = dtype == WeightDtype::F16 ? float_to_half(rng.normal()) : float_to_bfloat16(rng.normal());

@@ -262,12 +262,16 @@ void matmul(const void* w, std::int64_t cols, const float* x, std::int64_t n, co
 // Four keys at a time: two accumulators each (so no multiply-add waits on the one before), and their four
 // horizontal sums in one shuffle tree (Simd::sum4) rather than one each; the last keys one by one.
 // Keys in any row dtype (a cache of F16 or BF16 rows is read as stored, widened in registers).
-template <class D>
-void attention_scores(const float* q, const typename D::Weight* const* keys, std::int64_t count, std::int64_t dim,
-                      float scale, float* out) {
+// Why eight keys a pass and a fixed head size: decode attention waits on memory, and the CPU's prefetcher
+// that follows each load instruction's stride runs further ahead the longer that stride is. With the
+// head size known (64 or 128) the loop over a row unrolls, so each load instruction reads one column of
+// every eighth key: one fixed stride of eight cache rows (docs/speed.md has the measurements).
+template <class D, std::int64_t Fixed>
+void attention_scores_of(const float* q, const typename D::Weight* const* keys, std::int64_t count, std::int64_t dim_arg,
+                         float scale, float* out) {
   using K = typename D::Weight;
-  std::int64_t j = 0;
-  for (; j + 4 <= count; j += 4) {
+  const std::int64_t dim = Fixed > 0 ? Fixed : dim_arg;
+  auto four = [&](std::int64_t j) {
     const K *k0 = keys[j], *k1 = keys[j + 1], *k2 = keys[j + 2], *k3 = keys[j + 3];
     V a0 = Simd::zero(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     std::int64_t c = 0;
@@ -288,13 +292,27 @@ void attention_scores(const float* q, const typename D::Weight* const* keys, std
     for (; c < dim; ++c) sums[0] += D::one(k0[c]) * q[c], sums[1] += D::one(k1[c]) * q[c], sums[2] += D::one(k2[c]) * q[c],
          sums[3] += D::one(k3[c]) * q[c];
     for (int i = 0; i < 4; ++i) out[j + i] = scale * sums[i];
-  }
+  };
+  std::int64_t j = 0;
+  for (; j + 8 <= count; j += 8) four(j), four(j + 4);
+  for (; j + 4 <= count; j += 4) four(j);
   for (; j < count; ++j) out[j] = scale * dot<D>(keys[j], q, dim);
+}
+
+// The common head sizes with their size fixed at compile time; any other through the same loop.
+template <class D>
+void attention_scores(const float* q, const typename D::Weight* const* keys, std::int64_t count, std::int64_t dim,
+                      float scale, float* out) {
+  if (dim == 64) return attention_scores_of<D, 64>(q, keys, count, dim, scale, out);
+  if (dim == 128) return attention_scores_of<D, 128>(q, keys, count, dim, scale, out);
+  attention_scores_of<D, 0>(q, keys, count, dim, scale, out);
 }
 
 // out += sum_j weights[j] * rows[j], four vectors of out at a time held in registers across all rows
 // (a head of 64 floats is two passes with AVX2, one with AVX-512), in two sets: even rows and odd rows,
-// so one row's multiply-adds do not wait on the row before's; the sets add at the end.
+// so one row's multiply-adds do not wait on the row before's; the sets add at the end. Eight rows a pass
+// (four pairs), so each load instruction steps eight rows, as in attention_scores; the sums keep their
+// order (even rows into one set, odd into the other).
 template <class D>
 void weighted_sum(const float* weights, const typename D::Weight* const* rows, std::int64_t count, std::int64_t dim,
                   float* out) {
@@ -305,14 +323,16 @@ void weighted_sum(const float* weights, const typename D::Weight* const* rows, s
     V a2 = Simd::load_f32(out + c + 2 * kLanes), a3 = Simd::load_f32(out + c + 3 * kLanes);
     V b0 = Simd::zero(), b1 = b0, b2 = b0, b3 = b0;
     std::int64_t j = 0;
-    for (; j + 2 <= count; j += 2) {
-      const V w = Simd::set1(weights[j]), x = Simd::set1(weights[j + 1]);
-      const R *row = rows[j] + c, *next = rows[j + 1] + c;
+    auto two = [&](std::int64_t k) {
+      const V w = Simd::set1(weights[k]), x = Simd::set1(weights[k + 1]);
+      const R *row = rows[k] + c, *next = rows[k + 1] + c;
       a0 = Simd::fma(w, D::load(row), a0), a1 = Simd::fma(w, D::load(row + kLanes), a1);
       a2 = Simd::fma(w, D::load(row + 2 * kLanes), a2), a3 = Simd::fma(w, D::load(row + 3 * kLanes), a3);
       b0 = Simd::fma(x, D::load(next), b0), b1 = Simd::fma(x, D::load(next + kLanes), b1);
       b2 = Simd::fma(x, D::load(next + 2 * kLanes), b2), b3 = Simd::fma(x, D::load(next + 3 * kLanes), b3);
-    }
+    };
+    for (; j + 8 <= count; j += 8) two(j), two(j + 2), two(j + 4), two(j + 6);
+    for (; j + 2 <= count; j += 2) two(j);
     if (j < count) {
       const V w = Simd::set1(weights[j]);
       const R* row = rows[j] + c;
