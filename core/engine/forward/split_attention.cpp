@@ -7,7 +7,8 @@ namespace kvscope {
 namespace {
 // Keys a run: each of a KV head's query heads reads the run's rows in turn, the first from memory and the
 // others mostly from L1 (128 rows of 64 floats are 32 KiB). Runs of 128 beat 64 in six of seven
-// alternations of a decode-step timer: each load instruction's stride stream is twice as long.
+// alternations of a decode-step timer: each load instruction's stride stream is twice as long. A run's
+// weighted sum adds into the outputs as one group, so the length also sets how the sums round.
 constexpr std::int64_t kRunKeys = 128;
 }  // namespace
 
